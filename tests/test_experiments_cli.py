@@ -1121,3 +1121,22 @@ def test_a_files_model_warnings_are_said_by_the_dry_run_and_once_by_run(tmp_path
     assert main(["run", str(path), "--dry-run", *args]) == 0
     said = [line for line in capsys.readouterr().err.splitlines() if 'variant "b": its settings changed' in line]
     assert said and "(train.lr: 0.01 -> 0.05, train.optimizer: \"adam\" -> \"sgd\", train.beta_1: " in said[0], said
+
+
+def test_a_mistake_of_a_file_without_variants_is_said_at_its_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """helper-193: EarlyStopping watching val_accuracy without validation data was said without its line,
+    'es.toml: [base] as "base": callbacks[0].monitor: ...' (val_acc, in the same place, had its line)."""
+    path = tmp_path / "es.toml"
+    path.write_text('name = "es"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\ndata = { subset = 300 }\n'
+                    'callbacks = [{ type = "EarlyStopping", monitor = "val_accuracy" }]\n')
+    assert main(["run", str(path), "--dry-run", "--store", str(tmp_path / "s")]) == 2
+    assert capsys.readouterr().err.startswith(f'error: {path}:6: [base]: callbacks[0].monitor: "val_accuracy" needs '
+                                              "validation data")
+
+
+def test_run_given_several_files_says_how_to_check_them(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """helper-193: `run --dry-run a.toml b.toml` (a teacher checking a class's files) said click's bare
+    "Got unexpected extra argument (b.toml)"."""
+    assert main(["run", "--dry-run", "a.toml", "b.toml"]) == 2
+    assert capsys.readouterr().err == ("error: Got unexpected extra argument (b.toml); `run` takes one experiment file: "
+                                       'check several with a loop, for f in *.toml; do mnistlab run --dry-run "$f"; done\n')

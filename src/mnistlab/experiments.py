@@ -676,8 +676,8 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
         where = ("[base]" if implicit else f'variant "{clip(printable(name), 40)}"' if isinstance(name, str) and name
                  else f"variants[{i}]")
         try:
-            variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee,
-                                        warned)
+            variants += _expand_variant(rv, base, known, top_grid, source, where, ("base",) if implicit else ("variants", i),
+                                        repeats, committee, warned)  # (implicit: its settings are [base]'s, helper-193)
         except SpecError as exc:
             for each in (exc, *(m for m in exc.more if isinstance(m, SpecError))):
                 if _mistake_key(each) not in {_mistake_key(m) for m in mistakes}:  # a bad top-level grid value
@@ -929,7 +929,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
                                       for k, v in ov.items()})  # named by the path from the current folder)
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             try:
-                with warned.hearing(place := f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""),
+                with warned.hearing(place := f'{source}: {where}' + _as_point(grid_part, name, where, vname),
                                     counted_as=f"{source}: [base]" if where == "[base]" and not grid_part else None):
                     model_warnings(parse_run_config(raw, source=place), place)
             except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
@@ -942,6 +942,13 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     if faults:
         raise together(faults)
     return out
+
+
+def _as_point(grid_part: Mapping[str, Any], name: Any, where: str, vname: str) -> str:
+    """What a variant's run is said as after its place (``' as "lr=0.1"'``): a grid's point, or a
+    variant without a name; nothing for a named one or the file's one variant, its [base] (helper-193:
+    '[base] as "base"', which also hid its line)."""
+    return f' as "{vname}"' if grid_part or not (name or where == "[base]") else ""
 
 
 def model_warnings(cfg: Any, place: str) -> None:
