@@ -70,3 +70,30 @@ def test_a_pytorch_dataset_trains_on_its_images(mnist_part: tuple[np.ndarray, ..
 def test_arrays_of_another_form_are_one_line(mnist_part: tuple[np.ndarray, ...], data: object, said: str) -> None:
     with pytest.raises(SpecError, match=said):
         train(data, "seed000-dense", 1, progress="none")
+
+
+class _OneHot(torch.utils.data.Dataset):
+    """(tensor image (1, H, W), one-hot tensor label) items: ToTensor() and a one-hot target_transform."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = torch.from_numpy(x).float().div(255).unsqueeze(1), torch.eye(10)[torch.from_numpy(y)]
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[i], self.y[i]
+
+
+def test_lists_channels_first_arrays_and_one_hot_items_are_read(mnist_part: tuple[np.ndarray, ...]) -> None:
+    """helper-194: (x, y) as Python lists was read as a pair of pairs; (x, y) channels first was refused
+    naming a file of the cache; a Dataset's one-hot labels raised a bare ValueError."""
+    x, y, _, _ = mnist_part
+    x, y = x[:150], y[:150]
+    as_lists = train((x.tolist(), y.tolist()), "seed000-dense", 1, progress="none")
+    first = train((torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y)), "seed000-dense", 1, progress="none")
+    one_hot = train(_OneHot(x, y), "seed000-dense", 1, progress="none")
+    expected = as_lists.test_data()
+    for run in (first, one_hot):
+        got = run.test_data()
+        assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])

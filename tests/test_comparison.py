@@ -1349,3 +1349,6 @@ def test_test_sets_held_out_of_ones_data_are_told_apart_by_their_recorded_seed(t
     assert scored_on_note([run(2, {"split_seed": 2, "test_seed": 0}), run(3, {"split_seed": 3, "test_seed": 0})]) is None
     note = scored_on_note([run(4, {"split_seed": 4, "test_seed": 0}), run(5, {"split_seed": 5, "test_seed": 7})])
     assert note is not None and "held out with seed 0" in note and "held out with seed 7" in note, note
+    np.savez(tmp_path / "gone.npz", x_train=np.zeros((10, 28, 28), np.uint8), y_train=np.arange(10) % 2)  # there now,
+    note = scored_on_note([run(6, {"split_seed": 6}), run(7, {"split_seed": 7})])  # no x_test: records made before
+    assert note is not None and "held out with seed 6" in note, note  # data.test_seed held out each seed's own (-194)

@@ -1121,6 +1121,11 @@ def test_a_files_model_warnings_are_said_by_the_dry_run_and_once_by_run(tmp_path
     assert main(["run", str(path), "--dry-run", *args]) == 0
     said = [line for line in capsys.readouterr().err.splitlines() if 'variant "b": its settings changed' in line]
     assert said and "(train.lr: 0.01 -> 0.05, train.optimizer: \"adam\" -> \"sgd\", train.beta_1: " in said[0], said
+    path.write_text(path.read_text().replace('"train.optimizer" = "sgd"', '"train.optimizer" = "sgd"\n'
+                                             '"train.schedule" = { type = "cosine" }'))
+    assert main(["run", str(path), "--dry-run", *args]) == 0  # a schedule added beside: said before the defaults
+    said = [line for line in capsys.readouterr().err.splitlines() if 'variant "b": its settings changed' in line]
+    assert said and "train.optimizer: \"adam\" -> \"sgd\", train.schedule." in said[0], said
 
 
 def test_a_mistake_of_a_file_without_variants_is_said_at_its_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -1140,3 +1145,21 @@ def test_run_given_several_files_says_how_to_check_them(tmp_path: Path, capsys: 
     assert main(["run", "--dry-run", "a.toml", "b.toml"]) == 2
     assert capsys.readouterr().err == ("error: Got unexpected extra argument (b.toml); `run` takes one experiment file: "
                                        'check several with a loop, for f in *.toml; do mnistlab run --dry-run "$f"; done\n')
+
+
+def test_a_moved_experiment_file_keeps_its_runs_as_its_own(tmp_path: Path, data_dir: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """helper-194: the file's recorded path compared as a string made its own runs "another file's" once
+    it was moved (a clone elsewhere, a renamed folder): run warned, and rm -e refused."""
+    old = tmp_path / "old" / "exp.toml"
+    old.parent.mkdir()
+    old.write_text(EXP.replace('name = "cli"', 'name = "moved"').split("[[variants]]")[0] + '[[variants]]\nname = "d"\n')
+    args = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", str(old), *args]) == 0
+    new = tmp_path / "new.toml"
+    old.rename(new)
+    capsys.readouterr()
+    assert main(["run", str(new), "--dry-run", *args]) == 0
+    assert "another file" not in capsys.readouterr().err
+    assert main(["rm", "-e", str(new), "--yes", *args[:2]]) == 0
+    assert RunStore(tmp_path / "s").runs() == []

@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.data.userdata import recorded_digests
+from mnistlab.config import split_seed
+from mnistlab.data.userdata import carves_test_split, recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
 from mnistlab.files import csv_text
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
@@ -628,14 +629,13 @@ def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
     do not compare, and :func:`compare_runs` marks no row best. None when they share one (runs that
     recorded no test set are left out of the count)."""
     sets: dict[Any, str] = {}
+    carves: dict[str, bool] = {}  # each dataset's answer for records made before data.test_seed, asked once
     for r in runs:
         size = (r.metrics or {}).get("test_size")
         if size is None or getattr(r, "status", "finished") not in RESULT_STATUSES:  # a stopped run shows no score
             continue
         dataset = (r.config or {}).get("dataset")
-        # the seed that held its test images out of the user's data, as its record says (helper-191: each seed's
-        # own, before data.test_seed was recorded; such records are not told apart, as they were not before)
-        seed = ((r.config or {}).get("data") or {}).get("test_seed")
+        seed = _held_out_with(r.config or {}, carves)
         if isinstance(dataset, Mapping):  # the user's own data: its test file, or the part held out of its data
             test = dataset.get("test")
             name = Path(str(test or next((v for v in dataset.values() if isinstance(v, str)), "own data"))).name
@@ -651,6 +651,20 @@ def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
     named = ", ".join(list(dict.fromkeys(sets.values()))[:4]) + (" ..." if len(sets) > 4 else "")
     return (f"these runs were scored on {len(sets)} different test sets ({named}): their test accuracies do not "
             "compare, so no row is marked best")
+
+
+def _held_out_with(config: Mapping[str, Any], carves: dict[str, bool]) -> int | None:
+    """The seed that held a run's test images out of the user's data: its recorded ``data.test_seed``;
+    for a record made before it was kept, its split seed where its data (still readable) holds no test
+    split of its own (each seed then held out its own: helper-191, -194), else None, as for data with
+    a test file or registered (helper-192: a moved .npz with x_test was said to differ)."""
+    data = config.get("data") or {}
+    if data.get("test_seed") is not None:
+        return int(data["test_seed"])
+    key = json.dumps(config.get("dataset"), default=str)
+    if key not in carves:
+        carves[key] = carves_test_split(config.get("dataset"), unreadable=False)
+    return split_seed(config) if carves[key] else None
 
 
 def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:

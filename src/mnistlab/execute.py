@@ -1036,12 +1036,24 @@ def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> li
     return said
 
 
+# train settings that come and go with the optimizer (its Keras defaults, filled in by RunConfig.resolved)
+FOLLOWS_OPTIMIZER = frozenset({"beta_1", "beta_2", "epsilon", "rho", "momentum", "nesterov", "amsgrad", "centered",
+                               "initial_accumulator_value", "weight_decay"})
+
+
 def from_other_file(rec: RunRecord, source: str) -> bool:
     """Whether ``rec`` was recorded from another experiment file than ``source`` (an absolute path;
-    its ``env["experiment_file"]``): False where either is unknown (a run recorded before files were,
-    a file read from no path)."""
-    theirs = (rec.env or {}).get("experiment_file")
-    return bool(source) and isinstance(theirs, str) and bool(theirs) and theirs != source
+    its ``env["experiment_file"]``), one still there: False where either is unknown (a run recorded
+    before files were, a file read from no path), and where the recorded file is gone (this file,
+    moved or renamed since, or a clone of it elsewhere)."""
+    env = rec.env or {}
+    theirs = env.get("experiment_file")
+    if not (source and isinstance(theirs, str) and theirs and theirs != source) or env.get("same_run_as"):
+        return False  # (a run recorded as another's: its env is that run's, helper-194)
+    try:  # a file moved or renamed since (gone from there) is this one: its runs are its own (helper-194)
+        return os.path.isfile(theirs) and not os.path.samefile(theirs, source)
+    except OSError:
+        return False
 
 
 def other_files(st: RunStore, cells: Sequence[Cell]) -> list[str]:
@@ -1086,8 +1098,9 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         then, now = flat(last[-1].config), flat(cell.config)
         differ = [k for k in sorted(set(then) | set(now)) if repr(then.get(k)) != repr(now.get(k))
                   and k not in NOT_SETTINGS and not _adapted(k, now.get(k))]
-        differ.sort(key=lambda k: then.get(k) is None or now.get(k) is None)  # what was changed before what it
-        # unset or filled in (helper-193: adam -> sgd said beta_1, beta_2, epsilon and hid optimizer and lr)
+        differ.sort(key=lambda k: k.rsplit(".", 1)[-1] in FOLLOWS_OPTIMIZER and (then.get(k) is None or now.get(k) is None))
+        # (an optimizer's own settings that came or went with it last: helper-193, adam -> sgd said beta_1, beta_2,
+        # epsilon and hid optimizer and lr; helper-194, not a schedule added beside)
         if differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'

@@ -62,8 +62,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import (WRITING_MARKS, SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint, printable,
-                             show, together, unknown_key, user_level)
+from mnistlab.errors import (WRITING_MARKS, MnistlabError, SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint,
+                             printable, show, together, unknown_key, user_level)
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slice_bounds, slices_alone, written_key)
 from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
@@ -931,7 +931,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             try:
                 with warned.hearing(place := f'{source}: {where}' + _as_point(grid_part, name, where, vname),
                                     counted_as=f"{source}: [base]" if where == "[base]" and not grid_part else None):
-                    model_warnings(parse_run_config(raw, source=place), place)
+                    parse_run_config(raw, source=place)
             except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
                 wrong += [m for e in exc.apart or (exc,) if (m := _placed(e, origin, at, base, ov, source)).path
                           not in {w.path for w in wrong}]
@@ -951,15 +951,29 @@ def _as_point(grid_part: Mapping[str, Any], name: Any, where: str, vname: str) -
     return f' as "{vname}"' if grid_part or not (name or where == "[base]") else ""
 
 
-def model_warnings(cfg: Any, place: str) -> None:
-    """Warn (SpecWarning, naming ``place``) each incoherent choice of ``cfg``'s model
-    (:func:`~mnistlab.specs.spec_warnings`) as the file is read: `run --dry-run` says them too, and one
-    that the resolved config no longer shows (Keras 3's ``"l1l2"``, written as its zeros) is said at
-    all (helper-193: `summary` and `train` said it, `run` never)."""
+def model_warnings(exp: Experiment) -> list[str]:
+    """One line for each incoherent choice of the models of ``exp``'s variants
+    (:func:`~mnistlab.specs.spec_warnings`), at the first variant that makes it and how many more do:
+    what `run` and `run --dry-run` say before anything trains (helper-193: Keras 3's ``"l1l2"``, which the
+    resolved config writes as its zeros, was said by `summary` and `train`, never by `run`; a sigmoid
+    output by `run` alone). Other commands reading the file say none (helper-194)."""
+    from mnistlab.config import parse_run_config
     from mnistlab.specs import spec_warnings
 
-    for message in spec_warnings(cfg.model_spec()):
-        warnings.warn(f"{place}: {message}", SpecWarning, stacklevel=user_level())
+    heard: dict[str, list[str]] = {}
+    for v in exp.variants:
+        try:
+            with warnings.catch_warnings():  # (said as the file was read)
+                warnings.simplefilter("ignore")
+                spec = parse_run_config(v.config, source=exp.source, check_model=False).model_spec()
+        except MnistlabError:  # (its mistake is said where its run is checked)
+            continue
+        for message in spec_warnings(spec):
+            heard.setdefault(message, []).append(v.name)
+    implicit = [v.name for v in exp.variants] == ["base"]
+    return [f"{exp.source}: " + ("[base]" if implicit else f'variant "{names[0]}"') + f": {message}"
+            + (f" (the same for {len(names) - 1} more of the file's variants)" if len(names) > 1 else "")
+            for message, names in heard.items()]
 
 
 @contextlib.contextmanager

@@ -1107,7 +1107,7 @@ class Recorder:
             # the epochs it posted while training (a Ray cell's, a sweep's) stay, stopped or failed: it
             # did train them (helper-134: a cell whose Ray worker died twice showed 0 epochs of its 11)
             rec = self.store.get(self.run_id)
-            self.store.finish_run(self.run_id, status=status, history=rec.history if rec else [], env={},
+            self.store.finish_run(self.run_id, status=status, history=rec.history if rec else [], env=self._env({}),
                                   metrics={**(self._checkpointed(rec) if rec else {}), **(metrics or {})},
                                   message=message)
         except MnistlabError:
@@ -1143,6 +1143,10 @@ class Recorder:
         except MnistlabError:
             pass
 
+    def _env(self, env: dict[str, Any]) -> dict[str, Any]:
+        """``env`` with the run's experiment file, where it has one (a failed run's too: helper-194)."""
+        return {**env, "experiment_file": self.source} if self.source else env
+
     def finish(self, result: RunResult) -> str | None:
         """Record the result; returns None, or one line of why it could not be ("the run was not
         recorded: ...", its row deleted meanwhile...) or not whole (its files: a full disk; the run is
@@ -1166,15 +1170,15 @@ class Recorder:
         """:meth:`finish`'s one try."""
         with stop_signals_held():
             try:
-                env = {**result.env, "experiment_file": self.source} if self.source else result.env
                 unwritten = self.store.finish_run(
-                    self.run_id, status=result.status, history=result.history, metrics=result.metrics, env=env,
+                    self.run_id, status=result.status, history=result.history, metrics=result.metrics,
+                    env=self._env(result.env),
                     message=result.message, weights=result.model.state_dict(), predictions=result.test_probs,
                     config=result.config)
             except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
                 problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
                 try:
-                    self.store.finish_run(self.run_id, status="failed", history=[], metrics={}, env={},
+                    self.store.finish_run(self.run_id, status="failed", history=[], metrics={}, env=self._env({}),
                                           message=f"could not record the result: {problem}"[:400],
                                           files=False)  # the result's files, written already, stay
                 except MnistlabError:

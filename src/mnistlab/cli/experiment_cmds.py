@@ -250,11 +250,11 @@ def _say_before(exp: Experiment, st: Any, todo: list[Cell], *, quick: bool, forc
     train again (their data or settings changed), the variants that share runs, and the
     checkpoint paths several runs write."""
     from mnistlab.execute import data_changed, other_files, settings_changed, shared_checkpoints
-    from mnistlab.experiments import shared_runs
+    from mnistlab.experiments import model_warnings, shared_runs
 
     if quick:
         _say_quick(exp.cells(), todo, err=err)
-    for line in other_files(st, exp.cells()):
+    for line in [*model_warnings(exp), *other_files(st, exp.cells())]:
         click.echo(f"warning: {line}", err=True)
     for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)]:
         click.echo(line, err=err)
@@ -300,6 +300,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     from mnistlab.data.registry import get_info, is_registered
     from mnistlab.datasets import find_files
     from mnistlab.execute import check_data, data_changed, other_files, plan_cells, settings_changed, shared_checkpoints
+    from mnistlab.experiments import model_warnings
     from mnistlab.store import DB_FILE, RunStore, default_root
 
     root = Path(store) if store else default_root()
@@ -311,6 +312,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     for name in dict.fromkeys(d for c in todo if isinstance(d := c.config.get("dataset"), str)):  # (a table: own data)
         if files_here and is_registered(name) and find_files(get_info(name), data_dir) is None:
             click.echo(f"note: {name}'s files are not here: a run downloads them first", err=True)
+    for line in model_warnings(exp):  # as `run` says them before training (helper-193)
+        click.echo(f"warning: {line}", err=True)
     for line in [*(f"warning: {line}" for line in other_files(st, cells)), *data_changed(st, todo, force),
                  *settings_changed(st, todo, force)] if st is not None else []:
         click.echo(line, err=True)

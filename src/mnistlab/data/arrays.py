@@ -11,7 +11,9 @@ given again the same file and the same run key. What is taken:
 - ``((x_train, y_train), (x_test, y_test))``: what ``keras.datasets.mnist.load_data()`` returns;
 - ``{"x_train": ..., "y_train": ..., "x_test": ..., "y_test": ...}`` (the test pair optional);
 - a PyTorch map-style ``Dataset`` of ``(image, label)`` items (a ``TensorDataset``, torchvision's
-  MNIST with or without ``ToTensor()``): its images stacked, channels-first ones made (N, H, W).
+  MNIST with or without ``ToTensor()``): its images stacked.
+
+Channels-first images ((N, 1 or 3, H, W), PyTorch's) are moved to channels-last first.
 
 Images and labels are then read as an ``.npz``'s are (:func:`~mnistlab.data.userdata.read_npz`: uint8
 0-255 or floats in [0, 1], flat rows, channels-last; labels as integers, names or one-hot rows).
@@ -39,7 +41,7 @@ def in_memory(value: Any) -> bool:
         return any(_is_array(v) for v in value.values())
     if isinstance(value, (tuple, list)):
         return len(value) == 2 and all(_is_array(v) or isinstance(v, (tuple, list)) for v in value)
-    return _is_dataset(value)
+    return _is_array(value) or _is_dataset(value)
 
 
 def saved_arrays(value: Any) -> dict[str, str]:
@@ -77,24 +79,48 @@ def _arrays(value: Any) -> dict[str, np.ndarray]:
         return {k: _array(v, k) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         first, second = value
-        if isinstance(first, (tuple, list)) and isinstance(second, (tuple, list)):  # ((x_train, y_train), (x_test, y_test))
+        if _pair_of_pairs(first, second):  # ((x_train, y_train), (x_test, y_test))
             if len(first) != 2 or len(second) != 2:
                 raise SpecError("dataset: a pair of pairs is ((x_train, y_train), (x_test, y_test)), as "
                                 f"keras.datasets.mnist.load_data() returns it; got pairs of {len(first)} and {len(second)}")
-            return {k: _array(v, k) for k, v in zip(ARRAY_KEYS, (*first, *second))}
-        return {"x_train": _array(first, "x"), "y_train": _array(second, "y")}
-    return _from_dataset(value)
+            arrays = {k: _array(v, k) for k, v in zip(ARRAY_KEYS, (*first, *second))}
+        else:
+            arrays = {"x_train": _array(first, "x"), "y_train": _array(second, "y")}
+    elif _is_array(value):
+        raise SpecError("dataset: images alone: give their labels too, (x, y) as Keras's fit takes them")
+    else:
+        arrays = _from_dataset(value)
+    return {k: _channels_last(a) if k.startswith("x") else a for k, a in arrays.items()}
+
+
+def _pair_of_pairs(first: Any, second: Any) -> bool:
+    """Whether ``(first, second)`` is ``((x_train, y_train), (x_test, y_test))`` rather than ``(x, y)``
+    given as lists (helper-194: 300 images and labels in lists were read as two pairs): two tuples or
+    lists of (about) two arrays each."""
+    def pair(v: Any) -> bool:
+        return isinstance(v, (tuple, list)) and 1 <= len(v) <= 3 and all(
+            _is_array(a) or isinstance(a, (tuple, list)) and len(a) > 3 for a in v)
+    return pair(first) and pair(second)
+
+
+def _channels_last(x: np.ndarray) -> np.ndarray:
+    """Images channels first, (N, 1 or 3, H, W) as PyTorch keeps them, moved to (N, H, W, C), the
+    layout an ``.npz`` is read in (helper-194: refused in (x, y), a colour Dataset's dropped)."""
+    if x.ndim == 4 and x.shape[1] in (1, 3) and x.shape[-1] not in (1, 3):
+        return np.moveaxis(x, 1, -1)
+    return x
 
 
 def _array(value: Any, name: str) -> np.ndarray:
     """``value`` (numpy, a torch tensor, nested lists) as a numpy array of numbers or strings."""
-    if hasattr(value, "detach"):  # a torch tensor, on any device
-        value = value.detach().cpu().numpy()
+    if hasattr(value, "detach"):  # a torch tensor, on any device (bfloat16, which numpy has not: as float32)
+        value = value.detach().cpu()
+        value = (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
     try:
         a = np.asarray(value)
     except (TypeError, ValueError):  # ragged lists
         raise SpecError(f"dataset: {name} is not an array (rows of different lengths?)") from None
-    if a.dtype.kind not in "iufUS" or a.ndim == 0:
+    if a.dtype.kind not in "iufUS" or (a.ndim == 0 and name not in ("a label",)):
         raise SpecError(f"dataset: {name} must be an array of numbers (labels: or of class names), "
                         f"got {type_name(value)} of dtype {a.dtype}")
     return a
@@ -113,15 +139,18 @@ def _from_dataset(dataset: Any) -> dict[str, np.ndarray]:
         images = [_array(np.asarray(img) if not hasattr(img, "detach") else img, "an image") for img, _ in items]
         if len({i.shape for i in images}) > 1:
             raise SpecError(f"dataset: a {type_name(dataset)} whose images differ in size: resize them first")
-        x = np.stack(images)
-        y = _array([int(label) if hasattr(label, "item") else label for _, label in items], "its labels")
+        labels = [_array(label, "a label") for _, label in items]  # (a number, a name or a one-hot row: helper-194)
+        if len({a.shape for a in labels}) > 1:
+            raise SpecError(f"dataset: a {type_name(dataset)} whose labels differ in shape")
+        x, y = np.stack(images), np.stack(labels)
     if x.ndim == 4 and x.shape[1] == 1 and x.shape[-1] != 1:  # channels first (ToTensor's (1, H, W)): (N, H, W)
         x = x[:, 0]
     return {"x_train": x, "y_train": y}
 
 
 def _is_array(value: Any) -> bool:
-    return isinstance(value, np.ndarray) or hasattr(value, "detach") and hasattr(value, "shape")
+    """numpy's, a torch tensor, or any array-like numpy reads (``__array__``: pandas, JAX: helper-194)."""
+    return isinstance(value, np.ndarray) or hasattr(value, "__array__") or hasattr(value, "detach") and hasattr(value, "shape")
 
 
 def _is_dataset(value: Any) -> bool:

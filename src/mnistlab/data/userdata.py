@@ -207,11 +207,11 @@ def is_folder_dataset(dataset: Any) -> bool:
     return isinstance(setting, Mapping) and setting.get("own data") == "folder"
 
 
-def carves_test_split(dataset: Any) -> bool:
+def carves_test_split(dataset: Any, unreadable: bool = True) -> bool:
     """Whether a config's ``dataset`` is the user's own data whose test split is held out of its
     training images (``test_fraction``, with ``data.test_seed``): no ``test`` file given, and no
     ``x_test`` in its .npz or test pair among its IDX files. Data that cannot be read counts as
-    such (its run then fails on it, before anything trains)."""
+    ``unreadable`` says (a run's, by default: it then fails on it, before anything trains)."""
     setting = data_setting(dataset)
     if not isinstance(setting, Mapping) or setting["test file"]:  # a registered name, or a test file given
         return False
@@ -221,7 +221,7 @@ def carves_test_split(dataset: Any) -> bool:
             return not npz_has_test(spec.path)
         return spec.kind != "idx" or "test" not in idx_files(spec.path)
     except (MnistlabError, OSError):
-        return True
+        return unreadable
 
 
 SHUFFLE_SEED = 0  # data.shuffle's one order: the same subset and splits for every run and seed
