@@ -7,6 +7,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -379,25 +380,34 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_an_export_whose_card_cannot_be_written_stands_with_status_1(tmp_path: Path, data_dir: Path) -> None:
-    """helper-189: the disk filled between the model file and its card: the verified file stayed, and
-    the status was 2, which says nothing was done. A model file of 3 KB, a card of 5 KB, and a file
-    size limit of 4 KB between them (a process of its own)."""
+def _exported_with_small_files(tmp_path: Path, data_dir: Path, model: dict, out: Path) -> Any:
+    """`mnistlab export` of a fresh run of ``model`` to ``out`` (unverified) in a process whose files
+    may not grow past 4 KB (:data:`_WITH_SMALL_FILES`): its CompletedProcess."""
     import sqlite3
     import subprocess
     import sys
 
     from mnistlab.run import train
 
-    gap = {"input_shape": [28, 28, 1], "layers": [{"type": "GlobalAveragePooling2D"},
-                                                   {"type": "Dense", "units": 10, "activation": "softmax"}]}
-    run = train("mnist", gap, 1, data_dir=data_dir, progress="none", subset=120, store=tmp_path / "s")
+    run = train("mnist", model, 1, data_dir=data_dir, progress="none", subset=120, store=tmp_path / "s")
     held = sqlite3.connect(tmp_path / "s" / "runs.sqlite")  # its -shm made here, not under the limit
     held.execute("SELECT COUNT(*) FROM runs").fetchall()
+    try:
+        return subprocess.run([sys.executable, "-c", _WITH_SMALL_FILES, "export", run.run_id, "--store",
+                               str(tmp_path / "s"), "-o", str(out), "--no-verify"], capture_output=True, text=True,
+                              timeout=300)
+    finally:
+        held.close()
+
+
+def test_an_export_whose_card_cannot_be_written_stands_with_status_1(tmp_path: Path, data_dir: Path) -> None:
+    """helper-189: the disk filled between the model file and its card: the verified file stayed, and
+    the status was 2, which says nothing was done. A model file of 3 KB, a card of 5 KB, and a file
+    size limit of 4 KB between them (a process of its own)."""
+    gap = {"input_shape": [28, 28, 1], "layers": [{"type": "GlobalAveragePooling2D"},
+                                                   {"type": "Dense", "units": 10, "activation": "softmax"}]}
     out = tmp_path / "g.safetensors"
-    done = subprocess.run([sys.executable, "-c", _WITH_SMALL_FILES, "export", run.run_id, "--store", str(tmp_path / "s"),
-                           "-o", str(out), "--no-verify"], capture_output=True, text=True, timeout=300)
-    held.close()
+    done = _exported_with_small_files(tmp_path, data_dir, gap, out)
     assert done.returncode == 1, done.stderr[-2000:]
     assert done.stderr.splitlines()[-1] == (f"error: {out} stands, but its card was not written: cannot write "
                                             f"{out}.md: File too large")
@@ -408,20 +418,8 @@ def test_an_export_that_cannot_be_written_names_the_file_asked_for(tmp_path: Pat
     """helper-189: a .safetensors export on a full disk named its hidden temporary file
     (.m.safetensors.1783-...tmp.safetensors), not the file asked for. A 31 KB model under a file
     size limit of 4 KB (a process of its own)."""
-    import sqlite3
-    import subprocess
-    import sys
-
-    from mnistlab.run import train
-
-    run = train("mnist", {"dense": [], "outputs": 10}, 1, data_dir=data_dir, progress="none", subset=120,
-                store=tmp_path / "s")
-    held = sqlite3.connect(tmp_path / "s" / "runs.sqlite")  # its -shm made here, not under the limit
-    held.execute("SELECT COUNT(*) FROM runs").fetchall()
     out = tmp_path / "m.safetensors"
-    done = subprocess.run([sys.executable, "-c", _WITH_SMALL_FILES, "export", run.run_id, "--store", str(tmp_path / "s"),
-                           "-o", str(out), "--no-verify"], capture_output=True, text=True, timeout=300)
-    held.close()
+    done = _exported_with_small_files(tmp_path, data_dir, {"dense": [], "outputs": 10}, out)
     assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith(f"error: {out}: cannot write weights: "), \
         done.stderr[-2000:]
     assert not list(tmp_path.glob(".m.safetensors*")) and not out.exists()
