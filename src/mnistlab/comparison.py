@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.config import split_seed
+from mnistlab.config import test_seed
 from mnistlab.data.userdata import carves_test_split, recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
 from mnistlab.files import csv_text
@@ -658,13 +658,12 @@ def _held_out_with(config: Mapping[str, Any], carves: dict[str, bool]) -> int | 
     for a record made before it was kept, its split seed where its data (still readable) holds no test
     split of its own (each seed then held out its own: helper-191, -194), else None, as for data with
     a test file or registered (helper-192: a moved .npz with x_test was said to differ)."""
-    data = config.get("data") or {}
-    if data.get("test_seed") is not None:
-        return int(data["test_seed"])
+    if (config.get("data") or {}).get("test_seed") is not None:
+        return test_seed(config)
     key = json.dumps(config.get("dataset"), default=str)
-    if key not in carves:
+    if key not in carves:  # (a record made before data.test_seed: its data, read once)
         carves[key] = carves_test_split(config.get("dataset"), unreadable=False)
-    return split_seed(config) if carves[key] else None
+    return test_seed(config) if carves[key] else None  # (its split seed, as config.test_seed reads such a record)
 
 
 def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:

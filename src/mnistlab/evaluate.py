@@ -157,6 +157,9 @@ def evaluate_tta(
     return loss, acc, mean_probs.numpy()
 
 
+PROB_FLOOR = 1e-12  # the least probability whose log a loss of probabilities takes (a committee's averaged ones)
+
+
 def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Module | None, *,
                label_smoothing: float = 0.0) -> float:
     """The loss of predicted probabilities ``probs`` (float32 (N, classes)) against target rows
@@ -164,7 +167,7 @@ def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Modul
     (``targets * (1 - s) + s / classes``), probabilities clamped at 1e-12, plus ``model``'s weight
     penalties, as Keras's loss adds them (:func:`evaluate_model`'s loss from logits, to rounding;
     None: a committee's averaged outputs, no one model's penalties). 0.0 for no rows."""
-    return log_probs_loss(probs.clamp_min(1e-12).log(), targets, model, label_smoothing=label_smoothing)
+    return log_probs_loss(probs.clamp_min(PROB_FLOOR).log(), targets, model, label_smoothing=label_smoothing)
 
 
 def log_probs_loss(log_probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Module | None, *,

@@ -1056,16 +1056,17 @@ def from_other_file(rec: RunRecord, source: str) -> bool:
         return False
 
 
-def other_files(st: RunStore, cells: Sequence[Cell]) -> list[str]:
-    """A line for each other experiment file whose runs this store holds under the name of ``cells``'
-    file (two students' copies of one template: helper-193, their runs mixed in `compare NAME`, and
-    `rm -e` of one took the other's): how many, and from where."""
-    if not cells or not cells[0].source:
+def other_files(st: RunStore, experiment: str, source: str) -> list[str]:
+    """A line for each other experiment file whose runs this store holds under ``experiment``, the
+    name of the file at ``source`` (its absolute path; "" for none: no line), as two students' copies
+    of one template (helper-193: their runs mixed in `compare NAME`, and `rm -e` of one took the
+    other's): how many, and from where."""
+    if not source:
         return []
-    theirs = Counter(str((r.env or {}).get("experiment_file")) for r in st.runs(experiment=cells[0].experiment)
-                     if from_other_file(r, cells[0].source))
-    return [f'experiment "{cells[0].experiment}": {n} run{"s" * (n != 1)} here {"were" if n != 1 else "was"} recorded '
-            f"from another file, {display_name(path)}: `compare {cells[0].experiment}` shows both files' runs; give this "
+    theirs = Counter(str((r.env or {}).get("experiment_file")) for r in st.runs(experiment=experiment)
+                     if from_other_file(r, source))
+    return [f'experiment "{experiment}": {n} run{"s" * (n != 1)} here {"were" if n != 1 else "was"} recorded '
+            f"from another file, {display_name(path)}: `compare {experiment}` shows both files' runs; give this "
             "file a name of its own (name = ...) to keep them apart" for path, n in theirs.items()]
 
 

@@ -46,7 +46,7 @@ from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabEr
                              SpecError, SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip,
                              in_python_words, show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
-from mnistlab.evaluate import as_array, check_images, evaluate_model, log_probs_loss, predict_probs
+from mnistlab.evaluate import PROB_FLOOR, as_array, check_images, evaluate_model, log_probs_loss, predict_probs
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
@@ -1939,7 +1939,7 @@ class Committee:
         ``test_accuracy`` counts it on the test images."""
         del verbose  # Keras's progress bar: evaluate prints nothing
         probs = _evaluated(self.predict, x, preprocess, batch_size)
-        return evaluation(np.log(np.maximum(probs, 1e-12)), y, None, return_dict=return_dict)  # (as its record's loss)
+        return evaluation(np.log(np.maximum(probs, PROB_FLOOR)), y, None, return_dict=return_dict)  # (as its record's)
 
     save = Run.save  # the averaged model, written and verified as a Run's: export_model takes both
 

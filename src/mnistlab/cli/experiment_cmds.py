@@ -254,7 +254,7 @@ def _say_before(exp: Experiment, st: Any, todo: list[Cell], *, quick: bool, forc
 
     if quick:
         _say_quick(exp.cells(), todo, err=err)
-    for line in [*model_warnings(exp), *other_files(st, exp.cells())]:
+    for line in [*model_warnings(exp), *other_files(st, exp.name, exp.file_path())]:
         click.echo(f"warning: {line}", err=True)
     for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)]:
         click.echo(line, err=err)
@@ -314,7 +314,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
             click.echo(f"note: {name}'s files are not here: a run downloads them first", err=True)
     for line in model_warnings(exp):  # as `run` says them before training (helper-193)
         click.echo(f"warning: {line}", err=True)
-    for line in [*(f"warning: {line}" for line in other_files(st, cells)), *data_changed(st, todo, force),
+    mine = (cells[0].experiment, cells[0].source) if cells else (exp.name, "")
+    for line in [*(f"warning: {line}" for line in other_files(st, *mine)), *data_changed(st, todo, force),
                  *settings_changed(st, todo, force)] if st is not None else []:
         click.echo(line, err=True)
     for line in shared_checkpoints(todo):  # as `run` says it before training (helper-193: the dry run did not)

@@ -120,7 +120,7 @@ def _array(value: Any, name: str) -> np.ndarray:
         a = np.asarray(value)
     except (TypeError, ValueError):  # ragged lists
         raise SpecError(f"dataset: {name} is not an array (rows of different lengths?)") from None
-    if a.dtype.kind not in "iufUS" or (a.ndim == 0 and name not in ("a label",)):
+    if a.dtype.kind not in "iufUS" or (a.ndim == 0 and name != "a label"):
         raise SpecError(f"dataset: {name} must be an array of numbers (labels: or of class names), "
                         f"got {type_name(value)} of dtype {a.dtype}")
     return a
@@ -136,21 +136,19 @@ def _from_dataset(dataset: Any) -> dict[str, np.ndarray]:
         items = [dataset[i] for i in range(len(dataset))]
         if not items or not all(isinstance(item, (tuple, list)) and len(item) == 2 for item in items):
             raise SpecError(f"dataset: a {type_name(dataset)} whose items are not (image, label) pairs")
-        images = [_array(np.asarray(img) if not hasattr(img, "detach") else img, "an image") for img, _ in items]
+        images = [_array(img, "an image") for img, _ in items]  # (PIL images, tensors, arrays)
         if len({i.shape for i in images}) > 1:
             raise SpecError(f"dataset: a {type_name(dataset)} whose images differ in size: resize them first")
         labels = [_array(label, "a label") for _, label in items]  # (a number, a name or a one-hot row: helper-194)
         if len({a.shape for a in labels}) > 1:
             raise SpecError(f"dataset: a {type_name(dataset)} whose labels differ in shape")
         x, y = np.stack(images), np.stack(labels)
-    if x.ndim == 4 and x.shape[1] == 1 and x.shape[-1] != 1:  # channels first (ToTensor's (1, H, W)): (N, H, W)
-        x = x[:, 0]
-    return {"x_train": x, "y_train": y}
+    return {"x_train": x, "y_train": y}  # (channels first, ToTensor's (1, H, W): made last by _arrays)
 
 
 def _is_array(value: Any) -> bool:
-    """numpy's, a torch tensor, or any array-like numpy reads (``__array__``: pandas, JAX: helper-194)."""
-    return isinstance(value, np.ndarray) or hasattr(value, "__array__") or hasattr(value, "detach") and hasattr(value, "shape")
+    """numpy's, or any array-like numpy reads (``__array__``: a torch tensor, pandas, JAX: helper-194)."""
+    return isinstance(value, np.ndarray) or hasattr(value, "__array__")
 
 
 def _is_dataset(value: Any) -> bool:
