@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import SpecError
+from mnistlab.errors import DataError, DataWarning, SpecError
 from mnistlab.run import train
 
 
@@ -97,3 +97,26 @@ def test_lists_channels_first_arrays_and_one_hot_items_are_read(mnist_part: tupl
     for run in (first, one_hot):
         got = run.test_data()
         assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+
+
+def test_test_fraction_is_given_beside_the_arrays(mnist_part: tuple[np.ndarray, ...]) -> None:
+    """Note 50: arrays in memory held out 20% with no way to say another share."""
+    x, y, _, _ = mnist_part
+    run = train((x, y), "seed000-dense", 1, progress="none", test_fraction=0.1)
+    assert run.metrics["test_size"] == 50 and run.config["dataset"]["test_fraction"] == 0.1
+    table = train({"x_train": x, "y_train": y, "test_fraction": 0.1}, "seed000-dense", 1, progress="none")
+    assert table.config["dataset"] == run.config["dataset"]
+    with pytest.raises(SpecError, match=r"test_fraction: must be a number between 0 and 1 \(exclusive\), got 1.5"):
+        train((x, y), "seed000-dense", 1, progress="none", test_fraction=1.5)
+
+
+def test_a_mistake_in_arrays_names_them_not_their_cache_file(mnist_part: tuple[np.ndarray, ...]) -> None:
+    """Note 50: "~/.cache/mnistlab/arrays/<digest>.npz: one class (0)", a file the user never gave."""
+    x, y, x_test, y_test = mnist_part
+    with pytest.raises(DataError, match=r"^the data given in memory: one class \(0\)") as caught:
+        train((x, np.zeros_like(y)), "seed000-dense", 1, progress="none")
+    assert "cache" not in str(caught.value)
+    with pytest.raises(SpecError, match=r"the model has 10 outputs but the data given in memory has 3 classes"):
+        train((x[:30], y[:30] % 3), "seed000-dense", 1, progress="none")
+    with pytest.warns(DataWarning, match=r"^the data given in memory: test_fraction = 0.3 not used"):
+        train(((x, y), (x_test, y_test)), "seed000-dense", 1, progress="none", test_fraction=0.3)

@@ -39,6 +39,7 @@ from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConf
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
                              warn_if_min_lr_never_acts)
+from mnistlab.data.arrays import ARRAY_OPTIONS, in_memory, said_as_given, saved_arrays
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -1588,14 +1589,21 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
                       "Keras's fit(shuffle=False): each epoch's batches are drawn in a new order whatever it says",
                       SpecWarning, stacklevel=user_level())
     model = model.to_dict() if hasattr(model, "to_dict") else os.fspath(model) if isinstance(model, os.PathLike) else model
-    from mnistlab.data.arrays import in_memory, saved_arrays
-
-    if in_memory(dataset):  # Keras's fit(x, y): the arrays saved once as an .npz the run records (helper-191)
-        try:
-            dataset = saved_arrays(dataset)
-        except SpecError as exc:
-            raise SpecError(f"train(): {exc}", path=("dataset",), source="train()") from None
     return {"dataset": plain_paths(dataset), "model": model}
+
+
+def _saved_if_arrays(dataset: Any, overrides: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """:func:`train`'s ``dataset`` and ``overrides``; data in memory (Keras's ``fit(x, y)``) saved once as
+    an ``.npz`` the run records (:func:`mnistlab.data.arrays.saved_arrays`, helper-191), its options
+    (``test_fraction``) taken out of ``overrides`` into its table. SpecError for arrays of another form."""
+    if not in_memory(dataset):
+        return dataset, overrides
+    options = {k: v for k, v in overrides.items() if k in ARRAY_OPTIONS}
+    try:
+        table = saved_arrays(dataset, **options)
+    except SpecError as exc:
+        raise SpecError(f"train(): {exc}", path=("dataset",), source="train()") from None
+    return table, {k: v for k, v in overrides.items() if k not in options}
 
 
 def train(
@@ -1617,7 +1625,8 @@ def train(
     ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of class
     folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``
     (``{"idx": "folder"}`` for a folder of IDX files), or arrays in memory (:mod:`mnistlab.data.arrays`:
-    ``(x, y)`` as Keras's ``fit`` takes them, ``load_data()``'s pairs, a PyTorch ``Dataset``). ``overrides``
+    ``(x, y)`` as Keras's ``fit`` takes them, ``load_data()``'s pairs, a PyTorch ``Dataset``; ``test_fraction=``
+    the share held out of them where no test pair is given). ``overrides``
     are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``, ``validation``, ``augment={...}``,
     ``callbacks=[{"type": "EarlyStopping", ...}]`` (or :class:`~mnistlab.callbacks.Callback` objects),
     ``schedule={"type": "cosine"}`` ... ``validation_data=(images, labels)`` validates on your own
@@ -1637,20 +1646,19 @@ def train(
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
-    cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
-    recorder = None
-    if store is not None and store is not False:
-        runs = _train_store(store, experiment)
-        if resume and (done := recorded_end(checkpoint_dir, runs, cfg)) is not None:
-            return Run.from_store(runs, done.run_id)  # the checkpoint is where that run ended: nothing to train
-        recorder = Recorder.for_config(runs, experiment, cfg)
-    try:
-        result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
-                            resume=resume, extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data)
-    except BaseException as exc:
-        if recorder is not None:
-            recorder.abandon(exc)
-        raise
+    dataset, overrides = _saved_if_arrays(dataset, overrides)
+    with said_as_given():  # a mistake in arrays in memory named as theirs, not their cache file's
+        cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
+        recorder = _train_recorder(store, experiment, cfg, checkpoint_dir if resume else None)
+        if isinstance(recorder, Run):  # the checkpoint is where that run ended: nothing to train
+            return recorder
+        try:
+            result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+                                extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data)
+        except BaseException as exc:
+            if recorder is not None:
+                recorder.abandon(exc)
+            raise
     run = Run(result) if recorder is None else _recorded(recorder, cfg, result, checkpoint_dir)
     run.verbose = _keras_verbose(progress)
     if result.status == "interrupted":
@@ -1658,6 +1666,18 @@ def train(
     if result.error is not None:  # the user's own callback raised: theirs to see, as Keras's fit shows it
         raise _noted(result.error, run)
     return run
+
+
+def _train_recorder(store: RunStore | str | os.PathLike | bool | None, experiment: str, cfg: RunConfig,
+                    resumed_from: str | os.PathLike | None) -> Recorder | Run | None:
+    """What records :func:`train`'s run in ``store`` under ``experiment`` (None: no store); the
+    recorded run itself where the checkpoint in ``resumed_from`` is where it ended (:func:`recorded_end`)."""
+    if store is None or store is False:
+        return None
+    runs = _train_store(store, experiment)
+    if resumed_from is not None and (done := recorded_end(resumed_from, runs, cfg)) is not None:
+        return Run.from_store(runs, done.run_id)
+    return Recorder.for_config(runs, experiment, cfg)
 
 
 def _keras_verbose(progress: str) -> int:

@@ -13,7 +13,10 @@ given again the same file and the same run key. What is taken:
 - a PyTorch map-style ``Dataset`` of ``(image, label)`` items (a ``TensorDataset``, torchvision's
   MNIST with or without ``ToTensor()``): its images stacked.
 
-Channels-first images ((N, 1 or 3, H, W), PyTorch's) are moved to channels-last first.
+Channels-first images ((N, 1 or 3, H, W), PyTorch's) are moved to channels-last first. The share held
+out as the test split is the ``.npz``'s ``test_fraction`` (0.2): ``train((x, y), test_fraction=0.1)``, or a
+``"test_fraction"`` beside the arrays of a table. A mistake found in the arrays is said of "the data
+given in memory" (:func:`as_given`), not of the cache file the user never named.
 
 Images and labels are then read as an ``.npz``'s are (:func:`~mnistlab.data.userdata.read_npz`: uint8
 0-255 or floats in [0, 1], flat rows, channels-last; labels as integers, names or one-hot rows).
@@ -21,16 +24,23 @@ Images and labels are then read as an ``.npz``'s are (:func:`~mnistlab.data.user
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Mapping
+import os
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import SpecError, type_name
+from mnistlab.errors import MnistlabError, SpecError, type_name
 
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
+#: The options of an ``.npz`` (:data:`mnistlab.data.userdata.OPTIONS`) that arrays in memory take.
+ARRAY_OPTIONS = ("test_fraction",)
+#: What a message says instead of the cache file the arrays were saved as.
+GIVEN = "the data given in memory"
 
 
 def in_memory(value: Any) -> bool:
@@ -44,10 +54,14 @@ def in_memory(value: Any) -> bool:
     return _is_array(value) or _is_dataset(value)
 
 
-def saved_arrays(value: Any) -> dict[str, str]:
+def saved_arrays(value: Any, **options: Any) -> dict[str, Any]:
     """Data given in memory (:func:`in_memory`) as the table of the ``.npz`` it is saved as in the
-    cache: ``{"npz": path}``. SpecError, in one line, for arrays of another form (ragged, objects,
-    a pair of other lengths, unknown keys)."""
+    cache: ``{"npz": path}``, with the :data:`ARRAY_OPTIONS` given (as keywords, or in a table beside
+    the arrays), checked where the ``.npz`` is read. SpecError, in one line, for arrays of another form
+    (ragged, objects, a pair of other lengths, unknown keys)."""
+    if isinstance(value, Mapping):
+        options = {**options, **{k: v for k, v in value.items() if k in ARRAY_OPTIONS}}
+        value = {k: v for k, v in value.items() if k not in ARRAY_OPTIONS}
     arrays = _arrays(value)
     digest = hashlib.sha256()
     for key in sorted(arrays):
@@ -61,7 +75,28 @@ def saved_arrays(value: Any) -> dict[str, str]:
     if not path.is_file():  # the same arrays given again: the file there (and the run's key the same)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda tmp: _savez(tmp, arrays))
-    return {"npz": str(path)}
+    return {"npz": str(path), **options}
+
+
+def as_given(text: str) -> str:
+    """``text`` with the cache files arrays in memory were saved as (``~/.cache/mnistlab/arrays/<digest>.npz``,
+    :func:`saved_arrays`) named :data:`GIVEN`: the user never saw that file (note 50)."""
+    from mnistlab.datasets import cache_dir
+
+    folder = re.escape(str(cache_dir() / "arrays") + os.sep)
+    return re.sub(folder + r"[0-9a-f]{20}\.npz", GIVEN, text)
+
+
+@contextlib.contextmanager
+def said_as_given() -> Iterator[None]:
+    """Within it, a :class:`~mnistlab.errors.MnistlabError` (and those in its ``more``) says the arrays
+    given in memory as :func:`as_given` does: "the data given in memory: one class (0)"."""
+    try:
+        yield
+    except MnistlabError as exc:
+        for error in (exc, *exc.more):
+            error.args = tuple(as_given(a) if isinstance(a, str) else a for a in error.args)
+        raise
 
 
 def _savez(tmp: Path, arrays: Mapping[str, np.ndarray]) -> None:
@@ -74,8 +109,8 @@ def _arrays(value: Any) -> dict[str, np.ndarray]:
     if isinstance(value, Mapping):
         unknown = [k for k in value if k not in ARRAY_KEYS]
         if unknown:
-            raise SpecError(f"dataset: arrays in a table take the keys {', '.join(ARRAY_KEYS)} (Keras's mnist.npz); "
-                            f"got {', '.join(map(repr, unknown[:3]))}")
+            raise SpecError(f"dataset: arrays in a table take the keys {', '.join(ARRAY_KEYS)} (Keras's mnist.npz) "
+                            f"and {', '.join(ARRAY_OPTIONS)}; got {', '.join(map(repr, unknown[:3]))}")
         return {k: _array(v, k) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         first, second = value

@@ -1443,10 +1443,12 @@ def system_file(name: str) -> bool:
 
 
 def _warn(message: str) -> None:
-    """A :class:`~mnistlab.errors.DataWarning`: data that loads, with something left out."""
+    """A :class:`~mnistlab.errors.DataWarning`: data that loads, with something left out (arrays given
+    in memory named as such, not as the cache file they were saved in: :func:`~mnistlab.data.arrays.as_given`)."""
+    from mnistlab.data.arrays import as_given
     from mnistlab.errors import DataWarning
 
-    warnings.warn(message, DataWarning, stacklevel=user_level())
+    warnings.warn(as_given(message), DataWarning, stacklevel=user_level())
 
 
 def _hashed_bytes(file: Path, stamp: tuple[str, int, int, int, int] | None = None) -> bytes:
