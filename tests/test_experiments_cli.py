@@ -19,6 +19,8 @@ from conftest import read_only_store, read_terminal
 
 from mnistlab.cli import main
 from mnistlab.execute import await_orphaned_workers
+from mnistlab.experiments import load_experiment
+from mnistlab.run import Recorder
 from mnistlab.live import read_plan
 from mnistlab.store import RunStore, process_alive
 
@@ -1095,6 +1097,23 @@ def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Pat
     assert main(["rm", "-e", str(bob), "--yes", *args[:2]]) == 2  # Alice's run is not Bob's to delete
     assert f"also holds 1 run that is not {bob}'s (dense (1 run))" in capsys.readouterr().err
     assert len(store.runs()) == 2
+
+
+def test_a_running_run_holds_its_experiment_file(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """Note 50: a sweep's run recorded its file only once it ended, so while Alice's sweep ran, Bob's
+    `run --dry-run` of his copy of the template (name and variant alike) did not say they shared a name."""
+    lab = EXP.replace('name = "cli"', 'name = "lab"').split("[[variants]]")[0]
+    alice, bob = tmp_path / "alice.toml", tmp_path / "bob.toml"
+    alice.write_text(lab + '[[variants]]\nname = "dense"\n')
+    bob.write_text(lab + '[[variants]]\nname = "dense"\n"train.lr" = 0.05\n')
+    store = RunStore(tmp_path / "s")
+    cell = load_experiment(alice).cells()[0]  # Alice's sweep claims its cell, as run_cells does, and trains
+    recorder, run_id = Recorder.claim(store, experiment="lab", variant=cell.variant, config=cell.config,
+                                      seed=cell.seed, source=cell.source)
+    assert recorder is not None and store.get(run_id).status == "running"
+    assert store.get(run_id).env == {"experiment_file": str(alice)}
+    assert main(["run", str(bob), "--dry-run", "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
+    assert f'warning: experiment "lab": 1 run here was recorded from another file, {alice}' in capsys.readouterr().err
 
 
 def test_a_files_model_warnings_are_said_by_the_dry_run_and_once_by_run(tmp_path: Path, data_dir: Path,

@@ -1061,7 +1061,7 @@ class Recorder:
         recorder.finish(run_config(cfg))
     """
 
-    source = ""  # the experiment file a sweep's cell came from (env["experiment_file"] once it ends)
+    source = ""  # the experiment file a sweep's cell came from (env["experiment_file"], from its claim on)
 
     def __init__(self, store: RunStore, *, experiment: str, variant: str, config: dict[str, Any], seed: int,
                  member: int = 0, repeat: int = 0) -> None:
@@ -1076,9 +1076,11 @@ class Recorder:
         """A recorder for a run of a sweep's cell that this process claims, and its run id; or None and
         the id of the run that holds the cell: running in a live process (another driver of the same
         experiment on this store) or already in a status of ``done`` (:meth:`RunStore.claim_run`).
-        ``source``: the cell's experiment file (:attr:`~mnistlab.experiments.Cell.source`), recorded."""
+        ``source``: the cell's experiment file (:attr:`~mnistlab.experiments.Cell.source`), recorded from
+        the claim on (note 50: a running row had none, so `run` could not tell another file's from its own)."""
         run_id, claimed = store.claim_run(experiment=experiment, variant=variant, seed=seed, member=member,
-                                          config=config, config_hash=run_key(config), repeat=repeat, done=done)
+                                          config=config, config_hash=run_key(config), repeat=repeat, done=done,
+                                          env={"experiment_file": source} if source else None)
         if not claimed:
             return None, run_id
         recorder = cls.__new__(cls)

@@ -729,8 +729,10 @@ class RunStore:
         _write_json(folder / "config.json", rec.config)
 
     def claim_run(self, *, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
-                  config_hash: str, repeat: int = 0, done: tuple[str, ...] = ()) -> tuple[str, bool]:
-        """Start a run unless another holds its cell; returns ``(run_id, claimed)``.
+                  config_hash: str, repeat: int = 0, done: tuple[str, ...] = (),
+                  env: dict[str, Any] | None = None) -> tuple[str, bool]:
+        """Start a run unless another holds its cell; returns ``(run_id, claimed)``; ``env``: what the
+        new run's record holds of it while it runs (its experiment file).
 
         In one write transaction (so two drivers on one store never both start a cell): if a run of
         this experiment, variant and config hash is ``running`` in a live process (:func:`run_alive`;
@@ -746,7 +748,7 @@ class RunStore:
             for run_id, status, pid, run_host, created in rows:
                 if status != "running" or run_alive(run_id, pid, run_host, created):
                     return run_id, False
-            rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, None)
+            rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, env)
             _insert(con, rec)
             try:  # the folder before the commit: an `rm` (which waits for this lock) never finds the row alone
                 self._new_folder(rec)
