@@ -1075,7 +1075,8 @@ def test_watch_of_a_missing_or_broken_file_says_so_at_once_without_a_store(tmp_p
 
 
 def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Path, data_dir: Path,
-                                                                   capsys: pytest.CaptureFixture) -> None:
+                                                                   capsys: pytest.CaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """helper-193: two students kept the template's name and its variant "dense", with other settings:
     `rm -e bob.toml` deleted Alice's run too (by variant name, "any settings"), and Bob's `run` said his
     variant's "settings changed since run <Alice's>". Each run records its file: told apart."""
@@ -1086,6 +1087,8 @@ def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Pat
     args = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
     assert main(["run", str(alice), *args]) == 0
     capsys.readouterr()
+    assert main(["runs", *args[:2]]) == 0  # the runs of one file: no column for it
+    assert capsys.readouterr().out.splitlines()[0].split()[-1] == "dataset"
     assert main(["run", str(bob), "--dry-run", *args]) == 0
     err = capsys.readouterr().err
     assert f'warning: experiment "lab": 1 run here was recorded from another file, {alice}' in err, err
@@ -1094,6 +1097,12 @@ def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Pat
     store = RunStore(tmp_path / "s")
     assert {r.env["experiment_file"] for r in store.runs()} == {str(alice), str(bob)}
     capsys.readouterr()
+    monkeypatch.chdir(tmp_path)  # `runs` shows each run's file where they came from several (helper-193)
+    assert main(["runs", "--store", "s"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-1] == "file" and [line.split()[-1] for line in lines[1:]] == ["alice.toml", "bob.toml"]
+    assert main(["runs", "--store", "s", "--format", "json"]) == 0
+    assert [r["file"] for r in json.loads(capsys.readouterr().out)] == [str(alice), str(bob)]
     assert main(["rm", "-e", str(bob), "--yes", *args[:2]]) == 2  # Alice's run is not Bob's to delete
     assert f"also holds 1 run that is not {bob}'s (dense (1 run))" in capsys.readouterr().err
     assert len(store.runs()) == 2

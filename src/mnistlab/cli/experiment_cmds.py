@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import socket
 import sys
 import time
@@ -478,6 +479,16 @@ def _watched_name(st: RunStore, target: str) -> str:
         raise
 
 
+def _from_here(path: str) -> str:
+    """A recorded file's absolute ``path`` as a table shows it: relative where it lies under the
+    current folder (``class/alice.toml``), else whole."""
+    try:
+        relative = os.path.relpath(path)
+    except (ValueError, OSError):  # another drive (Windows); the current folder deleted
+        return path
+    return path if relative.startswith("..") else relative
+
+
 RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment", drop=6, whole=True),
                Column("variant", "variant", whole=True), Column("seed", "seed", right=True, drop=5),
                Column("member", "member", right=True, drop=2), Column("status", "status", whole=True),
@@ -485,7 +496,8 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("epochs", "epochs", right=True, drop=3),
                Column("started", "started", lambda t: t[:16].replace("T", " "), drop=1),
                Column("quick", "quick", lambda q: "yes" if q else "no", drop=4),
-               Column("dataset", "dataset", drop=2, whole=True))  # (each added last: readers by position)
+               Column("dataset", "dataset", drop=2, whole=True),  # (each added last: readers by position)
+               Column("file", "file", _from_here, drop=7, fold=True))  # its experiment file (table: runs of several)
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
 
@@ -499,7 +511,8 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
 @format_option()
 def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...], fmt: str) -> None:
     """List recorded runs, oldest first; "quick" marks the size of a --quick smoke run (1 epoch,
-    at most 300 training images), which comparisons by name leave out beside full-size runs."""
+    at most 300 training images), which comparisons by name leave out beside full-size runs; "file"
+    the experiment file a run came from (in the table where the runs listed came from several)."""
     from mnistlab.comparison import resolve_experiment, smoke_run
     from mnistlab.data.userdata import dataset_label
     from mnistlab.store import RESULT_STATUSES
@@ -519,8 +532,10 @@ def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...],
                      # RFC 3339, local time with its offset "+01:00" (helper-165: "+0100" no parser of 3.10 read)
                      "started": _local_time(r.created_at),
                      "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
-                     "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None})
-    emit(rows, RUN_COLUMNS, fmt, empty="no runs")
+                     "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None,
+                     "file": (r.env or {}).get("experiment_file") or None})  # (a class's files: helper-193)
+    several = len({row["file"] for row in rows}) > 1
+    emit(rows, RUN_COLUMNS if fmt != "table" or several else RUN_COLUMNS[:-1], fmt, empty="no runs")
 
 
 @click.command("show")
