@@ -1005,8 +1005,12 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert main(["compare", slow_ids[0], fast_ids[1], "--store", str(tmp_path), "--format", "csv"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line.split(",")[0] for line in out[1:]] == [f"seed000-cnn (lr={lr})", "seed000-cnn (lr=0.01)"]
-    for argv, says in (([slow_ids[0], "tiny"], 'compare: "tiny" is an experiment: give one experiment, or several'),
-                       ([slow_ids[0], "recipes/seed000.toml"], '"recipes/seed000.toml" is an experiment'),
+    assert [r["variant"] for r in compare_runs(store, ["tiny", slow_ids[0]])] == ["tiny/cnn", "train/seed000-cnn"]
+    assert main(["compare", "tiny", "train", "--store", str(tmp_path), "--format", "csv"]) == 0  # experiments: the
+    out = capsys.readouterr().out.splitlines()  # runs each one's own table shows (helper-193: a class in one table)
+    assert out[1].startswith("tiny/cnn,") and all(line.startswith("train/seed000-cnn") for line in out[2:]), out
+    assert len(out) == 2 + len(compare(store, "train"))
+    for argv, says in (([slow_ids[0], "recipes/seed000.toml"], "no runs recorded for experiment 'seed000'"),
                        ([slow_ids[0], "abcdef9999"], 'no run "abcdef9999"'),
                        ([slow_ids[0], slow_ids[1], "--quick"], "--quick goes with one experiment file"),
                        ([running, running[:5]], "nothing to compare: the 1 chosen run is still running")):

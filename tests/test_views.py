@@ -70,7 +70,7 @@ def test_several_variants_draw_and_compare_together_and_one_model_takes_one(reco
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)).save(image)
     for argv, fragment in (
             (["compare", EXPERIMENT, "--variant", "cnnn"], 'has no row "cnnn" to compare (did you mean "cnn"?)'),
-            (["compare", "a", "b", "--variant", "cnn"], "--variant goes with one experiment, not with chosen run ids"),
+            (["compare", "a", "b", "--variant", "cnn"], "--variant goes with one experiment, not with several"),
             (["predict", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, str(image)], "given 2 variants"),
             (["export", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, "-o", str(tmp_path / "m.onnx")],
              "given 2 variants")):

@@ -561,7 +561,8 @@ def variant_order(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -
 
 
 def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Comparison rows of chosen runs (ids or unique prefixes), from any experiments: one row per
+    """Comparison rows of chosen runs (ids or unique prefixes; an experiment, by its name or file, for
+    the runs its own comparison shows: :func:`chosen_runs`), from any experiments: one row per
     setting, the runs that differ only in their seeds counted together (mean, sd, n and the
     Welch marker, as :func:`compare`), and the committees recorded over chosen runs only. The rows
     follow the order their runs are given in (a row where its first run is named).
@@ -577,10 +578,6 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     """
     from dataclasses import replace
 
-    known = store.experiments()
-    for given in run_ids:
-        if given in known or _looks_like_file(given):
-            raise StoreError(f'compare: "{given[:60]}" is an experiment: give one experiment, or several run ids')
     recs = chosen_runs(store, run_ids)
     ended = [r for r in recs if r.status != "running"]
     if not ended:
@@ -668,8 +665,20 @@ def _held_out_with(config: Mapping[str, Any], carves: dict[str, bool]) -> int | 
 
 def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
     """The runs of ``run_ids`` (ids or unique prefixes), in the order given, each once however
-    many prefixes name it; StoreError for an unknown or ambiguous id."""
-    return list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
+    many prefixes name it. An experiment among them (its recorded name, or its file) stands for the
+    runs its own comparison shows (:func:`shown_runs`: a class's experiments in one table, helper-193).
+    StoreError for an unknown or ambiguous id, and for an experiment with no run that ended."""
+    known = store.experiments()
+    picked: list[RunRecord] = []
+    for given in run_ids:
+        if given not in known and not _looks_like_file(given):
+            picked.append(store.get(given))
+            continue
+        ref = resolve_experiment(store, given, run_ids=False)
+        if not (runs := shown_runs(store, ref)):
+            raise StoreError(f'compare: experiment "{ref.name}" has no run that ended to compare')
+        picked.extend(runs)
+    return list({r.run_id: r for r in picked}.values())
 
 
 def as_rows_name(records: Sequence[RunRecord]) -> list[RunRecord]:

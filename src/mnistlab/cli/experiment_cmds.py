@@ -688,12 +688,13 @@ def _recorded(st: RunStore, run_id: str) -> bool:
               help="Only this variant's row (repeatable): the best mark is then among those shown.")
 def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick: bool, variants: tuple[str, ...]) -> None:
     """Compare the variants of an EXPERIMENT side by side (a .toml file, its name, or a run id),
-    or chosen runs: several run ids, from any experiments.
+    or chosen runs: several run ids or experiments, from any experiments.
 
     By name (or one run id, standing for its experiment): each variant as it was last run. By
     .toml file: exactly the runs of its current cells. By several run ids: those runs, one row
     per setting (runs that differ only in their seeds together), named by what their configs set
-    differently where needed.
+    differently where needed. Several experiments (names or files, among run ids or not): the runs
+    each one's own table shows, in one table, rows named experiment/variant.
     """
     from mnistlab.comparison import (
         as_rows_name,
@@ -715,7 +716,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     if len(experiment) > 1:
         if quick or variants:
             which = "--quick goes with one experiment file" if quick else "--variant goes with one experiment"
-            raise MnistlabError(f"compare: {which}, not with chosen run ids")
+            raise MnistlabError(f"compare: {which}, not with several experiments or run ids")
         rows = compare_runs(st, experiment)
         ended = as_rows_name([r for r in chosen_runs(st, experiment) if r.status != "running"])  # (notes name rows)
         _say_smoke(smoke_note(ended), fmt)
