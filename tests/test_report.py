@@ -588,3 +588,32 @@ def test_provenance_names_the_code_and_data_and_the_runs_whose_threads_changed(r
     lines = report.provenance([own], "tiny", "tiny.toml", "run")  # the user's own file: by its role, not this machine's
     assert f"data, SHA-256 of its files: mine.npz: training data {'ef' * 6}" in lines, lines  # path (helper-175)
     assert not any("/home/me" in line for line in lines)
+
+
+def test_a_report_of_several_experiments_puts_their_rows_in_one_table(data_dir, tmp_path, capsys):
+    """helper-193's teacher: `report` took one experiment, so a class's files made a page each (`compare`
+    could put their runs in one table only by run ids). Now every file's rows in one table, then its sections."""
+    from test_experiments import TINY, write
+
+    alice = write(tmp_path, 'name = "lab-alice"\n' + TINY + '[[variants]]\nname = "dense"\n', "alice.toml")
+    bob = write(tmp_path, 'name = "lab-bob"\n' + TINY + '[[variants]]\nname = "dense"\n"train.lr" = 0.01\n'
+                '[[variants]]\nname = "team"\ncommittee = 2\n', "bob.toml")
+    store = RunStore(tmp_path / "s")
+    for p in (alice, bob):
+        run_experiment(p, store, data_dir=data_dir, progress="none")
+    text = html.unescape(report.build_report(store, ["lab-alice", str(bob)], data_dir=data_dir))
+    assert "<h1>Experiments lab-alice, lab-bob</h1>" in text
+    table = text[text.index("<h2>Comparison</h2>"):text.index("<h2>How these runs were made</h2>")]
+    names = re.findall(r"<tr><t[hd][^>]*>([^<]+)</t[hd]>", table)
+    assert names[1:] == ["lab-alice/dense", "lab-bob/dense", "lab-bob/team"], names  # (under its head, "variant")
+    sections = re.findall(r'<section class="variant" id="variant-\d+"><h3>([^<]+)</h3>', text)
+    assert sections == names[1:]  # each variant's section, the committee's figures its own
+    assert "errors of the committee of 2 runs" in text
+    assert text.count("lab-bob: command: mnistlab run") == 1 and "lab-alice: recorded as experiment" in text
+    for argv, says in ((["lab-alice", str(alice)], 'report: experiment "lab-alice" is given twice'),
+                       (["lab-alice", store.runs(experiment="lab-bob")[0].run_id], "no experiment file or experiment named"),
+                       (["lab-alice", "lab-bob", "--quick"], "--quick goes with one experiment file, not with several")):
+        assert main(["report", *argv, "--store", str(store.root), "-o", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert says in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r.html").exists()

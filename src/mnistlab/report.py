@@ -28,10 +28,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab import plots, views
-from mnistlab.comparison import (best_legend, compare_experiment, notes_below, resolve_experiment, rows_runs, shown_runs,
-                                 smoke_note)
+from mnistlab.comparison import (best_legend, compare_experiment, compare_runs, notes_below, resolve_experiment, rows_runs,
+                                 shown_runs, smoke_note)
 from mnistlab.data.userdata import dataset_label, recorded_digests
-from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, user_level
+from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, StoreError, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import utf8_text, write_output
 from mnistlab.search import is_search, param_importances, trial_rows
@@ -189,12 +189,13 @@ def _figure_html(caption: str, shown: Figure | str, of: str = "", numbers: bool 
 def render_report(experiment: str, rows: Sequence[Mapping[str, Any]],
                   comparison_figures: Sequence[tuple[str, Figure | str]],
                   sections: Sequence[VariantSection], notes: Sequence[str] = (), description: str = "",
-                  provenance: Sequence[str] = ()) -> str:
+                  provenance: Sequence[str] = (), several: bool = False) -> str:
     """The whole report as one HTML string, from plain data (figures as data URIs, or Figures that
     are drawn here one by one: :func:`draw_figures` draws many at once first);
     ``description``: the experiment file's, under the title; ``provenance``: how the runs were
-    made (:func:`provenance`), a list under the comparison."""
-    parts = [f"<h1>Experiment {_esc(experiment)}</h1>"]
+    made (:func:`provenance`), a list under the comparison; ``several``: ``experiment`` names
+    several experiments ("a, b"), the title says "Experiments"."""
+    parts = [f"<h1>Experiment{'s' * several} {_esc(experiment)}</h1>"]
     if description:
         parts.append(f'<p class="description">{_esc(description)}</p>')
     parts += [f'<p class="note">{_esc(n)}</p>' for n in notes]
@@ -499,25 +500,55 @@ def _comparison_figures(rows: Sequence[Mapping[str, Any]], notes: list[str],
     return figures
 
 
-def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLike | None = None,
+def build_report(store: RunStore, experiment: str | Sequence[str], *, data_dir: str | os.PathLike | None = None,
                  quick: bool = False, jobs: int | None = None) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens).
 
     ``experiment`` is read as `mnistlab compare` reads it (an experiment file: its current cells and
     committees; a name: each variant as last run at full size; a run id: its experiment), and the
     report shows what that comparison shows: one section per variant, then one per committee across
-    variants. ``quick`` (with an experiment file): its ``--quick`` smoke runs, as `compare --quick`.
-    ``jobs``: figures drawn at once (:func:`draw_figures`; default, every core this process may use).
-    Raises StoreError for an unknown experiment (naming those the store holds), or when there is
-    nothing to compare (the error `compare` gives: say, a file with only ``--quick`` runs, or
-    ``quick`` without them); SpecError for an invalid file
-    (:func:`~mnistlab.comparison.resolve_experiment`) or ``quick`` without a file. What the page
+    variants. Several experiments (names or files, a class's, helper-193) make one page: one table
+    of every experiment's rows, named ``experiment/variant`` as `compare a b` names them, then each
+    experiment's sections. ``quick`` (with one experiment file): its ``--quick`` smoke runs, as
+    `compare --quick`. ``jobs``: figures drawn at once (:func:`draw_figures`; default, every core this
+    process may use). Raises StoreError for an unknown experiment (naming those the store holds), an
+    experiment given twice, or when there is nothing to compare (the error `compare` gives: say, a
+    file with only ``--quick`` runs, or ``quick`` without them); SpecError for an invalid file
+    (:func:`~mnistlab.comparison.resolve_experiment`) or ``quick`` without a file or with several. What the page
     cannot show (a figure, a damaged artifact, runs without a result) is a note in it and a
     :class:`~mnistlab.errors.ReportWarning` (under warnings-as-errors, the first one stops the report).
     """
-    ref = resolve_experiment(store, experiment, quick=quick)
+    if not isinstance(experiment, str) and len(experiment) > 1:
+        return _several_report(store, list(experiment), data_dir, quick, jobs)
+    part = _experiment_part(store, experiment if isinstance(experiment, str) else experiment[0], data_dir, quick, jobs)
+    figures = _comparison_figures(part.rows, part.notes, rows_runs(store, part.name, part.rows))
+    if is_search(part.records):
+        figures += search_figures(store, part.name, part.records, part.notes)
+    draw_figures(figures, *(s.figures for s in part.sections), jobs=jobs)  # the comparison's and the last sections' at once
+    return render_report(part.name, part.rows, figures, part.sections, part.notes, part.description, part.made)
+
+
+@dataclass
+class _Part:
+    """One experiment's part of a report (:func:`_experiment_part`): its comparison rows, notes,
+    sections (their figures drawn but for the last batch), and what the page says of it."""
+
+    name: str  # as recorded
+    records: list[RunRecord]  # every run of it
+    current: list[RunRecord]  # those its comparison shows
+    rows: list[dict[str, Any]]
+    notes: list[str]
+    sections: list[VariantSection]
+    description: str  # its file's
+    made: list[str]  # :func:`provenance`
+
+
+def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLike | None, quick: bool,
+                     jobs: int | None, *, run_ids: bool = True) -> _Part:
+    """What :func:`build_report` shows of ``experiment`` (read as `compare` reads it; ``run_ids``:
+    a run id standing for its experiment too), less its comparison's figures."""
+    ref = resolve_experiment(store, experiment, quick=quick, run_ids=run_ids)
     name = ref.recorded_as(quick=quick)  # a search file's --quick trials are a study of their own
-    records = store.runs(experiment=name)
     current = shown_runs(store, ref, quick=quick)
     rows = compare_experiment(store, ref, quick=quick)  # the error compare gives when there is nothing to show
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
@@ -527,9 +558,6 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     if smoke := smoke_note(current):  # first, where a reader looks: these numbers are no result
         notes.insert(0, smoke[0].upper() + smoke[1:])
     notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]
-    figures = _comparison_figures(rows, notes, rows_runs(store, name, rows))
-    if is_search(records):
-        figures += search_figures(store, name, records, notes)
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
     by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in rows if "variant" in row}
     for r in sorted(current, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
@@ -552,8 +580,36 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     command = None if ref.file is None else "search" if ref.file.search is not None else "run"
     other = None if Path(store.root).resolve() == default_root().resolve() else str(store.root)
     made = provenance([r for r in current if r.status != "running"], name, ref.given, command, quick, other)
-    draw_figures(figures, *(s.figures for s in shown), jobs=jobs)  # the comparison's and the last sections' at once
-    return render_report(name, rows, figures, shown, notes, file.description if file is not None else "", made)
+    return _Part(name, store.runs(experiment=name), current, rows, notes, shown,
+                 file.description if file is not None else "", made)
+
+
+def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.PathLike | None, quick: bool,
+                    jobs: int | None) -> str:
+    """:func:`build_report` of several experiments (names or files): one table of their rows, as
+    `compare a b` shows them (:func:`~mnistlab.comparison.compare_runs`), then each one's sections,
+    named ``experiment/variant``; each one's notes and provenance, led by its name."""
+    if quick:
+        raise SpecError("report: --quick goes with one experiment file, not with several")
+    parts = []
+    for experiment in experiments:
+        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs, run_ids=False))
+        draw_figures(*(s.figures for s in part.sections), jobs=jobs)  # (a class's 30 files: never all held as Figures)
+    names = [p.name for p in parts]
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise StoreError(f'report: experiment "{twice}" is given twice (a file records under its name)')
+    rows = compare_runs(store, [r.run_id for p in parts for r in p.current if r.status != "running"])
+    notes = [f"{p.name}: {n}" for p in parts for n in p.notes]
+    figures = _comparison_figures(rows, notes, [r for p in parts for r in p.current])
+    sections = []
+    for p in parts:
+        for s in p.sections:
+            s.name = f"{p.name}/{s.name}"
+            sections.append(s)
+    draw_figures(figures, jobs=jobs)
+    return render_report(", ".join(names), rows, figures, sections, notes,
+                         provenance=[f"{p.name}: {line}" for p in parts for line in p.made], several=True)
 
 
 def _unfinished_text(runs: Sequence[RunRecord]) -> str:
@@ -568,7 +624,7 @@ def _unfinished_text(runs: Sequence[RunRecord]) -> str:
     return " and ".join(said)
 
 
-def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
+def write_report(store: RunStore, experiment: str | Sequence[str], path: str | os.PathLike, *,
                  data_dir: str | os.PathLike | None = None, quick: bool = False, jobs: int | None = None) -> Path:
     """Build the report (:func:`build_report`) and write it to `path` (written whole at the end: no
     half-written file). OutputError, one line naming ``path``, when it cannot be written (a full

@@ -102,19 +102,20 @@ def _refuse_options_of_other_kinds(kind: str) -> None:
 
 
 @click.command("report")
-@click.argument("experiment")
+@click.argument("experiment", nargs=-1, required=True)
 @click.option("-o", "--output", type=PathArg(), default="report.html", show_default=True, help="Output HTML file.")
 @store_option("store_path")
 @data_dir_option("for the misclassified images")
 @click.option("--quick", is_flag=True, help="With a .toml file: report its --quick smoke runs instead.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Draw this many figures at once, in forked processes (default: one a core this process may use, at most 8).")
-def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: Path | None, quick: bool,
+def report_cmd(experiment: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None, quick: bool,
                jobs: int | None) -> None:
     """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser).
 
     EXPERIMENT: an experiment file, its recorded name, or one of its run ids; the report shows
-    what `mnistlab compare EXPERIMENT` shows, a section for each variant and committee.
+    what `mnistlab compare EXPERIMENT` shows, a section for each variant and committee. Several
+    experiments (names or files: a class's) make one page, their rows in one table.
     """
     from mnistlab.report import write_report
 
