@@ -1167,12 +1167,37 @@ def test_a_mistake_of_a_file_without_variants_is_said_at_its_line(tmp_path: Path
                                               "validation data")
 
 
-def test_run_given_several_files_says_how_to_check_them(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """helper-193: `run --dry-run a.toml b.toml` (a teacher checking a class's files) said click's bare
-    "Got unexpected extra argument (b.toml)"."""
+def test_run_of_several_files_checks_every_one_then_runs_each(tmp_path: Path, data_dir: Path,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    """helper-193: `run a.toml b.toml` (a teacher's class) said click's bare "Got unexpected extra argument".
+    Every file is checked first (a mistake in the last trains nothing), then each runs as `run FILE` does."""
+    lab = EXP.split("[[variants]]")[0] + '[[variants]]\nname = "dense"\n'
+    files = [tmp_path / f"{who}.toml" for who in ("alice", "bob", "carol")]
+    for path in files:
+        path.write_text(lab.replace('name = "cli"', f'name = "lab-{path.stem}"'))
+    files[2].write_text(files[2].read_text().replace("epochs = 1", "epochs = -1"))
+    args = [*map(str, files), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", *args]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"error: {files[2]}:") and "epochs" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "s").exists()  # nothing trained, no store made
+    assert main(["run", "--dry-run", *args]) == 2  # each good file's dry run, then the mistakes
+    out, err = capsys.readouterr()
+    assert "experiment lab-alice: 1 run" in out and "experiment lab-bob: 1 run" in out and f"{files[2]}:" in err
+    assert main(["run", *args[:2], *args[3:], "--format", "csv"]) == 2
+    assert "--format csv goes with one experiment file" in capsys.readouterr().err
+    cell = load_experiment(files[0]).cells()[0]  # Alice's cell diverged before: bob's still runs, then exit 1
+    store = RunStore(tmp_path / "s")
+    rid = store.start_run(experiment="lab-alice", variant="dense", seed=cell.seed, member=0, config=cell.config,
+                          config_hash=cell.key)
+    store.finish_run(rid, status="diverged", history=[], metrics={}, env={}, message="loss became nan")
+    assert main(["run", *args[:2], *args[3:]]) == 1
+    out, err = capsys.readouterr()
+    assert out.index("experiment lab-alice: 1 run") < out.index("experiment lab-bob: 1 run"), out  # in the order given
+    assert {r.experiment: r.status for r in store.runs()} == {"lab-alice": "diverged", "lab-bob": "finished"}
+    assert err.splitlines()[-1].startswith("error: 1 of 1 runs of lab-alice diverged"), err
     assert main(["run", "--dry-run", "a.toml", "b.toml"]) == 2
-    assert capsys.readouterr().err == ("error: Got unexpected extra argument (b.toml); `run` takes one experiment file: "
-                                       'check several with a loop, for f in *.toml; do mnistlab run --dry-run "$f"; done\n')
+    assert capsys.readouterr().err == "error: a.toml: no such file\nerror: b.toml: no such file\n"
 
 
 def test_a_moved_experiment_file_keeps_its_runs_as_its_own(tmp_path: Path, data_dir: Path,

@@ -84,9 +84,9 @@ def _flag_said(exc: click.ClickException) -> str:
     if isinstance(exc, click.BadParameter) and given and (hint := number_hint(given[1])):
         said += f" ({hint})"
     command = exc.ctx.info_name if isinstance(exc, click.UsageError) and exc.ctx is not None else None
-    if command in ("run", "search") and said.startswith("Got unexpected extra argument"):  # (helper-193: a class's files)
-        said += (f"; `{command}` takes one experiment file: check several with a loop, "
-                 f'for f in *.toml; do mnistlab {command} --dry-run "$f"; done')
+    if command == "search" and said.startswith("Got unexpected extra argument"):  # (helper-193: a class's files)
+        said += ('; `search` takes one experiment file: check several with a loop, '
+                 'for f in *.toml; do mnistlab search --dry-run "$f"; done')
     return said
 
 

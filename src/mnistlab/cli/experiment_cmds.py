@@ -20,7 +20,7 @@ from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backe
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_width, rich_console,
                                   stopped_by)
-from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, printable
+from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, printable, together
 from mnistlab.files import shell_word
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class _Progress:
 
 
 @click.command("run")
-@click.argument("experiment", type=PathArg(dir_okay=False))
+@click.argument("experiment", nargs=-1, required=True, type=PathArg(dir_okay=False))
 @_STORE
 @jobs_option("cells")
 @click.option("--force", is_flag=True, help="Rerun cells already finished in the store.")
@@ -115,10 +115,11 @@ class _Progress:
                    "[default: stacked on a GPU, one by one on a CPU].")
 @backend_options("cells")
 @format_option(COMPARE_FORMATS)
-def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, dry_run: bool,  # noqa: PLR0913
+def run_cmd(experiment: tuple[str, ...], store: str | None, jobs: int, force: bool, quick: bool, dry_run: bool,  # noqa: PLR0913
             data_dir: Path | None, batch_members: bool | None, backend: str | None, address: str | None,
             cpus_per_cell: float | None, gpus_per_cell: float | None, fmt: str) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
+    Several files (a class's) are each checked first, then run one after the other.
 
     Exits with status 1, after recording every run and printing the table, when any cell failed
     or diverged. With --format csv/json/markdown the progress lines go to stderr. On a terminal a
@@ -133,6 +134,66 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     The backend flags override the experiment file's [resources] table.
     """
     check_backend_flags(backend, address, data_dir)
+    options: dict[str, Any] = dict(store=store, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
+                                   batch_members=batch_members, backend=backend, address=address,
+                                   cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, fmt=fmt)
+    if len(experiment) > 1:
+        _run_several(experiment, dry_run, options)
+        return
+    _run_one(experiment[0], dry_run=dry_run, **options)
+
+
+def _run_several(files: Sequence[str], dry_run: bool, options: dict[str, Any]) -> None:
+    """`run FILE FILE ...` (a class's files, helper-193): every file checked before any trains (its
+    mistakes, and those of its data where no store is yet, each on a line naming the file; exit 2),
+    then each run in turn, as `run FILE` runs it; exit 1 at the end where a cell of any failed.
+    ``--dry-run``: each file's dry run, then every file's mistakes. One table a file: --format
+    csv, json and markdown go with one file. ``options``: :func:`_run_one`'s."""
+    from mnistlab.execute import check_data_before_store, load_checked
+
+    if (fmt := options["fmt"]) != "table":
+        raise SpecError(f"run: --format {fmt} goes with one experiment file; for several, run them, then "
+                        f"`mnistlab compare FILE FILE ... --format {fmt}` puts their runs in one table")
+    mistakes: dict[str, list[MnistlabError]] = {}
+    for path in files:
+        try:
+            _said_before_torch(path)
+            exp = load_checked(path, options["data_dir"], quick=options["quick"])
+            todo = exp.cells(quick=options["quick"])
+            if not dry_run:
+                check_data_before_store(exp, todo, options["store"], options["data_dir"],
+                                        files_here=trains_here(exp.resources, options["backend"]), quick=options["quick"])
+        except MnistlabError as exc:
+            mistakes[path] = [_of_file(e, path) for e in (exc, *exc.more)]
+            exc.more = ()
+    if dry_run:
+        for path in files:
+            if path not in mistakes:
+                _run_one(path, dry_run=True, **options)
+    if mistakes:
+        raise together([e for said in mistakes.values() for e in said])
+    unfinished = []
+    for path in files:
+        try:
+            _run_one(path, dry_run=False, **options)
+        except RunNotFinished as exc:  # (recorded and its table printed: the next file goes on)
+            unfinished.append(exc)
+    if unfinished:
+        raise together(unfinished)
+
+
+def _of_file(error: MnistlabError, path: str) -> MnistlabError:
+    """``error``, its message led by the file ``path`` where it does not name it already (a mistake
+    among several files' must say whose it is)."""
+    if path not in str(error):
+        error.args = (f"{path}: {error}", *error.args[1:])
+    return error
+
+
+def _run_one(experiment: str, *, store: str | None, jobs: int, force: bool, quick: bool, dry_run: bool,  # noqa: PLR0913
+             data_dir: Path | None, batch_members: bool | None, backend: str | None, address: str | None,
+             cpus_per_cell: float | None, gpus_per_cell: float | None, fmt: str) -> None:
+    """`mnistlab run EXPERIMENT` of one file (:func:`run_cmd`)."""
     _said_before_torch(experiment)
     from mnistlab.execute import check_data_before_store, checkpoint_every, load_checked, terminate_as_interrupt
 
