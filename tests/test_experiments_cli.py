@@ -1141,6 +1141,8 @@ def test_a_files_model_warnings_are_said_by_the_dry_run_and_once_by_run(tmp_path
     assert main(["run", str(path), "--dry-run", *args]) == 0
     err = capsys.readouterr().err
     assert "kernel_regularizer penalises nothing" in err and "output activation 'sigmoid'" in err, err
+    assert f"{path}: each of its 2 variants: layers[1] (Dense): kernel_regularizer penalises" in err, err  # [base]'s:
+    assert "the same for" not in err  # said of all, not of variant "a" and "1 more" (note 50)
     assert 'ModelCheckpoint filepath "' in err and "is written by 2 runs" in err
     assert main(["run", str(path), *args]) == 0
     err = capsys.readouterr().err

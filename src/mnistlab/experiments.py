@@ -953,7 +953,8 @@ def _as_point(grid_part: Mapping[str, Any], name: Any, where: str, vname: str) -
 
 def model_warnings(exp: Experiment) -> list[str]:
     """One line for each incoherent choice of the models of ``exp``'s variants
-    (:func:`~mnistlab.specs.spec_warnings`), at the first variant that makes it and how many more do:
+    (:func:`~mnistlab.specs.spec_warnings`), at the first variant that makes it and how many more do
+    (or of all of them, where each does):
     what `run` and `run --dry-run` say before anything trains (helper-193: Keras 3's ``"l1l2"``, which the
     resolved config writes as its zeros, was said by `summary` and `train`, never by `run`; a sigmoid
     output by `run` alone). Other commands reading the file say none (helper-194)."""
@@ -971,8 +972,10 @@ def model_warnings(exp: Experiment) -> list[str]:
         for message in spec_warnings(spec):
             heard.setdefault(message, []).append(v.name)
     implicit = [v.name for v in exp.variants] == ["base"]
-    return [f"{exp.source}: " + ("[base]" if implicit else f'variant "{names[0]}"') + f": {message}"
-            + (f" (the same for {len(names) - 1} more of the file's variants)" if len(names) > 1 else "")
+    every = len(exp.variants)  # a choice all of them make ([base]'s, mostly) is said of all, not of the first (note 50)
+    return [f"{exp.source}: " + ("[base]" if implicit else f"each of its {every} variants" if len(names) == every > 1
+                                 else f'variant "{names[0]}"') + f": {message}"
+            + (f" (the same for {len(names) - 1} more of the file's variants)" if 1 < len(names) < every else "")
             for message, names in heard.items()]
 
 
