@@ -35,6 +35,7 @@ import json
 import math
 import numbers
 import os
+import re
 import typing
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -186,7 +187,9 @@ class StepSchedule(BaseModel):
 
     model_config = _FROZEN
     type: Literal["step"] = "step"
-    step_size: float = Field(10.0, gt=0)  # epochs between drops
+    # epochs between drops; at least 1e-6, below one batch of any dataset here (60,000 images): a smaller one
+    # (1e-320, a denormal read as 0) divided by zero mid-run (helper-195)
+    step_size: float = Field(10.0, ge=1e-6)
     gamma: float = Field(0.1, gt=0, le=1)  # factor per drop
 
 
@@ -1560,6 +1563,13 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
                    f"{text.strip()})" if inside == "train.optimizer" else "which the flag sets whole: give one of them")
         raise SpecError(f"--set {path} goes inside {flag}'s value, {instead}", path=tuple(parts), source=label)
     value = _setting_value(text)
+    if isinstance(value, str) and value[:1] in "{[" and value:  # a table or list TOML refused (a key twice, a value
+        try:  # missing): said, not taken as a string that "must be a table" (helper-195)
+            toml_value(text)
+        except ValueError as exc:  # (tomllib's place is in "v = VALUE": its column less 4)
+            said = re.sub(r"\(at line 1, column (\d+)\)", lambda m: f"(at character {int(m[1]) - 4} of it)", str(exc))
+            raise SpecError(f"--set {written_key(parts)}: not a TOML {'table' if value[0] == '{' else 'list'}: "
+                            f"{said.replace('(at end of document)', '(at its end)')}", path=tuple(parts), source=label) from None
     out = copy.deepcopy(raw)
     if reaches_into_layers(out.get("model"), {path: value}):  # a preset's layer: the layers it stands for
         out["model"] = resolve_model(out["model"]).to_dict()
