@@ -560,7 +560,10 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
      "layers[1]: Keras's SpatialDropout2D is a layer mnistlab does not build; choose from Flatten, Dense"),
     ('{ type = "layernormalization" }', "layers[1]: Keras's LayerNormalization is a layer mnistlab does not build"),
     ('{ type = "RandomRotation", factor = 0.1 }', "Keras's RandomRotation is a layer mnistlab does not build (random "
-     "augmentation is a run's augment table here: augment = { rotation_range = 10, ... })"),
+     "augmentation is a run's augment table here: augment = { rotation_range = 36 } (its factor 0.1 is a fraction of "
+     "a turn))"),  # helper-195: the hint's 10 read as RandomRotation's units; 0.1 was 36 degrees
+    ('{ type = "RandomFlip", mode = "horizontal" }', "augment table here: augment = { horizontal_flip = true })"),
+    ('{ type = "RandomContrast", factor = 0.2 }', "augment table here: augment = { rotation_range = 10, ... })"),
 ])
 def test_keras_layers_written_another_way_here_say_how(tmp_path: Path, layer: str, said: str) -> None:
     """New-user finding (helper-99): `Add` was an "unknown layer type" without a word of Residual, and

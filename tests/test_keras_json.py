@@ -191,6 +191,12 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
      "Keras's SpatialDropout2D is a layer mnistlab does not build; it reads "),
     (lambda d: d["config"]["layers"][1].update(class_name="RandomRotation"),
      "Keras's RandomRotation is a layer mnistlab does not build (random augmentation is a run's augment table here"),
+    # in the augment table's units (helper-195: RandomRotation(0.1) is 36 degrees, rotation_range = 0.1 a tenth of one)
+    (lambda d: d["config"]["layers"][1].update(class_name="RandomRotation", config={"factor": [-0.1, 0.1]}),
+     "augment table here: augment = { rotation_range = 36 } (its factor 0.1 is a fraction of a turn))"),
+    (lambda d: d["config"]["layers"][1].update(class_name="RandomTranslation",
+                                               config={"height_factor": 0.1, "width_factor": [-0.2, 0.2]}),
+     "augment = { height_shift_range = 0.1, width_shift_range = 0.2 })"),
     (lambda d: d["config"]["layers"][1]["config"].update(kernel_constraint={"class_name": "MaxNorm"}),
      "kernel_constraint = MaxNorm() is a setting mnistlab does not build"),
     (lambda d: d["config"]["layers"][1]["config"].update(filters=-3, name="c1"),

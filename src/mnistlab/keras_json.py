@@ -246,13 +246,49 @@ def _prepared_input(cls: str, settings: Mapping[str, Any], shape: Any, where: st
                     "the flat input to the image (H, W, C) it holds is read")
 
 
-def not_built(keras_class: str) -> str:
+def not_built(keras_class: str, settings: Mapping[str, Any] | None = None) -> str:
     """How mnistlab says a Keras layer class it does not build, in a spec or a Keras JSON alike:
     "Keras's SpatialDropout2D is a layer mnistlab does not build", and, for Keras's random
-    augmentation layers, where that work is done here (a run's augment table)."""
-    augment = (" (random augmentation is a run's augment table here: augment = { rotation_range = 10, ... })"
-               if keras_class.startswith(("Rand", "MixUp", "CutMix", "AugMix")) else "")  # (SpatialDropout2D: none)
-    return f"Keras's {clip(keras_class, 40)} is a layer mnistlab does not build{augment}"
+    augmentation layers, where that work is done here (a run's augment table), with the layer's own
+    ``settings`` in that table's units where they translate (:func:`augment_for`)."""
+    if not keras_class.startswith(("Rand", "MixUp", "CutMix", "AugMix")):  # (SpatialDropout2D: none)
+        return f"Keras's {clip(keras_class, 40)} is a layer mnistlab does not build"
+    table = augment_for(keras_class, settings or {}) or "augment = { rotation_range = 10, ... }"
+    return (f"Keras's {clip(keras_class, 40)} is a layer mnistlab does not build (random augmentation is a run's "
+            f"augment table here: {table})")
+
+
+def _largest(factor: Any) -> float | None:
+    """A Keras augmentation layer's ``factor`` (a number, or a pair ``[lower, upper]``) as its largest
+    magnitude; None for anything else."""
+    values = factor if isinstance(factor, (list, tuple)) and len(factor) == 2 else [factor]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        return None
+    return max(abs(float(v)) for v in values)
+
+
+def augment_for(keras_class: str, settings: Mapping[str, Any]) -> str | None:
+    """The ``augment`` table that does about what Keras's random augmentation layer ``keras_class``
+    with ``settings`` does, in its units (helper-195: ``RandomRotation(0.1)`` is a tenth of a turn, 36
+    degrees, where ``rotation_range = 0.1`` is a tenth of one): RandomRotation's factor x 360 degrees
+    (keras.layers.RandomRotation: "a fraction of 2 Pi"), RandomZoom's and RandomTranslation's height and
+    width factors as the zoom and shift ranges, RandomFlip's mode as the flips. None for another layer
+    or settings that do not translate."""
+    if keras_class == "RandomRotation" and (f := _largest(settings.get("factor"))) is not None:
+        return f"augment = {{ rotation_range = {min(360 * f, 180):g} }} (its factor {f:g} is a fraction of a turn)"
+    if keras_class == "RandomZoom" and (f := _largest(settings.get("height_factor"))) is not None:
+        return f"augment = {{ zoom_range = {f:g} }}"
+    if keras_class == "RandomTranslation":
+        h, w = _largest(settings.get("height_factor")), _largest(settings.get("width_factor"))
+        if h is not None and w is not None:
+            return f"augment = {{ height_shift_range = {h:g}, width_shift_range = {w:g} }}"
+    if keras_class == "RandomFlip":
+        mode = settings.get("mode", "horizontal_and_vertical")
+        flips = {"horizontal": "horizontal_flip = true", "vertical": "vertical_flip = true",
+                 "horizontal_and_vertical": "horizontal_flip = true, vertical_flip = true"}
+        if isinstance(mode, str) and mode in flips:
+            return f"augment = {{ {flips[mode]} }}"
+    return None
 
 
 def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict[str, Any]:
@@ -264,7 +300,7 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     if cls in ACTIVATION_LAYERS:
         return activation_layer(cls, settings, label)
     if cls not in _READS:
-        raise SpecError(f"{where}: {not_built(cls)}; it reads {', '.join(_READS)}; {', '.join(ACTIVATION_LAYERS)} "
+        raise SpecError(f"{where}: {not_built(cls, settings)}; it reads {', '.join(_READS)}; {', '.join(ACTIVATION_LAYERS)} "
                         "as Activation; a first Rescaling(1/255) or Reshape")
     reads, unused = _READS[cls]
     table: dict[str, Any] = {"type": cls}

@@ -1004,7 +1004,7 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     if name is None and (instead := KERAS_LAYERS_ELSEWHERE.get(kind.strip().lower())):
         raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: {instead}', path=(*path, "type"))
     if name is None and (keras := _KERAS_3_LOOKUP.get(kind.strip().lower())):  # no namesake offered: a
-        raise SpecError(f"{where}: {not_built(keras)}; choose from {', '.join(_ALL_TYPES)}",  # SpatialDropout2D
+        raise SpecError(f"{where}: {not_built(keras, d)}; choose from {', '.join(_ALL_TYPES)}",  # SpatialDropout2D
                         path=(*path, "type"))  # is no Dropout
     if name is None:
         raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, _ALL_TYPES)}; '
