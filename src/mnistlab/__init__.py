@@ -34,7 +34,7 @@ _HOMES = {
     "ModelSpec": "specs", "load_model_spec": "specs", "parse_model_spec": "specs", "save_model_spec": "specs",
     "RunRecord": "store", "RunStore": "store",
     "Committee": "run", "Run": "run", "RunResult": "run", "load_trained": "run", "run_config": "run", "train": "run",
-    "TrainingInterrupted": "run", "list_images": "preprocess", "preprocess": "preprocess",
+    "TrainingInterrupted": "run", "list_images": "preprocess", "preprocess": "preprocess", "lr_find": "lr_finder",
 }
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from mnistlab.store import RunRecord, RunStore
     from mnistlab.run import Committee, Run, RunResult, TrainingInterrupted, load_trained, run_config, train
     from mnistlab.preprocess import list_images, preprocess
+    from mnistlab.lr_finder import lr_find
 
 
 if not TYPE_CHECKING:  # for a type checker the names are the imports above: a misspelt one is an error
@@ -106,7 +107,7 @@ __all__ = [
     "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
     "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
     "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult", "TrainingInterrupted", "Callback",
-    "load_trained", "Committee", "preprocess", "list_images",
+    "load_trained", "Committee", "preprocess", "list_images", "lr_find",
     "load_experiment", "run_experiment", "SweepInterrupted", "compare", "RunStore", "RunRecord",
     "MnistlabError", "DataError", "SpecError", "StoreError",
 ]

@@ -436,6 +436,31 @@ def _rows_with(rows: Sequence[Mapping[str, Any]], *keys: str) -> list[Mapping[st
     return usable
 
 
+def plot_lr_find(found: Any) -> Figure:
+    """The learning-rate range test (:func:`mnistlab.lr_finder.lr_find`): each step's loss (faint) and
+    its smoothed loss against the rate, on a log axis, the suggestion marked (fastai's and
+    Lightning's ``plot(suggest=True)``). PlotError where no step ran."""
+    lrs, losses, smoothed = (np.asarray(v, dtype=np.float64) for v in (found.lrs, found.losses, found.smoothed))
+    if not len(lrs):
+        raise PlotError("the learning-rate range test ran no step: nothing to draw")
+    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(lrs, losses, color="0.75", linewidth=0.8, label="loss of each batch")
+    ax.plot(lrs, smoothed, color="C0", label="smoothed loss")
+    if found.suggestion is not None:
+        at = int(np.argmin(np.abs(lrs - found.suggestion)))
+        ax.plot([lrs[at]], [smoothed[at]], "o", color="C3", label=f"suggested lr {found.suggestion:.3g}")
+    finite = smoothed[np.isfinite(smoothed)]
+    if len(finite):  # the diverging end would squash the curve: show up to a little past where it started
+        ax.set_ylim(float(finite.min()) - 0.05 * abs(float(finite.min())), float(max(finite[0], finite.min())) * 1.5 + 1e-9)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.set_title("learning-rate range test")
+    ax.legend()
+    return fig
+
+
 def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     """Test accuracy per variant: the mean of its runs as a point, their standard deviation as an
     error bar (none for a variant of one run: one run shows no spread, not a spread of 0), n

@@ -632,4 +632,53 @@ def _settings(augment: AugmentConfig | None) -> dict[str, Any]:
     return augment.model_dump() if augment is not None else {}
 
 
-COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd]
+@click.command("lr-find")
+@click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
+              help="Run config TOML, as `train --config` takes it (its schedule, callbacks and validation left out).")
+@click.option("--dataset", callback=dataset_arg, help="A dataset, as `train --dataset` takes it.")
+@click.option("--model", callback=model_arg, help="A model, as `train --model` takes it.")
+@click.option("--optimizer", help=f"{' '.join(OPTIMIZERS)} (default {setting_default('optimizer')})")
+@click.option("--batch-size", type=int, help=f"Images per step (default {setting_default('batch_size')}).")
+@click.option("--subset", type=IntRange(min=1), help="Train on the first N images.")
+@click.option("--seed", type=int, help=f"Seed of the weights and batches (default {setting_default('seed')}).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Any other setting, as `train --set`.")
+@click.option("--start-lr", type=float, default=1e-8, show_default=True, help="The rate of the first step.")
+@click.option("--end-lr", type=float, default=1.0, show_default=True, help="The rate of the last step.")
+@click.option("--steps", "num_steps", type=int, default=100, show_default=True,
+              help="Batches, the rate growing geometrically from --start-lr to --end-lr.")
+@click.option("--output", "-o", type=PathArg(dir_okay=False), help="Also draw the loss against the rate here (.png, .svg, .pdf).")
+@data_dir_option()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the suggestion and every step (rate, loss, smoothed loss) as one object.")
+def lr_find_cmd(config_file: Path | None, settings: tuple[str, ...], start_lr: float, end_lr: float, num_steps: int,
+                output: str | None, data_dir: Path | None, fmt: str, **flags: Any) -> None:
+    """Suggest a learning rate: the range test of fastai's and Lightning's lr_find.
+
+    A fresh model trains for --steps batches while the rate grows from --start-lr to --end-lr; the
+    suggestion is the rate where the smoothed loss falls fastest (Lightning's). Nothing is recorded.
+
+    \b
+    mnistlab lr-find --dataset fashion-mnist --model seed000-cnn --subset 6000 -o lr.png
+    """
+    import json
+
+    from mnistlab.lr_finder import check_range, lr_find, said
+
+    check_range(start_lr, end_lr, num_steps, flags=True)  # (before the data is read)
+    out = check_output(output, (".png", ".svg", ".pdf")) if output else None
+    cfg = build_run_config(config_file, settings, flags)
+    if cfg.train.schedule is not None or cfg.callbacks:
+        click.echo("lr-find: the test sets the rate at every batch: the config's train.schedule and callbacks are left "
+                   "out", err=True)
+    found = lr_find(config=cfg, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, data_dir=data_dir)
+    if out is not None:
+        save_figure(found.plot(), out)
+    if fmt == "json":
+        click.echo(json.dumps(found.to_dict()))
+    else:
+        click.echo(said(found))
+    if out is not None:
+        click.echo(f"wrote {files.display_name(out)}", err=fmt == "json")
+
+
+COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd, lr_find_cmd]

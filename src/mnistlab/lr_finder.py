@@ -1,0 +1,174 @@
+"""The learning-rate range test: which ``lr`` to train a model with, before training it.
+
+Leslie Smith's test ("Cyclical Learning Rates for Training Neural Networks", 2017, section 3.3), as
+fastai's ``lr_find`` and PyTorch Lightning's ``Tuner.lr_find`` run it: a fresh model trains for
+``num_steps`` batches while the learning rate grows geometrically from ``start_lr`` to ``end_lr``;
+the loss of each batch is smoothed (an exponential moving average, ``beta = 0.98``, bias-corrected),
+and the test stops early once the smoothed loss passes ``4 x`` its lowest (Lightning's
+``early_stop_threshold``). The suggestion is Lightning's: the rate where the smoothed loss falls
+fastest (its steepest negative slope against log lr), leaving out the first 10 steps and the
+last. Defaults are Lightning's (``min_lr = 1e-8``, ``max_lr = 1``, ``num_training = 100``).
+
+Nothing is recorded: the model is thrown away. A config's ``train.schedule`` and callbacks are left
+out (the ramp sets the rate at every batch), and so is its validation.
+
+    >>> found = lr_find("mnist", "seed000-cnn", subset=6000)   # doctest: +SKIP
+    >>> found.suggestion                                       # doctest: +SKIP
+    0.0021
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mnistlab.callbacks import Callback, Logs
+from mnistlab.config import RunConfig
+from mnistlab.errors import SpecError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+START_LR, END_LR, NUM_STEPS = 1e-8, 1.0, 100  # Lightning's lr_find defaults (min_lr, max_lr, num_training)
+BETA = 0.98  # the loss's smoothing (fastai's and Lightning's)
+DIVERGED = 4.0  # the smoothed loss past this many times its lowest: stop (Lightning's early_stop_threshold)
+SKIP_BEGIN, SKIP_END = 10, 1  # the steps the suggestion leaves out (Lightning's suggestion(skip_begin, skip_end))
+
+
+@dataclass
+class LRFinderResult:
+    """What :func:`lr_find` measured: ``lrs[i]`` the rate of step ``i``, ``losses[i]`` its batch's
+    loss (cross-entropy, nats) and ``smoothed[i]`` their bias-corrected moving average;
+    ``suggestion`` the rate of the steepest fall of ``smoothed`` (None where there are too few steps:
+    fewer than ``SKIP_BEGIN + SKIP_END + 2``); ``stopped`` why the test ended before ``num_steps``
+    ("" where it did not)."""
+
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    smoothed: list[float] = field(default_factory=list)
+    suggestion: float | None = None
+    stopped: str = ""
+
+    @property
+    def lowest(self) -> float | None:
+        """The rate at which the smoothed loss was lowest (fastai's old ``lr_min`` is a tenth of it)."""
+        return self.lrs[int(np.argmin(self.smoothed))] if self.smoothed else None
+
+    def plot(self) -> Figure:
+        """The smoothed loss against the rate (log scale), the suggestion marked
+        (:func:`mnistlab.plots.plot_lr_find`)."""
+        from mnistlab.plots import plot_lr_find
+
+        return plot_lr_find(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: the suggestion, the lowest-loss rate, why it stopped, and each step."""
+        return {"suggestion": self.suggestion, "lowest": self.lowest, "stopped": self.stopped, "steps": len(self.lrs),
+                "lrs": self.lrs, "losses": self.losses, "smoothed": self.smoothed}
+
+
+class LRRangeTest(Callback):
+    """The callback that runs the test inside a fit: before each batch the rate of its step (geometric
+    from ``start_lr`` to ``end_lr`` over ``num_steps``), after it the loss; stops the fit once
+    ``num_steps`` are done or the smoothed loss passes ``DIVERGED`` times its lowest."""
+
+    def __init__(self, start_lr: float, end_lr: float, num_steps: int) -> None:
+        self.start_lr, self.end_lr, self.num_steps = start_lr, end_lr, num_steps
+        self.result = LRFinderResult()
+        self._average = 0.0
+
+    def rate(self, step: int) -> float:
+        """The learning rate of step ``step`` (0-based): ``start_lr * (end_lr / start_lr) ** (step / (num_steps - 1))``."""
+        return self.start_lr * (self.end_lr / self.start_lr) ** (step / (self.num_steps - 1))
+
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        self.model.lr = self.rate(len(self.result.lrs))  # (no schedule here: the optimizer's rate, set)
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        found = self.result
+        loss = float((logs or {}).get("loss", math.nan))
+        found.lrs.append(self.rate(len(found.lrs)))
+        found.losses.append(loss)
+        self._average = BETA * self._average + (1 - BETA) * loss
+        found.smoothed.append(self._average / (1 - BETA ** len(found.losses)))
+        if not math.isfinite(found.smoothed[-1]) or found.smoothed[-1] > DIVERGED * min(found.smoothed):
+            found.stopped = f"the smoothed loss passed {DIVERGED:g} x its lowest at lr {found.lrs[-1]:.3g}"
+            self.model.stop_training = True
+        elif len(found.lrs) >= self.num_steps:
+            self.model.stop_training = True
+
+
+def suggested_lr(lrs: Sequence[float], smoothed: Sequence[float]) -> float | None:
+    """The rate where ``smoothed`` falls fastest against log ``lrs`` (Lightning's ``suggestion()``: the
+    least finite gradient, the first ``SKIP_BEGIN`` and last ``SKIP_END`` steps left out); None where
+    fewer than two steps remain."""
+    lr = np.asarray(lrs[SKIP_BEGIN:len(lrs) - SKIP_END], dtype=np.float64)
+    loss = np.asarray(smoothed[SKIP_BEGIN:len(smoothed) - SKIP_END], dtype=np.float64)
+    keep = np.isfinite(loss)
+    if keep.sum() < 2:
+        return None
+    slope = np.gradient(loss[keep], np.log(lr[keep]))
+    return float(lr[keep][int(np.argmin(slope))])
+
+
+def check_range(start_lr: float, end_lr: float, num_steps: int, *, flags: bool = False) -> None:
+    """SpecError, one line, for a range :func:`lr_find` cannot test: rates not finite and above 0, an
+    ``end_lr`` not above ``start_lr``, ``num_steps`` not an int from ``SKIP_BEGIN + SKIP_END + 2`` to
+    100,000; ``flags``: said as `mnistlab lr-find`'s flags (``--start-lr``), not as arguments."""
+    start, end, steps = ("--start-lr", "--end-lr", "--steps") if flags else ("start_lr", "end_lr", "num_steps")
+    said = "lr-find" if flags else "lr_find()"
+    for name, value in ((start, start_lr), (end, end_lr)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+            raise SpecError(f"{said}: {name} must be a rate above 0, got {value!r}")
+    if end_lr <= start_lr:
+        raise SpecError(f"{said}: {end} ({end_lr:g}) must be above {start} ({start_lr:g}): the rate grows from one to the other")
+    least = SKIP_BEGIN + SKIP_END + 2
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or not least <= num_steps <= 100_000:
+        raise SpecError(f"{said}: {steps} must be a whole number from {least} to 100000, got {num_steps!r}")
+
+
+def range_test_config(cfg: RunConfig, num_steps: int) -> RunConfig:
+    """``cfg`` as the test trains it: no schedule, no callbacks, no validation, and epochs enough for
+    ``num_steps`` batches (one an epoch at least)."""
+    train = cfg.train.model_copy(update={"schedule": None, "epochs": num_steps})
+    return cfg.model_copy(update={"train": train, "callbacks": [], "data": cfg.data.model_copy(update={"validation": 0})})
+
+
+def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: float = START_LR, end_lr: float = END_LR,
+            num_steps: int = NUM_STEPS, data_dir: str | os.PathLike | None = None, config: RunConfig | None = None,
+            **overrides: Any) -> LRFinderResult:
+    """Run the learning-rate range test (see the module) on ``dataset`` and ``model``, named as
+    :func:`mnistlab.train` names them, with ``overrides`` (``optimizer="sgd"``, ``batch_size=32``,
+    ``subset=6000``...); or on ``config``, a :class:`~mnistlab.config.RunConfig` (`mnistlab lr-find
+    --config`), whose schedule, callbacks and validation are left out. Returns the rates, losses
+    and suggestion; records nothing. SpecError (one line) for a range it cannot test or a bad setting,
+    DataError for missing data, before anything trains."""
+    from mnistlab.config import apply_overrides, parse_run_config
+    from mnistlab.run import run_config
+
+    check_range(start_lr, end_lr, num_steps)
+    if config is None:
+        raw = apply_overrides({"dataset": dataset, "model": model}, dict(overrides), source="lr_find()")
+        config = parse_run_config(raw, source="lr_find()")
+    test = LRRangeTest(float(start_lr), float(end_lr), num_steps)
+    result = run_config(range_test_config(config, num_steps), data_dir=data_dir, progress="none", extra_callbacks=[test])
+    found = test.result
+    if not found.stopped and len(found.lrs) < num_steps:  # the fit itself ended: diverged (a NaN), or stopped
+        found.stopped = result.message or result.status
+    found.suggestion = suggested_lr(found.lrs, found.smoothed)
+    return found
+
+
+def said(found: LRFinderResult) -> str:
+    """One line for a terminal: the suggestion and the lowest-loss rate, with how many steps ran
+    and why it stopped early."""
+    steps = f"{len(found.lrs)} step{'s' * (len(found.lrs) != 1)}"
+    head = (f"suggested lr {found.suggestion:.3g} (the loss fell fastest there)" if found.suggestion is not None
+            else f"no suggestion: only {steps} ran, too few to tell a slope")
+    lowest = f"; lowest loss at lr {found.lowest:.3g}" if found.lowest is not None else ""
+    return f"{head}{lowest}; {steps}" + (f", stopped early: {found.stopped}" if found.stopped else "")

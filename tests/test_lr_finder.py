@@ -1,0 +1,100 @@
+"""lr_finder.py: the learning-rate range test (Smith 2017; fastai's and Lightning's lr_find), on the
+real MNIST files, through the library and `mnistlab lr-find`."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.errors import PlotError, SpecError
+from mnistlab.lr_finder import BETA, LRFinderResult, check_range, lr_find, suggested_lr
+
+
+def test_the_rate_grows_geometrically_and_the_loss_is_smoothed_as_lightning_does(data_dir: Path) -> None:
+    found = lr_find("mnist", "seed000-dense", start_lr=1e-5, end_lr=1e-1, num_steps=30, data_dir=data_dir, subset=1200)
+    assert len(found.lrs) == 30 and not found.stopped
+    assert found.lrs[0] == pytest.approx(1e-5) and found.lrs[-1] == pytest.approx(1e-1)
+    ratios = np.diff(np.log(found.lrs))
+    assert np.allclose(ratios, math.log(1e4) / 29)  # one factor a step
+    average, smoothed = 0.0, []  # the bias-corrected moving average, beta = 0.98
+    for i, loss in enumerate(found.losses, start=1):
+        average = BETA * average + (1 - BETA) * loss
+        smoothed.append(average / (1 - BETA**i))
+    assert np.allclose(found.smoothed, smoothed)
+    assert found.suggestion in found.lrs[10:-1] and found.lowest in found.lrs
+    assert found.smoothed[-1] < found.smoothed[0]  # at 0.01-0.1 adam learns: the rate was set
+
+
+def test_rates_too_small_to_learn_leave_the_loss_where_it_was_and_a_rate_too_large_stops_the_test(data_dir: Path) -> None:
+    still = lr_find("mnist", "seed000-dense", start_lr=1e-9, end_lr=1e-8, num_steps=20, data_dir=data_dir, subset=600)
+    moving = lr_find("mnist", "seed000-dense", start_lr=1e-3, end_lr=1e-2, num_steps=20, data_dir=data_dir, subset=600)
+    assert abs(np.mean(still.losses[-5:]) - np.mean(still.losses[:5])) < 0.1  # the ramp's rates, not adam's 0.001,
+    assert moving.smoothed[-1] < still.smoothed[-1] - 0.3  # were used: the same batches fall at 0.001-0.01
+    wild = lr_find("mnist", "seed000-dense", start_lr=1e-3, end_lr=1e4, num_steps=200, data_dir=data_dir, subset=1200,
+                   optimizer="sgd")
+    assert len(wild.lrs) < 200 and wild.stopped.startswith("the smoothed loss passed 4 x its lowest"), wild.stopped
+
+
+def test_the_suggestion_is_the_steepest_fall() -> None:
+    lrs = np.logspace(-6, 0, 61)
+    smoothed = 2.0 - np.tanh(np.log10(lrs) + 3)  # falls fastest at 1e-3
+    assert suggested_lr(lrs.tolist(), smoothed.tolist()) == pytest.approx(1e-3)
+    assert suggested_lr(lrs[:12].tolist(), smoothed[:12].tolist()) is None  # too few once the ends are left out
+
+
+@pytest.mark.parametrize(("start", "end", "steps", "said"), [
+    (0.0, 1.0, 100, "start_lr must be a rate above 0, got 0.0"),
+    (float("nan"), 1.0, 100, "start_lr must be a rate above 0, got nan"),
+    (1e-3, float("inf"), 100, "end_lr must be a rate above 0, got inf"),
+    (1.0, 0.1, 100, "end_lr (0.1) must be above start_lr (1)"),
+    (1e-8, 1.0, 12, "num_steps must be a whole number from 13 to 100000, got 12"),
+    (1e-8, 1.0, 2.5, "num_steps must be a whole number from 13 to 100000, got 2.5"),
+    (1e-8, "1", 100, "end_lr must be a rate above 0, got '1'"),
+])
+def test_a_range_that_cannot_be_tested_is_one_line(start: float, end: float, steps: int, said: str) -> None:
+    with pytest.raises(SpecError, match=f"^lr_find\\(\\): {re.escape(said)}"):
+        check_range(start, end, steps)  # type: ignore[arg-type]
+
+
+def test_an_empty_test_draws_nothing() -> None:
+    with pytest.raises(PlotError, match="ran no step"):
+        LRFinderResult().plot()
+
+
+def test_the_command_says_the_suggestion_draws_the_curve_and_records_nothing(data_dir: Path, tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    args = ["lr-find", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "600", "--steps", "20",
+            "--data-dir", str(data_dir)]
+    assert main([*args, "-o", str(tmp_path / "lr.png")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("suggested lr ") and "; 20 steps\n" in out and f"wrote {tmp_path / 'lr.png'}" in out
+    assert (tmp_path / "lr.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    config = tmp_path / "run.toml"  # a config's schedule and callbacks are the ramp's to replace: said, left out
+    config.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 600\n[train]\nschedule = { type = '
+                      '"cosine" }\n[[callbacks]]\ntype = "ReduceLROnPlateau"\nmonitor = "loss"\n')
+    assert main(["lr-find", "--config", str(config), "--steps", "15", "--format", "json", "--data-dir", str(data_dir)]) == 0
+    captured = capsys.readouterr()
+    found = json.loads(captured.out)
+    assert found["steps"] == 15 and len(found["lrs"]) == len(found["losses"]) == 15 and found["lrs"][0] == 1e-8
+    assert "train.schedule and callbacks are left out" in captured.err
+    assert not (tmp_path / "mnistlab-runs").exists() and not list(tmp_path.glob("**/runs.sqlite"))
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--start-lr", "1", "--end-lr", "0.1"], "error: lr-find: --end-lr (0.1) must be above --start-lr (1)"),
+    (["--steps", "5"], "error: lr-find: --steps must be a whole number from 13 to 100000, got 5"),
+    (["-o", "curve.txt"], "error: cannot write 'curve.txt': the file name must end in .png, .svg, .pdf"),
+    (["--dataset", "mnsit"], "error: command line: dataset: unknown dataset 'mnsit'"),
+    (["--set", "train.lr=-1"], "error: command line: train.lr: must be greater than 0"),
+])
+def test_the_command_s_mistakes_are_one_line_before_anything_trains(argv: list[str], said: str,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    assert main(["lr-find", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(said) and err.count("\n") == 1, err
