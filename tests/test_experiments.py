@@ -959,3 +959,25 @@ def test_quick_keeps_a_cosine_warm_up_s_share_of_the_one_epoch(tmp_path: Path) -
                                                                   '[[variants]]\nname = "a"\n')
     [cell] = load_experiment(p).cells(quick=True)
     assert cell.config["train"]["epochs"] == 1 and cell.config["train"]["schedule"]["warmup_epochs"] == 0.25
+
+
+def test_is_quick_reads_the_setting_as_its_key_does() -> None:
+    """helper-196: is_quick hashed the whole config twice (8,500 asks, 4 s, for a table of 4,000 runs);
+    it now compares the values quick_config writes. Over every recipe's cells, full and --quick, and
+    forms that differ only in a type (a warm-up of 1 and 1.0): the same answer as comparing the keys."""
+    from mnistlab.experiments import quick_config, variant_setting
+
+    configs = []
+    for recipe in sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml")):
+        if "[search]" in recipe.read_text():
+            continue
+        exp = load_experiment(recipe)
+        configs += [c.config for c in exp.cells()[:6]] + [c.config for c in exp.cells(quick=True)[:6]]
+    base = configs[0]
+    configs += [{**base, "train": {**base["train"], "epochs": 1.0}},
+                {**base, "train": {**base["train"], "epochs": 1, "schedule": {"type": "cosine", "warmup_epochs": 1}}},
+                {**base, "data": {**base["data"], "subset": 300, "validation": 50}, "train": {**base["train"], "epochs": 1}},
+                {**base, "data": {**base["data"], "subset": None}}]
+    for config in configs:
+        assert is_quick(config) == (variant_setting(quick_config(config)) == variant_setting(config)), config
+    assert any(is_quick(c) for c in configs) and not all(is_quick(c) for c in configs)

@@ -47,7 +47,8 @@ from mnistlab.config import test_seed
 from mnistlab.data.userdata import carves_test_split, recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
 from mnistlab.files import csv_text
-from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
+from mnistlab.experiments import (QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name,
+                                  variant_setting)
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, store_flag
 
@@ -697,9 +698,13 @@ def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
     ``seed000-cnn (lr=0.01)``. The same whatever the order of ``records`` (runs are taken in the
     order they started)."""
     groups: dict[tuple[str, str, int], list[RunRecord]] = {}
+    setting = {r.run_id: variant_setting(r.config) for r in records}  # each once (helper-196: 4,000 runs, 3.5 s)
+
+    def alike(a: RunRecord, b: RunRecord) -> bool:  # same_setting, its common case without hashing configs again
+        return setting[a.run_id] == setting[b.run_id] or same_setting(a.config, b.config)
     for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):  # one group per setting (same_setting:
         key = next((k for k, g in groups.items() if k[:2] == (r.experiment, r.variant)  # also where a fixed
-                    and same_setting(g[0].config, r.config) and all(same_data(x, r) for x in g)),  # split seed = one
+                    and alike(g[0], r) and all(same_data(x, r) for x in g)),  # split seed = one
                    (r.experiment, r.variant, len(groups)))  # seed; and on data of the same SHA-256)
         groups.setdefault(key, []).append(r)
     labels = _group_labels(groups, several=len({r.experiment for r in records}) > 1)
