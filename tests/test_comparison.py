@@ -763,6 +763,16 @@ def test_live_rows_are_the_compare_rows_without_rereading_the_store(tmp_path: Pa
     assert len(reads) == 2  # once before the first cell and once for the final rows, not once per cell
     assert [r["n"] for r in res.rows] == [2, 2]
 
+    class Lines:  # a callback that reads the store itself, as `mnistlab run`'s table does, gets no rows (helper-196:
+        wants_rows = False  # a comparison a cell, 12 s of a sweep of 1,000 cells all recorded)
+
+        def __call__(self, outcome, rows) -> None:  # noqa: ANN001
+            seen.append(rows)
+
+    seen.clear()
+    again = run_experiment(exp, store, data_dir=data_dir, on_cell=Lines())
+    assert seen == [[], [], [], []] and again.rows == res.rows
+
 
 def test_resolve_experiment_reads_names_then_run_ids_and_files(recorded, tmp_path: Path, monkeypatch) -> None:
     from mnistlab.comparison import resolve_experiment

@@ -1012,20 +1012,20 @@ def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Pa
 
     exp = tmp_path / "edited.toml"
     exp.write_text(EXP)
-    said = experiment_cmds._Progress.on_cell
+    said = experiment_cmds._Progress.__call__
 
     def edit_after_the_first_cell(self, outcome, rows):  # noqa: ANN001
         exp.write_text(EXP.replace('"train.lr" = 0.01', '"train.lr" = 0.02'))
         said(self, outcome, rows)
 
-    monkeypatch.setattr(experiment_cmds._Progress, "on_cell", edit_after_the_first_cell)
+    monkeypatch.setattr(experiment_cmds._Progress, "__call__", edit_after_the_first_cell)
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"note: {exp} changed while the sweep ran: the table is of the file as it was read at its start; "
         f"`mnistlab run {exp} --store {tmp_path / 's'}` again trains what it asks for now")
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
     assert "changed while the sweep ran" not in capsys.readouterr().err  # unchanged during this one
-    monkeypatch.setattr(experiment_cmds._Progress, "on_cell", lambda self, outcome, rows: exp.unlink(missing_ok=True))
+    monkeypatch.setattr(experiment_cmds._Progress, "__call__", lambda self, outcome, rows: exp.unlink(missing_ok=True))
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s"), "--force"]) == 0
     assert capsys.readouterr().err.strip().splitlines()[-1] == (  # helper-167: said "changed", and to run it again
         f"note: {exp} was deleted while the sweep ran: the table is of the file as it was read at its start")

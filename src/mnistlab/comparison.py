@@ -944,10 +944,15 @@ class Comparison:
         self._rows = {v: self._row(v) for v in self._cells}
 
     def add(self, record: RunRecord) -> list[dict[str, Any]]:
-        """Count a newly recorded run and return the rows (see :meth:`rows`)."""
+        """Count a newly recorded run (:meth:`count`) and return the rows (see :meth:`rows`)."""
+        self.count(record)
+        return self.rows()
+
+    def count(self, record: RunRecord) -> None:
+        """Count a newly recorded run: its variant's row is worked out again; the rows, with their
+        marks against the best, when :meth:`rows` is read."""
         if self._count(record):
             self._rows[record.variant] = self._row(record.variant)
-        return self.rows()
 
     def rows(self) -> list[dict[str, Any]]:
         """One row (a fresh dict) per variant, in the order of ``keys`` where they are ordered (a

@@ -76,7 +76,10 @@ class _Progress:
         if self.table is not None:
             self.table.__exit__(*exc)
 
-    def on_cell(self, outcome, rows) -> None:  # noqa: ANN001
+    wants_rows = False  # (its table reads the store; the rows of each cell would be a comparison each: helper-196)
+
+    def __call__(self, outcome, rows) -> None:  # noqa: ANN001
+        """run_experiment's ``on_cell``: the cell's line, or the live table poked."""
         rec = outcome.record
         line = self.line(outcome)
         if self.table is None:
@@ -293,7 +296,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
             try:
                 here = exp if runner is not None else dataclasses.replace(  # (--backend local chose: said nothing)
                     exp, resources=dataclasses.replace(exp.resources, backend="local"))
-                result = run_experiment(here, st, on_cell=progress.on_cell, runner=runner, progress="none", **options)
+                result = run_experiment(here, st, on_cell=progress, runner=runner, progress="none", **options)
             except SweepInterrupted as exc:
                 result, stopped = exc.result, int(stop.signum)
             finally:
