@@ -120,3 +120,15 @@ def test_a_mistake_in_arrays_names_them_not_their_cache_file(mnist_part: tuple[n
         train((x[:30], y[:30] % 3), "seed000-dense", 1, progress="none")
     with pytest.warns(DataWarning, match=r"^the data given in memory: test_fraction = 0.3 not used"):
         train(((x, y), (x_test, y_test)), "seed000-dense", 1, progress="none", test_fraction=0.3)
+
+
+def test_arrays_are_named_so_from_a_folder_above_the_cache_too(mnist_part: tuple[np.ndarray, ...], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-197: from the folder holding the cache (home, where Jupyter starts) messages show its path
+    relative, ".cache/mnistlab/arrays/<digest>.npz", which the rewrite missed; and validation_data's warning."""
+    x, y, _, _ = mnist_part
+    monkeypatch.chdir(tmp_path)  # the fixture's cache: tmp_path / "cache"
+    with pytest.raises(SpecError, match=r"the model has 10 outputs but the data given in memory has 3 classes"):
+        train((x[:30], y[:30] % 3), "seed000-dense", 1, progress="none")
+    with pytest.warns(DataWarning, match=r"^validation_data: its images look unlike the data given in memory's"):
+        train((x, y), "seed000-dense", 1, progress="none", validation_data=(255 - x[:50], y[:50]))

@@ -1188,6 +1188,14 @@ def test_run_of_several_files_checks_every_one_then_runs_each(tmp_path: Path, da
     assert "experiment lab-alice: 1 run" in out and "experiment lab-bob: 1 run" in out and f"{files[2]}:" in err
     assert main(["run", *args[:2], *args[3:], "--format", "csv"]) == 2
     assert "--format csv goes with one experiment file" in capsys.readouterr().err
+    assert main(["run", "--dry-run", *args[:2], *args[3:]]) == 0  # helper-197: checked, then trained them all
+    assert "lab-bob: 1 run" in capsys.readouterr().out and not (tmp_path / "s").exists()
+    copy = tmp_path / "copy.toml"  # the same name (a template's, kept), or the same file twice: refused
+    copy.write_text(files[0].read_text())
+    assert main(["run", str(files[0]), str(copy), str(files[0]), *args[3:]]) == 2
+    assert capsys.readouterr().err == (f'error: {copy}: experiment "lab-alice", as {files[0]} is: their runs would be '
+                                       "taken for each other's; give each file a name of its own (name = \"lab-alice-2\")\n"
+                                       f"error: {files[0]}: given twice: give each file once\n")
     cell = load_experiment(files[0]).cells()[0]  # Alice's cell diverged before: bob's still runs, then exit 1
     store = RunStore(tmp_path / "s")
     rid = store.start_run(experiment="lab-alice", variant="dense", seed=cell.seed, member=0, config=cell.config,

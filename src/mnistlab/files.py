@@ -85,6 +85,20 @@ def _noted(came: list[int], signum: int, drop: bool) -> None:
     came.append(signum)
 
 
+def shown_path(path: object) -> str:
+    """A recorded (absolute) path as a message or table shows it: relative to the current folder when
+    it lies inside it (``digits``, as the user typed it), else whole (another drive, a current folder
+    deleted: whole too)."""
+    text = str(path)
+    if not os.path.isabs(text):
+        return text
+    try:
+        rel = os.path.relpath(text)
+    except (ValueError, OSError):  # another drive (Windows); the current folder deleted
+        return text
+    return text if rel == ".." or rel.startswith(".." + os.sep) else rel
+
+
 def display_name(name: object) -> str:
     """A file name as text that prints anywhere: undecodable bytes and control characters escaped.
 

@@ -39,7 +39,7 @@ from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConf
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
                              warn_if_min_lr_never_acts)
-from mnistlab.data.arrays import ARRAY_OPTIONS, in_memory, said_as_given, saved_arrays
+from mnistlab.data.arrays import ARRAY_OPTIONS, as_given, in_memory, said_as_given, saved_arrays
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -750,9 +750,10 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
                                        and torch.equal(data.val_y[:n], data.test_y))
         _warn_shared_images(data)
         if unlike := unlike_training(data.train_x, data.val_x):
-            warnings.warn(f"validation_data: its images look unlike {dataset_label(cfg.dataset)}'s training images ({unlike}): "
-                          f"images of another dataset, or inverted? (train(dataset=...) names the one trained on; the default is "
-                          f"{_DEFAULT_DATASET})", DataWarning, stacklevel=user_level())
+            said = as_given(f"validation_data: its images look unlike {dataset_label(cfg.dataset)}'s training images "
+                            f"({unlike}): images of another dataset, or inverted? (train(dataset=...) names the one trained "
+                            f"on; the default is {_DEFAULT_DATASET})")  # (arrays in memory: not their cache file, helper-197)
+            warnings.warn(said, DataWarning, stacklevel=user_level())
 
 
 def _warn_shared_images(data: Split) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import socket
 import sys
 import time
@@ -21,7 +20,7 @@ from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backe
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_width, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, printable, together
-from mnistlab.files import shell_word
+from mnistlab.files import shell_word, shown_path
 
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
@@ -157,24 +156,32 @@ def _run_several(files: Sequence[str], dry_run: bool, options: dict[str, Any]) -
     if (fmt := options["fmt"]) != "table":
         raise SpecError(f"run: --format {fmt} goes with one experiment file; for several, run them, then "
                         f"`mnistlab compare FILE FILE ... --format {fmt}` puts their runs in one table")
-    mistakes: dict[str, list[MnistlabError]] = {}
-    for path in files:
+    mistakes: dict[int, list[MnistlabError]] = {}
+    named: dict[str, int] = {}  # experiment name -> the first file of it
+    for at, path in enumerate(files):
         try:
             _said_before_torch(path)
             exp = load_checked(path, options["data_dir"], quick=options["quick"])
             todo = exp.cells(quick=options["quick"])
+            if (first := named.setdefault(exp.name, at)) != at:  # (helper-197: the second's cells were the first's)
+                if files[first] == path:
+                    raise SpecError(f"{path}: given twice: give each file once")
+                raise SpecError(f'{path}: experiment "{exp.name}", as {files[first]} is: their runs would be taken for '
+                                f'each other\'s; give each file a name of its own (name = "{exp.name}-2")')
             if not dry_run:
                 check_data_before_store(exp, todo, options["store"], options["data_dir"],
                                         files_here=trains_here(exp.resources, options["backend"]), quick=options["quick"])
         except MnistlabError as exc:
-            mistakes[path] = [_of_file(e, path) for e in (exc, *exc.more)]
+            mistakes[at] = [_of_file(e, path) for e in (exc, *exc.more)]
             exc.more = ()
     if dry_run:
-        for path in files:
-            if path not in mistakes:
+        for at, path in enumerate(files):
+            if at not in mistakes:
                 _run_one(path, dry_run=True, **options)
     if mistakes:
         raise together([e for said in mistakes.values() for e in said])
+    if dry_run:  # checked, nothing trained (helper-197: it went on to train every file)
+        return
     unfinished = []
     for path in files:
         try:
@@ -543,16 +550,6 @@ def _watched_name(st: RunStore, target: str) -> str:
         raise
 
 
-def _from_here(path: str) -> str:
-    """A recorded file's absolute ``path`` as a table shows it: relative where it lies under the
-    current folder (``class/alice.toml``), else whole."""
-    try:
-        relative = os.path.relpath(path)
-    except (ValueError, OSError):  # another drive (Windows); the current folder deleted
-        return path
-    return path if relative.startswith("..") else relative
-
-
 RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment", drop=6, whole=True),
                Column("variant", "variant", whole=True), Column("seed", "seed", right=True, drop=5),
                Column("member", "member", right=True, drop=2), Column("status", "status", whole=True),
@@ -561,7 +558,7 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("started", "started", lambda t: t[:16].replace("T", " "), drop=1),
                Column("quick", "quick", lambda q: "yes" if q else "no", drop=4),
                Column("dataset", "dataset", drop=2, whole=True),  # (each added last: readers by position)
-               Column("file", "file", _from_here, drop=7, fold=True))  # its experiment file (table: runs of several)
+               Column("file", "file", shown_path, drop=7, fold=True))  # its experiment file (table: runs of several)
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
 

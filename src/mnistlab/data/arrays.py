@@ -82,9 +82,11 @@ def as_given(text: str) -> str:
     """``text`` with the cache files arrays in memory were saved as (``~/.cache/mnistlab/arrays/<digest>.npz``,
     :func:`saved_arrays`) named :data:`GIVEN`: the user never saw that file (note 50)."""
     from mnistlab.datasets import cache_dir
+    from mnistlab.files import shown_path
 
-    folder = re.escape(str(cache_dir() / "arrays") + os.sep)
-    return re.sub(folder + r"[0-9a-f]{20}\.npz", GIVEN, text)
+    folder = str(cache_dir() / "arrays")  # whole, or as a message shows it from a folder above it (helper-197: ~)
+    forms = "|".join(re.escape(form + os.sep) for form in dict.fromkeys((folder, shown_path(folder))))
+    return re.sub(f"(?:{forms})" + r"[0-9a-f]{20}\.npz", GIVEN, text)
 
 
 @contextlib.contextmanager

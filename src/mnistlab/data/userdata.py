@@ -47,7 +47,8 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, MnistlabError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
-from mnistlab.files import display_name, missing_hint, missing_said, not_utf8_said, path_as_typed, utf8_text, write_output
+from mnistlab.files import (display_name, missing_hint, missing_said, not_utf8_said, path_as_typed, shown_path, utf8_text,
+                            write_output)
 
 # (.jfif: a JPEG as Edge and Chrome save one on Windows; .dib: a bitmap as Paint names one; helper-177)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -149,33 +150,20 @@ def dataset_label(dataset: str | Mapping[str, Any]) -> str:
     'train.csv (test: test.csv)'
     """
     if not isinstance(dataset, Mapping):
-        return display_name(_shown(dataset))  # a newline in a path: escaped, as a file name (helper-121)
+        return display_name(shown_path(dataset))  # a newline in a path: escaped, as a file name (helper-121)
     kind = next((k for k in KINDS if k in dataset), None)
     if kind is None:
         return display_name(str(dict(dataset)))
-    main = f"{kind} {_shown(dataset[kind])}" if kind in ("folder", "idx") else _shown(dataset[kind])
-    return display_name(main + (f" (test: {_shown(dataset['test'])})" if "test" in dataset else ""))
-
-
-def _shown(path: object) -> str:
-    """A recorded (absolute) path as a message shows it: relative to the current folder when it lies
-    inside it (``digits``, as the user typed it), else whole."""
-    text = str(path)
-    if not os.path.isabs(text):
-        return text
-    try:
-        rel = os.path.relpath(text)
-    except ValueError:  # another drive (Windows)
-        return text
-    return text if rel == ".." or rel.startswith(".." + os.sep) else rel
+    main = f"{kind} {shown_path(dataset[kind])}" if kind in ("folder", "idx") else shown_path(dataset[kind])
+    return display_name(main + (f" (test: {shown_path(dataset['test'])})" if "test" in dataset else ""))
 
 
 def _from_path(text: str) -> UserData:
     path = Path(text).expanduser()
     if path.is_dir():
         if (found := _idx_beside_no_class(path)) is not None:
-            raise UserDataError(f"{_shown(text)}: holds IDX files ({found}), not class folders: give it as "
-                                f"the table {{ idx = {toml_repr(_shown(text))} }}")
+            raise UserDataError(f"{shown_path(text)}: holds IDX files ({found}), not class folders: give it as "
+                                f"the table {{ idx = {toml_repr(shown_path(text))} }}")
         return UserData("folder", path)
     if path.suffix.lower() in (".csv", ".npz"):
         return UserData(path.suffix.lower()[1:], _existing(text, path.suffix.lower()[1:], None))
@@ -183,17 +171,17 @@ def _from_path(text: str) -> UserData:
 
     own = "a .csv file, an .npz file, a folder of class folders or { idx = folder } for a folder of IDX files"
     if path.exists() and _IDX_NAME.match(path.name):
-        raise UserDataError(f"{_shown(text)}: one IDX file; a dataset of them is their folder: the table "
-                            f"{{ idx = {toml_repr(_shown(str(path.parent)))} }}")
+        raise UserDataError(f"{shown_path(text)}: one IDX file; a dataset of them is their folder: the table "
+                            f"{{ idx = {toml_repr(shown_path(str(path.parent)))} }}")
     if path.exists():
-        raise UserDataError(f"{_shown(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads"
+        raise UserDataError(f"{shown_path(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads"
                             + (" (a zip of images: unzip it and give the folder)" if path.suffix.lower() == ".zip" else "")
                             + f"; a dataset is a name ({', '.join(_REGISTRY)}), {own}")
     if path.is_symlink():  # helper-166: a loop of links was "no such file or folder"
-        raise UserDataError(f"{_shown(text)}: {_broken_link(path)}")
+        raise UserDataError(f"{shown_path(text)}: {_broken_link(path)}")
     hint = missing_hint(text)  # (a Windows path is meant as one too: helper-180, "unknown dataset 'data\\train.csv'")
     if os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", ".")) or hint:  # meant as a path
-        raise UserDataError(f"{path_as_typed(_shown(text))}: no such file or folder{hint}; a dataset is a "
+        raise UserDataError(f"{path_as_typed(shown_path(text))}: no such file or folder{hint}; a dataset is a "
                             f"name ({', '.join(_REGISTRY)}), {own}")
     raise UserDataError(f"unknown dataset {text!r}{did_you_mean(text, _REGISTRY)}; known: {', '.join(_REGISTRY)}, "
                         f"or {own}")
@@ -306,24 +294,24 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
     if kind == "idx":  # a folder, or a folder and the prefix of its files of one dataset ("gzip/emnist-digits")
         if path.is_file():
-            raise UserDataError(f"idx: {_shown(text)} is a file: give the folder that holds the IDX files", key=key)
+            raise UserDataError(f"idx: {shown_path(text)} is a file: give the folder that holds the IDX files", key=key)
         if not path.is_dir() and not path.parent.is_dir():
             raise UserDataError(f"idx: no such folder: {text}", key=key)
     elif kind == "folder":
         if path.is_file():  # a folder dataset's data, its test data too, is a folder of class folders
-            raise UserDataError(f"{key or kind}: {_shown(text)} is a file, not a folder of class folders"
+            raise UserDataError(f"{key or kind}: {shown_path(text)} is a file, not a folder of class folders"
                                 + (" (the test data is one, as the training data is)" if key == "test" else
                                    _file_kind_hint(path)), key=key)
         if not path.is_dir():
-            raise UserDataError(f"{key}: " + (f"{_shown(text)}: {_broken_link(path)}" if path.is_symlink() else
+            raise UserDataError(f"{key}: " + (f"{shown_path(text)}: {_broken_link(path)}" if path.is_symlink() else
                                               missing_said(text, "folder")), key=key)
     elif path.is_dir():
-        raise UserDataError(f"{key or kind}: {_shown(text)} is a folder, not a .{kind} file", key=key)
+        raise UserDataError(f"{key or kind}: {shown_path(text)} is a folder, not a .{kind} file", key=key)
     elif path.exists() and not path.is_file():  # a FIFO, a socket, a device: read once or never ends
-        raise UserDataError((f"{key}: " if key else "") + f"{_shown(text)} is not a regular file (a pipe or a device); "
+        raise UserDataError((f"{key}: " if key else "") + f"{shown_path(text)} is not a regular file (a pipe or a device); "
                             f"save it to a .{kind} file first", key=key)
     elif path.is_symlink() and not path.exists():
-        raise UserDataError((f"{key}: " if key else "") + f"{_shown(text)}: {_broken_link(path)}", key=key)
+        raise UserDataError((f"{key}: " if key else "") + f"{shown_path(text)}: {_broken_link(path)}", key=key)
     elif not path.is_file():
         raise UserDataError(f"{key or kind}: {missing_said(text)}" if key else missing_said(text), key=key)
     return path
@@ -364,7 +352,7 @@ def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
     the last Dense layer's units in a list of layers, for a preset by that layer's position
     (``"model.layers[-1].units" = N``; ``[-3]`` where an Activation and a softmax follow it)."""
     name = dataset_label(dataset) if isinstance(dataset, str) else next(
-        (_shown(v) for k, v in dict(dataset).items() if k in KINDS), "the data")
+        (shown_path(v) for k, v in dict(dataset).items() if k in KINDS), "the data")
     dense = [i - len(spec.layers) for i, layer in enumerate(spec.layers) if layer.type == "Dense"]
     where = (f"; for a preset, set them by the layer's position: \"model.layers[{dense[-1]}].units\" = {classes} in "
              f"a variant, with the preset named in [base] (a table that names it sets model whole), or --set "
@@ -389,9 +377,9 @@ def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int, *
     if Path(file).suffix.lower() == ".csv":  # a second pass, on this rare path only: the file's lines of those rows
         lines = _csv_rows(Path(file), _csv_header(Path(file)), None)[1]
         shown = ", ".join(str(lines[i]) for i in at[:3].tolist())
-        return f"{only}line{'s' * (len(at) > 1)} {shown} of {_shown(file)}, a typo?"
+        return f"{only}line{'s' * (len(at) > 1)} {shown} of {shown_path(file)}, a typo?"
     shown = ", ".join(map(str, at[:3].tolist()))
-    return f"{only}index {shown} of the labels of {_shown(file)} (counting from 0), a typo?"
+    return f"{only}index {shown} of the labels of {shown_path(file)} (counting from 0), a typo?"
 
 
 # ------------------------------------------------------------------------------------- loading
@@ -977,7 +965,7 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     would never end: helper-174, `predict RUN fifo.csv`); text not in UTF-8, with the first line
     that is not (helper-181: Windows-1252 class names after a UTF-8 header were a bare decode error)."""
     if special_file(path):
-        raise DataError(f"{_shown(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
+        raise DataError(f"{shown_path(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
     try:
         return _read_csv(path, label, labels=labels)
     except UnicodeDecodeError:
@@ -1004,14 +992,14 @@ def _read_csv(path: Path, label: str, *, labels: bool) -> tuple[np.ndarray, np.n
         label_at, other = header.index(other), None
     if other is not None:
         raise DataError(f'{path}: no "{label}" column, but a "{other}" one: name it, give the table {{ csv = '
-                        f'{toml_repr(_shown(path))}, label = {toml_repr(other)} }}')
+                        f'{toml_repr(shown_path(path))}, label = {toml_repr(other)} }}')
     pixel_cols = [i for i in range(len(header)) if i != label_at]
     n = len(pixel_cols)
     side = math.isqrt(n)
     if (labels and label_at is None and n > 1 and math.isqrt(n - 1) ** 2 == n - 1
             and (odd := _odd_column(header)) is not None and odd.strip()):  # (no name: a trailing comma, said below)
         raise DataError(f'{path}: no "{label}" column, but "{odd}" looks like one (the {n - 1} others are pixels): '
-                        f'name it, give the table {{ csv = {toml_repr(_shown(path))}, label = {toml_repr(odd)} }}')
+                        f'name it, give the table {{ csv = {toml_repr(shown_path(path))}, label = {toml_repr(odd)} }}')
     if header[0] == "" and n > 1 and math.isqrt(n - 1) ** 2 == n - 1:  # ",label,pixel0,...": pandas' to_csv()
         raise DataError(f"{path}: its first column has no name: the index pandas writes unless told not to; write the "
                         "CSV with df.to_csv(path, index=False), or delete that column")
@@ -1301,7 +1289,7 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         files = _class_images(folder, skipped, broken, inner, dotted)
         if not files:
             hid = [h for h in [*inner, *dotted] if h.startswith(f"{folder.name}/")]
-            idx = f"; it holds IDX files: give it as the table {{ idx = {toml_repr(_shown(str(folder)))} }}" \
+            idx = f"; it holds IDX files: give it as the table {{ idx = {toml_repr(shown_path(str(folder)))} }}" \
                 if _idx_beside_no_class(folder) else ""  # torchvision's MNIST/ (its raw/ folder): not classes
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})"
                             + (f"; hidden folders and files are not read: {clip(', '.join(hid), 60)}" if hid else "")
@@ -1337,7 +1325,8 @@ def _refuse_splits_as_classes(path: Path, classes: Sequence[Path]) -> None:
         return
     train = next((c for c in classes if c.name.lower() == "train"), classes[0])
     test = next((c for c in classes if c is not train and c.name.lower() == "test"), None)
-    hint = f'{{ folder = {toml_repr(_shown(str(train)))}' + (f", test = {toml_repr(_shown(str(test)))} }}" if test else " }")
+    hint = (f'{{ folder = {toml_repr(shown_path(str(train)))}'
+            + (f", test = {toml_repr(shown_path(str(test)))} }}" if test else " }"))
     rest = sorted(c.name for c in classes if c is not train and c is not test)  # val/: helper-122 saw it dropped unsaid
     raise DataError(f"{path}: its folders ({', '.join(sorted(c.name for c in classes))}) are splits holding class "
                     f"folders, not classes: give the table {hint}" + (
