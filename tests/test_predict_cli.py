@@ -794,3 +794,15 @@ def test_predicts_json_names_each_file_by_its_path(mnist_models, tmp_path, capsy
                          "--no-preprocess", "--format", "csv")
     files = [row[0] for row in csv.reader(io.StringIO(out))][1:]
     assert files == [str(paths[0]).replace("\t", "\\t"), str(paths[1]).replace("\u200f", "\\u200f")]  # as said
+
+
+def test_a_tie_is_ranked_as_the_submission_takes_it(capsys):
+    """CI146: a tiny model gave two classes the same probability; the table's top class was the later one
+    (argsort reversed), the submission's the first (argmax): "Ankle boot" in one, 5 in the other."""
+    from mnistlab.cli.predict_cmds import _emit_top
+
+    probs = np.array([[0.1, 0.45, 0.45], [0.5, 0.25, 0.25]], dtype=np.float32)
+    _emit_top([("a.png", "a.png"), ("b.png", "b.png")], probs, ["zero", "one", "two"], 2, "csv")
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["class_1"] for r in rows] == ["one", "zero"] == [["zero", "one", "two"][i] for i in probs.argmax(1)]
+    assert [r["class_2"] for r in rows] == ["two", "one"]

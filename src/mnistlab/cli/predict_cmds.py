@@ -248,10 +248,12 @@ def _same(a: str, b: str) -> bool:
 
 def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:
     """Each image's ``top`` classes and probabilities, as a table, CSV or JSON."""
+    import numpy as np
+
     top = min(top, probs.shape[1])
     rows = []
     for (name, src), p in zip(sources, probs):
-        order = p.argsort()[::-1][:top]
+        order = np.argsort(-p, kind="stable")[:top]  # a tie: the first class first, as argmax (the submission) takes it
         row: dict[str, Any] = {"file": _file_field(name, src, fmt)}
         for k, c in enumerate(order, 1):
             row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], round(float(p[c]), 6)
