@@ -382,6 +382,8 @@ def test_a_set_table_toml_refuses_says_why(setting: str, said: str):
     with pytest.raises(SpecError) as err:
         build_run_config(settings=[setting])
     assert str(err.value).startswith(said), str(err.value)
+    cfg = build_run_config(settings=['model={"dense": [8]}'])  # JSON, read as before (helper-197: refused as TOML)
+    assert [layer.get("units") for layer in cfg.model_spec().to_dict()["layers"] if layer["type"] == "Dense"][0] == 8
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment: the rest was cut off\n", "\n\n"])

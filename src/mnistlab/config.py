@@ -1516,6 +1516,15 @@ def _setting_value(text: str) -> Any:
         return text.strip()
 
 
+def _json_table(text: str) -> bool:
+    """Whether ``text`` is a JSON object or array (``{"dense": [8]}``), which --set hands on as text to
+    the settings that read JSON (a model, a dataset table)."""
+    try:
+        return isinstance(json.loads(text), (dict, list))
+    except ValueError:
+        return False
+
+
 def _setting_key(setting: str) -> list[str]:
     """The key path of a ``--set KEY=VALUE`` (``"model".layers[0].units`` -> model, layers, 0, units);
     empty when it is malformed (:func:`_apply_setting` says so)."""
@@ -1563,9 +1572,9 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
                    f"{text.strip()})" if inside == "train.optimizer" else "which the flag sets whole: give one of them")
         raise SpecError(f"--set {path} goes inside {flag}'s value, {instead}", path=tuple(parts), source=label)
     value = _setting_value(text)
-    if isinstance(value, str) and value[:1] in "{[" and value:  # a table or list TOML refused (a key twice, a value
-        try:  # missing): said, not taken as a string that "must be a table" (helper-195)
-            toml_value(text)
+    if isinstance(value, str) and value[:1] in "{[" and value and not _json_table(value):  # a table or list TOML
+        try:  # refused (a key twice, a value missing): said, not taken as a string that "must be a table" (helper-195);
+            toml_value(text)  # JSON's is read where it is (a model given as JSON, helper-197)
         except ValueError as exc:  # (tomllib's place is in "v = VALUE": its column less 4)
             said = re.sub(r"\(at line 1, column (\d+)\)", lambda m: f"(at character {int(m[1]) - 4} of it)", str(exc))
             raise SpecError(f"--set {written_key(parts)}: not a TOML {'table' if value[0] == '{' else 'list'}: "
