@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mnistlab.cli import main
+from mnistlab.datasets import load_dataset
 from mnistlab.errors import PlotError, SpecError
 from mnistlab.lr_finder import BETA, LRFinderResult, check_range, lr_find, suggested_lr
 
@@ -82,7 +83,7 @@ def test_the_command_says_the_suggestion_draws_the_curve_and_records_nothing(dat
     captured = capsys.readouterr()
     found = json.loads(captured.out)
     assert found["steps"] == 15 and len(found["lrs"]) == len(found["losses"]) == 15 and found["lrs"][0] == 1e-8
-    assert "train.schedule and callbacks are left out" in captured.err
+    assert "the config's train.schedule, callbacks, use_ema and swa are left out" in captured.err
     assert not (tmp_path / "mnistlab-runs").exists() and not list(tmp_path.glob("**/runs.sqlite"))
 
 
@@ -98,3 +99,48 @@ def test_the_command_s_mistakes_are_one_line_before_anything_trains(argv: list[s
     assert main(["lr-find", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith(said) and err.count("\n") == 1, err
+
+
+def test_what_the_review_found(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """helper-197: a diverging test said the trainer's base rate and its advice; settings beside config= were
+    dropped unsaid; arrays were refused; EMA's overwrite replaced the weights the ramp moved; -o hid why
+    no step ran."""
+    wild = lr_find("mnist", "seed000-dense", start_lr=1e30, end_lr=1e35, num_steps=20, data_dir=data_dir, subset=600,
+                   optimizer="sgd")
+    assert wild.stopped.startswith("the loss was no longer finite at lr 1") and "0.01" not in wild.stopped, wild.stopped
+    from mnistlab.config import parse_run_config
+
+    with pytest.raises(SpecError, match=r"^lr_find\(config=...\) takes its settings from the config"):
+        lr_find(config=parse_run_config({"dataset": "mnist", "model": "seed000-dense"}), batch_size=7)
+    ds = load_dataset("mnist", data_dir)
+    arrays = lr_find((ds.train_images[:600], ds.train_labels[:600]), "seed000-dense", num_steps=15, data_dir=data_dir)
+    assert len(arrays.lrs) == 15
+    plain = lr_find("mnist", "seed000-dense", num_steps=15, data_dir=data_dir, subset=600)
+    averaged = lr_find("mnist", "seed000-dense", num_steps=15, data_dir=data_dir, subset=600, use_ema=True,
+                       ema_overwrite_frequency=1)
+    assert averaged.losses == plain.losses  # the weights the ramp moves, not an average of them
+    model = tmp_path / "m.toml"  # a penalty that makes the first loss infinite: no step, and -o says why
+    model.write_text('layers = ["Flatten", { type = "Dense", units = 10, kernel_regularizer = { l2 = 1e300 } }]\n')
+    assert main(["lr-find", "--model", str(model), "--subset", "600", "--steps", "15", "--data-dir", str(data_dir),
+                 "-o", str(tmp_path / "lr.png")]) == 0
+    captured = capsys.readouterr()
+    assert "no suggestion: only 0 steps ran" in captured.out and "no longer finite" in captured.out, captured.out
+    assert "no figure written" in captured.err and not (tmp_path / "lr.png").exists()
+
+
+def test_ctrl_c_stops_the_command(data_dir: Path, tmp_path: Path) -> None:
+    """helper-197: Ctrl-C was taken for an early stop (exit 0, a suggestion of what had run)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "MNISTLAB_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "lr-find", "--model", "seed000-dense", "--steps", "100000",
+                             "--start-lr", "1e-9", "--end-lr", "1e-8"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(8)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "suggested" not in out, (proc.returncode, out, err)

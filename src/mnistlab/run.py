@@ -39,7 +39,7 @@ from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConf
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
                              warn_if_min_lr_never_acts)
-from mnistlab.data.arrays import ARRAY_OPTIONS, as_given, in_memory, said_as_given, saved_arrays
+from mnistlab.data.arrays import as_given, said_as_given, saved_if_given
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -1595,20 +1595,6 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     return {"dataset": plain_paths(dataset), "model": model}
 
 
-def _saved_if_arrays(dataset: Any, overrides: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """:func:`train`'s ``dataset`` and ``overrides``; data in memory (Keras's ``fit(x, y)``) saved once as
-    an ``.npz`` the run records (:func:`mnistlab.data.arrays.saved_arrays`, helper-191), its options
-    (``test_fraction``) taken out of ``overrides`` into its table. SpecError for arrays of another form."""
-    if not in_memory(dataset):
-        return dataset, overrides
-    options = {k: v for k, v in overrides.items() if k in ARRAY_OPTIONS}
-    try:
-        table = saved_arrays(dataset, **options)
-    except SpecError as exc:
-        raise SpecError(f"train(): {exc}", path=("dataset",), source="train()") from None
-    return table, {k: v for k, v in overrides.items() if k not in options}
-
-
 def train(
     dataset: Any = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
@@ -1649,7 +1635,7 @@ def train(
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
-    dataset, overrides = _saved_if_arrays(dataset, overrides)
+    dataset, overrides = saved_if_given(dataset, overrides, source="train()")
     with said_as_given():  # a mistake in arrays in memory named as theirs, not their cache file's
         cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
         recorder = _train_recorder(store, experiment, cfg, checkpoint_dir if resume else None)

@@ -662,23 +662,21 @@ def lr_find_cmd(config_file: Path | None, settings: tuple[str, ...], start_lr: f
     """
     import json
 
-    from mnistlab.lr_finder import check_range, lr_find, said
+    from mnistlab.lr_finder import LEFT_OUT, check_range, left_out, lr_find, said
 
     check_range(start_lr, end_lr, num_steps, flags=True)  # (before the data is read)
     out = check_output(output, (".png", ".svg", ".pdf")) if output else None
     cfg = build_run_config(config_file, settings, flags)
-    if cfg.train.schedule is not None or cfg.callbacks:
-        click.echo("lr-find: the test sets the rate at every batch: the config's train.schedule and callbacks are left "
-                   "out", err=True)
+    if left_out(cfg):
+        click.echo(f"lr-find: the test sets the rate at every batch and moves the weights themselves: the config's "
+                   f"{LEFT_OUT} are left out", err=True)
     found = lr_find(config=cfg, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, data_dir=data_dir)
-    if out is not None:
+    click.echo(json.dumps(found.to_dict()) if fmt == "json" else said(found))  # (before the figure: its reason too)
+    if out is not None and found.lrs:
         save_figure(found.plot(), out)
-    if fmt == "json":
-        click.echo(json.dumps(found.to_dict()))
-    else:
-        click.echo(said(found))
-    if out is not None:
         click.echo(f"wrote {files.display_name(out)}", err=fmt == "json")
+    elif out is not None:
+        click.echo(f"no figure written to {files.display_name(out)}: no step ran", err=True)
 
 
 COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd, lr_find_cmd]

@@ -101,6 +101,21 @@ def said_as_given() -> Iterator[None]:
         raise
 
 
+def saved_if_given(dataset: Any, overrides: Mapping[str, Any], *, source: str) -> tuple[Any, dict[str, Any]]:
+    """``dataset`` and ``overrides`` of ``source`` (:func:`mnistlab.train`, :func:`mnistlab.lr_find`);
+    data in memory (Keras's ``fit(x, y)``) saved once as an ``.npz`` the run records (:func:`saved_arrays`,
+    helper-191), its options (``test_fraction``) taken out of ``overrides`` into its table. SpecError,
+    led by ``source``, for arrays of another form."""
+    if not in_memory(dataset):
+        return dataset, dict(overrides)
+    options = {k: v for k, v in overrides.items() if k in ARRAY_OPTIONS}
+    try:
+        table = saved_arrays(dataset, **options)
+    except SpecError as exc:
+        raise SpecError(f"{source}: {exc}", path=("dataset",), source=source) from None
+    return table, {k: v for k, v in overrides.items() if k not in options}
+
+
 def _savez(tmp: Path, arrays: Mapping[str, np.ndarray]) -> None:
     with open(tmp, "wb") as f:  # (a file object: numpy would add ".npz" to a temporary name without it)
         np.savez(f, **arrays)  # type: ignore[arg-type]  # (numpy's stubs take the keywords for allow_pickle)
