@@ -507,7 +507,7 @@ def build_report(store: RunStore, experiment: str | Sequence[str], *, data_dir: 
     ``experiment`` is read as `mnistlab compare` reads it (an experiment file: its current cells and
     committees; a name: each variant as last run at full size; a run id: its experiment), and the
     report shows what that comparison shows: one section per variant, then one per committee across
-    variants. Several experiments (names or files, a class's, helper-193) make one page: one table
+    variants. Several experiments (names, files or run ids, a class's, helper-193) make one page: one table
     of every experiment's rows, named ``experiment/variant`` as `compare a b` names them, then each
     experiment's sections. ``quick`` (with one experiment file): its ``--quick`` smoke runs, as
     `compare --quick`. ``jobs``: figures drawn at once (:func:`draw_figures`; default, every core this
@@ -544,10 +544,10 @@ class _Part:
 
 
 def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLike | None, quick: bool,
-                     jobs: int | None, *, run_ids: bool = True) -> _Part:
-    """What :func:`build_report` shows of ``experiment`` (read as `compare` reads it; ``run_ids``:
-    a run id standing for its experiment too), less its comparison's figures."""
-    ref = resolve_experiment(store, experiment, quick=quick, run_ids=run_ids)
+                     jobs: int | None) -> _Part:
+    """What :func:`build_report` shows of ``experiment`` (read as `compare` reads it: a run id
+    stands for its experiment), less its comparison's figures."""
+    ref = resolve_experiment(store, experiment, quick=quick)
     name = ref.recorded_as(quick=quick)  # a search file's --quick trials are a study of their own
     current = shown_runs(store, ref, quick=quick)
     rows = compare_experiment(store, ref, quick=quick)  # the error compare gives when there is nothing to show
@@ -586,14 +586,14 @@ def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLi
 
 def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.PathLike | None, quick: bool,
                     jobs: int | None) -> str:
-    """:func:`build_report` of several experiments (names or files): one table of their rows, as
+    """:func:`build_report` of several experiments (names, files, run ids): one table of their rows, as
     `compare a b` shows them (:func:`~mnistlab.comparison.compare_runs`), then each one's sections,
     named ``experiment/variant``; each one's notes and provenance, led by its name."""
     if quick:
         raise SpecError("report: --quick goes with one experiment file, not with several")
     parts = []
     for experiment in experiments:
-        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs, run_ids=False))
+        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs))  # (a run id: its experiment)
         draw_figures(*(s.figures for s in part.sections), jobs=jobs)  # (a class's 30 files: never all held as Figures)
     names = [p.name for p in parts]
     if len(set(names)) < len(names):
