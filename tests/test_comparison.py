@@ -1366,3 +1366,17 @@ def test_test_sets_held_out_of_ones_data_are_told_apart_by_their_recorded_seed(t
     np.savez(tmp_path / "gone.npz", x_train=np.zeros((10, 28, 28), np.uint8), y_train=np.arange(10) % 2)  # there now,
     note = scored_on_note([run(6, {"split_seed": 6}), run(7, {"split_seed": 7})])  # no x_test: records made before
     assert note is not None and "held out with seed 6" in note, note  # data.test_seed held out each seed's own (-194)
+
+
+def test_an_unknown_name_in_a_big_store_says_the_closest_experiments_not_all(tmp_path: Path, capsys) -> None:
+    """helper-196: at 70 experiments the error listed them all, a line of 1.5 KB."""
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path)
+    for i in range(20):
+        rid = store.start_run(experiment=f"exp{i:02d}", variant="v", seed=0, member=0, config={}, config_hash=str(i))
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={})
+    assert main(["compare", "exp17x", "--store", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert '(did you mean "exp17"?); experiments: exp17 (1 run), ' in err and err.count("(1 run)") == 12, err
+    assert err.rstrip().endswith("and 8 more (`mnistlab runs --format csv` lists every run)") and err.count("\n") == 1

@@ -462,7 +462,7 @@ def test_rm_e_says_how_many_checkpoints_it_deleted(tmp_path: Path, data_dir: Pat
     (store.root / "checkpoints" / "not-a-cell.txt").write_text("")  # odd contents elsewhere count for nothing
     assert len(_cell_checkpoints(store)) == 2
     assert main(["rm", "-e", "two", "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out == ("deleted 2 runs; 2 checkpoints deleted too (the next `mnistlab run` trains "
+    assert capsys.readouterr().out == ("deleted 2 runs of two; 2 checkpoints deleted too (the next `mnistlab run` trains "
                                        "those cells afresh)\n")
     assert _cell_checkpoints(store) == []
 

@@ -1108,6 +1108,27 @@ def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Pat
     assert len(store.runs()) == 2
 
 
+def test_several_experiments_are_listed_and_deleted_together(tmp_path: Path, data_dir: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """helper-196: `rm -e a -e b --yes` deleted b's runs alone (said "deleted 36 runs", naming nothing);
+    `runs -e a -e b` listed b's. Every name is read first: an unknown one deletes nothing."""
+    lab = EXP.split("[[variants]]")[0] + '[[variants]]\nname = "dense"\n'
+    for who in ("a", "b", "c"):
+        (tmp_path / f"{who}.toml").write_text(lab.replace('name = "cli"', f'name = "lab-{who}"'))
+        assert main(["run", str(tmp_path / f"{who}.toml"), "--store", str(tmp_path / "s"), "--data-dir",
+                     str(data_dir)]) == 0
+    store = RunStore(tmp_path / "s")
+    capsys.readouterr()
+    assert main(["runs", "--store", str(store.root), "-e", "lab-a", "-e", str(tmp_path / "c.toml"), "--format", "json"]) == 0
+    assert [r["experiment"] for r in json.loads(capsys.readouterr().out)] == ["lab-a", "lab-c"]
+    assert main(["rm", "-e", "lab-a", "-e", "lab-typo", "--store", str(store.root), "--yes"]) == 2
+    assert len(store.runs()) == 3  # nothing deleted: the second name is unknown
+    capsys.readouterr()
+    assert main(["rm", "-e", "lab-a", "-e", "lab-b", "--store", str(store.root), "--yes"]) == 0
+    assert capsys.readouterr().out == "deleted 1 run of lab-a\ndeleted 1 run of lab-b\n"
+    assert [r.experiment for r in store.runs()] == ["lab-c"]
+
+
 def test_a_running_run_holds_its_experiment_file(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
     """Note 50: a sweep's run recorded its file only once it ended, so while Alice's sweep ran, Bob's
     `run --dry-run` of his copy of the template (name and variant alike) did not say they shared a name."""

@@ -772,3 +772,19 @@ def test_plot_history_of_a_stores_records_tells_them_apart(recorded):
     fig = plots.plot_history(records)
     labels = [line.get_label() for ax in fig.axes for line in ax.lines if line.get_label().endswith(" train")]
     assert sorted(set(labels)) == ["cnn seed 0 train", "cnn seed 1 train"], labels
+
+
+def test_a_comparison_of_many_variants_draws_the_best_and_says_so() -> None:
+    """helper-196: 120 variants drew an image 11,000 pixels wide, none of its names readable."""
+    from mnistlab.errors import ReportWarning
+    from mnistlab.plots import MAX_POINTS, plot_comparison
+
+    rows = [dict(variant=f"v{i}", n=2, test_acc=0.5 + i / 1000, test_acc_std=0.01) for i in range(MAX_POINTS + 5)]
+    rows.append(dict(variant="broke", n=0, test_acc=None, note="no result: 2 failed"))
+    with pytest.warns(ReportWarning, match=f"draws the {MAX_POINTS} best of {MAX_POINTS + 5} variants"):
+        fig = plot_comparison(rows)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names == [f"v{i}" for i in range(5, MAX_POINTS + 5)]  # the best, in their order
+    assert f"the {MAX_POINTS} best of {MAX_POINTS + 5} variants" in ax.get_title()
+    assert "not drawn: broke (no result: 2 failed)" in ax.get_xlabel() and "v0" not in ax.get_xlabel()

@@ -1072,7 +1072,7 @@ def test_rm_of_a_search_deletes_its_study_so_it_starts_afresh(tmp_path: Path, da
     assert len(store.runs(experiment="srch")) == 2
     assert header.startswith("search srch: tpe sampler, no pruner, maximize val_accuracy")  # not "none pruner"
     assert main(["rm", "-e", "srch", "--store", str(store_dir)]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 2 runs and the Optuna study srch (searching again starts afresh)"
+    assert capsys.readouterr().out.strip() == "deleted 2 runs of srch and the Optuna study srch (searching again starts afresh)"
     assert not has_study(store_dir, "srch") and not list((store_dir / "sweeps").glob("*.json"))  # nor its plan
     assert main(search) == 0  # a fresh study: trials 0 and 1 again, new runs
     again = store.runs(experiment="srch")
@@ -1083,7 +1083,7 @@ def test_rm_of_a_search_deletes_its_study_so_it_starts_afresh(tmp_path: Path, da
     assert main(search) == 2
     assert "has 2 trials but none of their runs is in the store" in capsys.readouterr().err
     assert main(["rm", "-e", "srch", "--store", str(store_dir)]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 0 runs and the Optuna study srch (searching again starts afresh)"
+    assert capsys.readouterr().out.strip() == "deleted 0 runs of srch and the Optuna study srch (searching again starts afresh)"
     # the live view follows the plan written before the first trial (0/2 done, not 0/0)
     seen: list[str] = []
     run_search(path, store_dir, data_dir=data_dir,
@@ -1203,12 +1203,12 @@ def test_rm_of_an_experiment_in_training_is_refused_and_a_damaged_study_file_is_
     store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
     # an experiment that is no search is not held up by the damaged study file
     assert main(["rm", "-e", "plain", "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 1 run" and store.runs(experiment="plain") == []
+    assert capsys.readouterr().out.strip() == "deleted 1 run of plain" and store.runs(experiment="plain") == []
     assert main(["rm", "-e", "nosuch", "--store", str(store.root)]) == 2  # an unknown name stays the error
     assert "nosuch" in capsys.readouterr().err
     (store.root / "search.sqlite").rename(store.root / "search.sqlite.damaged")  # what the message says to do
     assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 2 runs" and store.runs(experiment="ts") == []
+    assert capsys.readouterr().out.strip() == "deleted 2 runs of ts" and store.runs(experiment="ts") == []
 
 
 def test_rm_of_a_plain_experiment_needs_neither_optuna_nor_a_readable_study_file(
@@ -1226,14 +1226,14 @@ def test_rm_of_a_plain_experiment_needs_neither_optuna_nor_a_readable_study_file
         rid = store.start_run(experiment=name, variant="cnn", seed=0, member=0, config={}, config_hash=name)
         store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
     assert main(["rm", "-e", "p1", "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 1 run"
+    assert capsys.readouterr().out.strip() == "deleted 1 run of p1"
     assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 2  # the search's study cannot go first
     err = capsys.readouterr().err
     assert err.startswith("error: rm -e ts: nothing deleted") and "schema" in err and err.count("\n") == 1
     assert len(store.runs(experiment="ts")) == 1
     monkeypatch.setitem(sys.modules, "optuna", None)  # the [search] extra not installed
     assert main(["rm", "-e", "p2", "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out.strip() == "deleted 1 run"
+    assert capsys.readouterr().out.strip() == "deleted 1 run of p2"
     assert main(["rm", "-e", "nosuch", "--store", str(store.root)]) == 2
     err = capsys.readouterr().err  # the unknown name is the error, not the missing Optuna
     assert err.startswith("error: no experiment file or experiment named 'nosuch'") and "Optuna" not in err

@@ -176,7 +176,7 @@ def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> Ex
     what = "experiment file, experiment or run" if run_ids else "experiment file or experiment"
     raise NotRecorded(f"no {what} named {clip(target, 80)!r} in {store.root}"  # (helper-172: 5,000 characters echoed)
                       f"{did_you_mean(target, [*known, *_files_beside(target)])}; "
-                      f"{_what_exists(store)}")
+                      f"{_what_exists(store, target)}")
 
 
 def _run_it_starts(store: RunStore, target: str) -> str | None:
@@ -217,12 +217,22 @@ def _recorded_name(path: str) -> str:
     return name if isinstance(name, str) else stem
 
 
-def _what_exists(store: RunStore) -> str:
-    """'experiments: a (3 runs), b (1 run)', or that the store is empty."""
+SAID_EXPERIMENTS = 12  # the experiments an error names at most (helper-196: 70 of them made a line of 1.5 KB)
+
+
+def _what_exists(store: RunStore, given: str = "") -> str:
+    """'experiments: a (3 runs), b (1 run)', or that the store is empty: at most :data:`SAID_EXPERIMENTS`,
+    those whose names are closest to ``given`` (a mistyped name) first, then the rest in order."""
     counts = Counter(r.experiment for r in store.runs())
     if not counts:
         return "the store is empty"
-    return "experiments: " + ", ".join(f"{e} ({n} run{'s' * (n != 1)})" for e, n in sorted(counts.items()))
+    import difflib
+
+    close = difflib.get_close_matches(given, list(counts), n=SAID_EXPERIMENTS, cutoff=0.6) if given else []
+    names = [*close, *(e for e in sorted(counts) if e not in close)][:SAID_EXPERIMENTS]
+    more = len(counts) - len(names)
+    return "experiments: " + ", ".join(f"{e} ({counts[e]} run{'s' * (counts[e] != 1)})" for e in names) + (
+        f" and {more} more (`mnistlab runs --format csv` lists every run)" if more > 0 else "")
 
 
 def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[dict[str, Any]]:
@@ -513,7 +523,7 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}" in {store.root}'
-                         f'{did_you_mean(experiment, store.experiments())}; {_what_exists(store)}')  # (helper-182)
+                         f'{did_you_mean(experiment, store.experiments())}; {_what_exists(store, experiment)}')  # (helper-182)
     runs = [r for r in runs if r.status != "running"]
     first_ran = None
     if keys is None:

@@ -85,6 +85,11 @@ def _noted(came: list[int], signum: int, drop: bool) -> None:
     came.append(signum)
 
 
+#: A checkpoint's file in its folder (the trainer's; named here, where the store and `rm` read it without
+#: importing torch: helper-196, `rm ID` spent 1.2 s importing it for this name).
+CHECKPOINT_FILE = "last.pt"
+
+
 def shown_path(path: object) -> str:
     """A recorded (absolute) path as a message or table shows it: relative to the current folder when
     it lies inside it (``digits``, as the user typed it), else whole (another drive, a current folder

@@ -467,15 +467,19 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     written above; a committee's accuracy (a committee variant's, or a ``[[committees]]`` row's)
     as a diamond. Points, not bars: the axis is zoomed to the accuracies, and a bar's length would
     not be its value. Rows without a test accuracy (a variant whose runs failed) are named under the
-    axis."""
+    axis. At most :data:`MAX_POINTS` variants, the best by mean test accuracy in their order, the title
+    saying so, with a ReportWarning (helper-196: 120 variants drew an image 11,000 pixels wide)."""
     given, rows = rows, _rows_with(rows, "variant")
+    shown = _best_points(rows)
+    rows = [r for r in rows if id(r) in shown]
     names = [str(r["variant"]) for r in rows]
     means = np.array([float(r["acc"]) for r in rows])
     stds = np.array([float(r.get("test_acc_std") or 0.0) for r in rows])
     several = np.array([isinstance(r.get("n"), int) and r["n"] > 1 for r in rows])
     stds[~several] = 0.0
     x = np.arange(len(rows))
-    fig = Figure(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2), layout="constrained")
+    longest = max((len(line) for n in names for line in _wrapped(n).splitlines()), default=0)  # (its labels slant
+    fig = Figure(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2 + 0.05 * longest), layout="constrained")  # below it)
     ax = fig.add_subplot()
     ax.plot(x, means, "o", color="C0", label="mean of the runs")
     if several.any():
@@ -503,10 +507,28 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     span = max(high - low, 0.01)  # room above the highest for its "n=" (it overlapped the title), in the axis's scale
     room = 2 if any((r.get("committees") or 0) > 1 for r in rows) else 1  # lines of the labels above
     ax.set_ylim(max(0.0, low - max(0.02, 0.05 * span)), high + room * max(0.02, 0.12 * span))
-    ax.set(title="Test accuracy per variant (mean ± sd of n runs)", xlabel="variant", ylabel="test accuracy")
-    _left_out(ax, given, rows, "no test accuracy")
+    title = "Test accuracy per variant (mean ± sd of n runs)"
+    beyond = {str(r["variant"]) for r in _rows_with(given, "variant")} - set(names)  # scored, past MAX_POINTS
+    if beyond:
+        title += f"\nthe {len(rows)} best of {len(rows) + len(beyond)} variants"
+    ax.set(title=title, xlabel="variant", ylabel="test accuracy")
+    _left_out(ax, [r for r in given if str(r.get("variant")) not in beyond], rows, "no test accuracy")
     ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+MAX_POINTS = 40  # variants one comparison figure draws: past that, the best (its width grows with them)
+
+
+def _best_points(rows: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    """The rows :func:`plot_comparison` draws (by ``id``): all, or the :data:`MAX_POINTS` with the best
+    mean test accuracy, a ReportWarning naming how many were left out."""
+    if len(rows) <= MAX_POINTS:
+        return {id(r): r for r in rows}
+    best = sorted(rows, key=lambda r: -float(r["acc"]))[:MAX_POINTS]
+    warnings.warn(f"the comparison figure draws the {MAX_POINTS} best of {len(rows)} variants by mean test accuracy "
+                  "(--variant draws others)", ReportWarning, stacklevel=user_level())
+    return {id(r): r for r in best}
 
 
 def _wrapped(label: str, width: int = 28, after: str = ",") -> str:

@@ -1756,8 +1756,23 @@ def has_study(store_root: str | os.PathLike, study: str) -> bool:
     Raises StoreError, one line, when the file cannot be read (:func:`study_file_errors`)."""
     if not (Path(store_root) / STUDY_FILE).is_file():
         return False
+    if _not_in_file(Path(store_root) / STUDY_FILE, study):  # (Optuna's storage costs 0.5 s to open: helper-196)
+        return False
     with study_file_errors(store_root), _readable_storage(Path(store_root)) as storage:
         return any(s.study_name == study for s in storage.get_all_studies())
+
+
+def _not_in_file(path: Path, study: str) -> bool:
+    """Whether the study file at ``path`` plainly holds no study named ``study``: its ``studies`` table,
+    read with sqlite3 alone, lacks the name. False where that cannot be told (the file damaged, another
+    layout): Optuna's storage, opened then, says what is wrong."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as con:
+            return con.execute("SELECT 1 FROM studies WHERE study_name = ?", (study,)).fetchone() is None
+    except (sqlite3.Error, OSError, ValueError):
+        return False
 
 
 def search_of_runs(runs: Sequence[Any], store: Any = None) -> list[tuple[str, str]]:

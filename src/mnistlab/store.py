@@ -56,7 +56,7 @@ import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, StoreWarning, first_line, printable, user_level
-from mnistlab.files import safetensors_header, save_weights, shell_word, stop_signals_held, write_atomic
+from mnistlab.files import CHECKPOINT_FILE, safetensors_header, save_weights, shell_word, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -1252,8 +1252,6 @@ class RunStore:
     @staticmethod
     def _drop_cell(folder: Path) -> bool:
         """Delete one cell's checkpoint folder; whether it held a checkpoint file."""
-        from mnistlab.trainer import CHECKPOINT_FILE
-
         try:
             had = (folder / CHECKPOINT_FILE).is_file()
         except OSError:  # a folder that cannot be read (is_file raises for it before Python 3.12)

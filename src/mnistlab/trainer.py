@@ -46,7 +46,7 @@ from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes, optim
 from mnistlab.errors import CheckpointError, TrainingWarning, user_level
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.models import penalised, regularization_loss
-from mnistlab.files import stop_signals_held, write_atomic
+from mnistlab.files import CHECKPOINT_FILE, stop_signals_held, write_atomic
 from mnistlab.optim import KerasLearningRate, lower_lr, make_optimizer, schedule_lr, set_lr
 
 if TYPE_CHECKING:  # (the plan makes the meter: Plan.meter)
@@ -54,7 +54,6 @@ if TYPE_CHECKING:  # (the plan makes the meter: Plan.meter)
 
 __all__ = ["CHECKPOINT_FILE", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 
-CHECKPOINT_FILE = "last.pt"
 STOPPED_BY = "by Ctrl-C or a stop signal"  # what an interrupted run's message says stopped it
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FORMAT_INSIDE_EPOCH = 2  # a checkpoint written inside an epoch: a reader of format 1 only would redo its batches

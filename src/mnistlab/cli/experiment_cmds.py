@@ -564,13 +564,14 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
 
 @click.command("runs")
 @_STORE
-@click.option("--experiment", "-e", default=None,
-              help="Only this experiment's runs: an experiment file, its name, or one of its run ids.")
+@click.option("--experiment", "-e", "experiments", multiple=True,
+              help="Only this experiment's runs: an experiment file, its name, or one of its run ids; repeat it for "
+                   "several.")
 @click.option("--status", "-s", multiple=True,
               help="Only runs with this status (running, finished, ...); repeat it, or give several with commas, "
                    "for any of them.")
 @format_option()
-def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...], fmt: str) -> None:
+def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str, ...], fmt: str) -> None:
     """List recorded runs, oldest first; "quick" marks the size of a --quick smoke run (1 epoch,
     at most 300 training images), which comparisons by name leave out beside full-size runs; "file"
     the experiment file a run came from (in the table where the runs listed came from several)."""
@@ -579,10 +580,11 @@ def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...],
     from mnistlab.store import RESULT_STATUSES
 
     st = open_store(store)
-    name = None if experiment is None else resolve_experiment(st, experiment).name
-    rows = []
+    names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]  # (-e a -e b:
+    rows = []  # b's alone, helper-196)
     statuses = [w.strip() for given in status for w in given.split(",")] or None  # -s a -s b, or -s a,b
-    for r in st.runs(experiment=name, status=statuses):
+    for r in sorted((r for name in names for r in st.runs(experiment=name, status=statuses)),
+                    key=lambda r: r.created_at):
         acc = r.metrics.get("test_accuracy") if r.status in RESULT_STATUSES else None  # a stop's or a failure's
         # weights were tested (train, predict) but they are no result, as compare counts none
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
@@ -852,10 +854,10 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
 @click.command("rm")
 @click.argument("run_ids", nargs=-1)
 @_STORE
-@click.option("--experiment", "-e", default=None,
-              help="Delete every run of this experiment (an experiment file or its name).")
+@click.option("--experiment", "-e", "experiments", multiple=True,
+              help="Delete every run of this experiment (an experiment file or its name); repeat it for several.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first (it asks only on a terminal).")
-def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None, yes: bool) -> None:
+def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, ...], yes: bool) -> None:
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts.
 
     On a terminal it says what it will delete and asks first (--yes does not ask); in a script
@@ -871,19 +873,20 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None, 
     from mnistlab.search import delete_experiment, search_of_runs
     from mnistlab.store import refuse_trained_now
 
-    if bool(run_ids) == bool(experiment):
+    if bool(run_ids) == bool(experiments):
         raise MnistlabError("rm: give run ids or --experiment NAME" + (", not both" if run_ids else ""))
     st = open_store(store)
-    if experiment:
-        name = _rm_name(st, experiment)
-        runs = st.runs(experiment=name)
-        variants = len({r.variant for r in runs})
-        _confirm(yes, f"delete all {len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} "
-                      f"variant{'s' * (variants != 1)}) with their files?")
-        gone, study = delete_experiment(st, name)
-        click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}"
-                   + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
-                   + _checkpoints_gone(gone.checkpoints))
+    if experiments:  # every name checked before anything is deleted (helper-196: a second -e replaced the first)
+        names = list(dict.fromkeys(_rm_name(st, e) for e in experiments))
+        for name in names:
+            runs = st.runs(experiment=name)
+            variants = len({r.variant for r in runs})
+            _confirm(yes, f"delete all {len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} "
+                          f"variant{'s' * (variants != 1)}) with their files?")
+            gone, study = delete_experiment(st, name)
+            click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)} of {name}"
+                       + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
+                       + _checkpoints_gone(gone.checkpoints))
         return
     recs = [st.get(r) for r in run_ids]
     if trials := search_of_runs(recs, st):
