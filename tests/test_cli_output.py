@@ -232,17 +232,21 @@ LISTINGS = {
     "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started",
              "quick", "dataset", "file"],
     "compare": list(COLUMNS),
+    "experiments": ["experiment", "runs", "finished", "no_result", "diverged", "variants", "best_run_acc", "last_started",
+                    "file"],
 }
 
 
 def _argv(command: str, store: Path, data_dir: Path) -> list[str]:
     return {"models": ["models"], "datasets": ["datasets", "--data-dir", str(data_dir)],
-            "runs": ["runs", "--store", str(store)], "compare": ["compare", "tiny", "--store", str(store)]}[command]
+            "runs": ["runs", "--store", str(store)], "compare": ["compare", "tiny", "--store", str(store)],
+            "experiments": ["experiments", "--store", str(store)]}[command]
 
 
 def _expected_rows(command: str, ids: dict[str, str]) -> int:
     # tiny: runs cnn0, cnn1, dense, failed; variants cnn, <script>, broken
-    return {"models": len(list_presets()), "datasets": len(list_datasets()), "runs": len(ids), "compare": 3}[command]
+    return {"models": len(list_presets()), "datasets": len(list_datasets()), "runs": len(ids), "compare": 3,
+            "experiments": 1}[command]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -266,7 +270,7 @@ def test_piped_table_is_plain_aligned_text(command: str, recorded, data_dir: Pat
     out = _run(_argv(command, store, data_dir), capsys)
     assert not BOX.search(out) and ANSI not in out, out
     lines = out.splitlines()
-    header_at = next(i for i, line in enumerate(lines) if line.split()[0] in ("name", "run", "variant"))
+    header_at = next(i for i, line in enumerate(lines) if line.split()[0] in ("name", "run", "variant", "experiment"))
     header, rows = lines[header_at], lines[header_at + 1:]
     assert len(rows) == _expected_rows(command, ids), out
     columns = re.split(r" {2,}", header.strip())

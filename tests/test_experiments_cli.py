@@ -1119,6 +1119,15 @@ def test_several_experiments_are_listed_and_deleted_together(tmp_path: Path, dat
                      str(data_dir)]) == 0
     store = RunStore(tmp_path / "s")
     capsys.readouterr()
+    assert main(["experiments", "--store", str(store.root), "--format", "json"]) == 0  # MLflow's list of experiments
+    listed = json.loads(capsys.readouterr().out)
+    assert [e["experiment"] for e in listed] == ["lab-c", "lab-b", "lab-a"]  # the last active first
+    run = store.runs(experiment="lab-a")[0]
+    assert listed[2] == {"experiment": "lab-a", "runs": 1, "finished": 1, "no_result": 0, "diverged": 0, "variants": 1,
+                         "best_run_acc": run.metrics["test_accuracy"], "last_started": listed[2]["last_started"],
+                         "file": str(tmp_path / "a.toml")}
+    assert main(["experiments", "--store", str(store.root)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:3] == ["experiment", "runs", "finished"]
     assert main(["runs", "--store", str(store.root), "-e", "lab-a", "-e", str(tmp_path / "c.toml"), "--format", "json"]) == 0
     assert [r["experiment"] for r in json.loads(capsys.readouterr().out)] == ["lab-a", "lab-c"]
     assert main(["rm", "-e", "lab-a", "-e", "lab-typo", "--store", str(store.root), "--yes"]) == 2

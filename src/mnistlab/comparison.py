@@ -235,6 +235,28 @@ def _what_exists(store: RunStore, given: str = "") -> str:
         f" and {more} more (`mnistlab runs --format csv` lists every run)" if more > 0 else "")
 
 
+def experiment_rows(store: RunStore) -> list[dict[str, Any]]:
+    """One row per experiment the store holds (MLflow's experiments list; helper-196: at 70 of them
+    only an error message named them), most recently active first: its name, runs, how many finished,
+    how many have no result (failed or interrupted) or diverged, variants, the best test accuracy of
+    a run (a single run's, not a variant's mean: `compare NAME` ranks those), when its last run
+    started (epoch seconds) and the experiment file its last run came from (None if none recorded)."""
+    by: dict[str, list[RunRecord]] = {}
+    for r in store.runs():
+        by.setdefault(r.experiment, []).append(r)
+    rows = []
+    for name, runs in by.items():
+        accs = [a for r in runs if r.status in ("finished", "diverged")
+                and isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
+        files = [f for r in runs if isinstance(f := (r.env or {}).get("experiment_file"), str) and f]
+        rows.append({"experiment": name, "runs": len(runs), "finished": sum(r.status == "finished" for r in runs),
+                     "no_result": sum(r.status in ("failed", "interrupted") for r in runs),
+                     "diverged": sum(r.status == "diverged" for r in runs), "variants": len({r.variant for r in runs}),
+                     "best_run_acc": max(accs, default=None), "last_started": max(r.created_at for r in runs),
+                     "file": files[-1] if files else None})
+    return sorted(rows, key=lambda row: -row["last_started"])
+
+
 def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[dict[str, Any]]:
     """:func:`compare` for a resolved argument: a file's current cells (its ``--quick`` cells with
     ``quick``), else each variant of the experiment as it was last run.

@@ -1077,4 +1077,30 @@ def _local_time(seconds: float) -> str:
         return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd, reindex_cmd]
+EXPERIMENT_COLUMNS = (Column("experiment", "experiment", whole=True), Column("runs", "runs", right=True),
+                      Column("finished", "finished", right=True, drop=3), Column("no_result", "no result", right=True, drop=4),
+                      Column("diverged", "diverged", right=True, drop=5), Column("variants", "variants", right=True, drop=2),
+                      Column("best_run_acc", "best run", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
+                      Column("last_started", "last started", lambda t: _local_time(t)[:16].replace("T", " "), drop=1),
+                      Column("file", "file", shown_path, drop=6, fold=True))
+
+
+@click.command("experiments")
+@_STORE
+@format_option()
+def experiments_cmd(store: str | None, fmt: str) -> None:
+    """List the store's experiments, most recently active first: runs (finished, without a result,
+    diverged), variants, the best test accuracy of a single run (`compare NAME` ranks the variants'
+    means), when the last run started, and the experiment file it came from."""
+    from mnistlab.comparison import experiment_rows
+
+    rows = experiment_rows(open_store(store))
+    if fmt != "table":  # (csv and json: the start as RFC 3339, as `runs` gives it)
+        rows = [{**r, "last_started": _local_time(r["last_started"])} for r in rows]
+        emit(rows, [dataclasses.replace(c, show=str) if c.key == "last_started" else c for c in EXPERIMENT_COLUMNS], fmt)
+        return
+    emit(rows, EXPERIMENT_COLUMNS, fmt, empty="no experiments")
+
+
+COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, experiments_cmd, show_cmd, compare_cmd, rm_cmd,
+                                 reindex_cmd]
