@@ -1256,3 +1256,32 @@ def test_a_moved_experiment_file_keeps_its_runs_as_its_own(tmp_path: Path, data_
     assert "another file" not in capsys.readouterr().err
     assert main(["rm", "-e", str(new), "--yes", *args[:2]]) == 0
     assert RunStore(tmp_path / "s").runs() == []
+
+
+def test_runs_are_sorted_limited_and_taken_since_a_time(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """helper-196: at 4,000 runs `runs` printed them all, oldest first, with no way to ask for the best
+    ten or the last day's (--limit, --sort, --since: "No such option")."""
+    store = RunStore(tmp_path / "s")
+    accs = {"a": 0.7, "b": 0.9, "c": None, "d": 0.8}
+    for variant, acc in accs.items():
+        rid = store.start_run(experiment="e", variant=variant, seed=0, member=0, config={}, config_hash=variant)
+        store.finish_run(rid, status="finished" if acc else "failed", history=[],
+                         metrics={"test_accuracy": acc} if acc else {}, env={}, message="" if acc else "boom")
+        time.sleep(0.01)
+
+    def listed(*flags: str) -> list[str]:
+        assert main(["runs", "--store", str(store.root), "--format", "json", *flags]) == 0
+        return [r["variant"] for r in json.loads(capsys.readouterr().out)]
+
+    assert listed() == ["a", "b", "c", "d"]  # oldest first, as before
+    assert listed("--sort", "-test_accuracy") == ["b", "d", "a", "c"]  # the best first; no result last
+    assert listed("--sort", "test_accuracy", "-n", "2") == ["a", "d"]
+    assert listed("--sort", "-started", "--limit", "3") == ["d", "c", "b"]
+    assert listed("--since", "1h") == ["a", "b", "c", "d"] and listed("--since", "2099-01-01") == []
+    assert listed("--since", "2000-01-01T00:00") == ["a", "b", "c", "d"]
+    for flags, said in ((["--sort", "acc"], "error: --sort: unknown key 'acc'; choose from started, test_accuracy"),
+                        (["--since", "yesterday"], "error: --since: expected a date or time (2026-12-01"),
+                        (["-n", "0"], "0 is not in the range x>=1")):
+        assert main(["runs", "--store", str(store.root), *flags]) == 2
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1, err

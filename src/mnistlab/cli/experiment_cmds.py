@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags,
+from mnistlab.cli._common import (FiniteRange, IntRange, PathArg, backend_and_store, backend_options, check_backend_flags,
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_width, rich_console,
                                   stopped_by)
-from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, printable, together
+from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, clip, printable, together
 from mnistlab.files import shell_word, shown_path
 
 if TYPE_CHECKING:
@@ -562,6 +562,9 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
 
+RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "status", "seed")
+
+
 @click.command("runs")
 @_STORE
 @click.option("--experiment", "-e", "experiments", multiple=True,
@@ -570,35 +573,87 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
 @click.option("--status", "-s", multiple=True,
               help="Only runs with this status (running, finished, ...); repeat it, or give several with commas, "
                    "for any of them.")
+@click.option("--since", metavar="WHEN", help="Only runs started since then: a date or time (2026-12-01, 2026-12-01T14:00, "
+              "local time) or a span before now (30m, 12h, 7d).")
+@click.option("--sort", "sort_key", metavar="KEY", default="started", show_default=True,
+              help=f"Order by {', '.join(RUN_SORTS)}; -KEY for the largest first (-test_accuracy: the best first).")
+@click.option("--limit", "-n", type=IntRange(min=1), help="At most this many runs, the first of the order.")
 @format_option()
-def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str, ...], fmt: str) -> None:
-    """List recorded runs, oldest first; "quick" marks the size of a --quick smoke run (1 epoch,
-    at most 300 training images), which comparisons by name leave out beside full-size runs; "file"
-    the experiment file a run came from (in the table where the runs listed came from several)."""
-    from mnistlab.comparison import resolve_experiment, smoke_run
+def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str, ...], since: str | None,
+             sort_key: str, limit: int | None, fmt: str) -> None:
+    """List recorded runs, oldest first (see --sort); "quick" marks the size of a --quick smoke run
+    (1 epoch, at most 300 training images), which comparisons by name leave out beside full-size
+    runs; "file" the experiment file a run came from (in the table where the runs listed came from
+    several).
+
+    \b
+    mnistlab runs --sort -test_accuracy -n 10       # the 10 best runs
+    mnistlab runs --since 2d -s failed               # what failed in the last two days
+    """
+    from mnistlab.comparison import resolve_experiment
+
+    order, descending = _run_sort(sort_key)
+    after = _since(since) if since is not None else None
+    st = open_store(store)
+    names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]  # (-e a -e b:
+    statuses = [w.strip() for given in status for w in given.split(",")] or None  # b's alone, helper-196; -s a -s b, -s a,b
+    rows = [_run_row(r) for name in names for r in st.runs(experiment=name, status=statuses)
+            if after is None or r.created_at >= after]
+    rows.sort(key=lambda row: row["_created"], reverse=descending and order == "started")  # (ties: in start order)
+    if order != "started":  # a missing value (a failed run's accuracy) last, whichever the direction
+        known = sorted((row for row in rows if row[order] is not None), key=lambda row: row[order], reverse=descending)
+        rows = known + [row for row in rows if row[order] is None]
+    rows = rows[:limit] if limit else rows
+    several = len({row["file"] for row in rows}) > 1
+    emit(rows, RUN_COLUMNS if fmt != "table" or several else RUN_COLUMNS[:-1], fmt, empty="no runs")
+
+
+def _run_row(r: RunRecord) -> dict[str, Any]:
+    """One run as `runs` lists it (``_created``: its start in epoch seconds, to sort by; not shown)."""
+    from mnistlab.comparison import smoke_run
     from mnistlab.data.userdata import dataset_label
     from mnistlab.store import RESULT_STATUSES
 
-    st = open_store(store)
-    names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]  # (-e a -e b:
-    rows = []  # b's alone, helper-196)
-    statuses = [w.strip() for given in status for w in given.split(",")] or None  # -s a -s b, or -s a,b
-    for r in sorted((r for name in names for r in st.runs(experiment=name, status=statuses)),
-                    key=lambda r: r.created_at):
-        acc = r.metrics.get("test_accuracy") if r.status in RESULT_STATUSES else None  # a stop's or a failure's
-        # weights were tested (train, predict) but they are no result, as compare counts none
-        rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
-                     "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
-                     # an ended run's epochs, 0 before its first whichever way it was stopped (helper-124: - or 0)
-                     "epochs": None if r.status == "running" and not r.history else r.metrics.get("epochs_run",
-                                                                                                  len(r.history)),
-                     # RFC 3339, local time with its offset "+01:00" (helper-165: "+0100" no parser of 3.10 read)
-                     "started": _local_time(r.created_at),
-                     "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
-                     "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None,
-                     "file": (r.env or {}).get("experiment_file") or None})  # (a class's files: helper-193)
-    several = len({row["file"] for row in rows}) > 1
-    emit(rows, RUN_COLUMNS if fmt != "table" or several else RUN_COLUMNS[:-1], fmt, empty="no runs")
+    acc = r.metrics.get("test_accuracy") if r.status in RESULT_STATUSES else None  # a stop's or a failure's
+    # weights were tested (train, predict) but they are no result, as compare counts none
+    return {"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
+            "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
+            # an ended run's epochs, 0 before its first whichever way it was stopped (helper-124: - or 0)
+            "epochs": None if r.status == "running" and not r.history else r.metrics.get("epochs_run", len(r.history)),
+            # RFC 3339, local time with its offset "+01:00" (helper-165: "+0100" no parser of 3.10 read)
+            "started": _local_time(r.created_at),
+            "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
+            "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None,
+            "file": (r.env or {}).get("experiment_file") or None,  # (a class's files: helper-193)
+            "_created": r.created_at}
+
+
+def _run_sort(given: str) -> tuple[str, bool]:
+    """``--sort``'s key and whether it is descending (``-KEY``); SpecError naming the keys otherwise."""
+    from mnistlab.errors import did_you_mean
+
+    key = given.strip().lstrip("-")
+    if key not in RUN_SORTS:
+        raise SpecError(f"--sort: unknown key {clip(given, 40)!r}{did_you_mean(key, RUN_SORTS)}; choose from "
+                        f"{', '.join(RUN_SORTS)} (-KEY: the largest first)")
+    return key, given.strip().startswith("-")
+
+
+def _since(given: str) -> float:
+    """``--since``'s time in epoch seconds: a span before now (``30m``, ``12h``, ``7d``, ``90s``) or an
+    ISO date or time in local time (``2026-12-01``, ``2026-12-01T14:00``); SpecError otherwise."""
+    import re
+
+    text = given.strip()
+    if m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.lower()):
+        span = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m[2]]
+        return time.time() - span
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise SpecError(f"--since: expected a date or time (2026-12-01, 2026-12-01T14:00) or a span before now "
+                        f"(30m, 12h, 7d), got {clip(given, 40)!r}") from None
+    return (when if when.tzinfo else when.astimezone()).timestamp()
 
 
 @click.command("show")
