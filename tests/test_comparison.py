@@ -1380,3 +1380,24 @@ def test_an_unknown_name_in_a_big_store_says_the_closest_experiments_not_all(tmp
     err = capsys.readouterr().err
     assert '(did you mean "exp17"?); experiments: exp17 (1 run), ' in err and err.count("(1 run)") == 12, err
     assert err.rstrip().endswith("and 8 more (`mnistlab runs --format csv` lists every run)") and err.count("\n") == 1
+
+
+def test_compare_sorts_and_limits_its_rows(recorded, capsys) -> None:
+    """helper-196: a table of 500 variants came in file order, whole; --sort and --limit as `runs` has them."""
+    from mnistlab.cli import main
+
+    root, _ = recorded
+    assert main(["compare", "tiny", "--store", str(root), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert main(["compare", "tiny", "--store", str(root), "--format", "json", "--sort", "-test_acc"]) == 0
+    ranked = json.loads(capsys.readouterr().out)
+    scored = sorted((r for r in rows if r["test_acc"] is not None), key=lambda r: -r["test_acc"])
+    assert [r["variant"] for r in ranked] == [r["variant"] for r in scored] + [r["variant"] for r in rows
+                                                                                if r["test_acc"] is None]
+    assert ranked[0]["vs_best"] == max(rows, key=lambda r: r["test_acc"] or 0)["vs_best"]  # the marks: every row's
+    assert main(["compare", "tiny", "--store", str(root), "--format", "json", "--sort", "variant", "-n", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert [r["variant"] for r in json.loads(out)] == [min(r["variant"] for r in rows)]
+    assert f"note: {len(rows) - 1} more rows not shown (--limit)" in err
+    assert main(["compare", "tiny", "--store", str(root), "--sort", "acc"]) == 2
+    assert capsys.readouterr().err.startswith("error: --sort: unknown key 'acc' (did you mean \"val_acc\"?)")

@@ -599,11 +599,8 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     statuses = [w.strip() for given in status for w in given.split(",")] or None  # b's alone, helper-196; -s a -s b, -s a,b
     rows = [_run_row(r) for name in names for r in st.runs(experiment=name, status=statuses)
             if after is None or r.created_at >= after]
-    rows.sort(key=lambda row: row["_created"], reverse=descending and order == "started")  # (ties: in start order)
-    if order != "started":  # a missing value (a failed run's accuracy) last, whichever the direction
-        known = sorted((row for row in rows if row[order] is not None), key=lambda row: row[order], reverse=descending)
-        rows = known + [row for row in rows if row[order] is None]
-    rows = rows[:limit] if limit else rows
+    rows = _ordered(sorted(rows, key=lambda row: row["_created"]), "_created" if order == "started" else order,
+                    descending)[:limit]  # (ties: in start order)
     several = len({row["file"] for row in rows}) > 1
     emit(rows, RUN_COLUMNS if fmt != "table" or several else RUN_COLUMNS[:-1], fmt, empty="no runs")
 
@@ -628,15 +625,23 @@ def _run_row(r: RunRecord) -> dict[str, Any]:
             "_created": r.created_at}
 
 
-def _run_sort(given: str) -> tuple[str, bool]:
-    """``--sort``'s key and whether it is descending (``-KEY``); SpecError naming the keys otherwise."""
+def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
+    """``--sort``'s key (one of ``keys``) and whether it is descending (``-KEY``); SpecError naming the
+    keys otherwise."""
     from mnistlab.errors import did_you_mean
 
     key = given.strip().lstrip("-")
-    if key not in RUN_SORTS:
-        raise SpecError(f"--sort: unknown key {clip(given, 40)!r}{did_you_mean(key, RUN_SORTS)}; choose from "
-                        f"{', '.join(RUN_SORTS)} (-KEY: the largest first)")
+    if key not in keys:
+        raise SpecError(f"--sort: unknown key {clip(given, 40)!r}{did_you_mean(key, keys)}; choose from "
+                        f"{', '.join(keys)} (-KEY: the largest first)")
     return key, given.strip().startswith("-")
+
+
+def _ordered(rows: Sequence[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    """``rows`` by ``row[key]`` (stable: ties keep their order), those without a value (a failed run's
+    accuracy) last whichever the direction."""
+    known = sorted((row for row in rows if row.get(key) is not None), key=lambda row: row[key], reverse=descending)
+    return known + [row for row in rows if row.get(key) is None]
 
 
 def _since(given: str) -> float:
@@ -804,7 +809,12 @@ def _recorded(st: RunStore, run_id: str) -> bool:
 @click.option("--quick", is_flag=True, help="With a .toml file: compare its --quick smoke runs instead.")
 @click.option("--variant", "variants", multiple=True,
               help="Only this variant's row (repeatable): the best mark is then among those shown.")
-def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick: bool, variants: tuple[str, ...]) -> None:
+@click.option("--sort", "sort_key", metavar="KEY",
+              help="Order the rows by a column (its csv name: test_acc, params, train_seconds, ...); -KEY for the "
+                   "largest first (-test_acc: the best first). The marks stay those of every row.")
+@click.option("--limit", "-n", type=IntRange(min=1), help="At most this many rows, the first of the order.")
+def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick: bool, variants: tuple[str, ...],
+                sort_key: str | None, limit: int | None) -> None:
     """Compare the variants of an EXPERIMENT side by side (a .toml file, its name, or a run id),
     or chosen runs: several run ids or experiments, from any experiments.
 
@@ -830,6 +840,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     from mnistlab.experiments import shared_runs
     from mnistlab.store import RESULT_STATUSES
 
+    order = _run_sort(sort_key, COMPARE_SORTS) if sort_key else None  # (before the store is read: a typo costs nothing)
     st = open_store(store)
     if len(experiment) > 1:
         if quick or variants:
@@ -839,20 +850,38 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         ended = as_rows_name([r for r in chosen_runs(st, experiment) if r.status != "running"])  # (notes name rows)
         _say_smoke(smoke_note(ended), fmt)
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
-        _rows_out(rows, "chosen runs", fmt)
+        _rows_out(shown := _chosen_rows(rows, order, limit), "chosen runs", fmt)
         trained = {r.env.get("same_run_as") for r in ended} - {None}  # one run recorded under two variants (not
         shared = shared_runs((r.variant, r.env.get("same_run_as") or r.run_id, r.seed) for r in ended  # two runs of one
                              if r.status in RESULT_STATUSES and (r.run_id in trained or r.env.get("same_run_as")))  # config)
-        _notes_out([*test_set_notes(ended, part=elsewhere is None), *shared], fmt)  # (other test sets: said above;
-        return  # one run recorded under two variants: their rows are one sample, helper-147)
+        _notes_out([*test_set_notes(ended, part=elsewhere is None), *shared, *_not_shown(rows, shown)], fmt)  # (other
+        return  # test sets: said above; one run recorded under two variants: their rows are one sample, helper-147)
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
     if variants:
         rows = only_variants(rows, variants, ref.name, ref=ref, quick=quick)
         variants = tuple(str(r["variant"]) for r in rows)  # a grid's entry stood for its variants: theirs are the notes
     _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)), fmt)
-    _rows_out(rows, ref.recorded_as(quick=quick), fmt)
-    _notes_out(notes_below(st, ref, rows, quick=quick, variants=variants), fmt)
+    _rows_out(shown := _chosen_rows(rows, order, limit), ref.recorded_as(quick=quick), fmt)
+    _notes_out([*notes_below(st, ref, rows, quick=quick, variants=variants), *_not_shown(rows, shown)], fmt)
+
+
+# the columns `compare --sort` orders by: the numbers, and the variant's name
+COMPARE_SORTS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best_p",
+                 "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
+                 "member_acc_max", "committee_acc", "committee_acc_std", "committee_val_acc", "committees", "failed")
+
+
+def _chosen_rows(rows: list[dict[str, Any]], order: tuple[str, bool] | None, limit: int | None) -> list[dict[str, Any]]:
+    """`compare`'s rows in ``--sort``'s order (a column and whether descending; None: the table's own),
+    the first ``--limit`` of them (helper-196: a 500-variant table in file order)."""
+    return (_ordered(rows, *order) if order else rows)[:limit]
+
+
+def _not_shown(rows: Sequence[dict[str, Any]], shown: Sequence[dict[str, Any]]) -> list[str]:
+    """The note under a table that ``--limit`` cut: how many rows it left out."""
+    n = len(rows) - len(shown)
+    return [f"{n} more row{'s' * (n != 1)} not shown (--limit)"] if n else []
 
 
 def _notes_out(notes: Sequence[str], fmt: str) -> None:
