@@ -14,6 +14,7 @@ import pytest
 
 from mnistlab import plots, report, views
 from mnistlab.cli import main
+from mnistlab.comparison import compare
 from mnistlab.errors import ReportWarning
 from mnistlab.execute import run_experiment
 from mnistlab.store import RunStore
@@ -618,3 +619,7 @@ def test_a_report_of_several_experiments_puts_their_rows_in_one_table(data_dir, 
         err = capsys.readouterr().err
         assert says in err and err.count("\n") == 1, err
     assert not (tmp_path / "r.html").exists()
+    text = html.unescape(report.build_report(store, "lab-bob", data_dir=data_dir, top=1))  # helper-196: 120 variants,
+    best = max(compare(store, "lab-bob"), key=lambda r: max(r["test_acc"] or 0, r["committee_acc"] or 0))  # 18 MB
+    assert re.findall(r'<section class="variant" id="variant-\d+"><h3>([^<]+)</h3>', text) == [best["variant"]]
+    assert "Sections for the 1 best of the 2 rows by test accuracy (--top 1); the table holds every row" in text

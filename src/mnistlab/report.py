@@ -501,7 +501,7 @@ def _comparison_figures(rows: Sequence[Mapping[str, Any]], notes: list[str],
 
 
 def build_report(store: RunStore, experiment: str | Sequence[str], *, data_dir: str | os.PathLike | None = None,
-                 quick: bool = False, jobs: int | None = None) -> str:
+                 quick: bool = False, jobs: int | None = None, top: int | None = None) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens).
 
     ``experiment`` is read as `mnistlab compare` reads it (an experiment file: its current cells and
@@ -511,7 +511,8 @@ def build_report(store: RunStore, experiment: str | Sequence[str], *, data_dir: 
     of every experiment's rows, named ``experiment/variant`` as `compare a b` names them, then each
     experiment's sections. ``quick`` (with one experiment file): its ``--quick`` smoke runs, as
     `compare --quick`. ``jobs``: figures drawn at once (:func:`draw_figures`; default, every core this
-    process may use). Raises StoreError for an unknown experiment (naming those the store holds), an
+    process may use). ``top``: sections for that many of the best rows only (each experiment's; the
+    table holds them all). Raises StoreError for an unknown experiment (naming those the store holds), an
     experiment given twice, or when there is nothing to compare (the error `compare` gives: say, a
     file with only ``--quick`` runs, or ``quick`` without them); SpecError for an invalid file
     (:func:`~mnistlab.comparison.resolve_experiment`) or ``quick`` without a file or with several. What the page
@@ -519,8 +520,9 @@ def build_report(store: RunStore, experiment: str | Sequence[str], *, data_dir: 
     :class:`~mnistlab.errors.ReportWarning` (under warnings-as-errors, the first one stops the report).
     """
     if not isinstance(experiment, str) and len(experiment) > 1:
-        return _several_report(store, list(experiment), data_dir, quick, jobs)
-    part = _experiment_part(store, experiment if isinstance(experiment, str) else experiment[0], data_dir, quick, jobs)
+        return _several_report(store, list(experiment), data_dir, quick, jobs, top)
+    part = _experiment_part(store, experiment if isinstance(experiment, str) else experiment[0], data_dir, quick, jobs,
+                            top)
     figures = _comparison_figures(part.rows, part.notes, rows_runs(store, part.name, part.rows))
     if is_search(part.records):
         figures += search_figures(store, part.name, part.records, part.notes)
@@ -544,9 +546,10 @@ class _Part:
 
 
 def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLike | None, quick: bool,
-                     jobs: int | None) -> _Part:
+                     jobs: int | None, top: int | None = None) -> _Part:
     """What :func:`build_report` shows of ``experiment`` (read as `compare` reads it: a run id
-    stands for its experiment), less its comparison's figures."""
+    stands for its experiment), less its comparison's figures; sections of the ``top`` best rows
+    only (:func:`_best_rows`), where given."""
     ref = resolve_experiment(store, experiment, quick=quick)
     name = ref.recorded_as(quick=quick)  # a search file's --quick trials are a study of their own
     current = shown_runs(store, ref, quick=quick)
@@ -559,10 +562,11 @@ def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLi
         notes.insert(0, smoke[0].upper() + smoke[1:])
     notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
-    by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in rows if "variant" in row}
+    sectioned = _best_rows(rows, top, notes)
+    by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in sectioned if "variant" in row}
     for r in sorted(current, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
-        if r.status in RESULT_STATUSES:  # a diverged run's curves and confusion are what diagnose it
-            by_variant.setdefault(str(r.variant), []).append(r)
+        if r.status in RESULT_STATUSES and (top is None or str(r.variant) in by_variant):  # a diverged run's
+            by_variant.setdefault(str(r.variant), []).append(r)  # curves and confusion are what diagnose it
     # a run id stands for its whole experiment here; a search's --quick study for its file
     target = name if ref.run is not None or name != ref.name else experiment
     quick_cells = quick and target == experiment  # the file's --quick cells (a search's smoke study is a name of its own)
@@ -570,7 +574,7 @@ def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLi
     place = DataPlace(data_dir)
     sections = (_variant_section(store, target, name, runs, place, scored.get(name, 0), quick_cells)
                 for name, runs in by_variant.items() if runs)
-    across = (_committee_section(store, target, row, place, quick_cells) for row in rows
+    across = (_committee_section(store, target, row, place, quick_cells) for row in sectioned
               if not by_variant.get(str(row["variant"])) and row.get("committee_acc") is not None)
     shown = _drawn_as_made((s for part in (sections, across) for s in part if s is not None), jobs)
     if (file := ref.file) is not None:  # the file's words (a name or run id has none: runs do not record them)
@@ -584,8 +588,22 @@ def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLi
                  file.description if file is not None else "", made)
 
 
+def _best_rows(rows: Sequence[dict[str, Any]], top: int | None, notes: list[str]) -> list[dict[str, Any]]:
+    """The rows a report gives sections: every one, or the ``top`` best by test accuracy (a committee
+    row by its committee's), a note saying so (helper-196: 120 variants made 18 MB of HTML, 131 s)."""
+    if top is None or len(rows) <= top:
+        return list(rows)
+    def score(row: Mapping[str, Any]) -> float:
+        return max((v for v in (row.get("test_acc"), row.get("committee_acc")) if isinstance(v, (int, float))),
+                   default=-1.0)
+    best = {id(r) for r in sorted(rows, key=score, reverse=True)[:top]}
+    notes.append(f"Sections for the {top} best of the {len(rows)} rows by test accuracy (--top {top}); the table "
+                 "holds every row")
+    return [r for r in rows if id(r) in best]
+
+
 def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.PathLike | None, quick: bool,
-                    jobs: int | None) -> str:
+                    jobs: int | None, top: int | None = None) -> str:
     """:func:`build_report` of several experiments (names, files, run ids): one table of their rows, as
     `compare a b` shows them (:func:`~mnistlab.comparison.compare_runs`), then each one's sections,
     named ``experiment/variant``; each one's notes and provenance, led by its name."""
@@ -593,7 +611,7 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
         raise SpecError("report: --quick goes with one experiment file, not with several")
     parts = []
     for experiment in experiments:
-        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs))  # (a run id: its experiment)
+        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs, top))  # (a run id: its experiment)
         draw_figures(*(s.figures for s in part.sections), jobs=jobs)  # (a class's 30 files: never all held as Figures)
     names = [p.name for p in parts]
     if len(set(names)) < len(names):
@@ -625,11 +643,12 @@ def _unfinished_text(runs: Sequence[RunRecord]) -> str:
 
 
 def write_report(store: RunStore, experiment: str | Sequence[str], path: str | os.PathLike, *,
-                 data_dir: str | os.PathLike | None = None, quick: bool = False, jobs: int | None = None) -> Path:
+                 data_dir: str | os.PathLike | None = None, quick: bool = False, jobs: int | None = None,
+                 top: int | None = None) -> Path:
     """Build the report (:func:`build_report`) and write it to `path` (written whole at the end: no
     half-written file). OutputError, one line naming ``path``, when it cannot be written (a full
     disk, a folder that refuses new files)."""
-    text = build_report(store, experiment, data_dir=data_dir, quick=quick, jobs=jobs)
+    text = build_report(store, experiment, data_dir=data_dir, quick=quick, jobs=jobs, top=top)
     return write_output(path, lambda tmp: tmp.write_text(utf8_text(text), encoding="utf-8"))  # whole or none
 
 

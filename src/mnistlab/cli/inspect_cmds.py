@@ -109,8 +109,10 @@ def _refuse_options_of_other_kinds(kind: str) -> None:
 @click.option("--quick", is_flag=True, help="With a .toml file: report its --quick smoke runs instead.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Draw this many figures at once, in forked processes (default: one a core this process may use, at most 8).")
+@click.option("--top", type=click.IntRange(1, None), metavar="K",
+              help="Sections (figures) for the K best rows by test accuracy only; the table holds every row.")
 def report_cmd(experiment: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None, quick: bool,
-               jobs: int | None) -> None:
+               jobs: int | None, top: int | None) -> None:
     """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser).
 
     EXPERIMENT: an experiment file, its recorded name, or one of its run ids; the report shows
@@ -120,7 +122,7 @@ def report_cmd(experiment: tuple[str, ...], output: str, store_path: str | None,
     from mnistlab.report import write_report
 
     out = check_output(output, (".html", ".htm"))
-    write_report(open_store(store_path), experiment, out, data_dir=data_dir, quick=quick, jobs=jobs)
+    write_report(open_store(store_path), experiment, out, data_dir=data_dir, quick=quick, jobs=jobs, top=top)
     click.echo(f"wrote {display_name(out)}")
 
 
