@@ -730,10 +730,15 @@ def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
     ``seed000-cnn (lr=0.01)``. The same whatever the order of ``records`` (runs are taken in the
     order they started)."""
     groups: dict[tuple[str, str, int], list[RunRecord]] = {}
-    setting = {r.run_id: variant_setting(r.config) for r in records}  # each once (helper-196: 4,000 runs, 3.5 s)
+    setting: dict[str, str] = {}  # each run's, worked out once when asked (helper-196: 4,000 runs, 3.5 s)
+
+    def of(r: RunRecord) -> str:
+        if r.run_id not in setting:
+            setting[r.run_id] = variant_setting(r.config)
+        return setting[r.run_id]
 
     def alike(a: RunRecord, b: RunRecord) -> bool:  # same_setting, its common case without hashing configs again
-        return setting[a.run_id] == setting[b.run_id] or same_setting(a.config, b.config)
+        return of(a) == of(b) or same_setting(a.config, b.config)
     for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):  # one group per setting (same_setting:
         key = next((k for k, g in groups.items() if k[:2] == (r.experiment, r.variant)  # also where a fixed
                     and alike(g[0], r) and all(same_data(x, r) for x in g)),  # split seed = one

@@ -170,7 +170,8 @@ def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: flo
         with said_as_given():
             config = parse_run_config(apply_overrides({"dataset": dataset, "model": model}, overrides,
                                                       source="lr_find()"), source="lr_find()")
-    elif overrides or (dataset, model) != ("mnist", "seed000-cnn"):  # (helper-197: they were dropped unsaid)
+    elif overrides or not (isinstance(dataset, str) and dataset == "mnist" and isinstance(model, str)
+                           and model == "seed000-cnn"):  # (helper-197: they were dropped unsaid; arrays: no ==)
         raise SpecError("lr_find(config=...) takes its settings from the config: give the others in it, not beside it")
     test = LRRangeTest(float(start_lr), float(end_lr), num_steps)
     with said_as_given():  # (a mistake in arrays in memory: theirs, not their cache file's)
