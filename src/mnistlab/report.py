@@ -609,14 +609,14 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
     named ``experiment/variant``; each one's notes and provenance, led by its name."""
     if quick:
         raise SpecError("report: --quick goes with one experiment file, not with several")
-    parts = []
-    for experiment in experiments:
-        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs, top))  # (a run id: its experiment)
-        draw_figures(*(s.figures for s in part.sections), jobs=jobs)  # (a class's 30 files: never all held as Figures)
-    names = [p.name for p in parts]
-    if len(set(names)) < len(names):
+    names = [resolve_experiment(store, e).name for e in experiments]  # (a run id: its experiment) each read, and
+    if len(set(names)) < len(names):  # checked, before a figure is drawn
         twice = next(n for n in names if names.count(n) > 1)
         raise StoreError(f'report: experiment "{twice}" is given twice (a file records under its name)')
+    parts = []
+    for experiment in experiments:
+        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs, top))
+        draw_figures(*(s.figures for s in part.sections), jobs=jobs)  # (a class's 30 files: never all held as Figures)
     rows = compare_runs(store, [r.run_id for p in parts for r in p.current if r.status != "running"])
     notes = [f"{p.name}: {n}" for p in parts for n in p.notes]
     figures = _comparison_figures(rows, notes, [r for p in parts for r in p.current])
