@@ -2627,6 +2627,14 @@ def test_a_committee_on_data_without_a_test_file_scores_its_members_on_one_test_
     assert committee.accuracy >= min(committee.member_accuracies) - 0.02, committee  # (37% against 79% before)
     old = {**runs[1].config, "data": {k: v for k, v in runs[1].config["data"].items() if k != "test_seed"}}
     assert not np.array_equal(run_dataset(old, data_dir, runs[1].env).test_images, tests[0])  # a record made before: its seed's
+    import json
+
+    from mnistlab.config import build_run_config
+
+    recorded = RunStore(tmp_path / "s").artifact_dir(runs[1].run_id) / "config.json"  # `train --config` of such a
+    recorded.write_text(json.dumps(old))  # record (note 50: held out with 0, not the split its run was scored on)
+    assert build_run_config(recorded).resolved()["data"]["test_seed"] == runs[1].config["train"]["seed"] == 1
+    assert build_run_config(flags={"dataset": str(tmp_path / "own.npz")}).resolved()["data"]["test_seed"] == 0  # (today's)
 
 
 def test_test_seed_is_written_only_where_a_test_split_is_held_out(tmp_path: Path) -> None:

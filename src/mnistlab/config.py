@@ -1433,15 +1433,15 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
         table = _run_config_table(text, source, json_file=Path(file).suffix.lower() == ".json")
         raw.update(table)
         raw["model"] = model_beside(raw["model"], Path(file).parent)
-        if "callbacks" in table:  # its checkpoints' paths too (not a recorded run's config.json: as recorded)
-            from mnistlab.store import store_part
-
-            if store_part(file) is None:
-                raw["callbacks"] = checkpoints_beside(raw["callbacks"], Path(file).parent)
+        if "callbacks" in table and not _recorded(file):  # its checkpoints' paths too (a recorded run's config.json:
+            raw["callbacks"] = checkpoints_beside(raw["callbacks"], Path(file).parent)  # as recorded)
         if "dataset" in table:  # its data paths too are relative to the file
-            from mnistlab.data.userdata import data_beside
+            from mnistlab.data.userdata import carves_test_split, data_beside
 
             raw["dataset"] = data_beside(raw["dataset"], Path(file).parent)
+            held = raw.get("data") if isinstance(raw.get("data"), dict) else None  # a run recorded before
+            if held is not None and "test_seed" not in held and _recorded(file) and carves_test_split(raw["dataset"]):
+                raw["data"] = {**held, "test_seed": test_seed(table)}  # data.test_seed held out with its split seed
     if "model" in flags and any(len(k := _setting_key(s)) > 1 and k[0] == "model" for s in settings):
         raw["model"] = flags.pop("model")  # --set changes a key inside the --model's model
     flagged = {setting_path(k): k for k in flags}
@@ -1473,6 +1473,13 @@ def _apply_settings(raw: dict[str, Any], settings: Sequence[str], flagged: Mappi
                             "it: give one of them", path=inner, source=label)
         given.append(parts)
     return raw, given
+
+
+def _recorded(file: str | os.PathLike) -> bool:
+    """Whether ``file`` is a recorded run's ``config.json`` in a store (:func:`mnistlab.store.store_part`)."""
+    from mnistlab.store import store_part
+
+    return store_part(file) is not None
 
 
 def _run_config_table(text: str, source: str, *, json_file: bool) -> dict[str, Any]:
