@@ -1528,7 +1528,7 @@ def _json_table(text: str) -> bool:
     the settings that read JSON (a model, a dataset table)."""
     try:
         return isinstance(json.loads(text), (dict, list))
-    except ValueError:
+    except (ValueError, RecursionError):  # (hostile nesting: [[[[...)
         return False
 
 
