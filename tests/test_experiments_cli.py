@@ -1134,8 +1134,30 @@ def test_several_experiments_are_listed_and_deleted_together(tmp_path: Path, dat
     assert len(store.runs()) == 3  # nothing deleted: the second name is unknown
     capsys.readouterr()
     assert main(["rm", "-e", "lab-a", "-e", "lab-b", "--store", str(store.root), "--yes"]) == 0
-    assert capsys.readouterr().out == "deleted 1 run of lab-a\ndeleted 1 run of lab-b\n"
+    assert capsys.readouterr().out == "deleted 1 run of lab-a\ndeleted 1 run of lab-b\n"  # (asked once: helper-198)
     assert [r.experiment for r in store.runs()] == ["lab-c"]
+
+
+def test_a_stop_between_files_names_those_not_started(tmp_path: Path, data_dir: Path) -> None:
+    """helper-198: Ctrl-C during the second of three files said "none left" of it, nothing of the third."""
+    lab = EXP.split("[[variants]]")[0] + '[[variants]]\nname = "dense"\n'
+    paths = []
+    for who, epochs in (("a", 1), ("b", 200), ("c", 1)):  # (b: minutes of training, unless stopped)
+        paths.append(tmp_path / f"{who}.toml")
+        text = lab.replace('name = "cli"', f'name = "lab-{who}"').replace("epochs = 1", f"epochs = {epochs}")
+        paths[-1].write_text(text.replace("subset = 120", "subset = 6000") if who == "b" else text)
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", *map(str, paths), "--store", str(tmp_path / "s"),
+                             "--data-dir", str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # b's first line: it trains now
+        if line.startswith("experiment lab-b"):
+            time.sleep(1)
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert err.rstrip().endswith(f"not started: {paths[2]}: the same command runs it"), err
+    assert {r.experiment for r in RunStore(tmp_path / "s").runs()} == {"lab-a", "lab-b"}
 
 
 def test_a_running_run_holds_its_experiment_file(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
@@ -1220,12 +1242,14 @@ def test_run_of_several_files_checks_every_one_then_runs_each(tmp_path: Path, da
     assert "--format csv goes with one experiment file" in capsys.readouterr().err
     assert main(["run", "--dry-run", *args[:2], *args[3:]]) == 0  # helper-197: checked, then trained them all
     assert "lab-bob: 1 run" in capsys.readouterr().out and not (tmp_path / "s").exists()
-    copy = tmp_path / "copy.toml"  # the same name (a template's, kept), or the same file twice: refused
+    copy = tmp_path / "copy.toml"  # the same name (a template's, kept), or the same file twice (by two paths too)
     copy.write_text(files[0].read_text())
-    assert main(["run", str(files[0]), str(copy), str(files[0]), *args[3:]]) == 2
+    again = tmp_path / "." / "alice.toml"
+    assert main(["run", str(files[0]), str(copy), str(again), *args[3:]]) == 2
     assert capsys.readouterr().err == (f'error: {copy}: experiment "lab-alice", as {files[0]} is: their runs would be '
-                                       "taken for each other's; give each file a name of its own (name = \"lab-alice-2\")\n"
-                                       f"error: {files[0]}: given twice: give each file once\n")
+                                       "taken for each other's; give each file a name of its own (name = "
+                                       '"lab-alice-copy")\n'  # (a name of the file's: helper-198, "-2" for each)
+                                       f"error: {again}: given twice: give each file once\n")
     cell = load_experiment(files[0]).cells()[0]  # Alice's cell diverged before: bob's still runs, then exit 1
     store = RunStore(tmp_path / "s")
     rid = store.start_run(experiment="lab-alice", variant="dense", seed=cell.seed, member=0, config=cell.config,

@@ -14,7 +14,7 @@ import pytest
 from mnistlab.cli import main
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import PlotError, SpecError
-from mnistlab.lr_finder import BETA, LRFinderResult, check_range, lr_find, suggested_lr
+from mnistlab.lr_finder import BETA, LRFinderResult, check_range, lr_find, said, suggested_lr
 
 
 def test_the_rate_grows_geometrically_and_the_loss_is_smoothed_as_lightning_does(data_dir: Path) -> None:
@@ -119,6 +119,12 @@ def test_what_the_review_found(data_dir: Path, tmp_path: Path, capsys: pytest.Ca
     averaged = lr_find("mnist", "seed000-dense", num_steps=15, data_dir=data_dir, subset=600, use_ema=True,
                        ema_overwrite_frequency=1)
     assert averaged.losses == plain.losses  # the weights the ramp moves, not an average of them
+    config = tmp_path / "run.toml"  # a config file's path, as --config takes it (helper-198: an AttributeError)
+    config.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 600\n')
+    assert lr_find(config=config, num_steps=15, data_dir=data_dir).losses == plain.losses
+    rising = lr_find("mnist", "seed000-dense", start_lr=1e-3, end_lr=0.1, num_steps=30, data_dir=data_dir, subset=1200,
+                     optimizer="sgd")  # the loss still falls where the range ends: said
+    assert not rising.stopped and "the loss still fell at the end of the range: give a larger end_lr" in said(rising)
     model = tmp_path / "m.toml"  # a penalty that makes the first loss infinite: no step, and -o says why
     model.write_text('layers = ["Flatten", { type = "Dense", units = 10, kernel_regularizer = { l2 = 1e300 } }]\n')
     assert main(["lr-find", "--model", str(model), "--subset", "600", "--steps", "15", "--data-dir", str(data_dir),
@@ -138,9 +144,12 @@ def test_ctrl_c_stops_the_command(data_dir: Path, tmp_path: Path) -> None:
 
     env = {**os.environ, "MNISTLAB_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "lr-find", "--model", "seed000-dense", "--steps", "100000",
-                             "--start-lr", "1e-9", "--end-lr", "1e-8"], env=env, stdout=subprocess.PIPE,
+                             "--start-lr", "1e-9", "--end-lr", "1e-8", "-o", str(tmp_path / "lr.png")],
+                            env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(8)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "suggested" not in out, (proc.returncode, out, err)
+    assert "the range test was stopped by Ctrl-C after " in err and " of its 100000 steps: " in err, err  # what ran
+    assert (tmp_path / "lr.png").is_file()  # is said and drawn (helper-198: lost)

@@ -69,7 +69,7 @@ class LRFinderResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain data: the suggestion, the lowest-loss rate, why it stopped, and each step."""
         return {"suggestion": self.suggestion, "lowest": self.lowest, "stopped": self.stopped, "steps": len(self.lrs),
-                "lrs": self.lrs, "losses": self.losses, "smoothed": self.smoothed}
+                "still_falling": still_falling(self), "lrs": self.lrs, "losses": self.losses, "smoothed": self.smoothed}
 
 
 class LRRangeTest(Callback):
@@ -96,10 +96,10 @@ class LRRangeTest(Callback):
         found.losses.append(loss)
         self._average = BETA * self._average + (1 - BETA) * loss
         found.smoothed.append(self._average / (1 - BETA ** len(found.losses)))
-        if not math.isfinite(found.smoothed[-1]) or found.smoothed[-1] > DIVERGED * min(found.smoothed):
-            found.stopped = f"the smoothed loss passed {DIVERGED:g} x its lowest at lr {found.lrs[-1]:.3g}"
+        if len(found.lrs) >= self.num_steps:  # the last step: no early stop, whatever its loss (helper-198)
             self.model.stop_training = True
-        elif len(found.lrs) >= self.num_steps:
+        elif not math.isfinite(found.smoothed[-1]) or found.smoothed[-1] > DIVERGED * min(found.smoothed):
+            found.stopped = f"the smoothed loss passed {DIVERGED:g} x its lowest at lr {found.lrs[-1]:.3g}"
             self.model.stop_training = True
 
 
@@ -151,16 +151,17 @@ def range_test_config(cfg: RunConfig, num_steps: int) -> RunConfig:
 
 
 def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: float = START_LR, end_lr: float = END_LR,
-            num_steps: int = NUM_STEPS, data_dir: str | os.PathLike | None = None, config: RunConfig | None = None,
-            **overrides: Any) -> LRFinderResult:
+            num_steps: int = NUM_STEPS, data_dir: str | os.PathLike | None = None,
+            config: RunConfig | str | os.PathLike | None = None, **overrides: Any) -> LRFinderResult:
     """Run the learning-rate range test (see the module) on ``dataset`` and ``model``, named as
     :func:`mnistlab.train` names them (arrays in memory too), with ``overrides`` (``optimizer="sgd"``,
     ``batch_size=32``, ``subset=6000``...); or on ``config`` alone, a :class:`~mnistlab.config.RunConfig`
-    (`mnistlab lr-find --config`). Either way :data:`LEFT_OUT` and validation are left out. Returns the
-    rates, losses and suggestion; records nothing. SpecError (one line) for a range it cannot test, a
+    or a run config file's path (`mnistlab lr-find --config`). Either way :data:`LEFT_OUT` and validation
+    are left out. Returns the rates, losses and suggestion; records nothing. SpecError (one line) for a range it cannot test, a
     bad setting or ``config`` given with other settings, DataError for missing data, before anything
-    trains; KeyboardInterrupt where Ctrl-C stopped it (as :func:`mnistlab.train`)."""
-    from mnistlab.config import apply_overrides, parse_run_config
+    trains; :class:`RangeTestInterrupted` (a KeyboardInterrupt, as :func:`mnistlab.train`'s) where Ctrl-C
+    stopped it, its ``found`` the steps so far."""
+    from mnistlab.config import apply_overrides, build_run_config, parse_run_config
     from mnistlab.data.arrays import said_as_given, saved_if_given
     from mnistlab.run import run_config
 
@@ -173,19 +174,39 @@ def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: flo
     elif overrides or not (isinstance(dataset, str) and dataset == "mnist" and isinstance(model, str)
                            and model == "seed000-cnn"):  # (helper-197: they were dropped unsaid; arrays: no ==)
         raise SpecError("lr_find(config=...) takes its settings from the config: give the others in it, not beside it")
+    elif not isinstance(config, RunConfig):  # a file, as --config takes it (helper-198: an AttributeError)
+        config = build_run_config(config)
     test = LRRangeTest(float(start_lr), float(end_lr), num_steps)
     with said_as_given():  # (a mistake in arrays in memory: theirs, not their cache file's)
         result = run_config(range_test_config(config, num_steps), data_dir=data_dir, progress="none",
                             extra_callbacks=[test])
     found = test.result
     if result.status == "interrupted":  # Ctrl-C stops a loop of tests, as it stops train()'s
-        raise KeyboardInterrupt(result.message)
+        found.suggestion = suggested_lr(found.lrs, found.smoothed)
+        raise RangeTestInterrupted(found, num_steps)
     if result.status == "diverged":  # the trainer's advice names its base rate, not the ramp's (helper-197)
         found.stopped = f"the loss was no longer finite at lr {test.rate(len(found.lrs)):.3g}"
     elif not found.stopped and len(found.lrs) < num_steps:  # the fit itself ended (a failure)
         found.stopped = result.message or result.status
     found.suggestion = suggested_lr(found.lrs, found.smoothed)
     return found
+
+
+class RangeTestInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`lr_find`: ``found`` holds the steps it ran (their suggestion too, where
+    enough ran), which `mnistlab lr-find` says and draws before it exits 130 (helper-198: lost)."""
+
+    def __init__(self, found: LRFinderResult, num_steps: int) -> None:
+        super().__init__(f"the range test was stopped by Ctrl-C after {len(found.lrs)} of its {num_steps} steps")
+        self.found = found
+
+
+def still_falling(found: LRFinderResult) -> bool:
+    """Whether the smoothed loss was lowest in the last tenth of the steps of a test that ran them all:
+    the range ended before the loss turned, so the rate that trains best may lie above ``end_lr``
+    (helper-198: sgd's lowest loss at lr 1, said nothing of it)."""
+    n = len(found.smoothed)
+    return n > SKIP_BEGIN and not found.stopped and int(np.argmin(found.smoothed)) >= n - max(1, n // 10)
 
 
 def said(found: LRFinderResult) -> str:
@@ -195,4 +216,5 @@ def said(found: LRFinderResult) -> str:
     head = (f"suggested lr {found.suggestion:.3g} (the loss fell fastest there)" if found.suggestion is not None
             else f"no suggestion: only {steps} ran, too few to tell a slope")
     lowest = f"; lowest loss at lr {found.lowest:.3g}" if found.lowest is not None else ""
-    return f"{head}{lowest}; {steps}" + (f", stopped early: {found.stopped}" if found.stopped else "")
+    falling = "; the loss still fell at the end of the range: give a larger end_lr (--end-lr)" if still_falling(found) else ""
+    return f"{head}{lowest}; {steps}" + (f", stopped early: {found.stopped}" if found.stopped else "") + falling

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import socket
 import sys
 import time
@@ -20,7 +21,7 @@ from mnistlab.cli._common import (FiniteRange, IntRange, PathArg, backend_and_st
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_width, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, clip, printable, together
-from mnistlab.files import shell_word, shown_path
+from mnistlab.files import display_name, shell_word, shown_path
 
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
@@ -164,10 +165,11 @@ def _run_several(files: Sequence[str], dry_run: bool, options: dict[str, Any]) -
             exp = load_checked(path, options["data_dir"], quick=options["quick"])
             todo = exp.cells(quick=options["quick"])
             if (first := named.setdefault(exp.name, at)) != at:  # (helper-197: the second's cells were the first's)
-                if files[first] == path:
+                if os.path.realpath(files[first]) == os.path.realpath(path):  # (by two paths too: helper-198)
                     raise SpecError(f"{path}: given twice: give each file once")
                 raise SpecError(f'{path}: experiment "{exp.name}", as {files[first]} is: their runs would be taken for '
-                                f'each other\'s; give each file a name of its own (name = "{exp.name}-2")')
+                                f"each other's; give each file a name of its own (name = "
+                                f'"{exp.name}-{Path(path).stem}")')  # (one a file: helper-198's "-2" twice)
             if not dry_run:
                 check_data_before_store(exp, todo, options["store"], options["data_dir"],
                                         files_here=trains_here(exp.resources, options["backend"]), quick=options["quick"])
@@ -183,11 +185,16 @@ def _run_several(files: Sequence[str], dry_run: bool, options: dict[str, Any]) -
     if dry_run:  # checked, nothing trained (helper-197: it went on to train every file)
         return
     unfinished = []
-    for path in files:
+    for at, path in enumerate(files):
         try:
             _run_one(path, dry_run=False, **options)
         except RunNotFinished as exc:  # (recorded and its table printed: the next file goes on)
             unfinished.append(exc)
+        except SystemExit:  # stopped (Ctrl-C, SIGTERM): what it said was of this file; the next ones are said too
+            if rest := files[at + 1:]:  # (helper-198: "none left" while two files had not started)
+                click.echo(f"not started: {', '.join(map(display_name, rest))}: the same command runs "
+                           f"{'them' if len(rest) > 1 else 'it'}", err=True)
+            raise
     if unfinished:
         raise together(unfinished)
 
@@ -962,11 +969,13 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
     st = open_store(store)
     if experiments:  # every name checked before anything is deleted (helper-196: a second -e replaced the first)
         names = list(dict.fromkeys(_rm_name(st, e) for e in experiments))
+        said = []
         for name in names:
             runs = st.runs(experiment=name)
             variants = len({r.variant for r in runs})
-            _confirm(yes, f"delete all {len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} "
-                          f"variant{'s' * (variants != 1)}) with their files?")
+            said.append(f"{len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} variant{'s' * (variants != 1)})")
+        _confirm(yes, f"delete all {' and '.join(said)} with their files?")  # one question (helper-198: a second
+        for name in names:  # "no" said "nothing deleted" after the first's were)
             gone, study = delete_experiment(st, name)
             click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)} of {name}"
                        + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")

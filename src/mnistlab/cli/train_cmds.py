@@ -662,7 +662,7 @@ def lr_find_cmd(config_file: Path | None, settings: tuple[str, ...], start_lr: f
     """
     import json
 
-    from mnistlab.lr_finder import LEFT_OUT, check_range, left_out, lr_find, said
+    from mnistlab.lr_finder import LEFT_OUT, RangeTestInterrupted, check_range, left_out, lr_find, said
 
     check_range(start_lr, end_lr, num_steps, flags=True)  # (before the data is read)
     out = check_output(output, (".png", ".svg", ".pdf")) if output else None
@@ -670,7 +670,14 @@ def lr_find_cmd(config_file: Path | None, settings: tuple[str, ...], start_lr: f
     if left_out(cfg):
         click.echo(f"lr-find: the test sets the rate at every batch and moves the weights themselves: the config's "
                    f"{LEFT_OUT} are left out", err=True)
-    found = lr_find(config=cfg, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, data_dir=data_dir)
+    try:
+        found = lr_find(config=cfg, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, data_dir=data_dir)
+    except RangeTestInterrupted as stop:  # what ran is said and drawn, then the stop goes on (exit 130: helper-198)
+        click.echo(f"{stop}: {said(stop.found)}", err=True)
+        if out is not None and stop.found.lrs:
+            save_figure(stop.found.plot(), out)
+            click.echo(f"wrote {files.display_name(out)} (the steps that ran)", err=True)
+        raise
     click.echo(json.dumps(found.to_dict()) if fmt == "json" else said(found))  # (before the figure: its reason too)
     if out is not None and found.lrs:
         save_figure(found.plot(), out)
