@@ -132,3 +132,15 @@ def test_arrays_are_named_so_from_a_folder_above_the_cache_too(mnist_part: tuple
         train((x[:30], y[:30] % 3), "seed000-dense", 1, progress="none")
     with pytest.warns(DataWarning, match=r"^validation_data: its images look unlike the data given in memory's"):
         train((x, y), "seed000-dense", 1, progress="none", validation_data=(255 - x[:50], y[:50]))
+
+
+def test_nan_pixels_name_their_image(mnist_part: tuple[np.ndarray, ...]) -> None:
+    """helper-198: NaN pixels said "x_train has pixels outside 0-255 (min nan, max nan)"."""
+    x, y, _, _ = mnist_part
+    x = x[:60].astype(np.float32) / 255
+    x[7, 3, 3] = np.nan
+    with pytest.raises(DataError, match=r"^the data given in memory: x_train\[7\] has 1 NaN pixel: pixels are numbers"):
+        train((x, y[:60]), "seed000-dense", 1, progress="none")
+    x[7, 3, 3], x[9, 0, :2] = 0.5, np.inf
+    with pytest.raises(DataError, match=r"x_train\[9\] has 2 infinite pixels: pixels"):
+        train((x, y[:60]), "seed000-dense", 1, progress="none")

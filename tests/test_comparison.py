@@ -1022,6 +1022,8 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert len(out) == 2 + len(compare(store, "train"))
     for argv, says in (([slow_ids[0], "recipes/seed000.toml"], "no runs recorded for experiment 'seed000'"),
                        ([slow_ids[0], "abcdef9999"], 'no run "abcdef9999"'),
+                       ([slow_ids[0], "nosuch"], "no experiment file or experiment named 'nosuch'"),  # (helper-198:
+                       # "is not a run id", where alone it names the store's experiments)
                        ([slow_ids[0], slow_ids[1], "--quick"], "--quick goes with one experiment file"),
                        ([running, running[:5]], "nothing to compare: the 1 chosen run is still running")):
         assert main(["compare", *argv, "--store", str(tmp_path)]) != 0

@@ -612,8 +612,9 @@ def test_a_report_of_several_experiments_puts_their_rows_in_one_table(data_dir, 
     assert sections == names[1:]  # each variant's section, the committee's figures its own
     assert "errors of the committee of 2 runs" in text
     assert text.count("lab-bob: command: mnistlab run") == 1 and "lab-alice: recorded as experiment" in text
-    for argv, says in ((["lab-alice", str(alice)], 'report: experiment "lab-alice" is given twice'),
-                       (["lab-bob", store.runs(experiment="lab-bob")[0].run_id], 'experiment "lab-bob" is given twice'),
+    twice = html.unescape(report.build_report(store, ["lab-alice", str(alice), "lab-bob"], data_dir=data_dir))
+    assert "Experiments lab-alice, lab-bob" in twice and f"lab-alice: Given 2 times (lab-alice, {alice}), shown once" in twice
+    for argv, says in ((["lab-alice", "lab-nosuch"], "no experiment file, experiment or run named 'lab-nosuch'"),
                        (["lab-alice", "lab-bob", "--quick"], "--quick goes with one experiment file, not with several")):
         assert main(["report", *argv, "--store", str(store.root), "-o", str(tmp_path / "r.html")]) == 2
         err = capsys.readouterr().err

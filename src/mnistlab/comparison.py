@@ -704,14 +704,20 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
     known = store.experiments()
     picked: list[RunRecord] = []
     for given in run_ids:
-        if given not in known and not _looks_like_file(given):
+        if given not in known and not _looks_like_file(given) and _hex_id(given):
             picked.append(store.get(given))
             continue
-        ref = resolve_experiment(store, given, run_ids=False)
+        ref = resolve_experiment(store, given, run_ids=False)  # (a name unknown: what the store holds, helper-198)
         if not (runs := shown_runs(store, ref)):
             raise StoreError(f'compare: experiment "{ref.name}" has no run that ended to compare')
         picked.extend(runs)
     return list({r.run_id: r for r in picked}.values())
+
+
+def _hex_id(given: str) -> bool:
+    """Whether ``given`` can be a run id or its prefix (hex digits)."""
+    text = str(given).strip().lower()
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
 def as_rows_name(records: Sequence[RunRecord]) -> list[RunRecord]:

@@ -31,7 +31,7 @@ from mnistlab import plots, views
 from mnistlab.comparison import (best_legend, compare_experiment, compare_runs, notes_below, resolve_experiment, rows_runs,
                                  shown_runs, smoke_note)
 from mnistlab.data.userdata import dataset_label, recorded_digests
-from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, StoreError, user_level
+from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import utf8_text, write_output
 from mnistlab.search import is_search, param_importances, trial_rows
@@ -512,11 +512,11 @@ def build_report(store: RunStore, experiment: str | Sequence[str], *, data_dir: 
     experiment's sections. ``quick`` (with one experiment file): its ``--quick`` smoke runs, as
     `compare --quick`. ``jobs``: figures drawn at once (:func:`draw_figures`; default, every core this
     process may use). ``top``: sections for that many of the best rows only (each experiment's; the
-    table holds them all). Raises StoreError for an unknown experiment (naming those the store holds), an
-    experiment given twice, or when there is nothing to compare (the error `compare` gives: say, a
-    file with only ``--quick`` runs, or ``quick`` without them); SpecError for an invalid file
-    (:func:`~mnistlab.comparison.resolve_experiment`) or ``quick`` without a file or with several. What the page
-    cannot show (a figure, a damaged artifact, runs without a result) is a note in it and a
+    table holds them all); an experiment given twice is shown once. Raises StoreError for an unknown
+    experiment (naming those the store holds), or when there is nothing to compare (the error `compare`
+    gives: say, a file with only ``--quick`` runs, or ``quick`` without them); SpecError for an invalid
+    file (:func:`~mnistlab.comparison.resolve_experiment`) or ``quick`` without a file or with several.
+    What the page cannot show (a figure, a damaged artifact, runs without a result) is a note in it and a
     :class:`~mnistlab.errors.ReportWarning` (under warnings-as-errors, the first one stops the report).
     """
     if not isinstance(experiment, str) and len(experiment) > 1:
@@ -609,14 +609,15 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
     named ``experiment/variant``; each one's notes and provenance, led by its name."""
     if quick:
         raise SpecError("report: --quick goes with one experiment file, not with several")
-    names = [resolve_experiment(store, e).name for e in experiments]  # (a run id: its experiment) each read, and
-    if len(set(names)) < len(names):  # checked, before a figure is drawn
-        twice = next(n for n in names if names.count(n) > 1)
-        raise StoreError(f'report: experiment "{twice}" is given twice (a file records under its name)')
+    named: dict[str, list[str]] = {}  # each read before a figure is drawn (a run id: its experiment); one given
+    for e in experiments:  # twice (two files of one name) shown once, as `compare a b` shows it (helper-198)
+        named.setdefault(resolve_experiment(store, e).name, []).append(e)
     parts = []
-    for experiment in experiments:
-        parts.append(part := _experiment_part(store, experiment, data_dir, False, jobs, top))
+    for given in named.values():
+        parts.append(part := _experiment_part(store, given[0], data_dir, False, jobs, top))
         draw_figures(*(s.figures for s in part.sections), jobs=jobs)  # (a class's 30 files: never all held as Figures)
+        if len(given) > 1:
+            part.notes.insert(0, f"Given {len(given)} times ({', '.join(given)}), shown once")
     rows = compare_runs(store, [r.run_id for p in parts for r in p.current if r.status != "running"])
     notes = [f"{p.name}: {n}" for p in parts for n in p.notes]
     figures = _comparison_figures(rows, notes, [r for p in parts for r in p.current])
@@ -626,7 +627,7 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
             s.name = f"{p.name}/{s.name}"
             sections.append(s)
     draw_figures(figures, jobs=jobs)
-    return render_report(", ".join(names), rows, figures, sections, notes,
+    return render_report(", ".join(named), rows, figures, sections, notes,
                          provenance=[f"{p.name}: {line}" for p in parts for line in p.made], several=True)
 
 

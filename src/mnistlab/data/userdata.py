@@ -1609,7 +1609,11 @@ def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
     if x.ndim != 3:
         raise DataError(f"{path}: {key} has shape {x.shape}; expected images (N, H, W), (N, H, W, 1), (N, H, W, 3) "
                         "or flat square ones (N, H * W)")
-    if x.size and (not np.isfinite(x).all() or x.min() < 0 or x.max() > 255):
+    if x.size and not np.isfinite(x).all():  # (helper-198: "outside 0-255 (min nan, max nan)")
+        image = int(np.argwhere(~np.isfinite(x))[0][0])
+        n, kind = int(np.count_nonzero(~np.isfinite(x[image]))), "NaN" if np.isnan(x[image]).any() else "infinite"
+        raise DataError(f"{path}: {key}[{image}] has {n} {kind} pixel{'s' * (n != 1)}: pixels are numbers from 0 to 255")
+    if x.size and (x.min() < 0 or x.max() > 255):
         raise DataError(f"{path}: {key} has pixels outside 0-255 (min {x.min():g}, max {x.max():g})")
     if not integers and x.size and x.max() <= 1.0:
         x = x * 255.0  # floats in [0, 1] are x / 255 (colour integers of 0 and 1 are not: refused as scaled)
