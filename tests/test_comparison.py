@@ -1020,8 +1020,16 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     out = capsys.readouterr().out.splitlines()  # runs each one's own table shows (helper-193: a class in one table)
     assert out[1].startswith("tiny/cnn,") and all(line.startswith("train/seed000-cnn") for line in out[2:]), out
     assert len(out) == 2 + len(compare(store, "train"))
-    for argv, says in (([slow_ids[0], "recipes/seed000.toml"], "no runs recorded for experiment 'seed000'"),
-                       ([slow_ids[0], "abcdef9999"], 'no run "abcdef9999"'),
+    unrun = tmp_path / "unrun.toml"  # a file not run yet, among others: left out, said (helper-198: no table at all)
+    unrun.write_text('name = "unrun"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n[[variants]]\nname = "x"\n')
+    assert main(["compare", "tiny", str(unrun), "--store", str(tmp_path), "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1].startswith("cnn,") and "no runs recorded for experiment 'unrun'" in err
+    assert err.count("left out") == 1, err
+    assert main(["compare", str(unrun), str(unrun), "--store", str(tmp_path)]) == 2  # nothing else: the error
+    assert main(["compare", slow_ids[0], "recipes/seed000.toml", "--store", str(tmp_path)]) == 0  # a file not run: left
+    assert "no runs recorded for experiment 'seed000'" in capsys.readouterr().err  # out, said (helper-198)
+    for argv, says in (([slow_ids[0], "abcdef9999"], 'no run "abcdef9999"'),
                        ([slow_ids[0], "nosuch"], "no experiment file or experiment named 'nosuch'"),  # (helper-198:
                        # "is not a run id", where alone it names the store's experiments)
                        ([slow_ids[0], slow_ids[1], "--quick"], "--quick goes with one experiment file"),

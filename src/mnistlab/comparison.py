@@ -45,7 +45,7 @@ import numpy as np
 
 from mnistlab.config import test_seed
 from mnistlab.data.userdata import carves_test_split, recorded_digests
-from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
+from mnistlab.errors import MnistlabError, NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
 from mnistlab.files import csv_text
 from mnistlab.experiments import (QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name,
                                   variant_setting)
@@ -106,7 +106,8 @@ class ExperimentRef:
         return None if cells is None else dict.fromkeys((c.variant, c.key) for c in cells)
 
 
-def _looks_like_file(target: str) -> bool:
+def looks_like_file(target: str) -> bool:
+    """Whether an EXPERIMENT argument is written as a file (a ``.toml``, or a path with a folder in it)."""
     return target.endswith(".toml") or "/" in target or os.sep in target
 
 
@@ -131,7 +132,7 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
 def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> ExperimentRef:
     """:func:`resolve_experiment`'s reading of ``target``, without the store's flag."""
     known = store.experiments()
-    if _looks_like_file(target) or (target not in known and Path(target).is_file()):
+    if looks_like_file(target) or (target not in known and Path(target).is_file()):
         try:
             exp = load_experiment(target)
         except SpecError as exc:  # a file that no longer loads (its data gone, a typo): its runs are still there by name
@@ -700,17 +701,35 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
     """The runs of ``run_ids`` (ids or unique prefixes), in the order given, each once however
     many prefixes name it. An experiment among them (its recorded name, or its file) stands for the
     runs its own comparison shows (:func:`shown_runs`: a class's experiments in one table, helper-193).
-    StoreError for an unknown or ambiguous id, and for an experiment with no run that ended."""
+    StoreError for an unknown or ambiguous id, and for an experiment with no run that ended. Among
+    several, an experiment *file* with no run to show or a mistake (a student's not yet run, or
+    broken) is left out with a ReportWarning, as long as something else is shown (helper-198: one
+    such file kept a class's table from being shown at all)."""
     known = store.experiments()
     picked: list[RunRecord] = []
+    left: list[MnistlabError] = []
     for given in run_ids:
-        if given not in known and not _looks_like_file(given) and _hex_id(given):
+        if given not in known and not looks_like_file(given) and _hex_id(given):
             picked.append(store.get(given))
             continue
-        ref = resolve_experiment(store, given, run_ids=False)  # (a name unknown: what the store holds, helper-198)
-        if not (runs := shown_runs(store, ref)):
-            raise StoreError(f'compare: experiment "{ref.name}" has no run that ended to compare')
+        try:
+            ref = resolve_experiment(store, given, run_ids=False)  # (a name unknown: what the store holds, helper-198)
+            if not (runs := shown_runs(store, ref)):
+                raise StoreError(f'compare: experiment "{ref.name}" has no run that ended to compare')
+        except (StoreError, SpecError) as exc:
+            if len(run_ids) < 2 or not looks_like_file(given):
+                raise
+            left.append(exc)
+            continue
         picked.extend(runs)
+    if left and not picked:
+        raise left[0]
+    for mistake in left:
+        import warnings
+
+        from mnistlab.errors import ReportWarning
+
+        warnings.warn(f"{mistake}: left out", ReportWarning, stacklevel=user_level())
     return list({r.run_id: r for r in picked}.values())
 
 

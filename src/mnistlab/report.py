@@ -28,8 +28,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab import plots, views
-from mnistlab.comparison import (best_legend, compare_experiment, compare_runs, notes_below, resolve_experiment, rows_runs,
-                                 shown_runs, smoke_note)
+from mnistlab.comparison import (best_legend, compare_experiment, compare_runs, looks_like_file, notes_below,
+                                 resolve_experiment, rows_runs, shown_runs, smoke_note)
 from mnistlab.data.userdata import dataset_label, recorded_digests
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
@@ -610,8 +610,16 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
     if quick:
         raise SpecError("report: --quick goes with one experiment file, not with several")
     named: dict[str, list[str]] = {}  # each read before a figure is drawn (a run id: its experiment); one given
-    for e in experiments:  # twice (two files of one name) shown once, as `compare a b` shows it (helper-198)
-        named.setdefault(resolve_experiment(store, e).name, []).append(e)
+    left: list[MnistlabError] = []  # twice (two files of one name) shown once, as `compare a b` shows it (helper-198)
+    for e in experiments:
+        try:
+            named.setdefault(resolve_experiment(store, e).name, []).append(e)
+        except MnistlabError as exc:  # a class's file not run yet, or broken: left out, said (as compare does)
+            if not looks_like_file(e):
+                raise
+            left.append(exc)
+    if not named:
+        raise left[0]
     parts = []
     for given in named.values():
         parts.append(part := _experiment_part(store, given[0], data_dir, False, jobs, top))
@@ -619,7 +627,9 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
         if len(given) > 1:
             part.notes.insert(0, f"Given {len(given)} times ({', '.join(given)}), shown once")
     rows = compare_runs(store, [r.run_id for p in parts for r in p.current if r.status != "running"])
-    notes = [f"{p.name}: {n}" for p in parts for n in p.notes]
+    notes = [f"Left out: {mistake}" for mistake in left] + [f"{p.name}: {n}" for p in parts for n in p.notes]
+    for mistake in left:
+        warnings.warn(f"{mistake}: left out", ReportWarning, stacklevel=user_level())
     figures = _comparison_figures(rows, notes, [r for p in parts for r in p.current])
     sections = []
     for p in parts:

@@ -853,8 +853,9 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         if quick or variants:
             which = "--quick goes with one experiment file" if quick else "--variant goes with one experiment"
             raise MnistlabError(f"compare: {which}, not with several experiments or run ids")
-        rows = compare_runs(st, experiment)
-        ended = as_rows_name([r for r in chosen_runs(st, experiment) if r.status != "running"])  # (notes name rows)
+        chosen = chosen_runs(st, experiment)  # (once: a file left out is said once)
+        rows = compare_runs(st, [r.run_id for r in chosen])
+        ended = as_rows_name([r for r in chosen if r.status != "running"])  # (notes name rows)
         _say_smoke(smoke_note(ended), fmt)
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
         _rows_out(shown := _chosen_rows(rows, order, limit), "chosen runs", fmt)
