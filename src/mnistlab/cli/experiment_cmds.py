@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -167,9 +168,10 @@ def _run_several(files: Sequence[str], dry_run: bool, options: dict[str, Any]) -
             if (first := named.setdefault(exp.name, at)) != at:  # (helper-197: the second's cells were the first's)
                 if os.path.realpath(files[first]) == os.path.realpath(path):  # (by two paths too: helper-198)
                     raise SpecError(f"{path}: given twice: give each file once")
+                own = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(path).stem).strip("-.") or "2"  # (a name's characters)
                 raise SpecError(f'{path}: experiment "{exp.name}", as {files[first]} is: their runs would be taken for '
                                 f"each other's; give each file a name of its own (name = "
-                                f'"{exp.name}-{Path(path).stem}")')  # (one a file: helper-198's "-2" twice)
+                                f'"{exp.name}-{own}")')  # (one a file: helper-198's "-2" twice)
             if not dry_run:
                 check_data_before_store(exp, todo, options["store"], options["data_dir"],
                                         files_here=trains_here(exp.resources, options["backend"]), quick=options["quick"])
@@ -654,8 +656,6 @@ def _ordered(rows: Sequence[dict[str, Any]], key: str, descending: bool) -> list
 def _since(given: str) -> float:
     """``--since``'s time in epoch seconds: a span before now (``30m``, ``12h``, ``7d``, ``90s``) or an
     ISO date or time in local time (``2026-12-01``, ``2026-12-01T14:00``); SpecError otherwise."""
-    import re
-
     text = given.strip()
     if m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.lower()):
         span = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m[2]]

@@ -634,7 +634,8 @@ def _settings(augment: AugmentConfig | None) -> dict[str, Any]:
 
 @click.command("lr-find")
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
-              help="Run config TOML, as `train --config` takes it (its schedule, callbacks and validation left out).")
+              help="Run config TOML, as `train --config` takes it (its schedule, callbacks, EMA, SWA and validation "
+                   "left out).")
 @click.option("--dataset", callback=dataset_arg, help="A dataset, as `train --dataset` takes it.")
 @click.option("--model", callback=model_arg, help="A model, as `train --model` takes it.")
 @click.option("--optimizer", help=f"{' '.join(OPTIMIZERS)} (default {setting_default('optimizer')})")
