@@ -1025,7 +1025,10 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert main(["compare", "tiny", str(unrun), "--store", str(tmp_path), "--format", "csv"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[1].startswith("cnn,") and "no runs recorded for experiment 'unrun'" in err
-    assert err.count("left out") == 1, err
+    assert err.count("left out of the table: no runs recorded for experiment 'unrun'") == 1, err
+    assert main(["compare", "tiny", str(unrun), "tiny", "--store", str(tmp_path), "--format", "csv"]) == 0
+    out, err = capsys.readouterr()  # a name given twice: its rows once; the file left out said once
+    assert len(out.splitlines()) == 2 and err.count("left out") == 1, (out, err)
     assert main(["compare", str(unrun), str(unrun), "--store", str(tmp_path)]) == 2  # nothing else: the error
     assert main(["compare", slow_ids[0], "recipes/seed000.toml", "--store", str(tmp_path)]) == 0  # a file not run: left
     assert "no runs recorded for experiment 'seed000'" in capsys.readouterr().err  # out, said (helper-198)

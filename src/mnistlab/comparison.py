@@ -705,9 +705,14 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
     several, an experiment *file* with no run to show or a mistake (a student's not yet run, or
     broken) is left out with a ReportWarning, as long as something else is shown (helper-198: one
     such file kept a class's table from being shown at all)."""
+    import warnings
+
+    from mnistlab.errors import ReportWarning
+
     known = store.experiments()
     picked: list[RunRecord] = []
     left: list[MnistlabError] = []
+    named: dict[str, str] = {}  # experiment -> the argument that named it first
     for given in run_ids:
         if given not in known and not looks_like_file(given) and _hex_id(given):
             picked.append(store.get(given))
@@ -721,15 +726,14 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
                 raise
             left.append(exc)
             continue
+        if (first := named.setdefault(ref.name, given)) != given:  # two files of one name (helper-199: unsaid)
+            warnings.warn(f'{first} and {given} are both experiment "{ref.name}": its runs are shown once',
+                          ReportWarning, stacklevel=user_level())
         picked.extend(runs)
     if left and not picked:
         raise left[0]
     for mistake in left:
-        import warnings
-
-        from mnistlab.errors import ReportWarning
-
-        warnings.warn(f"{mistake}: left out", ReportWarning, stacklevel=user_level())
+        warnings.warn(f"left out of the table: {mistake}", ReportWarning, stacklevel=user_level())
     return list({r.run_id: r for r in picked}.values())
 
 

@@ -182,8 +182,8 @@ def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: flo
                             extra_callbacks=[test])
     found = test.result
     if result.status == "interrupted":  # Ctrl-C stops a loop of tests, as it stops train()'s
-        found.suggestion = suggested_lr(found.lrs, found.smoothed)
-        raise RangeTestInterrupted(found, num_steps)
+        found.stopped, found.suggestion = "by Ctrl-C", suggested_lr(found.lrs, found.smoothed)  # (not "still falling":
+        raise RangeTestInterrupted(found, num_steps)  # its range never ran whole, helper-199)
     if result.status == "diverged":  # the trainer's advice names its base rate, not the ramp's (helper-197)
         found.stopped = f"the loss was no longer finite at lr {test.rate(len(found.lrs)):.3g}"
     elif not found.stopped and len(found.lrs) < num_steps:  # the fit itself ended (a failure)

@@ -629,7 +629,7 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
     rows = compare_runs(store, [r.run_id for p in parts for r in p.current if r.status != "running"])
     notes = [f"Left out: {mistake}" for mistake in left] + [f"{p.name}: {n}" for p in parts for n in p.notes]
     for mistake in left:
-        warnings.warn(f"{mistake}: left out", ReportWarning, stacklevel=user_level())
+        warnings.warn(f"left out of the report: {mistake}", ReportWarning, stacklevel=user_level())
     figures = _comparison_figures(rows, notes, [r for p in parts for r in p.current])
     sections = []
     for p in parts:
