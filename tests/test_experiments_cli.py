@@ -1128,6 +1128,10 @@ def test_several_experiments_are_listed_and_deleted_together(tmp_path: Path, dat
                          "file": str(tmp_path / "a.toml")}
     assert main(["experiments", "--store", str(store.root)]) == 0
     assert capsys.readouterr().out.splitlines()[0].split()[:3] == ["experiment", "runs", "finished"]
+    assert main(["experiments", "--store", str(store.root), "--format", "json", "--sort", "experiment", "-n", "2"]) == 0
+    assert [e["experiment"] for e in json.loads(capsys.readouterr().out)] == ["lab-a", "lab-b"]
+    assert main(["experiments", "--store", str(store.root), "--sort", "best"]) == 2
+    assert capsys.readouterr().err.startswith("error: --sort: unknown key 'best'")
     assert main(["runs", "--store", str(store.root), "-e", "lab-a", "-e", str(tmp_path / "c.toml"), "--format", "json"]) == 0
     assert [r["experiment"] for r in json.loads(capsys.readouterr().out)] == ["lab-a", "lab-c"]
     assert main(["rm", "-e", "lab-a", "-e", "lab-typo", "--store", str(store.root), "--yes"]) == 2

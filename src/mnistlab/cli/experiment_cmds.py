@@ -1179,16 +1179,23 @@ EXPERIMENT_COLUMNS = (Column("experiment", "experiment", whole=True), Column("ru
                       Column("file", "file", shown_path, drop=6, fold=True))
 
 
+EXPERIMENT_SORTS = ("last_started", "experiment", "runs", "finished", "no_result", "diverged", "variants", "best_run_acc")
+
+
 @click.command("experiments")
 @_STORE
+@click.option("--sort", "sort_key", metavar="KEY", default="-last_started", show_default=True,
+              help=f"Order by {', '.join(EXPERIMENT_SORTS)}; -KEY for the largest first.")
+@click.option("--limit", "-n", type=IntRange(min=1), help="At most this many experiments, the first of the order.")
 @format_option()
-def experiments_cmd(store: str | None, fmt: str) -> None:
+def experiments_cmd(store: str | None, sort_key: str, limit: int | None, fmt: str) -> None:
     """List the store's experiments, most recently active first: runs (finished, without a result,
     diverged), variants, the best test accuracy of a single run (`compare NAME` ranks the variants'
     means), when the last run started, and the experiment file it came from."""
     from mnistlab.comparison import experiment_rows
 
-    rows = experiment_rows(open_store(store))
+    order = _run_sort(sort_key, EXPERIMENT_SORTS)  # (before the store is read: a typo costs nothing)
+    rows = _ordered(experiment_rows(open_store(store)), *order)[:limit]
     if fmt != "table":  # (csv and json: the start as RFC 3339, as `runs` gives it)
         rows = [{**r, "last_started": _local_time(r["last_started"])} for r in rows]
         emit(rows, [dataclasses.replace(c, show=str) if c.key == "last_started" else c for c in EXPERIMENT_COLUMNS], fmt)
