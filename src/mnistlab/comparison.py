@@ -50,7 +50,7 @@ from mnistlab.files import csv_text
 from mnistlab.experiments import (QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name,
                                   variant_setting)
 from mnistlab.stats import welch_test
-from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, store_flag
+from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_id_like, store_flag
 
 _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best",
                   "vs_best_p", "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
@@ -714,7 +714,7 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
     left: list[MnistlabError] = []
     named: dict[str, str] = {}  # experiment -> the argument that named it first
     for given in run_ids:
-        if given not in known and not looks_like_file(given) and _hex_id(given):
+        if given not in known and not looks_like_file(given) and run_id_like(given):
             picked.append(store.get(given))
             continue
         try:
@@ -735,12 +735,6 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
     for mistake in left:
         warnings.warn(f"left out of the table: {mistake}", ReportWarning, stacklevel=user_level())
     return list({r.run_id: r for r in picked}.values())
-
-
-def _hex_id(given: str) -> bool:
-    """Whether ``given`` can be a run id or its prefix (hex digits)."""
-    text = str(given).strip().lower()
-    return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
 def as_rows_name(records: Sequence[RunRecord]) -> list[RunRecord]:

@@ -469,9 +469,8 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     not be its value. Rows without a test accuracy (a variant whose runs failed) are named under the
     axis. At most :data:`MAX_POINTS` variants, the best by mean test accuracy in their order, the title
     saying so, with a ReportWarning (helper-196: 120 variants drew an image 11,000 pixels wide)."""
-    given, rows = rows, _rows_with(rows, "variant")
-    shown = _best_points(rows)
-    rows = [r for r in rows if id(r) in shown]
+    given, scored = rows, _rows_with(rows, "variant")
+    rows = _best_points(scored)
     names = [str(r["variant"]) for r in rows]
     means = np.array([float(r["acc"]) for r in rows])
     stds = np.array([float(r.get("test_acc_std") or 0.0) for r in rows])
@@ -508,9 +507,9 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     room = 2 if any((r.get("committees") or 0) > 1 for r in rows) else 1  # lines of the labels above
     ax.set_ylim(max(0.0, low - max(0.02, 0.05 * span)), high + room * max(0.02, 0.12 * span))
     title = "Test accuracy per variant (mean ± sd of n runs)"
-    beyond = {str(r["variant"]) for r in _rows_with(given, "variant")} - set(names)  # scored, past MAX_POINTS
+    beyond = {str(r["variant"]) for r in scored} - set(names)  # scored, past MAX_POINTS
     if beyond:
-        title += f"\nthe {len(rows)} best of {len(rows) + len(beyond)} variants"
+        title += f"\nthe {len(rows)} best of {len(scored)} variants"
     ax.set(title=title, xlabel="variant", ylabel="test accuracy")
     _left_out(ax, [r for r in given if str(r.get("variant")) not in beyond], rows, "no test accuracy")
     ax.grid(axis="y", alpha=0.3)
@@ -520,15 +519,15 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
 MAX_POINTS = 40  # variants one comparison figure draws: past that, the best (its width grows with them)
 
 
-def _best_points(rows: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    """The rows :func:`plot_comparison` draws (by ``id``): all, or the :data:`MAX_POINTS` with the best
-    mean test accuracy, a ReportWarning naming how many were left out."""
+def _best_points(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The rows :func:`plot_comparison` draws, in their order: all, or the :data:`MAX_POINTS` with the
+    best mean test accuracy, a ReportWarning naming how many were left out."""
     if len(rows) <= MAX_POINTS:
-        return {id(r): r for r in rows}
-    best = sorted(rows, key=lambda r: -float(r["acc"]))[:MAX_POINTS]
+        return list(rows)
+    best = {id(r) for r in sorted(rows, key=lambda r: -float(r["acc"]))[:MAX_POINTS]}
     warnings.warn(f"the comparison figure draws the {MAX_POINTS} best of {len(rows)} variants by mean test accuracy "
                   "(--variant draws others)", ReportWarning, stacklevel=user_level())
-    return {id(r): r for r in best}
+    return [r for r in rows if id(r) in best]
 
 
 def _wrapped(label: str, width: int = 28, after: str = ",") -> str:

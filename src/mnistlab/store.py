@@ -1274,7 +1274,7 @@ class RunStore:
     def get(self, run_id: str) -> RunRecord:
         """The run whose id is ``run_id`` or starts with it; StoreError if none or several match."""
         rid = str(run_id).strip()
-        if not rid or not all(c in "0123456789abcdef" for c in rid.lower()) or len(rid) > 64:
+        if not run_id_like(rid):
             hint = self._experiment_hint(rid) or ' (run ids are hex digits, e.g. "3fa9c01b2e")'
             raise StoreError(f'"{rid[:40]}" is not a run id{hint}')
         with self._errors("read"):  # a range of the primary key (LIKE scans the table: helper-196, compare of
@@ -1596,6 +1596,12 @@ def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[
         except OSError as exc:
             return f"{path}: {exc.strerror or ' '.join(str(exc).split())}"
     return None
+
+
+def run_id_like(given: str) -> bool:
+    """Whether ``given`` can be a run id or a prefix of one: hex digits (either case), at most 64 of them."""
+    text = str(given).strip().lower()
+    return 0 < len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _running(run_id: str, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],

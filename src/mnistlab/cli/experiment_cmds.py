@@ -1175,7 +1175,7 @@ EXPERIMENT_COLUMNS = (Column("experiment", "experiment", whole=True), Column("ru
                       Column("finished", "finished", right=True, drop=3), Column("no_result", "no result", right=True, drop=4),
                       Column("diverged", "diverged", right=True, drop=5), Column("variants", "variants", right=True, drop=2),
                       Column("best_run_acc", "best run", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
-                      Column("last_started", "last started", lambda t: _local_time(t)[:16].replace("T", " "), drop=1),
+                      Column("last_started", "last started", lambda t: t[:16].replace("T", " "), drop=1),
                       Column("file", "file", shown_path, drop=6, fold=True))
 
 
@@ -1195,12 +1195,9 @@ def experiments_cmd(store: str | None, sort_key: str, limit: int | None, fmt: st
     from mnistlab.comparison import experiment_rows
 
     order = _run_sort(sort_key, EXPERIMENT_SORTS)  # (before the store is read: a typo costs nothing)
-    rows = _ordered(experiment_rows(open_store(store)), *order)[:limit]
-    if fmt != "table":  # (csv and json: the start as RFC 3339, as `runs` gives it)
-        rows = [{**r, "last_started": _local_time(r["last_started"])} for r in rows]
-        emit(rows, [dataclasses.replace(c, show=str) if c.key == "last_started" else c for c in EXPERIMENT_COLUMNS], fmt)
-        return
-    emit(rows, EXPERIMENT_COLUMNS, fmt, empty="no experiments")
+    rows = _ordered(experiment_rows(open_store(store)), *order)[:limit]  # (by the time itself, then as `runs` says it:
+    emit([{**r, "last_started": _local_time(r["last_started"])} for r in rows], EXPERIMENT_COLUMNS, fmt,  # RFC 3339)
+         empty="no experiments")
 
 
 COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, experiments_cmd, show_cmd, compare_cmd, rm_cmd,
