@@ -628,3 +628,20 @@ def test_a_report_of_several_experiments_puts_their_rows_in_one_table(data_dir, 
     best = max(compare(store, "lab-bob"), key=lambda r: max(r["test_acc"] or 0, r["committee_acc"] or 0))  # 18 MB
     assert re.findall(r'<section class="variant" id="variant-\d+"><h3>([^<]+)</h3>', text) == [best["variant"]]
     assert "Sections for the 1 best of the 2 rows by test accuracy (--top 1); the table holds every row" in text
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["report", EXPERIMENT, "--top", "0"], "Invalid value for '--top': 0 is not in the range x>=1"),
+    (["report", EXPERIMENT, "--top", "many"], "Invalid value for '--top': 'many' is not a valid integer"),
+    (["compare", EXPERIMENT, "-n", "0"], "Invalid value for '--limit' / '-n': 0 is not in the range x>=1"),
+    (["compare", EXPERIMENT, "--sort", "-"], "--sort: unknown key '-'"),
+    (["experiments", "-n", "-3"], "Invalid value for '--limit' / '-n': -3 is not in the range x>=1"),
+])
+def test_the_new_listing_flags_refuse_bad_values_in_one_line(argv, said, recorded, tmp_path, capsys) -> None:
+    """report --top, compare --limit/--sort and experiments --limit (session 51): wrong values, one line, exit 2,
+    no file written."""
+    root, _ = recorded
+    assert main([*argv, "--store", str(root), *(["-o", str(tmp_path / "r.html")] if argv[0] == "report" else [])]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "r.html").exists()
