@@ -119,7 +119,7 @@ def test_unknown_dataset_and_model_and_missing_keys():
     with pytest.raises(SpecError) as exc:  # missing beside a typo of it: the typo is the news, at its own line
         parse_run_config({"dataset": "mnist", "modle": "seed000-dense"}, source="run.toml")
     assert str(exc.value) == ('run.toml: unknown key "modle" (did you mean "model"?); known keys: dataset, model, '
-                              "data, train, augment, callbacks, evaluate") and exc.value.path == ("modle",)
+                              "data, train, augment, callbacks, evaluate, weights") and exc.value.path == ("modle",)
     with pytest.raises(SpecError, match="must be a table"):
         parse_run_config(["dataset", "mnist"])  # type: ignore[arg-type]
 
@@ -135,7 +135,7 @@ def test_a_bare_set_key_is_hinted_among_train_and_data_keys_too(key: str, hint: 
     with pytest.raises(SpecError) as exc:
         build_run_config(settings=[f"{key}=0.1"])
     assert str(exc.value).startswith(f'command line: unknown key "{key}"{hint}') and exc.value.path == (key,)
-    assert str(exc.value).endswith("known keys: dataset, model, data, train, augment, callbacks, evaluate, and "
+    assert str(exc.value).endswith("known keys: dataset, model, data, train, augment, callbacks, evaluate, weights, and "
                                    "train's and data's keys alone (lr, epochs, validation, ...)")
 
 
@@ -166,7 +166,8 @@ def test_apply_overrides_routes_flat_and_dotted_keys():
 
 
 def test_runconfig_has_exactly_the_contract_sections():
-    assert list(RunConfig.model_fields) == ["dataset", "model", "data", "train", "augment", "callbacks", "evaluate"]
+    assert list(RunConfig.model_fields) == ["dataset", "model", "data", "train", "augment", "callbacks", "evaluate",
+                                            "weights"]
 
 
 @pytest.mark.parametrize("section", ["train", "data", "augment"])

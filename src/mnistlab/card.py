@@ -29,6 +29,7 @@ from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import MnistlabError
 from mnistlab.metrics import committee_probs, confusion_matrix
 from mnistlab.experiments import is_quick, model_as_written, same_setting
+from mnistlab.initial_weights import said as said_start
 from mnistlab.summary import summarize
 from mnistlab.plots import most_confused_pairs
 from mnistlab.preprocess import recipe_for
@@ -117,6 +118,7 @@ def _training_section(model: Run | Committee) -> list[str]:
     seeds = [str(m.record.seed if m.record else m.config.get("train", {}).get("seed")) for m in _members(model)]
     rows.append(("seeds" if len(seeds) > 1 else "seed", ", ".join(seeds)))
     rows.append(("epochs run", md(run.metrics.get("epochs_run"))))
+    rows.append(("initial weights", md(said_start(run.metrics.get("initial_weights"), name_only=True) or None)))
     aug = run.config.get("augment")
     if aug:
         rows.append(("augment", md(json.dumps(aug))))

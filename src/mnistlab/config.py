@@ -679,6 +679,51 @@ class EvaluateConfig(BaseModel):
         return _table_or_off(v, TTAConfig, "evaluate.tta", "{ shift = 1, rotation = 8.0 }")
 
 
+# ------------------------------------------------------------------------------------- initial weights
+WEIGHTS_SUFFIX = ".safetensors"
+
+
+class WeightsConfig(BaseModel):
+    """Trained weights a run starts from instead of a fresh initialisation: Keras's
+    ``model.load_weights(file, skip_mismatch=...)`` before ``fit`` (:mod:`mnistlab.initial_weights`)."""
+
+    model_config = _FROZEN
+    #: a safetensors file: one ``mnistlab export RUN -o FILE.safetensors`` wrote, or a run's own
+    #: ``runs/<run id>/weights.safetensors`` in the store; recorded by its absolute path, keyed by its SHA-256
+    file: str = Field(min_length=1)
+    #: Keras's ``skip_mismatch``: a layer whose weights are missing from the file or shaped otherwise keeps
+    #: its fresh initialisation (a new output layer for other classes), with a warning; false: an error
+    skip_mismatch: bool = False
+
+    @field_validator("file")
+    @classmethod
+    def _safetensors(cls, v: str) -> str:
+        """Absolute and canonical (found again from any folder); a suffix mnistlab does not read refused."""
+        suffix = Path(v).suffix.lower()
+        if v.lower().endswith((".weights.h5", ".h5", ".hdf5", ".keras")):
+            raise ValueError(f"{v!r} is a Keras file, which mnistlab does not read: start from a run of mnistlab's, "
+                             "exported with `mnistlab export RUN -o FILE.safetensors` (or its runs/<id>/weights.safetensors)")
+        if suffix != WEIGHTS_SUFFIX:
+            raise ValueError(f"{v!r}: the weights are a {WEIGHTS_SUFFIX} file (`mnistlab export RUN -o FILE.safetensors` "
+                             "writes one; a run's runs/<id>/weights.safetensors is one)")
+        path = Path(v).expanduser()
+        return str(path.resolve()) if path.is_file() else v
+
+
+def weights_beside(weights: Any, folder: str | os.PathLike) -> Any:
+    """``weights`` as written in a config or experiment file (a path, or a table with ``file``), a
+    relative path made relative to that file's ``folder``, as data paths and spec files are. Other
+    values (absolute paths, wrong types: validation says so) pass through unchanged."""
+    def beside(text: Any) -> Any:
+        if not isinstance(text, str) or not text or Path(text).expanduser().is_absolute():
+            return text
+        return str(Path(folder) / text)
+
+    if isinstance(weights, Mapping) and "file" in weights:
+        return {**weights, "file": beside(weights["file"])}
+    return beside(weights)
+
+
 # ------------------------------------------------------------------------------------- run config
 def data_shuffled(resolved: Mapping[str, Any]) -> bool:
     """:attr:`RunConfig.shuffles_data` of a recorded run's resolved config: false for runs recorded
@@ -714,6 +759,20 @@ class RunConfig(BaseModel):
     augment: AugmentConfig | None = None  # false in a file: none (a variant without the base's augmentation)
     callbacks: list[CallbackConfig] = []
     evaluate: EvaluateConfig = EvaluateConfig()
+    weights: WeightsConfig | None = None  # start from trained weights (Keras's load_weights); None: fresh
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _weights_file(cls, v: Any) -> Any:
+        """``weights = "FILE"``: ``{ file = "FILE" }``; false or None: a fresh initialisation."""
+        if v is False or v is None:
+            return None
+        if isinstance(v, (str, os.PathLike)):
+            return {"file": os.fspath(v)}
+        if isinstance(v, (Mapping, WeightsConfig)):
+            return v
+        raise ValueError(f'must be a safetensors file, weights = "base.safetensors", or a table '
+                         f'{{ file = "base.safetensors", skip_mismatch = true }}, got {show(v)}')
 
     @field_validator("augment", mode="before")
     @classmethod
@@ -799,6 +858,8 @@ class RunConfig(BaseModel):
             d["data"]["shuffle"] = True
         else:
             del d["data"]["shuffle"]
+        if self.weights is None:  # written only where given: the configs (and keys) of other runs are as before
+            del d["weights"]
         return d
 
     @property
@@ -921,10 +982,22 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     _check_callbacks(cfg, source, validation=bool(cfg.data.validation) or not check_callbacks)
     if check_model:
         try:
-            cfg.model_spec()
+            spec = cfg.model_spec()
         except MnistlabError as exc:
             raise _model_error(exc, cfg.model, source) from None
+        if cfg.train.swa is not None and (frozen := _frozen_batch_norm(spec)) is not None:
+            raise SpecError(f"{source}: train.swa recomputes every BatchNormalization's moving statistics after the fit, "
+                            f"and layers[{frozen}] freezes one (trainable = false keeps them): average with "
+                            "train.use_ema instead, or leave that layer trainable", path=("train", "swa"), source=source)
     return cfg
+
+
+def _frozen_batch_norm(spec: ModelSpec) -> int | None:
+    """The index of the first frozen layer of ``spec`` that holds a BatchNormalization (a block's too), or None."""
+    from mnistlab.specs import keras_graph
+
+    return next((node.owner for node in keras_graph(spec)
+                 if node.type == "BatchNormalization" and not spec.layers[node.owner].trainable), None)
 
 
 def _model_mistake(model: Any, source: str) -> SpecError | None:
@@ -1267,7 +1340,21 @@ def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, A
         del payload["evaluate"]
     if isinstance(model := resolved.get("model"), Mapping):
         payload["model"] = without_layer_names(model)
+    if isinstance(weights := resolved.get("weights"), Mapping):
+        payload["weights"] = weights_identity(weights)
     return payload
+
+
+def weights_identity(weights: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run's key holds of its ``weights``: the file's SHA-256, not its path (a moved file is the
+    same start, an overwritten one is not), and ``skip_mismatch``; the table as it is where the file
+    cannot be read now (the run itself then says why)."""
+    from mnistlab.data.userdata import file_sha256
+
+    try:
+        return {"sha256": file_sha256(str(weights.get("file"))), "skip_mismatch": weights.get("skip_mismatch", False)}
+    except (MnistlabError, OSError):
+        return dict(weights)
 
 
 def without_layer_names(table: Any) -> Any:
@@ -1430,18 +1517,7 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
     source, text = label, ""
     if file is not None:
         source, text = str(file), read_text_file(file)
-        table = _run_config_table(text, source, json_file=Path(file).suffix.lower() == ".json")
-        raw.update(table)
-        raw["model"] = model_beside(raw["model"], Path(file).parent)
-        if "callbacks" in table and not _recorded(file):  # its checkpoints' paths too (a recorded run's config.json:
-            raw["callbacks"] = checkpoints_beside(raw["callbacks"], Path(file).parent)  # as recorded)
-        if "dataset" in table:  # its data paths too are relative to the file
-            from mnistlab.data.userdata import carves_test_split, data_beside
-
-            raw["dataset"] = data_beside(raw["dataset"], Path(file).parent)
-            held = raw.get("data") if isinstance(raw.get("data"), dict) else None  # a run recorded before
-            if held is not None and "test_seed" not in held and _recorded(file) and carves_test_split(raw["dataset"]):
-                raw["data"] = {**held, "test_seed": test_seed(table)}  # data.test_seed held out with its split seed
+        raw.update(_file_table(file, text, raw))
     if "model" in flags and any(len(k := _setting_key(s)) > 1 and k[0] == "model" for s in settings):
         raw["model"] = flags.pop("model")  # --set changes a key inside the --model's model
     flagged = {setting_path(k): k for k in flags}
@@ -1456,6 +1532,26 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
                 bad == ("model",) and any(p[:1] == ("model",) for p in given) and _resolves(model_before)):
             raise SpecError(f"{label}: {str(exc).removeprefix(f'{source}: ')}", path=exc.path, source=label) from None
         raise with_line(exc, source, text) from None
+
+
+def _file_table(file: str | os.PathLike, text: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """A run config file's table (its ``text``) over ``defaults``, its paths (the spec file, the data,
+    the checkpoints, the weights) made relative to the file's folder, as :func:`build_run_config` reads it."""
+    table = _run_config_table(text, str(file), json_file=Path(file).suffix.lower() == ".json")
+    raw, folder = {**defaults, **table}, Path(file).parent
+    raw["model"] = model_beside(raw["model"], folder)
+    if "callbacks" in table and not _recorded(file):  # its checkpoints' paths too (a recorded run's config.json:
+        raw["callbacks"] = checkpoints_beside(raw["callbacks"], folder)  # as recorded)
+    if "weights" in table:  # the file it starts from, too
+        raw["weights"] = weights_beside(raw["weights"], folder)
+    if "dataset" in table:  # its data paths too are relative to the file
+        from mnistlab.data.userdata import carves_test_split, data_beside
+
+        raw["dataset"] = data_beside(raw["dataset"], folder)
+        held = raw.get("data") if isinstance(raw.get("data"), dict) else None  # a run recorded before
+        if held is not None and "test_seed" not in held and _recorded(file) and carves_test_split(raw["dataset"]):
+            raw["data"] = {**held, "test_seed": test_seed(table)}  # data.test_seed held out with its split seed
+    return raw
 
 
 def _apply_settings(raw: dict[str, Any], settings: Sequence[str], flagged: Mapping[str, str],

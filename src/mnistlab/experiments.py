@@ -475,16 +475,29 @@ def _data_beside(data: dict[str, Any], folder: Path) -> None:
     ModelCheckpoint paths of [base]'s and the variants' callbacks. (A variant's or a grid's data
     paths are made so where its config is made, :func:`_expand_variant`: its name keeps them as
     written.)"""
-    from mnistlab.config import checkpoints_beside
+    from mnistlab.config import checkpoints_beside, weights_beside
     from mnistlab.data.userdata import data_beside
 
     variants = data.get("variants")
     tables = [data.get("base"), *(variants if isinstance(variants, list) else [])]
     if isinstance(tables[0], dict) and "dataset" in tables[0]:
         tables[0]["dataset"] = data_beside(tables[0]["dataset"], folder)
+    if isinstance(tables[0], dict) and "weights" in tables[0]:
+        tables[0]["weights"] = weights_beside(tables[0]["weights"], folder)
     for table in tables:
         if isinstance(table, dict) and "callbacks" in table:
             table["callbacks"] = checkpoints_beside(table["callbacks"], folder)
+
+
+def _paths_beside(overrides: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+    """A variant's (or a grid point's) ``overrides`` with the paths of its ``dataset`` and ``weights``
+    made relative to the experiment file's ``folder``, as [base]'s are (:func:`_data_beside`; helper-166:
+    they were named by the path from the current folder)."""
+    from mnistlab.config import weights_beside
+    from mnistlab.data.userdata import data_beside
+
+    return {k: data_beside(v, folder) if k == "dataset" else
+            weights_beside(v, folder) if k in ("weights", "weights.file") else v for k, v in overrides.items()}
 
 
 def _base_mistake(exc: SpecError) -> SpecError:
@@ -917,7 +930,6 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     variant's (a cross-field check).
     """
     from mnistlab.config import parse_run_config
-    from mnistlab.data.userdata import data_beside
 
     name, reps = _variant_name(rv, source, where, at), _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
@@ -950,8 +962,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             slices_alone(ov, source, where, at)
             derived = derive_name(grid_part if name else ov)  # data paths as written: the same from any folder
             vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
-            raw = apply_dotted(base, {k: data_beside(v, folder) if k == "dataset" else v  # (helper-166:
-                                      for k, v in ov.items()})  # named by the path from the current folder)
+            raw = apply_dotted(base, _paths_beside(ov, folder))
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             try:
                 with warned.hearing(place := f'{source}: {where}' + _as_point(grid_part, name, where, vname),

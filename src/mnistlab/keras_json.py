@@ -45,10 +45,10 @@ __all__ = ["ACTIVATION_LAYER_NAMES", "ACTIVATION_LAYERS", "activation_layer", "i
 # (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
 _BOOKKEEPING = frozenset({"name", "autocast", "seed", "build_config", "synchronized", "batch_shape", "batch_input_shape"})
 # Settings every layer has, read apart (_every_layers): trainable (false freezes a layer's weights, and
-# runs a BatchNormalization in inference mode: refused for a layer with weights), dtype (a float32
+# runs a BatchNormalization in inference mode: kept for a layer with weights), dtype (a float32
 # policy; mixed precision is the run's train.precision).
 _FLOAT32 = ("float32", None)
-_HAS_WEIGHTS = frozenset({"Conv2D", "Dense", "BatchNormalization"})  # frozen: refused; a layer without: no matter
+_HAS_WEIGHTS = frozenset({"Conv2D", "Dense", "BatchNormalization"})  # frozen: kept; a layer without: no matter
 _NO_DEFAULT = object()
 # Per Keras class: the keys mnistlab reads (Keras's name -> mnistlab's), and the keys it does not
 # build, each with the values that mean "not used" (Keras's defaults), so that those may stand.
@@ -315,6 +315,8 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
                                 f"(only {_json(_shown_default(unused[key]))})")
         elif not (value is None or value is False):
             raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build")
+    if settings.get("trainable") is False and cls in _HAS_WEIGHTS:  # frozen (a layer without weights: no matter)
+        table["trainable"] = False
     layer_from_dict(_named(table, settings), where=label)
     return table
 
@@ -355,15 +357,13 @@ def _named(table: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]
 def _every_layers(cls: str, key: str, value: Any, where: str, rank: int) -> bool:
     """Whether ``key`` is a setting every Keras layer has (its bookkeeping, trainable, dtype, a
     BatchNormalization's axis), checked here; SpecError for a value that changes what is computed:
-    a frozen layer with weights, a dtype policy other than float32, a BN axis other than the last
+    a dtype policy other than float32, a BN axis other than the last
     (of an input of ``rank`` axes, without the batch axis)."""
     if key in _BOOKKEEPING:
         return True
     if key == "trainable":
-        if value is not True and cls in _HAS_WEIGHTS:
-            raise SpecError(f"{where}: trainable = {_json(value)}: a frozen layer is none mnistlab builds (every "
-                            "layer trains here, and a frozen BatchNormalization would normalise with its moving "
-                            "statistics)")
+        if not isinstance(value, bool):
+            raise SpecError(f"{where}: trainable = {_json(value)}: true or false")
         return True
     if key == "dtype":
         if (policy := _policy(value)) not in _FLOAT32:

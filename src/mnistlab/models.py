@@ -299,8 +299,12 @@ class _KerasMoments:
     and 1 / sqrt(var + eps), in float32 under bf16 autocast too): as fast as torch's BatchNorm,
     where a second pass for them cost half as much again (86x32x28x28 bf16, one thread)."""
 
+    frozen = False  # Keras's trainable = False (:func:`freeze`): inference mode in training too
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bn: Any = self
+        if self.frozen and bn.training:
+            return F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
         if not bn.training or not bn.track_running_stats:
             return super().forward(x)  # type: ignore[misc]
         out, mean, invstd = torch.native_batch_norm(x, bn.weight, bn.bias, None, None, True, 0.0, bn.eps)
@@ -486,7 +490,26 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
             modules[list(modules)[out_idx]] = nn.Identity()
     model = SequentialModel(modules, spec, folded)
     _initialise(model, torch.Generator().manual_seed(seed))
+    for layer, module in zip(spec.layers, modules.values()):
+        if not layer.trainable:
+            freeze(module)
     return model
+
+
+def trainable(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters an optimizer updates: Keras's ``model.trainable_variables``, those of frozen
+    layers (:func:`freeze`) left out, in the model's order."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def freeze(module: nn.Module) -> None:
+    """Keras's ``layer.trainable = False`` on a built layer (or block): its parameters need no
+    gradient (so the trainer's optimizer never holds them) and its BatchNormalizations run in
+    inference mode, on their moving statistics, which they no longer update (Keras 3)."""
+    module.requires_grad_(False)
+    for m in module.modules():
+        if isinstance(m, _KerasMoments):
+            m.frozen = True
 
 
 _KEEP_FEATURE_ORDER = (S.Dropout, S.Activation, S.BatchNormalization, S.Normalization)  # a vector's features, in place

@@ -49,6 +49,7 @@ from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabEr
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import PROB_FLOOR, as_array, check_images, evaluate_model, log_probs_loss, predict_probs
 from mnistlab.files import stop_signals_held, write_atomic
+from mnistlab.initial_weights import given_weights, load_weights, read_source, start_spec, weight_mistakes
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
 from mnistlab.specs import ModelSpec
@@ -194,7 +195,9 @@ def setting_mistakes(config: Mapping[str, Any], *, device: bool = True) -> list[
     on it after 8 trained, or warned mid-sweep): a ``data.subset`` past a registered dataset's
     training images (a typo: 100000 for 10000; the registry's count, no file read) and, with
     ``device``, a ``train.device`` this machine has not (:func:`~mnistlab.accel.pick_device`:
-    "cuda" without CUDA, "cuda:3" of 2 GPUs; not where the runs train elsewhere: Ray's workers)."""
+    "cuda" without CUDA, "cuda:3" of 2 GPUs; not where the runs train elsewhere: Ray's workers), and
+    ``weights`` that cannot start the model (:func:`~mnistlab.initial_weights.weight_mistakes`; where
+    the runs train elsewhere, only a file found here)."""
     from mnistlab.accel import pick_device
     from mnistlab.data.registry import get_info
 
@@ -208,6 +211,9 @@ def setting_mistakes(config: Mapping[str, Any], *, device: bool = True) -> list[
             pick_device(str((config.get("train") or {}).get("device") or "auto"))
     except SpecError as exc:
         out.append(SpecError(str(exc), path=("train", "device")))
+    weights = config.get("weights")
+    if device or (isinstance(weights, Mapping) and Path(str(weights.get("file"))).exists()):  # (Ray's workers: theirs)
+        out += weight_mistakes(config)
     return out
 
 
@@ -476,14 +482,17 @@ def _run_config(
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
     summary = summarize(spec)  # Keras's count as written: a Normalization to adapt holds 2C+1 weights
-    # ... which adapt() learns from the training images; the record keeps them, to predict without the data
-    spec = adapt_normalization(spec, data.train_x)
+    # ... which adapt() learns from the training images (or takes from the weights started from); the
+    # record keeps them, to predict without the data
+    source = read_source(cfg.weights) if cfg.weights is not None else None
+    spec = adapt_normalization(start_spec(spec, source) if source else spec, data.train_x)
     resolved["model"] = spec.to_dict()
     _fit_data_to_model(cfg, spec, data, validation_data, device)
     if on_data_ready is not None:
         on_data_ready(data)
     flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
     model = build_on(device, spec, t.seed, memory)
+    started = load_weights(model, cfg.weights, source) if source else None  # Keras's load_weights before fit
     # The EMA's optimizer step hook would turn the lean fused Adam step aside anyway (accel.fused_adam).
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
                       batch_size=t.batch_size, lean_optimizer=not t.use_ema)
@@ -504,6 +513,8 @@ def _run_config(
                **dataset_metrics(data, probs), **after}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
+    if started is not None:
+        metrics["initial_weights"] = started
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model,
@@ -1635,7 +1646,7 @@ def train(
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
-    dataset, overrides = saved_if_given(dataset, overrides, source="train()")
+    dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="train()"), source="train()")
     with said_as_given():  # a mistake in arrays in memory named as theirs, not their cache file's
         cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
         recorder = _train_recorder(store, experiment, cfg, checkpoint_dir if resume else None)

@@ -294,6 +294,10 @@ class LayerSpec:
     # (checked by ModelSpec); None: Keras's auto-name. Not part of a run's key (config.config_hash),
     # and not of the PyTorch module's name, so that renaming a layer keeps its runs and weights.
     name: str | None = dataclasses.field(default=None, kw_only=True)
+    # Keras's ``trainable``: false freezes the layer's weights (the optimizer never sees them, Keras counts
+    # them non-trainable) and runs a BatchNormalization in inference mode, on its moving statistics, as
+    # Keras 3 does (``keras/src/layers/normalization/batch_normalization.py``: ``training and self.trainable``).
+    trainable: bool = dataclasses.field(default=True, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The layer as a config table: ``{"type": <Keras class name>, <field>: <value>, ...}``, tuples
@@ -303,6 +307,8 @@ class LayerSpec:
             value = getattr(self, f.name)
             if (f.name.endswith("_regularizer") or f.name in ("name", "keras_class")) and value is None:
                 continue  # left out, as before regularizers and names were known: a recorded config keeps its key
+            if f.name == "trainable" and value is True:
+                continue  # (as are trainable layers': every run recorded before layers could be frozen)
             out[f.name] = (value.to_dict() if isinstance(value, Regularizer) else list(value) if isinstance(value, tuple)
                            else value)
         return out
@@ -738,6 +744,9 @@ def _sublayers(name: str, v: Any, *, empty: bool) -> tuple[LayerSpec, ...]:
         if isinstance(layer, Normalization) and layer.needs_adapt:
             raise SpecError(f"{name}[{i}] (Normalization): inside a residual {name} it needs mean and variance",
                             path=(name, i))
+        if layer.trainable is not True:
+            raise SpecError(f"{name}[{i}] ({layer.type}): trainable is set on the Residual as a whole (trainable = false "
+                            "freezes all of it)", path=(name, i, "trainable"))
         out.append(layer)
     return tuple(out)
 
@@ -1069,6 +1078,9 @@ class ModelSpec:
         for i, layer in enumerate(layers):
             if not isinstance(layer, LayerSpec):
                 raise SpecError(f"layers[{i}] must be a layer spec, got {show(layer)}", path=("layers", i))
+            if not isinstance(layer.trainable, bool):
+                raise SpecError(f"layers[{i}] ({layer.type}): trainable must be true or false, got {show(layer.trainable)}",
+                                path=("layers", i, "trainable"))
             if i and isinstance(layer, Normalization) and layer.needs_adapt:
                 raise SpecError(f"layers[{i}] (Normalization): without mean and variance it must be the first layer "
                                 "(a run adapts it from the training images); give mean and variance to use it here",
@@ -1077,6 +1089,9 @@ class ModelSpec:
         self.shapes()  # raises on any impossible shape; cheap enough to do once here
         _check_names(self)
         counts = [sum(layer.params(s)) for layer, s in zip(self.layers, self._input_shapes())]
+        if not any(layer.trainable for layer, n in zip(self.layers, counts) if n):
+            raise SpecError("every layer with weights has trainable = false: nothing would train (leave the output "
+                            "layer trainable, at least)", path=("layers",))
         if (total := sum(counts)) > MAX_PARAMS:  # the layer that holds most of them named (helper-125)
             big = max(range(len(counts)), key=counts.__getitem__)
             raise SpecError(f"model has {total:,} parameters, more than the limit of {MAX_PARAMS:,}: layers[{big}] "
@@ -1178,6 +1193,8 @@ def keras_graph(spec: ModelSpec) -> tuple[KerasNode, ...]:
         source = nodes[inputs[0]].shape
         shape, params, macs = (source, (0, 0), 0) if layer is None else (
             layer.output_shape(source), layer.params(source), layer.macs(source))
+        if not spec.layers[owner].trainable:  # a frozen layer's (a frozen block's) weights: all non-trainable, as Keras
+            params = (0, sum(params))
         nodes.append(KerasNode(name, written or kind, inputs, shape, layer, owner, params, macs,
                                count(module_seen, keras_name)))
         return len(nodes) - 1

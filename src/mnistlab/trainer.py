@@ -45,7 +45,7 @@ from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes, optimizer_defaults
 from mnistlab.errors import CheckpointError, TrainingWarning, user_level
 from mnistlab.evaluate import blow_up, evaluate_model
-from mnistlab.models import penalised, regularization_loss
+from mnistlab.models import penalised, regularization_loss, trainable
 from mnistlab.files import CHECKPOINT_FILE, stop_signals_held, write_atomic
 from mnistlab.optim import KerasLearningRate, lower_lr, make_optimizer, schedule_lr, set_lr
 
@@ -227,7 +227,7 @@ class Trainer:
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer_name = optimizer
         self.optimizer = self.plan.optimizer(make_optimizer(
-            optimizer, model.parameters(), lr=self.base_lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
+            optimizer, trainable(model), lr=self.base_lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad, centered=centered, rho=rho,
             initial_accumulator_value=initial_accumulator_value))
         if isinstance(self.optimizer, KerasLearningRate):  # a callback's optimizer.learning_rate = x sets self.lr

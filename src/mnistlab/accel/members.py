@@ -70,12 +70,16 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
         return "train.use_ema / train.swa: the weight average is kept per model by the trainer"
     if first.evaluate.tta is not None:
         return "evaluate.tta scores each member on its own"
+    if first.weights is not None:
+        return "weights: each member loads the file into a model of its own"
     data = first.data
     split_seeds = {c.split_seed for c in configs}
     if data.validation not in (0, 0.0, "test") and data.split == "random" and len(split_seeds) > 1:
         return "each member holds out its own random validation split (set data.split_seed to share one)"
     if any(node.type == "BatchNormalization" for node in keras_graph(first.model_spec())):  # blocks' BNs too
         return "BatchNormalization updates its running statistics in place"
+    if not all(layer.trainable for layer in first.model_spec().layers):
+        return "trainable = false: the stack trains every weight"
     if regularized(first.model_spec()):
         return "kernel_regularizer / bias_regularizer: the trainer adds each model's weight penalty to its loss"
     return None

@@ -708,7 +708,7 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     # text may hold a terminal's escape codes: helper-172)
     smoke = ("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name leave it out "
              "where its variant has a full-size run") if smoke_run(r) else None
-    for said in (_resumed_said(r), smoke, result_said(r), *warnings_said(r)):  # then the warnings it gave
+    for said in (_started_said(r), _resumed_said(r), smoke, result_said(r), *warnings_said(r)):  # then its warnings
         if said:
             click.echo(said)
     took = ""
@@ -748,6 +748,14 @@ def model_said(r: RunRecord) -> str | None:
     if isinstance(params := (r.metrics or {}).get("params"), int):
         said.append(f"{params:,} params")
     return ", ".join(said)
+
+
+def _started_said(r: RunRecord) -> str | None:
+    """`show`'s line of the weights a run started from (:func:`~mnistlab.initial_weights.said`):
+    ``initial weights run 3fa9c01b2e's (/path/weights.safetensors)``; None for a fresh start."""
+    from mnistlab.initial_weights import said
+
+    return f"initial weights {printable(text)}" if (text := said((r.metrics or {}).get("initial_weights"))) else None
 
 
 def _resumed_said(r: RunRecord) -> str | None:

@@ -43,6 +43,17 @@ def _validation(value: str | None) -> Any:
         raise SpecError(f'--validation: expected a fraction (0.1), a count (10000) or "test", got {value!r}') from None
 
 
+def weights_options(f: Any) -> Any:
+    """`--weights FILE|RUN` and `--skip-mismatch` (:func:`_start_weights` reads them), as `train` and `lr-find` take them."""
+    f = click.option("--skip-mismatch", is_flag=True, default=None,
+                     help="With --weights: layers whose weights the file lacks or shapes otherwise (a new output layer) "
+                          "keep their fresh initialisation, as Keras's load_weights(skip_mismatch=True).")(f)
+    return click.option("--weights", "start_weights", metavar="FILE|RUN",
+                        help="Start from trained weights instead of a fresh initialisation (Keras's load_weights): a "
+                             ".safetensors file (`mnistlab export RUN -o FILE.safetensors`), or a finished run's id in "
+                             "the store.")(f)
+
+
 @click.command("train")
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]), or a recorded "
@@ -86,6 +97,7 @@ def _validation(value: str | None) -> Any:
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
 @click.option("--save-weights", type=PathArg(dir_okay=False, path_type=Path),
               help="Write the trained weights here (.safetensors).")
+@weights_options
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Any other setting, repeatable: --set augment.rotation_range=10 --set train.schedule.type=cosine.')
 @click.option("--progress", type=PROGRESS, default="auto", show_default=True,
@@ -145,6 +157,7 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         raise SpecError("--checkpoint-every needs --checkpoint-dir (where the checkpoints go)")
     if validation is not None:
         flags["validation"] = _validation(validation)
+    _start_weights(flags, store)
     cfg = build_run_config(config_file, settings, flags)
     _check_before_training(cfg, data_dir)
     _data_changed_since(config_file, cfg)
@@ -188,6 +201,24 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         if stopped and stop.signum != signal.SIGPIPE:  # Ctrl-C or kill: what the user asked for, not an error
             err.label = ""
         raise err
+
+
+def _start_weights(flags: dict[str, Any], store: str | None) -> None:
+    """``--weights FILE|RUN`` and ``--skip-mismatch`` into ``flags["weights"]``: a run id (not a file
+    here, nor one's name) is its weights file in the store (:func:`~mnistlab.initial_weights.run_weights`)."""
+    given, skip = flags.pop("start_weights", None), flags.pop("skip_mismatch", None)
+    if given is None:
+        if skip:
+            raise SpecError("--skip-mismatch goes with --weights (the file or run whose weights the run starts from)")
+        return
+    from mnistlab.store import run_id_like
+
+    file = given
+    if not Path(given).exists() and not given.lower().endswith(".safetensors") and run_id_like(given.strip()):
+        from mnistlab.initial_weights import run_weights
+
+        file = str(run_weights(open_store(store), given))
+    flags["weights"] = {"file": file, "skip_mismatch": True} if skip else file
 
 
 def _ended(result: RunResult | None, recorder: Recorder | None) -> dict[str, Any]:
@@ -648,15 +679,18 @@ def _settings(augment: AugmentConfig | None) -> dict[str, Any]:
 @click.option("--steps", "num_steps", type=int, default=100, show_default=True,
               help="Batches, the rate growing geometrically from --start-lr to --end-lr.")
 @click.option("--output", "-o", type=PathArg(dir_okay=False), help="Also draw the loss against the rate here (.png, .svg, .pdf).")
+@weights_options
+@store_option()
 @data_dir_option()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: the suggestion and every step (rate, loss, smoothed loss) as one object.")
 def lr_find_cmd(config_file: Path | None, settings: tuple[str, ...], start_lr: float, end_lr: float, num_steps: int,
-                output: str | None, data_dir: Path | None, fmt: str, **flags: Any) -> None:
+                output: str | None, store: str | None, data_dir: Path | None, fmt: str, **flags: Any) -> None:
     """Suggest a learning rate: the range test of fastai's and Lightning's lr_find.
 
-    A fresh model trains for --steps batches while the rate grows from --start-lr to --end-lr; the
-    suggestion is the rate where the smoothed loss falls fastest (Lightning's). Nothing is recorded.
+    A fresh model (or one started from --weights, to fine-tune) trains for --steps batches while the
+    rate grows from --start-lr to --end-lr; the suggestion is the rate where the smoothed loss falls
+    fastest (Lightning's). Nothing is recorded.
 
     \b
     mnistlab lr-find --dataset fashion-mnist --model seed000-cnn --subset 6000 -o lr.png
@@ -667,6 +701,7 @@ def lr_find_cmd(config_file: Path | None, settings: tuple[str, ...], start_lr: f
 
     check_range(start_lr, end_lr, num_steps, flags=True)  # (before the data is read)
     out = check_output(output, (".png", ".svg", ".pdf")) if output else None
+    _start_weights(flags, store)
     cfg = build_run_config(config_file, settings, flags)
     if left_out(cfg):
         click.echo(f"lr-find: the test sets the rate at every batch and moves the weights themselves: the config's "

@@ -1,0 +1,334 @@
+"""Starting a run from trained weights: Keras's ``model.load_weights(file)`` before ``fit``.
+
+Fine-tuning a recorded model on other data, or training it on with other settings, is one setting
+of the run config (``weights``)::
+
+    dataset = { folder = "my-digits" }
+    model = "seed000-cnn"
+    weights = "cnn.safetensors"          # `mnistlab export RUN cnn.safetensors`, or runs/<id>/weights.safetensors
+    # [weights]                          # the table form:
+    # file = "cnn.safetensors"
+    # skip_mismatch = true               # a new output layer (other classes) keeps its fresh initialisation
+
+The model is built from its spec and seed as always, then each tensor of the file replaces the
+model's tensor of the same key and shape. Keys are the layers' Keras auto-names (``conv2d``,
+``dense_1``: :func:`~mnistlab.models.keras_names`), so a layer's ``name =`` never changes them, and
+two models share a layer's weights where they have the same layers before it. BatchNormalization's
+moving mean and variance are weights here as in Keras, and load. A weight missing from the file
+or shaped otherwise is an error that names it, unless ``skip_mismatch`` (Keras's
+``load_weights(skip_mismatch=True)``), which keeps that layer's fresh initialisation and warns.
+
+A Normalization to adapt takes the mean and variance the source was adapted to (recorded in an
+exported file's metadata, or in the run folder beside ``weights.safetensors``), as a Keras model
+holds them after ``load_weights``: the layers after it were trained on inputs scaled so. Where the
+file does not say them, the layer adapts to the new training images.
+
+The run records the file by its absolute path and keys it by its SHA-256
+(:func:`~mnistlab.config.weights_identity`); its metrics say what loaded (``initial_weights``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line, user_level
+from mnistlab.files import display_name, safetensors_header
+from mnistlab.specs import ModelSpec
+
+__all__ = ["Source", "load_weights", "read_source", "start_spec", "weight_mistakes"]
+
+_WHERE = ("weights", "file")
+_NORMALIZATION_KEYS = ("mean", "variance", "count")  # a Normalization to adapt's buffers: its spec says them
+
+
+@dataclass(frozen=True)
+class Source:
+    """A weights file as read from its header: ``shapes`` (key -> shape) of its tensors, the model
+    ``spec`` it was trained as (a dict; None where the file does not say it) and the ``runs`` it came
+    from (run ids; empty where unknown)."""
+
+    path: Path
+    shapes: Mapping[str, tuple[int, ...]]
+    spec: dict[str, Any] | None = None
+    runs: tuple[str, ...] = ()
+    said: str = field(default="", compare=False)  # how the file is named in messages
+
+    def describe(self) -> str:
+        """``"cnn.safetensors (run 3fa9c01b2e)"``."""
+        return self.said + (f" (run {', '.join(self.runs)})" if self.runs else "")
+
+
+def read_source(weights: Mapping[str, Any] | Any) -> Source:
+    """The weights file a run config's ``weights`` names (its table, or a
+    :class:`~mnistlab.config.WeightsConfig`), read from its header alone.
+
+    Raises SpecError (one line, ``path`` ``("weights", "file")``) for a file that is missing,
+    unreadable, no safetensors file, or a committee's (its members' weights, one set per member)."""
+    file = weights.get("file") if isinstance(weights, Mapping) else getattr(weights, "file", None)
+    path = Path(str(file))
+    said = display_name(path)
+    try:
+        _, header = safetensors_header(path)
+    except FileNotFoundError:
+        raise SpecError(f"weights: {said}: no such file (`mnistlab export RUN -o FILE.safetensors` writes one)",
+                        path=_WHERE) from None
+    except IsADirectoryError:
+        raise SpecError(f"weights: {said} is a folder; name the .safetensors file in it", path=_WHERE) from None
+    except OSError as exc:
+        raise SpecError(f"weights: {said}: cannot read it: {exc.strerror or first_line(exc)}", path=_WHERE) from None
+    except ValueError as exc:
+        raise SpecError(f"weights: {said}: not a safetensors file ({first_line(exc)})", path=_WHERE) from None
+    if not isinstance(header, dict):
+        raise SpecError(f"weights: {said}: not a safetensors file (no header)", path=_WHERE)
+    found = header.get("__metadata__")
+    meta: dict[str, Any] = found if isinstance(found, dict) else {}
+    shapes = {str(k): tuple(int(n) for n in v.get("shape", ())) for k, v in header.items()
+              if k != "__metadata__" and isinstance(v, dict) and isinstance(v.get("shape"), list)}
+    if meta.get("mnistlab.committee", "0") not in ("0", "") or any(k.startswith("members.") for k in shapes):
+        raise SpecError(f"weights: {said} is a committee's (one set of weights per member): start from one member's, "
+                        "`mnistlab export MEMBER_RUN -o FILE.safetensors`", path=_WHERE)
+    spec, runs = _provenance(path, meta)
+    return Source(path, shapes, spec, runs, said)
+
+
+def _provenance(path: Path, meta: Mapping[str, Any]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+    """The spec and run ids of a weights file: from an export's metadata, or from the run folder it
+    lies in (``config.json`` beside ``weights.safetensors``)."""
+    def parsed(text: Any) -> Any:
+        try:
+            return json.loads(text) if isinstance(text, str) else None
+        except (ValueError, RecursionError):
+            return None
+
+    spec, runs = parsed(meta.get("mnistlab.spec")), parsed(meta.get("mnistlab.runs"))
+    if spec is None and path.name == "weights.safetensors" and (path.parent / "config.json").is_file():
+        config = parsed(_read(path.parent / "config.json"))
+        spec = config.get("model") if isinstance(config, dict) else None
+        runs = [path.parent.name]
+    good_runs = tuple(str(r) for r in runs) if isinstance(runs, list) else ()
+    return (spec if isinstance(spec, dict) else None), good_runs
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        return None
+
+
+def start_spec(spec: ModelSpec, source: Source) -> ModelSpec:
+    """``spec`` with a first Normalization to adapt given the mean and variance ``source``'s model
+    was adapted to (Keras's layer holds them after ``load_weights``); ``spec`` itself otherwise
+    (nothing to adapt, or a file that does not say them: the run adapts to its own images)."""
+    from mnistlab import specs as S
+
+    first = spec.layers[0] if spec.layers else None
+    if not (isinstance(first, S.Normalization) and first.needs_adapt) or source.spec is None:
+        return spec
+    try:
+        theirs = ModelSpec.from_dict(source.spec).layers[0]
+    except (MnistlabError, ValueError, TypeError, KeyError, IndexError):
+        return spec
+    if not isinstance(theirs, S.Normalization) or theirs.needs_adapt:
+        return spec
+    layer = dataclasses.replace(first, mean=theirs.mean, variance=theirs.variance, adapted=True)
+    return dataclasses.replace(spec, layers=(layer, *spec.layers[1:]))
+
+
+@dataclass
+class Fit:
+    """How a file's tensors meet a model's: ``loaded`` keys, and the model's layers (module names)
+    ``missing`` from the file, or ``shaped`` otherwise there (layer -> "(128, 10) in the file, (128, 26) here")."""
+
+    loaded: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    shaped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def skipped(self) -> list[str]:
+        """The model's layers that keep their fresh initialisation, in the model's order."""
+        return list(dict.fromkeys([*self.missing, *self.shaped]))
+
+
+def _fit(model_shapes: Mapping[str, tuple[int, ...]], source: Source, adapted: set[str]) -> Fit:
+    """:class:`Fit` of a model (its state dict's shapes) and ``source``; ``adapted``: the module names
+    of Normalization layers whose buffers the spec holds (never loaded from the file)."""
+    fit = Fit()
+    for key, shape in model_shapes.items():
+        layer = key.rsplit(".", 1)[0]
+        if layer in adapted:
+            continue
+        theirs = source.shapes.get(key)
+        if theirs is None:
+            fit.missing.append(layer)
+        elif tuple(theirs) != tuple(shape):
+            fit.shaped.setdefault(layer, f"{_shape(theirs)} in the file, {_shape(shape)} here")
+        else:
+            fit.loaded.append(key)
+    fit.missing = list(dict.fromkeys(m for m in fit.missing if m not in fit.shaped))
+    return fit
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _normalizations(model: Any) -> set[str]:
+    from mnistlab.models import Normalization
+
+    return {name for name, m in model.named_modules() if isinstance(m, Normalization)}
+
+
+def _mismatch(fit: Fit, source: Source) -> str:
+    """The one line that names the first layers that do not fit."""
+    parts = [f"{layer} has weights shaped {why}" for layer, why in list(fit.shaped.items())[:3]]
+    parts += [f"{layer} has no weights in it" for layer in fit.missing[:3 - len(parts)] if len(parts) < 3]
+    more = len(fit.skipped) - len(parts)
+    return (f"weights: {source.describe()} does not fit this model: {'; '.join(parts)}"
+            + (f" (and {more} more layer{'s' * (more != 1)})" if more > 0 else "")
+            + "; set weights.skip_mismatch = true to keep those layers' fresh initialisation (Keras's "
+            "load_weights(skip_mismatch=True)), or start from a model with the same layers")
+
+
+def _check(fit: Fit, source: Source, skip_mismatch: bool) -> None:
+    """SpecError where the file does not fit the model (unless ``skip_mismatch``) or where nothing of it fits."""
+    if not fit.loaded:
+        raise SpecError(f"weights: {source.describe()} holds no weights of this model's layers (its keys: "
+                        f"{', '.join(list(source.shapes)[:4]) or 'none'}): is it the model you meant?", path=_WHERE)
+    if fit.skipped and not skip_mismatch:
+        raise SpecError(_mismatch(fit, source), path=_WHERE)
+
+
+def weight_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
+    """The SpecError of a resolved run ``config``'s ``weights`` that cannot start its model, found before
+    anything trains (a list: empty where it has none, or none is wrong): the file unreadable, a
+    committee's, or not fitting the model's layers (without ``skip_mismatch``)."""
+    weights = config.get("weights")
+    if not isinstance(weights, Mapping):
+        return []
+    from mnistlab.models import build_model
+
+    try:
+        source = read_source(weights)
+        with warnings.catch_warnings():  # the spec's own warnings are the run's to say, once
+            warnings.simplefilter("ignore")
+            model = build_model(ModelSpec.from_dict(config["model"]), seed=0)
+        shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        _check(_fit(shapes, source, _normalizations(model)), source, bool(weights.get("skip_mismatch")))
+    except SpecError as exc:
+        return [exc]
+    return []
+
+
+def load_weights(model: Any, weights: Mapping[str, Any] | Any, source: Source | None = None) -> dict[str, Any]:
+    """Load the weights file of ``weights`` (a run config's table or WeightsConfig) into ``model`` (a
+    freshly built :class:`~mnistlab.models.SequentialModel`), in place: Keras's
+    ``model.load_weights(file, skip_mismatch=...)``. Each tensor is copied in the model's dtype and
+    device. Warns (SpecWarning) for each layer ``skip_mismatch`` leaves at its fresh initialisation,
+    as Keras does.
+
+    Returns what a run's metrics record as ``initial_weights``: ``{"file", "sha256", "runs", "loaded"
+    (tensors), "skipped" (layers)}``. Raises SpecError for a file that does not fit (see
+    :func:`weight_mistakes`) or holds weights that are not finite (NaN or inf)."""
+    import torch
+    from safetensors.torch import load
+
+    from mnistlab.data.userdata import file_sha256
+
+    skip = bool(weights.get("skip_mismatch") if isinstance(weights, Mapping) else getattr(weights, "skip_mismatch", False))
+    source = source or read_source(weights)
+    state = model.state_dict()
+    fit = _fit({k: tuple(v.shape) for k, v in state.items()}, source, _normalizations(model))
+    _check(fit, source, skip)
+    try:
+        tensors = load(source.path.read_bytes())  # (bytes: a path that is not UTF-8 loads too)
+    except Exception as exc:  # OSError, or safetensors' own error for a damaged file
+        raise SpecError(f"weights: {source.said}: cannot load it: {first_line(exc)}", path=_WHERE) from None
+    wanted = {k: tensors[k] for k in fit.loaded}
+    if bad := next((k for k, v in wanted.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None):
+        raise SpecError(f"weights: {source.describe()}: {bad} holds values that are not finite (NaN or inf): "
+                        "a run that diverged?", path=_WHERE)
+    with torch.no_grad():
+        for key, tensor in wanted.items():
+            state[key].copy_(tensor)
+    for layer in fit.skipped:
+        why = fit.shaped.get(layer, "none in the file")
+        warnings.warn(f"weights: {layer} keeps its fresh initialisation (skip_mismatch): its weights are {why}",
+                      SpecWarning, stacklevel=user_level())
+    return {"file": str(source.path), "sha256": file_sha256(source.path), "runs": list(source.runs),
+            "loaded": len(fit.loaded), "skipped": fit.skipped}
+
+
+def said(recorded: Mapping[str, Any] | None, *, name_only: bool = False) -> str:
+    """A run's start in words, for `show`: ``"run 3fa9c01b2e's (/path/weights.safetensors); fresh:
+    dense_1"`` (the layers ``skip_mismatch`` left at their fresh initialisation); "" for a run that
+    started fresh. ``name_only``: the file by its name, its folders (a home folder's name) left out,
+    as a model card shared with an export says it."""
+    if not isinstance(recorded, Mapping) or not recorded.get("file"):
+        return ""
+    runs = [str(r) for r in recorded.get("runs") or []]
+    file = Path(str(recorded["file"])).name if name_only else display_name(Path(str(recorded["file"])))
+    head = f"run {', '.join(runs)}'s ({file})" if runs else file
+    skipped = [str(s) for s in recorded.get("skipped") or []]
+    return head + (f"; fresh: {', '.join(skipped)}" if skipped else "")
+
+
+def given_weights(overrides: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+    """``overrides`` of :func:`mnistlab.train` (or :func:`mnistlab.lr_find`) with ``weights=`` a trained
+    :class:`~mnistlab.run.Run` (Keras's ``new.set_weights(old.get_weights())``) made a file the config
+    names: its model saved once, by content, in the cache (``~/.cache/mnistlab/weights/<digest>.safetensors``),
+    its spec and run id in the file's metadata. Other values pass through (validation says what is
+    wrong with them). SpecError for a committee (start from one member) or a run without a model."""
+    from mnistlab.run import Committee, Run
+
+    weights = overrides.get("weights")
+    if isinstance(weights, Committee):
+        raise SpecError(f"{source}: weights= takes one trained run, not a committee: start from one member "
+                        "(committee.members[0])", path=("weights",), source=source)
+    if not isinstance(weights, Run):
+        return dict(overrides)
+    if weights.model is None:
+        raise SpecError(f"{source}: weights=: this run has no trained model ({weights.status})", path=("weights",),
+                        source=source)
+    return {**overrides, "weights": str(_saved(weights))}
+
+
+def _saved(run: Any) -> Path:
+    """``run``'s model weights in the cache, named by their content (written once)."""
+    import hashlib
+
+    from mnistlab.datasets import cache_dir
+    from mnistlab.files import save_weights
+
+    state = {k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].float() if state[key].is_floating_point() else state[key]
+        digest.update(f"{key}:{state[key].dtype}:{tuple(state[key].shape)};".encode() + tensor.numpy().tobytes())
+    path = cache_dir() / "weights" / f"{digest.hexdigest()[:20]}.safetensors"
+    if not path.is_file():
+        save_weights(state, path, {"mnistlab.spec": json.dumps(run.config.get("model")),
+                                   "mnistlab.runs": json.dumps([run.run_id] if run.run_id else []),
+                                   "mnistlab.committee": "0"})
+    return path
+
+
+def run_weights(store: Any, run_id: str) -> Path:
+    """The ``weights.safetensors`` of the recorded run ``run_id`` (a unique prefix) in ``store`` (a
+    :class:`~mnistlab.store.RunStore`): what `mnistlab train --weights RUN` starts from. StoreError
+    for an unknown id, a run that did not finish, or one whose weights file is gone."""
+    from mnistlab.errors import StoreError
+
+    rec = store.get(run_id)
+    if rec.status != "finished":
+        raise StoreError(f"run {rec.run_id} is {rec.status}: only a finished run's weights start another run")
+    path = store.artifact_dir(rec.run_id) / "weights.safetensors"
+    if not path.is_file():
+        raise StoreError(f"run {rec.run_id} has no weights file ({display_name(path)}): `mnistlab check` says more")
+    return path
