@@ -230,7 +230,7 @@ LISTINGS = {
     "models": ["name", "params", "source", "description"],
     "datasets": ["name", "classes", "train", "test", "location", "size", "status", "check", "found_by", "problem"],
     "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started",
-             "quick", "dataset", "file"],
+             "quick", "dataset", "file", "tags", "note"],
     "compare": list(COLUMNS),
     "experiments": ["experiment", "runs", "finished", "no_result", "diverged", "variants", "best_run_acc", "last_started",
                     "file"],

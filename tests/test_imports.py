@@ -61,7 +61,7 @@ def test_help_listings_and_the_store_commands_do_not_load_torch(recorded, data_d
     broken = tmp_path / "broken.toml"
     broken.write_text("[base\n")
     commands = [["--help"], ["--version"], *([name, "--help"] for name in cli.commands),
-                ["runs", *store], ["show", ids["cnn0"], *store], ["compare", "tiny", *store],
+                ["runs", *store], ["show", ids["cnn0"], *store], ["note", ids["cnn0"], *store], ["compare", "tiny", *store],
                 ["datasets"], ["rm", "no-such-run", *store],
                 ["models"], ["summary", "resnet20"], ["summary", str(RECIPE)],  # from the spec alone
                 *(["plot", kind, ids["cnn0"], "-o", str(tmp_path / f"{kind}.png"), "--data-dir", str(data_dir), *store]

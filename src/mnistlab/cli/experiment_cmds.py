@@ -567,7 +567,9 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("started", "started", lambda t: t[:16].replace("T", " "), drop=1),
                Column("quick", "quick", lambda q: "yes" if q else "no", drop=4),
                Column("dataset", "dataset", drop=2, whole=True),  # (each added last: readers by position)
-               Column("file", "file", shown_path, drop=7, fold=True))  # its experiment file (table: runs of several)
+               Column("file", "file", shown_path, drop=7, fold=True),  # its experiment file (table: runs of several)
+               Column("tags", "tags", lambda t: ", ".join(t), drop=8),  # (table: where a run listed has some)
+               Column("note", "note", drop=9))
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
 
@@ -587,9 +589,11 @@ RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "sta
 @click.option("--sort", "sort_key", metavar="KEY", default="started", show_default=True,
               help=f"Order by {', '.join(RUN_SORTS)}; -KEY for the largest first (-test_accuracy: the best first).")
 @click.option("--limit", "-n", type=IntRange(min=1), help="At most this many runs, the first of the order.")
+@click.option("--tag", "-t", "tags", multiple=True, help="Only runs tagged so (`mnistlab note RUN --tag TAG`); repeat "
+              "it for runs that carry every one.")
 @format_option()
 def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str, ...], since: str | None,
-             sort_key: str, limit: int | None, fmt: str) -> None:
+             sort_key: str, limit: int | None, tags: tuple[str, ...], fmt: str) -> None:
     """List recorded runs, oldest first (see --sort); "quick" marks the size of a --quick smoke run
     (1 epoch, at most 300 training images), which comparisons by name leave out beside full-size
     runs; "file" the experiment file a run came from (in the table where the runs listed came from
@@ -600,22 +604,26 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     mnistlab runs --since 2d -s failed               # what failed in the last two days
     """
     from mnistlab.comparison import resolve_experiment
+    from mnistlab.notes import read_notes, tagged
 
     order, descending = _run_sort(sort_key)
     after = _since(since) if since is not None else None
     st = open_store(store)
     names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]  # (-e a -e b:
     statuses = [w.strip() for given in status for w in given.split(",")] or None  # b's alone, helper-196; -s a -s b, -s a,b
-    rows = [_run_row(r) for name in names for r in st.runs(experiment=name, status=statuses)
-            if after is None or r.created_at >= after]
+    recs = [r for name in names for r in st.runs(experiment=name, status=statuses) if after is None or r.created_at >= after]
+    rows = [_run_row(r, read_notes(st, r.run_id)) for r in tagged(st, recs, tags)]
     rows = _ordered(sorted(rows, key=lambda row: row["_created"]), "_created" if order == "started" else order,
                     descending)[:limit]  # (ties: in start order)
-    several = len({row["file"] for row in rows}) > 1
-    emit(rows, RUN_COLUMNS if fmt != "table" or several else RUN_COLUMNS[:-1], fmt, empty="no runs")
+    several, noted = len({row["file"] for row in rows}) > 1, any(row["tags"] for row in rows)
+    columns = [c for c in RUN_COLUMNS if fmt != "table" or c.key != "note" and (c.key != "file" or several)
+               and (c.key != "tags" or noted)]  # (a note, lines of text: in json and csv, and `show`)
+    emit(rows, columns, fmt, empty="no runs" + (f" tagged {', '.join(tags)}" if tags else ""))
 
 
-def _run_row(r: RunRecord) -> dict[str, Any]:
-    """One run as `runs` lists it (``_created``: its start in epoch seconds, to sort by; not shown)."""
+def _run_row(r: RunRecord, notes: Any) -> dict[str, Any]:
+    """One run as `runs` lists it, with its :class:`~mnistlab.notes.Notes` (``_created``: its start in
+    epoch seconds, to sort by; not shown)."""
     from mnistlab.comparison import smoke_run
     from mnistlab.data.userdata import dataset_label
     from mnistlab.store import RESULT_STATUSES
@@ -631,7 +639,7 @@ def _run_row(r: RunRecord) -> dict[str, Any]:
             "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
             "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None,
             "file": (r.env or {}).get("experiment_file") or None,  # (a class's files: helper-193)
-            "_created": r.created_at}
+            "tags": list(notes.tags), "note": notes.note, "_created": r.created_at}
 
 
 def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
@@ -675,22 +683,14 @@ def _since(given: str) -> float:
               help="text: for reading; json: the whole record as one object, for scripts.")
 def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     """Show one run: status, metrics, environment, history and config (any unique id prefix)."""
-    import dataclasses
-
     from mnistlab.comparison import seconds, smoke_run
+    from mnistlab.notes import read_notes
     from mnistlab.store import ENDED
 
     st = open_store(store)
     r = st.get(run_id)
-    if fmt == "json":  # the record as stored, with where its files are and whether it is smoke-sized
-        record = {**dataclasses.asdict(r), "artifacts": str(st.artifact_dir(r.run_id)), "smoke_run": smoke_run(r)}
-        if r.status == "running":  # where it stands, as the text says it (helper-124)
-            from mnistlab.live import running_cell
-
-            cell = running_cell(r, time.time())
-            record["progress"] = {"epoch": cell.epoch, "epochs": cell.epochs, "seconds": round(cell.seconds, 3),
-                                  "queued": cell.queued}
-        click.echo(json.dumps(record, indent=1, sort_keys=True, default=str))
+    if fmt == "json":
+        click.echo(json.dumps(_shown_record(st, r), indent=1, sort_keys=True, default=str))
         return
     member = r.member or any(r.run_id in c.member_ids for c in st.committees(r.experiment))  # (its committees
     click.echo(f"run {r.run_id}  experiment {printable(r.experiment)}  variant {printable(r.variant)}  seed {r.seed}"
@@ -708,7 +708,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     # text may hold a terminal's escape codes: helper-172)
     smoke = ("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name leave it out "
              "where its variant has a full-size run") if smoke_run(r) else None
-    for said in (_started_said(r), _resumed_said(r), smoke, result_said(r), *warnings_said(r)):  # then its warnings
+    for said in (_started_said(r), _resumed_said(r), smoke, result_said(r), *warnings_said(r),  # then its warnings,
+                 *notes_said(read_notes(st, r.run_id))):  # and the user's own words on it
         if said:
             click.echo(said)
     took = ""
@@ -756,6 +757,35 @@ def _started_said(r: RunRecord) -> str | None:
     from mnistlab.initial_weights import said
 
     return f"initial weights {printable(text)}" if (text := said((r.metrics or {}).get("initial_weights"))) else None
+
+
+def _shown_record(st: RunStore, r: RunRecord) -> dict[str, Any]:
+    """`show --format json`'s object: the record as stored, with where its files are, whether it is
+    smoke-sized, its tags and note, and where a running run stands (as the text says it, helper-124)."""
+    import dataclasses
+
+    from mnistlab.comparison import smoke_run
+    from mnistlab.notes import read_notes
+
+    notes = read_notes(st, r.run_id)
+    record = {**dataclasses.asdict(r), "artifacts": str(st.artifact_dir(r.run_id)), "smoke_run": smoke_run(r),
+              "tags": list(notes.tags), "note": notes.note}
+    if r.status == "running":
+        from mnistlab.live import running_cell
+
+        cell = running_cell(r, time.time())
+        record["progress"] = {"epoch": cell.epoch, "epochs": cell.epochs, "seconds": round(cell.seconds, 3),
+                              "queued": cell.queued}
+    return record
+
+
+def notes_said(notes: Any) -> list[str]:
+    """`show`'s lines of a run's :class:`~mnistlab.notes.Notes`: ``tags best, baseline``, then ``note``
+    and each line of it indented; none for a run without."""
+    lines = [f"tags {', '.join(printable(t) for t in notes.tags)}"] if notes.tags else []
+    if notes.note:
+        lines += ["note:", *(f"  {printable(line)}" for line in notes.note.split("\n"))]
+    return lines
 
 
 def _resumed_said(r: RunRecord) -> str | None:
@@ -1208,5 +1238,41 @@ def experiments_cmd(store: str | None, sort_key: str, limit: int | None, fmt: st
          empty="no experiments")
 
 
+@click.command("note")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN...")
+@click.option("--message", "-m", metavar="TEXT", help='The run\'s note: replaces the one it had ("" drops it).')
+@click.option("--tag", "-t", "add", multiple=True, help="Add this tag (a short label: best, baseline); repeatable.")
+@click.option("--untag", "remove", multiple=True, help="Take this tag away; repeatable.")
+@click.option("--clear", is_flag=True, help="Drop the run's note and tags first.")
+@_STORE
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: each run's id, tags and note, for scripts.")
+def note_cmd(run_ids: tuple[str, ...], message: str | None, add: tuple[str, ...], remove: tuple[str, ...], clear: bool,
+             store: str | None, fmt: str) -> None:
+    """Tag a run, or write a note on it (the lab notebook's margin); without -m, --tag, --untag or
+    --clear, say its tags and note. They live in the run's folder, change no run key, and `mnistlab
+    runs --tag` lists the runs tagged so (MLflow's run tags and description).
+
+    \b
+    mnistlab note 3fa9c01b2e -m "lr too high: diverged at epoch 3" --tag bad
+    mnistlab note 3fa9c01b2e 7b1e02c4d9 --tag best
+    mnistlab runs --tag best
+    """
+    from mnistlab.notes import read_notes, write_notes
+
+    st = open_store(store)
+    recs = [st.get(r) for r in dict.fromkeys(run_ids)]  # every id read first: a typo changes nothing
+    changing = message is not None or add or remove or clear
+    done = [(r, write_notes(st, r.run_id, note=message, add=add, remove=remove, clear=clear) if changing
+             else read_notes(st, r.run_id)) for r in recs]
+    if fmt == "json":
+        click.echo(json.dumps([{"run_id": r.run_id, "tags": list(n.tags), "note": n.note} for r, n in done], indent=1))
+        return
+    for r, n in done:
+        click.echo(f"run {r.run_id}" + ("" if n else ": no tags, no note"))
+        for line in notes_said(n):
+            click.echo(f"  {line}")
+
+
 COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, experiments_cmd, show_cmd, compare_cmd, rm_cmd,
-                                 reindex_cmd]
+                                 reindex_cmd, note_cmd]

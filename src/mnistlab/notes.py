@@ -1,0 +1,145 @@
+"""A run's tags and note: the user's own words on a recorded run (MLflow's run tags and description,
+W&B's tags and notes), added after it ran::
+
+    mnistlab note 3fa9c01b2e -m "lr too high: diverged at epoch 3" --tag bad
+    mnistlab runs --tag best                 # the runs tagged so
+    mnistlab show 3fa9c01b2e                 # says its tags and note
+
+They live in the run's folder, ``runs/<run id>/notes.json`` (``{"note": "...", "tags": [...]}``,
+written whole), beside what the run recorded and never in it: a note is no part of what trained, so
+it changes no run key, and deleting the run (``mnistlab rm``) deletes it. The folders are the lab
+notebook; the database indexes what trained, and a rebuilt database (``mnistlab reindex``) keeps
+every note, since it never held them.
+
+A tag is a short label (at most :data:`MAX_TAG` characters, printable, without commas or leading
+and trailing spaces; its case is kept, and matched exactly); a note is free text (at most
+:data:`MAX_NOTE` characters, lines allowed, no other control characters: a terminal would obey them).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mnistlab.errors import SpecError, StoreError, StoreWarning, clip, first_line, user_level
+from mnistlab.files import write_atomic
+
+if TYPE_CHECKING:
+    from mnistlab.store import RunRecord, RunStore
+
+__all__ = ["MAX_NOTE", "MAX_TAG", "MAX_TAGS", "NOTES_FILE", "Notes", "check_note", "check_tag", "read_notes",
+           "tagged", "write_notes"]
+
+NOTES_FILE = "notes.json"
+MAX_TAG, MAX_TAGS, MAX_NOTE = 64, 50, 10_000
+
+
+@dataclass(frozen=True)
+class Notes:
+    """A run's ``note`` ("" for none) and ``tags`` (in the order they were added)."""
+
+    note: str = ""
+    tags: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.note or self.tags)
+
+
+def _printable(text: str, allowed: str = "") -> bool:
+    return not any(unicodedata.category(c).startswith("C") and c not in allowed for c in text)
+
+
+def check_tag(tag: str) -> str:
+    """``tag`` as kept; SpecError (one line) for an empty one, one too long, or one with a comma, a
+    control character or spaces around it."""
+    if not isinstance(tag, str) or not tag.strip():
+        raise SpecError("--tag: a tag is a short label, such as best or baseline; got an empty one")
+    if tag != tag.strip():
+        raise SpecError(f"--tag {clip(tag.strip(), 40)!r}: without spaces around it (a tag is matched exactly)")
+    if len(tag) > MAX_TAG:
+        raise SpecError(f"--tag: at most {MAX_TAG} characters, got {len(tag)} ({clip(tag, 40)!r}): a longer text is a note (-m)")
+    if "," in tag or not _printable(tag):
+        raise SpecError(f"--tag {clip(tag, 40)!r}: a tag has no commas (give --tag once for each) and no control characters")
+    return tag
+
+
+def check_note(text: str) -> str:
+    """``text`` as kept, its lines' trailing spaces and the blank lines around it left out; SpecError
+    (one line) for one too long or with a control character other than a line break or a tab."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    kept = "\n".join(lines).strip("\n")
+    if len(kept) > MAX_NOTE:
+        raise SpecError(f"-m: a note of at most {MAX_NOTE:,} characters, got {len(kept):,}")
+    if not _printable(kept, "\n\t"):
+        raise SpecError("-m: a note with a control character (a terminal would obey it); write plain text")
+    return kept
+
+
+def _path(store: RunStore, run_id: str) -> Path:
+    return store.artifact_dir(run_id, must_exist=False) / NOTES_FILE
+
+
+def read_notes(store: RunStore, run_id: str) -> Notes:
+    """The tags and note of the run ``run_id`` (a whole id, as the store holds it); empty for none.
+    A notes file that cannot be read or parsed reads as none, with a StoreWarning naming it."""
+    path = _path(store, run_id)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Notes()
+    except (OSError, UnicodeError, ValueError, RecursionError) as exc:
+        warnings.warn(f"{path}: its notes cannot be read ({first_line(exc)}): read as none", StoreWarning,
+                      stacklevel=user_level())
+        return Notes()
+    note, tags = (data.get("note"), data.get("tags")) if isinstance(data, dict) else (None, None)
+    if not isinstance(note, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        warnings.warn(f"{path}: its notes are not mnistlab's ({{\"note\": text, \"tags\": [...]}}): read as none",
+                      StoreWarning, stacklevel=user_level())
+        return Notes()
+    return Notes(note, tuple(tags))
+
+
+def write_notes(store: RunStore, run_id: str, *, note: str | None = None, add: Sequence[str] = (),
+                remove: Sequence[str] = (), clear: bool = False) -> Notes:
+    """Change the run's notes and return them: ``clear`` drops its note and tags first, ``note``
+    replaces its note ("" drops it), ``add`` tags are added (once each, in order), ``remove`` tags
+    taken away (SpecError for one it does not carry). Raises StoreError for an unknown run id or a
+    store that cannot be written, SpecError for a bad tag or note; nothing changes then."""
+    rec = store.get(run_id)
+    if store.read_only:
+        raise StoreError(f"{store.root}: cannot write notes: the store is read-only here")
+    added, taken = [check_tag(t) for t in add], [check_tag(t) for t in remove]
+    text = check_note(note) if note is not None else None
+    before = Notes() if clear else read_notes(store, rec.run_id)
+    if missing := [t for t in taken if t not in before.tags and t not in added]:
+        raise SpecError(f"--untag {missing[0]!r}: run {rec.run_id} has no such tag"
+                        + (f" (its tags: {', '.join(before.tags)})" if before.tags else " (it has none)"))
+    tags = tuple(t for t in dict.fromkeys([*before.tags, *added]) if t not in taken)
+    if len(tags) > MAX_TAGS:
+        raise SpecError(f"--tag: at most {MAX_TAGS} tags on a run; it would have {len(tags)}")
+    after = Notes(before.note if text is None else text, tags)
+    path = _path(store, rec.run_id)
+    try:
+        if after:
+            write_atomic(path, lambda tmp: tmp.write_text(json.dumps({"note": after.note, "tags": list(after.tags)},
+                                                                     ensure_ascii=False, indent=1) + "\n",
+                                                          encoding="utf-8"), through=False)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write the notes: {exc.strerror or first_line(exc)}") from None
+    return after
+
+
+def tagged(store: RunStore, records: Iterable[RunRecord], tags: Sequence[str]) -> list[RunRecord]:
+    """Those of ``records`` that carry every tag of ``tags`` (all of them where none is given)."""
+    wanted = [check_tag(t) for t in tags]
+    if not wanted:
+        return list(records)
+    return [r for r in records if set(wanted) <= set(read_notes(store, r.run_id).tags)]
+

@@ -1,0 +1,121 @@
+"""A run's tags and note (`mnistlab note`, `runs --tag`, `show`): kept in its folder, never in what
+trained; real runs in a real store, the CLI's own entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.errors import SpecError, StoreWarning
+from mnistlab.notes import NOTES_FILE, read_notes, write_notes
+from mnistlab.run import train
+from mnistlab.store import DB_FILE, RunStore
+
+
+@pytest.fixture
+def two(data_dir: Path, tmp_path: Path) -> tuple[RunStore, str, str]:
+    store = RunStore(tmp_path / "store")
+    ids = [train("mnist", "seed000-dense", 1, data_dir=data_dir, store=store, subset=300, progress="none", seed=s).run_id
+           for s in (0, 1)]
+    return store, str(ids[0]), str(ids[1])
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+def test_tags_and_a_note_are_kept_listed_and_shown(two: tuple[RunStore, str, str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    store, a, b = two
+    where = ["--store", str(store.root)]
+    key = store.get(a).config_hash
+    code, out, _ = _cli(capsys, "note", a[:6], "-m", "lr too high\nsecond line  \n", "--tag", "bad", "--tag", "lr",
+                        *where)
+    assert code == 0 and "tags bad, lr" in out and "    second line" in out
+    assert _cli(capsys, "note", a, b, "--tag", "sweep-1", *where)[0] == 0
+    assert read_notes(store, a).tags == ("bad", "lr", "sweep-1") and read_notes(store, a).note == "lr too high\nsecond line"
+    code, out, _ = _cli(capsys, "runs", "--tag", "sweep-1", "--tag", "bad", "--format", "json", *where)
+    rows = json.loads(out)
+    assert code == 0 and [r["run_id"] for r in rows] == [a] and rows[0]["note"].endswith("second line")
+    code, out, _ = _cli(capsys, "runs", *where)
+    assert "tags" in out.splitlines()[0] and "bad, lr, sweep-1" in out
+    code, out, _ = _cli(capsys, "show", a, *where)
+    assert "tags bad, lr, sweep-1\nnote:\n  lr too high\n  second line\n" in out
+    assert json.loads(_cli(capsys, "show", b, "--format", "json", *where)[1])["tags"] == ["sweep-1"]
+    assert store.get(a).config_hash == key  # a note is no part of what trained
+    assert _cli(capsys, "note", a, "--untag", "lr", "-m", "", *where)[0] == 0
+    assert read_notes(store, a) == read_notes(store, a).__class__("", ("bad", "sweep-1"))
+    assert _cli(capsys, "note", a, "--clear", *where)[0] == 0
+    assert not (store.artifact_dir(a) / NOTES_FILE).exists()
+    code, out, _ = _cli(capsys, "note", a, *where)
+    assert code == 0 and "no tags, no note" in out
+    assert [r["run_id"] for r in json.loads(_cli(capsys, "runs", "--tag", "sweep-1", "--format", "json", *where)[1])] == [b]
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--tag", ""], "got an empty one"),
+    (["--tag", "a,b"], "no commas"),
+    (["--tag", " best"], "without spaces around it"),
+    (["--tag", "x" * 65], "at most 64 characters"),
+    (["--tag", "bad\x1b[31m"], "no control characters"),
+    (["-m", "note \x1b]0;title\x07"], "a note with a control character"),
+    (["-m", "x" * 10_001], "a note of at most 10,000 characters"),
+    (["--untag", "never"], "has no such tag"),
+])
+def test_bad_tags_and_notes_are_one_line_and_change_nothing(args: list[str], said: str, two: tuple[RunStore, str, str],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    store, a, b = two
+    write_notes(store, b, note="kept", add=["keep"])
+    code, _, err = _cli(capsys, "note", a, b, *args, "--store", str(store.root))
+    assert code == 2 and said in err and err.count("\n") == 1
+    assert read_notes(store, b).note == "kept" and read_notes(store, b).tags == ("keep",)
+    assert not (store.artifact_dir(a) / NOTES_FILE).exists()
+
+
+def test_a_typo_among_run_ids_changes_no_run(two: tuple[RunStore, str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    store, a, _ = two
+    code, _, err = _cli(capsys, "note", a, "ffffffff", "--tag", "x", "--store", str(store.root))
+    assert code == 2 and 'no run "ffffffff"' in err and not read_notes(store, a)
+
+
+def test_damaged_notes_read_as_none_with_a_warning_and_can_be_written_again(two: tuple[RunStore, str, str],
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    store, a, b = two
+    (store.artifact_dir(a) / NOTES_FILE).write_bytes(b"\xff{not json")
+    (store.artifact_dir(b) / NOTES_FILE).write_text('{"note": 3, "tags": "x"}')
+    for run in (a, b):
+        with pytest.warns(StoreWarning, match="read as none"):
+            assert not read_notes(store, run)
+    code, out, _ = _cli(capsys, "runs", "--store", str(store.root))
+    assert code == 0 and a in out and b in out
+    with pytest.warns(StoreWarning):
+        assert write_notes(store, a, add=["fresh"]).tags == ("fresh",)
+    assert read_notes(store, a).tags == ("fresh",)
+
+
+def test_notes_go_with_rm_and_stay_through_reindex(two: tuple[RunStore, str, str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    store, a, b = two
+    write_notes(store, a, note="keep me", add=["best"])
+    write_notes(store, b, add=["gone"])
+    root = store.root
+    store.close()
+    (root / DB_FILE).unlink()
+    assert _cli(capsys, "reindex", "--store", str(root))[0] == 0
+    code, out, _ = _cli(capsys, "runs", "--tag", "best", "--format", "json", "--store", str(root))
+    assert [r["note"] for r in json.loads(out)] == ["keep me"]
+    assert _cli(capsys, "rm", b, "--yes", "--store", str(root))[0] == 0
+    assert not (root / "runs" / b).exists()
+    code, out, err = _cli(capsys, "runs", "--tag", "gone", "--store", str(root))
+    assert code == 0 and "no runs tagged gone" in out + err
+
+
+def test_write_notes_refuses_a_bad_tag_from_python(two: tuple[RunStore, str, str]) -> None:
+    store, a, _ = two
+    with pytest.raises(SpecError, match="no commas"):
+        write_notes(store, a, add=["x,y"])
