@@ -94,13 +94,17 @@ def test_the_run_key_holds_the_weights_by_content_not_by_path(base: tuple[RunSto
 def test_weights_that_do_not_fit_are_found_before_anything_trains(base: tuple[RunStore, str, Path],
                                                                   data_dir: Path) -> None:
     _, _, file = base
-    other = [dict(CONV[0], filters=4), *CONV[1:]]
-    resolved = parse_run_config({"dataset": "mnist", "model": {"layers": other}, "weights": str(file)}).resolved()
+    deeper = [*CONV[:4], {"type": "Dense", "units": 32, "activation": "relu"}, CONV[4]]  # a hidden layer more
+    resolved = parse_run_config({"dataset": "mnist", "model": {"layers": deeper}, "weights": str(file)}).resolved()
     mistakes = run_data_mistakes(resolved, data_dir, files_here=True)
     assert len(mistakes) == 1 and mistakes[0].path == ("weights", "file")
     said = str(mistakes[0])
-    assert "conv2d has weights shaped (8, 1, 3, 3) in the file, (4, 1, 3, 3) here" in said
+    assert "dense shaped (10, 1352) in the file, (32, 1352) here; dense_1 not in the file" in said
     assert "skip_mismatch = true" in said and "\n" not in said
+    other = [dict(CONV[0], filters=4), *CONV[1:]]  # every layer after it shaped otherwise: nothing would load
+    resolved = parse_run_config({"dataset": "mnist", "model": {"layers": other}, "weights": str(file)}).resolved()
+    said = str(run_data_mistakes(resolved, data_dir, files_here=True)[0])
+    assert "fits no layer of this model (conv2d shaped (8, 1, 3, 3) in the file, (4, 1, 3, 3) here;" in said
 
 
 def test_skip_mismatch_keeps_a_new_output_layer_fresh_and_warns(base: tuple[RunStore, str, Path], data_dir: Path,
@@ -110,9 +114,9 @@ def test_skip_mismatch_keeps_a_new_output_layer_fresh_and_warns(base: tuple[RunS
     images, labels = rng.integers(0, 256, (90, 28, 28), dtype=np.uint8), np.repeat(np.arange(3), 30)
     np.savez(tmp_path / "three.npz", x_train=images, y_train=labels)
     head = [*FROZEN[:-1], dict(FROZEN[-1], units=3)]
-    with pytest.raises(SpecError, match=r"dense has weights shaped \(10, 1352\) in the file, \(3, 1352\) here"):
+    with pytest.raises(SpecError, match=r"dense shaped \(10, 1352\) in the file, \(3, 1352\) here"):
         train(str(tmp_path / "three.npz"), {"layers": head}, 1, weights=str(file), progress="none")
-    with pytest.warns(SpecWarning, match="dense keeps its fresh initialisation"):
+    with pytest.warns(SpecWarning, match=r"1 layer of 3 keep their fresh initialisation \(skip_mismatch\): dense \("):
         run = train(str(tmp_path / "three.npz"), {"layers": head}, 1, progress="none",
                     weights={"file": str(file), "skip_mismatch": True})
     assert run.metrics["initial_weights"]["skipped"] == ["dense"]
@@ -259,3 +263,57 @@ def test_lr_find_starts_from_weights_too(base: tuple[RunStore, str, Path], data_
     assert tuned["losses"][0] != fresh["losses"][0]  # the first batch's loss is the loaded model's
     code, err = _cli(capsys, *args, "--skip-mismatch")
     assert code == 2 and "--skip-mismatch goes with --weights" in err
+
+
+def test_a_layer_that_does_not_fit_stays_fresh_whole_as_keras_assigns_a_layer(base: tuple[RunStore, str, Path],
+                                                                             data_dir: Path) -> None:
+    from mnistlab.initial_weights import match_weights, read_source
+
+    _, _, file = base
+    source = read_source({"file": str(file)})
+    no_bias = ModelSpec.from_dict({"layers": [dict(CONV[0], use_bias=False), *CONV[1:]]})  # its kernel fits alone
+    fit = match_weights(no_bias, source, True)
+    assert fit.skipped == [] and "conv2d.weight" in fit.loaded  # a layer with fewer tensors: those it has load
+    inserted = ModelSpec.from_dict({"layers": [CONV[0], {"type": "Conv2D", "filters": 8, "kernel_size": 1}, *CONV[1:]]})
+    fit = match_weights(inserted, source, True)  # conv2d_1 (8, 8, 1, 1): not in the file, fresh whole
+    assert fit.skipped == ["conv2d_1"] and {k.split(".")[0] for k in fit.loaded} == {"conv2d", "batch_normalization",
+                                                                                      "dense"}
+    five = ModelSpec.from_dict({"layers": [dict(CONV[0], kernel_size=5), *CONV[1:]]})  # its bias (8,) still fits
+    fit = match_weights(five, source, True)
+    assert fit.skipped == ["conv2d", "dense"] and "conv2d.bias" not in fit.loaded  # (helper-201: it was taken alone)
+    wider_bn = ModelSpec.from_dict({"layers": [*CONV[:4], {"type": "Dense", "units": 16}, CONV[4]]})
+    fit = match_weights(wider_bn, source, True)  # dense (16, 1352): its bias (16,) is not the file's (10,) either
+    assert fit.skipped == ["dense", "dense_1"] and not any(k.startswith("dense") for k in fit.loaded)
+
+
+def test_a_normalization_given_its_statistics_does_not_meet_an_adapted_one(data_dir: Path, tmp_path: Path) -> None:
+    from mnistlab.initial_weights import match_weights, read_source
+
+    store = RunStore(tmp_path / "store")
+    adapted = train("mnist", {"layers": [{"type": "Normalization"}, *CONV]}, 1, data_dir=data_dir, store=store, **SMALL)
+    given = train("mnist", {"layers": [{"type": "Normalization", "mean": 0.5, "variance": 0.25}, *CONV]}, 1,
+                  data_dir=data_dir, store=store, **SMALL)
+
+    def fit(run: object, first: dict, skip: bool = False) -> object:
+        weights = {"file": str(store.artifact_dir(run.run_id) / "weights.safetensors")}  # type: ignore[attr-defined]
+        return match_weights(ModelSpec.from_dict({"layers": [first, *CONV]}), read_source(weights), skip)
+
+    with pytest.raises(SpecError, match="normalization given its mean and variance here"):
+        fit(adapted, {"type": "Normalization", "mean": 0.3, "variance": 0.04})
+    with pytest.raises(SpecError, match="normalization not in the file .its model gives its Normalization's mean"):
+        fit(given, {"type": "Normalization"})
+    assert fit(given, {"type": "Normalization"}, True).statistics is None  # skip_mismatch: adapts to the new images
+    assert fit(given, {"type": "Normalization", "mean": 0.1, "variance": 0.2}).skipped == []  # no weights either side
+
+
+def test_a_frozen_layers_weight_penalty_is_no_part_of_the_loss_as_keras() -> None:
+    from mnistlab.models import regularization_loss
+
+    layers = [dict(CONV[0], kernel_regularizer={"l2": 0.01}), *CONV[1:4], dict(CONV[4], kernel_regularizer={"l2": 0.01})]
+    spec = ModelSpec.from_dict({"layers": layers})
+    frozen = ModelSpec.from_dict({"layers": [dict(layers[0], trainable=False), *layers[1:]]})
+    model, frozen_model = build_model(spec, seed=0), build_model(frozen, seed=0)
+    dense_only = 0.01 * float(model.dense.weight.square().sum())
+    conv_and_dense = dense_only + 0.01 * float(model.conv2d.weight.square().sum())
+    assert float(regularization_loss(model)) == pytest.approx(conv_and_dense, rel=1e-6)
+    assert float(regularization_loss(frozen_model)) == pytest.approx(dense_only, rel=1e-6)

@@ -42,10 +42,9 @@ from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line, u
 from mnistlab.files import display_name, safetensors_header
 from mnistlab.specs import ModelSpec
 
-__all__ = ["Source", "load_weights", "read_source", "start_spec", "weight_mistakes"]
+__all__ = ["Fit", "Source", "load_weights", "match_weights", "read_source", "start_spec", "weight_mistakes"]
 
 _WHERE = ("weights", "file")
-_NORMALIZATION_KEYS = ("mean", "variance", "count")  # a Normalization to adapt's buffers: its spec says them
 
 
 @dataclass(frozen=True)
@@ -123,74 +122,105 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def start_spec(spec: ModelSpec, source: Source) -> ModelSpec:
-    """``spec`` with a first Normalization to adapt given the mean and variance ``source``'s model
-    was adapted to (Keras's layer holds them after ``load_weights``); ``spec`` itself otherwise
-    (nothing to adapt, or a file that does not say them: the run adapts to its own images)."""
-    from mnistlab import specs as S
-
-    first = spec.layers[0] if spec.layers else None
-    if not (isinstance(first, S.Normalization) and first.needs_adapt) or source.spec is None:
-        return spec
-    try:
-        theirs = ModelSpec.from_dict(source.spec).layers[0]
-    except (MnistlabError, ValueError, TypeError, KeyError, IndexError):
-        return spec
-    if not isinstance(theirs, S.Normalization) or theirs.needs_adapt:
-        return spec
-    layer = dataclasses.replace(first, mean=theirs.mean, variance=theirs.variance, adapted=True)
-    return dataclasses.replace(spec, layers=(layer, *spec.layers[1:]))
-
-
 @dataclass
 class Fit:
-    """How a file's tensors meet a model's: ``loaded`` keys, and the model's layers (module names)
-    ``missing`` from the file, or ``shaped`` otherwise there (layer -> "(128, 10) in the file, (128, 26) here")."""
+    """How a file's weights meet a model's layers (:func:`match_weights`): the tensors ``loaded``, the layers
+    (module names) that keep their fresh initialisation, each with why (``fresh``, in the model's
+    order), and the ``statistics`` (mean, variance) a first Normalization to adapt takes from the
+    file's model (None: none to take)."""
 
     loaded: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    shaped: dict[str, str] = field(default_factory=dict)
+    fresh: dict[str, str] = field(default_factory=dict)
+    statistics: tuple[Any, Any] | None = None
 
     @property
     def skipped(self) -> list[str]:
         """The model's layers that keep their fresh initialisation, in the model's order."""
-        return list(dict.fromkeys([*self.missing, *self.shaped]))
+        return list(self.fresh)
 
 
-def _fit(model_shapes: Mapping[str, tuple[int, ...]], source: Source, adapted: set[str]) -> Fit:
-    """:class:`Fit` of a model (its state dict's shapes) and ``source``; ``adapted``: the module names
-    of Normalization layers whose buffers the spec holds (never loaded from the file)."""
+def match_weights(spec: ModelSpec, source: Source, skip_mismatch: bool) -> Fit:
+    """Which of ``source``'s weights load into the model ``spec`` builds (as written: a Normalization
+    still to adapt), layer by layer as Keras's ``load_weights`` assigns them: a layer whose tensors
+    are all in the file with its shapes loads whole; one with a tensor missing or shaped otherwise
+    stays fresh whole (a bias that still fits is not taken alone). Raises SpecError where a layer
+    would stay fresh without ``skip_mismatch``, or where nothing of the file fits."""
+    shapes, adapting = _model_shapes(json.dumps(spec.to_dict(), sort_keys=True))
     fit = Fit()
-    for key, shape in model_shapes.items():
+    norm, why, fit.statistics = _normalization(spec, source)
+    if why:
+        fit.fresh[norm] = why
+    layers: dict[str, list[str]] = {}
+    for key in shapes:
         layer = key.rsplit(".", 1)[0]
-        if layer in adapted:
-            continue
-        theirs = source.shapes.get(key)
-        if theirs is None:
-            fit.missing.append(layer)
-        elif tuple(theirs) != tuple(shape):
-            fit.shaped.setdefault(layer, f"{_shape(theirs)} in the file, {_shape(shape)} here")
+        if layer not in adapting:  # (a Normalization's statistics: its spec holds them, :func:`start_spec`)
+            layers.setdefault(layer, []).append(key)
+    for layer, keys in layers.items():
+        problem = next((f"shaped {_shape(source.shapes[k])} in the file, {_shape(shapes[k])} here"
+                        for k in keys if k in source.shapes and source.shapes[k] != shapes[k]), None)
+        if problem is None and any(k not in source.shapes for k in keys):
+            problem = "not in the file" if not any(k in source.shapes for k in keys) else "in the file in part"
+        if problem:
+            fit.fresh[layer] = problem
         else:
-            fit.loaded.append(key)
-    fit.missing = list(dict.fromkeys(m for m in fit.missing if m not in fit.shaped))
+            fit.loaded += keys
+    _check(fit, source, skip_mismatch)
     return fit
+
+
+def _normalization(spec: ModelSpec, source: Source) -> tuple[str, str, tuple[Any, Any] | None]:
+    """A first Normalization of ``spec`` against the file's model's: (its module name, why it does
+    not fit ("" where it does), the statistics to take). As in Keras, an adapted layer holds weights
+    (its mean, variance and count) and one given its mean and variance holds none: an adapted one
+    meets an adapted one (and takes its statistics), one given them meets one given them or none."""
+    from mnistlab import specs as S
+    from mnistlab.models import keras_names
+
+    first = spec.layers[0] if spec.layers else None
+    if not isinstance(first, S.Normalization):
+        return "", "", None
+    name = keras_names(spec)[0]
+    theirs: Any = None
+    if source.spec is not None:
+        try:
+            theirs = ModelSpec.from_dict(source.spec).layers[0]
+        except (MnistlabError, ValueError, TypeError, KeyError, IndexError):
+            theirs = None
+    adapted = isinstance(theirs, S.Normalization) and theirs.adapted
+    if first.needs_adapt:
+        if source.spec is None:  # a file that does not say its model: the layer adapts to the new images
+            return name, "", None
+        if adapted:
+            return name, "", (theirs.mean, theirs.variance)
+        return name, ("not in the file (its model gives its Normalization's mean and variance as constants, which are no "
+                      "weights)" if isinstance(theirs, S.Normalization) else "not in the file"), None
+    if adapted:
+        return name, "given its mean and variance here (no weights), adapted in the file's model (weights)", None
+    return name, "", None
+
+
+def start_spec(spec: ModelSpec, fit: Fit) -> ModelSpec:
+    """``spec`` with a first Normalization to adapt given the mean and variance the file's model was
+    adapted to (:attr:`Fit.statistics`; Keras's layer holds them after ``load_weights``); ``spec``
+    itself where there are none to take (the run adapts to its own images)."""
+    from mnistlab import specs as S
+
+    first = spec.layers[0] if spec.layers else None
+    if fit.statistics is None or not isinstance(first, S.Normalization):
+        return spec
+    mean, variance = fit.statistics
+    layer = dataclasses.replace(first, mean=mean, variance=variance, adapted=True)
+    return dataclasses.replace(spec, layers=(layer, *spec.layers[1:]))
 
 
 def _shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def _normalizations(model: Any) -> set[str]:
-    from mnistlab.models import Normalization
-
-    return {name for name, m in model.named_modules() if isinstance(m, Normalization)}
-
-
 def _mismatch(fit: Fit, source: Source) -> str:
     """The one line that names the first layers that do not fit."""
-    parts = [f"{layer} has weights shaped {why}" for layer, why in list(fit.shaped.items())[:3]]
-    parts += [f"{layer} has no weights in it" for layer in fit.missing[:3 - len(parts)] if len(parts) < 3]
-    more = len(fit.skipped) - len(parts)
+    parts = [f"{layer} {why}" for layer, why in list(fit.fresh.items())[:3]]
+    more = len(fit.fresh) - len(parts)
     return (f"weights: {source.describe()} does not fit this model: {'; '.join(parts)}"
             + (f" (and {more} more layer{'s' * (more != 1)})" if more > 0 else "")
             + "; set weights.skip_mismatch = true to keep those layers' fresh initialisation (Keras's "
@@ -199,10 +229,11 @@ def _mismatch(fit: Fit, source: Source) -> str:
 
 def _check(fit: Fit, source: Source, skip_mismatch: bool) -> None:
     """SpecError where the file does not fit the model (unless ``skip_mismatch``) or where nothing of it fits."""
-    if not fit.loaded:
-        raise SpecError(f"weights: {source.describe()} holds no weights of this model's layers (its keys: "
-                        f"{', '.join(list(source.shapes)[:4]) or 'none'}): is it the model you meant?", path=_WHERE)
-    if fit.skipped and not skip_mismatch:
+    if not fit.loaded:  # (Keras warns and trains on, fresh: a deliberate difference, it is the wrong file)
+        parts = "; ".join(f"{layer} {why}" for layer, why in list(fit.fresh.items())[:3])
+        raise SpecError(f"weights: {source.describe()} fits no layer of this model ({parts}; the file holds "
+                        f"{', '.join(list(source.shapes)[:4]) or 'nothing'}...): is it the model you meant?", path=_WHERE)
+    if fit.fresh and not skip_mismatch:
         raise SpecError(_mismatch(fit, source), path=_WHERE)
 
 
@@ -214,9 +245,7 @@ def weight_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
     if not isinstance(weights, Mapping):
         return []
     try:
-        source = read_source(weights)
-        shapes, adapted = _model_shapes(json.dumps(config["model"], sort_keys=True))
-        _check(_fit(shapes, source, set(adapted)), source, bool(weights.get("skip_mismatch")))
+        match_weights(ModelSpec.from_dict(config["model"]), read_source(weights), bool(weights.get("skip_mismatch")))
     except SpecError as exc:
         return [exc]
     return []
@@ -226,34 +255,29 @@ def weight_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
 def _model_shapes(spec: str) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:
     """The state dict's shapes of the model a spec (JSON) builds, and its Normalization layers: built
     once per spec, not once per cell of a sweep (a wide ResNet takes a tenth of a second)."""
-    from mnistlab.models import build_model
+    from mnistlab.models import Normalization, build_model
 
     with warnings.catch_warnings():  # the spec's own warnings are the run's to say, once
         warnings.simplefilter("ignore")
         model = build_model(ModelSpec.from_dict(json.loads(spec)), seed=0)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}, tuple(sorted(_normalizations(model)))
+    norms = tuple(sorted(name for name, m in model.named_modules() if isinstance(m, Normalization)))
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}, norms
 
 
-def load_weights(model: Any, weights: Mapping[str, Any] | Any, source: Source | None = None) -> dict[str, Any]:
-    """Load the weights file of ``weights`` (a run config's table or WeightsConfig) into ``model`` (a
-    freshly built :class:`~mnistlab.models.SequentialModel`), in place: Keras's
-    ``model.load_weights(file, skip_mismatch=...)``. Each tensor is copied in the model's dtype and
-    device. Warns (SpecWarning) for each layer ``skip_mismatch`` leaves at its fresh initialisation,
-    as Keras does.
+def load_weights(model: Any, source: Source, fit: Fit) -> dict[str, Any]:
+    """Load ``source``'s weights into ``model`` (built from the spec :func:`match_weights` was given, its
+    Normalization adapted or given its statistics by :func:`start_spec`), in place, as ``fit`` says:
+    Keras's ``model.load_weights(file, skip_mismatch=...)``. Each tensor is copied in the model's
+    dtype and device. One SpecWarning names the layers left fresh, as Keras warns of them.
 
     Returns what a run's metrics record as ``initial_weights``: ``{"file", "sha256", "runs", "loaded"
-    (tensors), "skipped" (layers)}``. Raises SpecError for a file that does not fit (see
-    :func:`weight_mistakes`) or holds weights that are not finite (NaN or inf)."""
+    (tensors), "skipped" (layers)}``. Raises SpecError for a file that cannot be read now or holds
+    weights that are not finite (NaN or inf)."""
     import torch
     from safetensors.torch import load
 
     from mnistlab.data.userdata import file_sha256
 
-    skip = bool(weights.get("skip_mismatch") if isinstance(weights, Mapping) else getattr(weights, "skip_mismatch", False))
-    source = source or read_source(weights)
-    state = model.state_dict()
-    fit = _fit({k: tuple(v.shape) for k, v in state.items()}, source, _normalizations(model))
-    _check(fit, source, skip)
     try:
         tensors = load(source.path.read_bytes())  # (bytes: a path that is not UTF-8 loads too)
     except Exception as exc:  # OSError, or safetensors' own error for a damaged file
@@ -262,15 +286,21 @@ def load_weights(model: Any, weights: Mapping[str, Any] | Any, source: Source | 
     if bad := next((k for k, v in wanted.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None):
         raise SpecError(f"weights: {source.describe()}: {bad} holds values that are not finite (NaN or inf): "
                         "a run that diverged?", path=_WHERE)
+    state = model.state_dict()
     with torch.no_grad():
         for key, tensor in wanted.items():
             state[key].copy_(tensor)
-    for layer in fit.skipped:
-        why = fit.shaped.get(layer, "none in the file")
-        warnings.warn(f"weights: {layer} keeps its fresh initialisation (skip_mismatch): its weights are {why}",
-                      SpecWarning, stacklevel=user_level())
+    if fit.fresh:
+        said = "; ".join(f"{layer} ({why})" for layer, why in fit.fresh.items())
+        warnings.warn(f"weights: {len(fit.fresh)} layer{'s' * (len(fit.fresh) != 1)} of {len(fit.fresh) + len(_layers(fit))} "
+                      f"keep their fresh initialisation (skip_mismatch): {said}", SpecWarning, stacklevel=user_level())
     return {"file": str(source.path), "sha256": file_sha256(source.path), "runs": list(source.runs),
             "loaded": len(fit.loaded), "skipped": fit.skipped}
+
+
+def _layers(fit: Fit) -> set[str]:
+    """The layers ``fit`` loads."""
+    return {key.rsplit(".", 1)[0] for key in fit.loaded}
 
 
 def said(recorded: Mapping[str, Any] | None, *, name_only: bool = False) -> str:

@@ -144,9 +144,10 @@ def _regularizers(spec: S.Dense | S.Conv2D) -> dict[str, S.Regularizer]:
 
 
 def penalised(model: nn.Module) -> bool:
-    """Whether a layer of ``model`` has a weight penalty (:func:`regularization_loss` is not None),
-    without computing it."""
-    return any(getattr(module, "regularizers", None) for module in model.modules())
+    """Whether a layer of ``model`` has a weight penalty on a trainable weight (:func:`regularization_loss`
+    is not None), without computing it."""
+    return any(getattr(module, name).requires_grad for module in model.modules()
+               for name in getattr(module, "regularizers", {}))
 
 
 def regularization_loss(model: nn.Module) -> torch.Tensor | None:
@@ -154,11 +155,15 @@ def regularization_loss(model: nn.Module) -> torch.Tensor | None:
     ``kernel_regularizer`` / ``bias_regularizer``, ``l1 * sum(|w|) + l2 * sum(w ** 2)``
     (:class:`~mnistlab.specs.Regularizer`), a float32 scalar (float64 for float64 weights) on the weights' device that carries
     their gradient; None where no layer has one. Keras adds it to the loss it trains on and
-    reports (``loss``, ``val_loss``, the test loss); layouts do not matter (sums over all weights)."""
+    reports (``loss``, ``val_loss``, the test loss); layouts do not matter (sums over all weights).
+    A frozen layer's weights are left out, as Keras 3 sums the penalties of ``trainable_weights`` alone
+    (``keras/src/layers/layer.py``, ``_get_regularization_losses``)."""
     total: torch.Tensor | None = None
     for module in model.modules():
         for name, reg in getattr(module, "regularizers", {}).items():
             w = getattr(module, name)
+            if not w.requires_grad:
+                continue
             w = w if w.dtype == torch.float64 else w.float()  # float32 at least (bf16 weights summed in float32)
             term = torch.zeros((), device=w.device, dtype=w.dtype)
             if reg.l1:

@@ -49,7 +49,7 @@ from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabEr
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import PROB_FLOOR, as_array, check_images, evaluate_model, log_probs_loss, predict_probs
 from mnistlab.files import stop_signals_held, write_atomic
-from mnistlab.initial_weights import given_weights, load_weights, read_source, start_spec, weight_mistakes
+from mnistlab.initial_weights import given_weights, load_weights, match_weights, read_source, start_spec, weight_mistakes
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
 from mnistlab.specs import ModelSpec
@@ -485,14 +485,15 @@ def _run_config(
     # ... which adapt() learns from the training images (or takes from the weights started from); the
     # record keeps them, to predict without the data
     source = read_source(cfg.weights) if cfg.weights is not None else None
-    spec = adapt_normalization(start_spec(spec, source) if source else spec, data.train_x)
+    fit = match_weights(spec, source, cfg.weights.skip_mismatch) if source and cfg.weights else None
+    spec = adapt_normalization(start_spec(spec, fit) if fit else spec, data.train_x)
     resolved["model"] = spec.to_dict()
     _fit_data_to_model(cfg, spec, data, validation_data, device)
     if on_data_ready is not None:
         on_data_ready(data)
     flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
     model = build_on(device, spec, t.seed, memory)
-    started = load_weights(model, cfg.weights, source) if source else None  # Keras's load_weights before fit
+    started = load_weights(model, source, fit) if source and fit else None  # Keras's load_weights before fit
     # The EMA's optimizer step hook would turn the lean fused Adam step aside anyway (accel.fused_adam).
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
                       batch_size=t.batch_size, lean_optimizer=not t.use_ema)
