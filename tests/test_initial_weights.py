@@ -317,3 +317,72 @@ def test_a_frozen_layers_weight_penalty_is_no_part_of_the_loss_as_keras() -> Non
     conv_and_dense = dense_only + 0.01 * float(model.conv2d.weight.square().sum())
     assert float(regularization_loss(model)) == pytest.approx(conv_and_dense, rel=1e-6)
     assert float(regularization_loss(frozen_model)) == pytest.approx(dense_only, rel=1e-6)
+
+
+def test_runs_from_an_overwritten_file_are_not_pooled_as_repeats(base: tuple[RunStore, str, Path], data_dir: Path,
+                                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store, _, file = base
+    start = tmp_path / "start.safetensors"
+    shutil.copy(file, start)
+    first = train("fashion-mnist", {"layers": FROZEN}, 1, data_dir=data_dir, store=store, weights=str(start), **SMALL)
+    state = load_file(start)
+    state["conv2d.weight"] = state["conv2d.weight"] * 2.0
+    save_file(state, str(start))  # the same path, other weights (helper-200: one row, "n=2")
+    second = train("fashion-mnist", {"layers": FROZEN}, 1, data_dir=data_dir, store=store, weights=str(start), **SMALL)
+    assert first.config == second.config and first.run_id != second.run_id
+    assert main(["compare", str(first.run_id), str(second.run_id), "--format", "json", "--store", str(store.root)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and all(row["n"] == 1 for row in rows)
+    assert main(["compare", "train", "--format", "json", "--store", str(store.root)]) == 0
+    rows = json.loads(capsys.readouterr().out)  # by name: the variant as it was last run, on the file as it is now
+    assert [row["run_ids"] for row in rows] == [[second.run_id]]
+
+
+def test_a_file_cut_short_is_found_before_anything_trains(base: tuple[RunStore, str, Path], data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    _, _, file = base
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(file.read_bytes()[:-100])  # its header whole, its last tensor's bytes not (helper-200)
+    resolved = parse_run_config({"dataset": "mnist", "model": {"layers": CONV}, "weights": str(cut)}).resolved()
+    said = str(run_data_mistakes(resolved, data_dir, files_here=True)[0])
+    assert "cut short or damaged" in said and "\n" not in said
+
+
+def test_python_skip_mismatch_beside_a_run_in_hand(data_dir: Path, tmp_path: Path) -> None:
+    run = train("mnist", {"layers": CONV}, 1, data_dir=data_dir, **SMALL)
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "three.npz", x_train=rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
+             y_train=np.repeat(np.arange(3), 20))
+    head = {"layers": [*FROZEN[:-1], dict(FROZEN[-1], units=3)]}
+    with pytest.raises(SpecError, match=r"the weights of the run given \(weights=run\) does not fit.*skip_mismatch=True"):
+        train(str(tmp_path / "three.npz"), head, 1, weights=run, progress="none")
+    with pytest.warns(SpecWarning, match="fresh initialisation"):
+        flat = train(str(tmp_path / "three.npz"), head, 1, weights=run, skip_mismatch=True, progress="none")
+    with pytest.warns(SpecWarning, match="fresh initialisation"):
+        table = train(str(tmp_path / "three.npz"), head, 1, weights={"file": run, "skip_mismatch": True}, progress="none")
+    assert flat.metrics["initial_weights"]["skipped"] == table.metrics["initial_weights"]["skipped"] == ["dense"]
+    with pytest.raises(SpecError, match="skip_mismatch= goes with weights="):
+        train("mnist", {"layers": CONV}, 1, data_dir=data_dir, skip_mismatch=True, **SMALL)
+
+
+def test_cli_says_where_the_weights_come_from_and_rm_warns_of_the_runs_started_from_them(
+        base: tuple[RunStore, str, Path], data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    store, run_id, _ = base
+    where = ["--data-dir", str(data_dir), "--store", str(store.root)]
+    args = ["train", "--dataset", "fashion-mnist", "--model", json.dumps({"layers": FROZEN}), "--subset", "600",
+            "--epochs", "1", "--progress", "none", *where]
+    assert main([*args, "--weights", run_id]) == 0
+    assert f"Starting from the weights of {store.artifact_dir(run_id) / 'weights.safetensors'} (run {run_id})" in \
+        capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)
+    for given, said in (("", "--weights: give a .safetensors file"), ("my-experiment", "neither a file here nor a run id")):
+        code, err = _cli(capsys, *args, "--weights", given)
+        assert code == 2 and said in err
+    (tmp_path / "tune.toml").write_text(f'name = "tune"\n[base]\ndataset = "mnist"\nmodel = "seed000-cnn"\n'
+                                        f'weights = "{run_id}"\n')
+    code, err = _cli(capsys, "run", str(tmp_path / "tune.toml"), *where)
+    assert code == 2 and f"in a file, name the run's weights, mnistlab-runs/runs/{run_id}/weights.safetensors" in err
+    tuned = store.runs(experiment="train")[-1].run_id
+    code, err = _cli(capsys, "rm", run_id, "--yes", "--store", str(store.root))
+    assert code == 0 and f"note: run {tuned} started from the weights of what is deleted" in err

@@ -47,6 +47,10 @@ def test_the_suggestion_is_the_steepest_fall() -> None:
     smoothed = 2.0 - np.tanh(np.log10(lrs) + 3)  # falls fastest at 1e-3
     assert suggested_lr(lrs.tolist(), smoothed.tolist()) == pytest.approx(1e-3)
     assert suggested_lr(lrs[:12].tolist(), smoothed[:12].tolist()) is None  # too few once the ends are left out
+    bumpy = smoothed.copy()  # blown up past its lowest (at 1e-1.5), then falling steeply again (a few noisy batches)
+    bumpy[46:] = np.concatenate([[3.0, 4.5, 6.0, 4.0, 2.5], np.linspace(2.4, 2.2, len(bumpy) - 51)])
+    assert lrs[int(np.argmin(np.gradient(bumpy[10:-1], np.log(lrs[10:-1])))) + 10] > 1e-2  # Lightning's would point there
+    assert suggested_lr(lrs.tolist(), bumpy.tolist()) == pytest.approx(1e-3)  # (helper-200)
 
 
 @pytest.mark.parametrize(("start", "end", "steps", "said"), [

@@ -806,11 +806,15 @@ def _flat_setting(config: Mapping[str, Any], others: Sequence[Mapping[str, Any]]
     leaves (``dataset.csv=/home/.../digits.csv,shuffle=none``)."""
     from mnistlab.data.userdata import dataset_label
 
+    from mnistlab.initial_weights import weights_label
+
     flat = dict(flatten_config(config))
     labels = {dataset_label(c.get("dataset") or "") for c in others}
     if len(labels) > 1:
         flat = {k: v for k, v in flat.items() if k != "dataset" and not k.startswith("dataset.")}
         flat["dataset"] = dataset_label(config.get("dataset") or "")
+    if "weights.file" in flat:  # the run or file it started from, not a path (helper-200: a row named by a store's path)
+        flat["weights.file"] = weights_label(config.get("weights"))
     return flat
 
 
@@ -882,7 +886,8 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | 
         newest.update({r.variant: r for r in readable if not is_quick(r.config)})  # ...at full size, if any
         # its data: that of the newest of its runs that recorded some (one killed before reading it says nothing)
         same = {r.run_id: same_setting(r.config, newest[r.variant].config) for r in readable}
-        data = {r.variant: r for r in readable if same[r.run_id] and recorded_digests(r.config, r.env) is not None}
+        data = {r.variant: r for r in readable if same[r.run_id] and (recorded_digests(r.config, r.env) is not None
+                                                                       or "initial_weights" in (r.metrics or {}))}
         # ...but a variant with nothing else keeps its damaged rows: a row of failed runs, not no row
         runs = [r for r in runs if (same[r.run_id] and (r.variant not in data or same_data(r, data[r.variant]))
                                     if r.config else r.variant not in newest)]
@@ -895,12 +900,15 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | 
 
 
 def same_data(a: RunRecord, b: RunRecord) -> bool:
-    """Whether two runs trained on the same data, by the SHA-256 each recorded of it, each file in
-    its role (:func:`~mnistlab.data.userdata.recorded_digests`: path-free, so a moved folder is the
-    same data, an edited one or a training and test file swapped is not). True when either
-    recorded none (a run that failed before its data was read, or one recorded before checksums were)."""
+    """Whether two runs trained on the same data and started from the same weights, by the SHA-256
+    each recorded of them: the data's each file in its role (:func:`~mnistlab.data.userdata.recorded_digests`:
+    path-free, so a moved folder is the same data, an edited one or a training and test file swapped
+    is not), the weights file's (``metrics["initial_weights"]``: an overwritten file is another start,
+    helper-200). True where either recorded none (a run that failed before its data was read, or one
+    recorded before checksums were)."""
     first, second = (recorded_digests(r.config or {}, r.env) for r in (a, b))
-    return first is None or second is None or first == second
+    starts = [((r.metrics or {}).get("initial_weights") or {}).get("sha256") for r in (a, b)]
+    return (first is None or second is None or first == second) and (None in starts or starts[0] == starts[1])
 
 
 def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:

@@ -703,6 +703,11 @@ class WeightsConfig(BaseModel):
         if v.lower().endswith((".weights.h5", ".h5", ".hdf5", ".keras")):
             raise ValueError(f"{v!r} is a Keras file, which mnistlab does not read: start from a run of mnistlab's, "
                              "exported with `mnistlab export RUN -o FILE.safetensors` (or its runs/<id>/weights.safetensors)")
+        name = Path(v).name
+        if not suffix and 0 < len(name) <= 64 and all(c in "0123456789abcdef" for c in name.lower()):  # a run id
+            raise ValueError(f"{name!r} looks like a run id, which `--weights {name}` takes on the command line: in a "
+                             f"file, name the run's weights, mnistlab-runs/runs/{name}/weights.safetensors (or export "
+                             f"them: `mnistlab export {name} -o FILE.safetensors`)")
         if suffix != WEIGHTS_SUFFIX:
             raise ValueError(f"{v!r}: the weights are a {WEIGHTS_SUFFIX} file (`mnistlab export RUN -o FILE.safetensors` "
                              "writes one; a run's runs/<id>/weights.safetensors is one)")

@@ -268,7 +268,8 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
     images), so runs with the same setting are samples of the same variant. The user's own data
     counts by its kind and options (:func:`~mnistlab.data.userdata.data_setting`), not its paths or
     content: nothing is read, and whether two runs trained on the same data is
-    :func:`~mnistlab.comparison.same_data`'s to tell, by the SHA-256 each recorded.
+    :func:`~mnistlab.comparison.same_data`'s to tell, by the SHA-256 each recorded; so are the weights
+    a run started from (their file's path is no setting).
     """
     from mnistlab.data.userdata import data_setting
 
@@ -282,6 +283,8 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
         setting["model"] = model_as_written(setting["model"])
     if "dataset" in setting:  # the user's own data by its kind and options: no file is read
         setting["dataset"] = data_setting(setting["dataset"])
+    if isinstance(weights := setting.get("weights"), Mapping):  # the weights started from: by their SHA-256, which
+        setting["weights"] = {k: v for k, v in weights.items() if k != "file"}  # same_data tells (a renamed file is the same)
     return cell_key(setting)
 
 

@@ -45,6 +45,7 @@ from mnistlab.specs import ModelSpec
 __all__ = ["Fit", "Source", "load_weights", "match_weights", "read_source", "start_spec", "weight_mistakes"]
 
 _WHERE = ("weights", "file")
+GIVEN_KEY = "mnistlab.given"  # the metadata of a Run's weights saved for train(weights=run): how to name them
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,14 @@ def read_source(weights: Mapping[str, Any] | Any) -> Source:
     path = Path(str(file))
     said = display_name(path)
     try:
-        _, header = safetensors_header(path)
+        size, header = safetensors_header(path)
+        length = path.stat().st_size
     except FileNotFoundError:
-        raise SpecError(f"weights: {said}: no such file (`mnistlab export RUN -o FILE.safetensors` writes one)",
+        from mnistlab.store import run_id_like
+
+        hint = (f"; a run's id is for `--weights {path.name}` on the command line: in a file, name the run's "
+                f"weights, mnistlab-runs/runs/{path.name}/weights.safetensors" if run_id_like(path.name) else "")
+        raise SpecError(f"weights: {said}: no such file (`mnistlab export RUN -o FILE.safetensors` writes one){hint}",
                         path=_WHERE) from None
     except IsADirectoryError:
         raise SpecError(f"weights: {said} is a folder; name the .safetensors file in it", path=_WHERE) from None
@@ -88,13 +94,26 @@ def read_source(weights: Mapping[str, Any] | Any) -> Source:
         raise SpecError(f"weights: {said}: not a safetensors file (no header)", path=_WHERE)
     found = header.get("__metadata__")
     meta: dict[str, Any] = found if isinstance(found, dict) else {}
-    shapes = {str(k): tuple(int(n) for n in v.get("shape", ())) for k, v in header.items()
-              if k != "__metadata__" and isinstance(v, dict) and isinstance(v.get("shape"), list)}
+    tensors = {str(k): v for k, v in header.items() if k != "__metadata__"}
+    if not all(isinstance(v, dict) and _ints(v.get("shape")) and _ints(v.get("data_offsets"), 2) for v in tensors.values()):
+        raise SpecError(f"weights: {said}: not a safetensors file (a damaged header)", path=_WHERE)
+    if (end := 8 + size + max((v["data_offsets"][1] for v in tensors.values()), default=0)) != length:
+        raise SpecError(f"weights: {said}: cut short or damaged ({length:,} bytes where its header says {end:,}): "
+                        "copy or export it again", path=_WHERE)
+    shapes = {k: tuple(v["shape"]) for k, v in tensors.items()}
     if meta.get("mnistlab.committee", "0") not in ("0", "") or any(k.startswith("members.") for k in shapes):
         raise SpecError(f"weights: {said} is a committee's (one set of weights per member): start from one member's, "
                         "`mnistlab export MEMBER_RUN -o FILE.safetensors`", path=_WHERE)
     spec, runs = _provenance(path, meta)
+    if meta.get(GIVEN_KEY):  # a Run in hand, saved in the cache: named as given, not by its cache file
+        said = str(meta[GIVEN_KEY])
     return Source(path, shapes, spec, runs, said)
+
+
+def _ints(value: Any, count: int | None = None) -> bool:
+    """Whether ``value`` is a list of non-negative ints (of ``count`` of them)."""
+    return (isinstance(value, list) and (count is None or len(value) == count)
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value))
 
 
 def _provenance(path: Path, meta: Mapping[str, Any]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
@@ -223,8 +242,9 @@ def _mismatch(fit: Fit, source: Source) -> str:
     more = len(fit.fresh) - len(parts)
     return (f"weights: {source.describe()} does not fit this model: {'; '.join(parts)}"
             + (f" (and {more} more layer{'s' * (more != 1)})" if more > 0 else "")
-            + "; set weights.skip_mismatch = true to keep those layers' fresh initialisation (Keras's "
-            "load_weights(skip_mismatch=True)), or start from a model with the same layers")
+            + "; set weights.skip_mismatch = true (--skip-mismatch, or skip_mismatch=True in Python) to keep those "
+            "layers' fresh initialisation (Keras's load_weights(skip_mismatch=True)), or start from a model with the "
+            "same layers")
 
 
 def _check(fit: Fit, source: Source, skip_mismatch: bool) -> None:
@@ -317,24 +337,52 @@ def said(recorded: Mapping[str, Any] | None, *, name_only: bool = False) -> str:
     return head + (f"; fresh: {', '.join(skipped)}" if skipped else "")
 
 
+def weights_label(weights: Any) -> str:
+    """A recorded config's ``weights`` as a table row names it: ``run 3fa9c01b2e`` for a run's own
+    ``runs/<id>/weights.safetensors``, else the file's name; ``""`` for none."""
+    file = weights.get("file") if isinstance(weights, Mapping) else weights
+    if not isinstance(file, str) or not file:
+        return ""
+    path = Path(file)
+    if path.name == "weights.safetensors" and path.parent.parent.name == "runs":
+        return f"run {path.parent.name}"
+    return path.name
+
+
 def given_weights(overrides: Mapping[str, Any], *, source: str) -> dict[str, Any]:
-    """``overrides`` of :func:`mnistlab.train` (or :func:`mnistlab.lr_find`) with ``weights=`` a trained
-    :class:`~mnistlab.run.Run` (Keras's ``new.set_weights(old.get_weights())``) made a file the config
-    names: its model saved once, by content, in the cache (``~/.cache/mnistlab/weights/<digest>.safetensors``),
-    its spec and run id in the file's metadata. Other values pass through (validation says what is
-    wrong with them). SpecError for a committee (start from one member) or a run without a model."""
+    """``overrides`` of :func:`mnistlab.train` (or :func:`mnistlab.lr_find`) with their weights as a
+    config names them: ``weights=`` a trained :class:`~mnistlab.run.Run` (Keras's
+    ``new.set_weights(old.get_weights())``; in a table too, ``{"file": run, "skip_mismatch": True}``)
+    made a file, its model saved once, by content, in the cache
+    (``~/.cache/mnistlab/weights/<digest>.safetensors``, its spec and run id in the file's metadata);
+    ``skip_mismatch=True`` beside ``weights=`` (Keras's ``load_weights(skip_mismatch=True)``) put in
+    its table. Other values pass through (validation says what is wrong with them). SpecError for a
+    committee (start from one member), a run without a model, or ``skip_mismatch`` without weights."""
     from mnistlab.run import Committee, Run
 
-    weights = overrides.get("weights")
-    if isinstance(weights, Committee):
+    out = dict(overrides)
+    skip = out.pop("skip_mismatch", None)
+    weights = out.get("weights")
+    table = dict(weights) if isinstance(weights, Mapping) else None
+    given = table.get("file") if table is not None else weights
+    if isinstance(given, Committee):
         raise SpecError(f"{source}: weights= takes one trained run, not a committee: start from one member "
                         "(committee.members[0])", path=("weights",), source=source)
-    if not isinstance(weights, Run):
-        return dict(overrides)
-    if weights.model is None:
-        raise SpecError(f"{source}: weights=: this run has no trained model ({weights.status})", path=("weights",),
-                        source=source)
-    return {**overrides, "weights": str(_saved(weights))}
+    if isinstance(given, Run):
+        if given.model is None:
+            raise SpecError(f"{source}: weights=: this run has no trained model ({given.status})", path=("weights",),
+                            source=source)
+        given = str(_saved(given))
+    if skip is not None:
+        if weights is None or weights is False:
+            raise SpecError(f"{source}: skip_mismatch= goes with weights= (the run or file the model starts from)",
+                            path=("skip_mismatch",), source=source)
+        table = {**(table or {}), "skip_mismatch": skip}
+    if table is not None:
+        out["weights"] = {**table, "file": given}
+    elif weights is not None:
+        out["weights"] = given
+    return out
 
 
 def _saved(run: Any) -> Path:
@@ -353,7 +401,7 @@ def _saved(run: Any) -> Path:
     if not path.is_file():
         save_weights(state, path, {"mnistlab.spec": json.dumps(run.config.get("model")),
                                    "mnistlab.runs": json.dumps([run.run_id] if run.run_id else []),
-                                   "mnistlab.committee": "0"})
+                                   "mnistlab.committee": "0", GIVEN_KEY: "the weights of the run given (weights=run)"})
     return path
 
 

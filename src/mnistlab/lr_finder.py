@@ -105,10 +105,15 @@ class LRRangeTest(Callback):
 
 def suggested_lr(lrs: Sequence[float], smoothed: Sequence[float]) -> float | None:
     """The rate where ``smoothed`` falls fastest against log ``lrs`` (Lightning's ``suggestion()``: the
-    least finite gradient, the first ``SKIP_BEGIN`` and last ``SKIP_END`` steps left out); None where
-    fewer than two steps remain."""
+    least finite gradient, the first ``SKIP_BEGIN`` and last ``SKIP_END`` steps left out), among the
+    steps up to the lowest smoothed loss: one deliberate difference, as a noisy curve (a few images,
+    helper-200) can fall steeply again after it has blown up, where Lightning's then points; None
+    where fewer than two steps remain."""
     lr = np.asarray(lrs[SKIP_BEGIN:len(lrs) - SKIP_END], dtype=np.float64)
     loss = np.asarray(smoothed[SKIP_BEGIN:len(smoothed) - SKIP_END], dtype=np.float64)
+    if np.isfinite(loss).any():
+        lowest = int(np.nanargmin(np.where(np.isfinite(loss), loss, np.nan)))
+        lr, loss = lr[:lowest + 1], loss[:lowest + 1]
     keep = np.isfinite(loss)
     if keep.sum() < 2:
         return None

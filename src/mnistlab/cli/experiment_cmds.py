@@ -1027,6 +1027,10 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
     named = list({r.run_id: r for r in recs}.values())
     refuse_trained_now(named)  # said before the question (helper-127: asked, then refused)
+    if started := _started_from(st, {r.run_id for r in named}):  # (helper-200: deleted without a word)
+        click.echo(f"note: run{'s' * (len(started) != 1)} {', '.join(started[:5])}{' ...' if len(started) > 5 else ''} "
+                   "started from the weights of what is deleted: their records keep those weights' SHA-256, but "
+                   "training them again needs the file (`mnistlab export RUN -o FILE.safetensors` keeps a copy)", err=True)
     _confirm(yes, f"delete {len(named)} run{'s' * (len(named) != 1)} ("
                   + ", ".join(f"{r.run_id} {r.experiment}/{r.variant} seed {r.seed}" for r in named[:3])
                   + (", ..." if len(named) > 3 else "") + ") with their files?")
@@ -1037,6 +1041,16 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
               "(`mnistlab run` scores a committee again once its runs are all there)" if gone.committees else "")
     click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}" + _checkpoints_gone(gone.checkpoints)
                + scores)
+
+
+def _started_from(st: RunStore, ids: set[str]) -> list[str]:
+    """The runs, other than ``ids``, that started from the weights in the folder of one of ``ids``."""
+    out = []
+    for r in st.runs():
+        file = ((r.metrics or {}).get("initial_weights") or {}).get("file")
+        if r.run_id not in ids and isinstance(file, str) and Path(file).parent.name in ids:
+            out.append(r.run_id)
+    return out
 
 
 def _confirm(yes: bool, question: str) -> None:

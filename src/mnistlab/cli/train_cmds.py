@@ -214,7 +214,12 @@ def _start_weights(flags: dict[str, Any], store: str | None) -> None:
     from mnistlab.store import run_id_like
 
     file = given
-    if not Path(given).exists() and not given.lower().endswith(".safetensors") and run_id_like(given.strip()):
+    if not given.strip():
+        raise SpecError("--weights: give a .safetensors file, or a finished run's id (`mnistlab runs` lists them)")
+    if not Path(given).exists() and not Path(given).suffix:  # (a file's name: validation says what is wrong)
+        if not run_id_like(given.strip()):
+            raise SpecError(f"--weights {given!r}: neither a file here nor a run id (hex digits: `mnistlab runs` lists "
+                            "them); the weights are a .safetensors file, or a finished run's")
         from mnistlab.initial_weights import run_weights
 
         file = str(run_weights(open_store(store), given))
@@ -459,6 +464,12 @@ def _announce(cfg: RunConfig, resume_from: Path | None, data: Any = None) -> Non
     t = cfg.train
     click.echo(f"Training on {dataset_label(cfg.dataset)}{_sizes(data)}: {t.epochs} epoch{'s' * (t.epochs != 1)}, "
                f"batch {t.batch_size}, {_optimizer_text(cfg)}, seed {t.seed}")
+    if cfg.weights is not None:  # (helper-200: only `show` said it, after the run)
+        from mnistlab.initial_weights import match_weights, read_source
+
+        source = read_source(cfg.weights)
+        fresh = match_weights(spec, source, cfg.weights.skip_mismatch).skipped
+        click.echo(f"Starting from the weights of {source.describe()}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""))
     if resume_from is not None:
         found = (resume_from / CHECKPOINT_FILE).exists()
         click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}{_resumed_at(resume_from / CHECKPOINT_FILE)}" if found
