@@ -104,7 +104,7 @@ def test_weights_that_do_not_fit_are_found_before_anything_trains(base: tuple[Ru
     other = [dict(CONV[0], filters=4), *CONV[1:]]  # every layer after it shaped otherwise: nothing would load
     resolved = parse_run_config({"dataset": "mnist", "model": {"layers": other}, "weights": str(file)}).resolved()
     said = str(run_data_mistakes(resolved, data_dir, files_here=True)[0])
-    assert "fits no layer of this model (conv2d shaped (8, 1, 3, 3) in the file, (4, 1, 3, 3) here;" in said
+    assert "no layer of this model fits them (conv2d shaped (8, 1, 3, 3) in the file, (4, 1, 3, 3) here;" in said
 
 
 def test_skip_mismatch_keeps_a_new_output_layer_fresh_and_warns(base: tuple[RunStore, str, Path], data_dir: Path,
@@ -116,7 +116,7 @@ def test_skip_mismatch_keeps_a_new_output_layer_fresh_and_warns(base: tuple[RunS
     head = [*FROZEN[:-1], dict(FROZEN[-1], units=3)]
     with pytest.raises(SpecError, match=r"dense shaped \(10, 1352\) in the file, \(3, 1352\) here"):
         train(str(tmp_path / "three.npz"), {"layers": head}, 1, weights=str(file), progress="none")
-    with pytest.warns(SpecWarning, match=r"1 layer of 3 keep their fresh initialisation \(skip_mismatch\): dense \("):
+    with pytest.warns(SpecWarning, match=r"1 layer of 3 keeps its fresh initialisation \(skip_mismatch\): dense \("):
         run = train(str(tmp_path / "three.npz"), {"layers": head}, 1, progress="none",
                     weights={"file": str(file), "skip_mismatch": True})
     assert run.metrics["initial_weights"]["skipped"] == ["dense"]
@@ -203,7 +203,7 @@ def test_cli_weights_from_a_run_id_or_a_file(base: tuple[RunStore, str, Path], d
     ("keras.weights.h5", "is a Keras file, which mnistlab does not read"),
     ("weights.txt", "the weights are a .safetensors file"),
     ("ffffff", 'no run "ffffff"'),
-    ("", "weights"),
+    ("", "--weights: give a .safetensors file"),
 ])
 def test_cli_refuses_bad_weights_in_one_line_and_records_nothing(given: str, said: str, base: tuple[RunStore, str, Path],
                                                                  data_dir: Path, tmp_path: Path,
@@ -345,7 +345,7 @@ def test_a_file_cut_short_is_found_before_anything_trains(base: tuple[RunStore, 
     cut.write_bytes(file.read_bytes()[:-100])  # its header whole, its last tensor's bytes not (helper-200)
     resolved = parse_run_config({"dataset": "mnist", "model": {"layers": CONV}, "weights": str(cut)}).resolved()
     said = str(run_data_mistakes(resolved, data_dir, files_here=True)[0])
-    assert "cut short or damaged" in said and "\n" not in said
+    assert "damaged, " in said and "(cut short, or bytes added)" in said and "\n" not in said
 
 
 def test_python_skip_mismatch_beside_a_run_in_hand(data_dir: Path, tmp_path: Path) -> None:
@@ -354,7 +354,7 @@ def test_python_skip_mismatch_beside_a_run_in_hand(data_dir: Path, tmp_path: Pat
     np.savez(tmp_path / "three.npz", x_train=rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
              y_train=np.repeat(np.arange(3), 20))
     head = {"layers": [*FROZEN[:-1], dict(FROZEN[-1], units=3)]}
-    with pytest.raises(SpecError, match=r"the weights of the run given \(weights=run\) does not fit.*skip_mismatch=True"):
+    with pytest.raises(SpecError, match=r"weights: the run given as weights=run: these weights do not fit.*skip_mismatch=True"):
         train(str(tmp_path / "three.npz"), head, 1, weights=run, progress="none")
     with pytest.warns(SpecWarning, match="fresh initialisation"):
         flat = train(str(tmp_path / "three.npz"), head, 1, weights=run, skip_mismatch=True, progress="none")
@@ -382,7 +382,21 @@ def test_cli_says_where_the_weights_come_from_and_rm_warns_of_the_runs_started_f
     (tmp_path / "tune.toml").write_text(f'name = "tune"\n[base]\ndataset = "mnist"\nmodel = "seed000-cnn"\n'
                                         f'weights = "{run_id}"\n')
     code, err = _cli(capsys, "run", str(tmp_path / "tune.toml"), *where)
-    assert code == 2 and f"in a file, name the run's weights, mnistlab-runs/runs/{run_id}/weights.safetensors" in err
+    assert code == 2 and f"in a config, name the run's weights file, runs/{run_id}/weights.safetensors in its store" in err
     tuned = store.runs(experiment="train")[-1].run_id
     code, err = _cli(capsys, "rm", run_id, "--yes", "--store", str(store.root))
     assert code == 0 and f"note: run {tuned} started from the weights of what is deleted" in err
+
+
+def test_the_trainers_optimizer_holds_the_trainable_weights_alone_and_memory_counts_so() -> None:
+    from mnistlab.summary import training_memory
+    from mnistlab.trainer import Trainer
+
+    frozen, plain = (ModelSpec.from_dict({"layers": layers}) for layers in (FROZEN, CONV))
+    trainer = Trainer(build_model(frozen, seed=0), optimizer="adamw")  # (helper-203: a test of the weights alone
+    held = [p for group in trainer.optimizer.param_groups for p in group["params"]]  # could not fail: optimizers skip
+    assert sum(p.numel() for p in held) == summarize(frozen).trainable == 13530  # weights without a gradient)
+    assert all(p.requires_grad for p in held)
+    free, fixed = training_memory(plain), training_memory(frozen)
+    assert fixed.weights == free.weights and fixed.gradients == 4 * 13530 < free.gradients
+    assert fixed.optimizer_state == 2 * fixed.gradients < free.optimizer_state  # adam: two slots a trainable weight

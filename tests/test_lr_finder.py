@@ -51,6 +51,10 @@ def test_the_suggestion_is_the_steepest_fall() -> None:
     bumpy[46:] = np.concatenate([[3.0, 4.5, 6.0, 4.0, 2.5], np.linspace(2.4, 2.2, len(bumpy) - 51)])
     assert lrs[int(np.argmin(np.gradient(bumpy[10:-1], np.log(lrs[10:-1])))) + 10] > 1e-2  # Lightning's would point there
     assert suggested_lr(lrs.tolist(), bumpy.tolist()) == pytest.approx(1e-3)  # (helper-200)
+    rising = 1.0 + np.linspace(0.0, 1.0, 61) ** 2  # lowest at the first step, which the suggestion leaves out
+    assert suggested_lr(lrs.tolist(), rising.tolist()) is None  # (helper-202: a rate past the lowest loss)
+    found = LRFinderResult(lrs.tolist(), rising.tolist(), rising.tolist(), None)
+    assert said(found).startswith("no suggestion: the loss never fell below its first 10 steps'")
 
 
 @pytest.mark.parametrize(("start", "end", "steps", "said"), [

@@ -66,6 +66,7 @@ def test_tags_and_a_note_are_kept_listed_and_shown(two: tuple[RunStore, str, str
     (["-m", "note \x1b]0;title\x07"], "a note with a control character"),
     (["-m", "x" * 10_001], "a note of at most 10,000 characters"),
     (["--untag", "never"], "has no such tag"),
+    (["--tag", "x", "--untag", "x"], "choose one"),
 ])
 def test_bad_tags_and_notes_are_one_line_and_change_nothing(args: list[str], said: str, two: tuple[RunStore, str, str],
                                                             capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,9 +79,12 @@ def test_bad_tags_and_notes_are_one_line_and_change_nothing(args: list[str], sai
 
 
 def test_a_typo_among_run_ids_changes_no_run(two: tuple[RunStore, str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    store, a, _ = two
+    store, a, b = two
     code, _, err = _cli(capsys, "note", a, "ffffffff", "--tag", "x", "--store", str(store.root))
     assert code == 2 and 'no run "ffffffff"' in err and not read_notes(store, a)
+    write_notes(store, a, add=["best"])  # a second run refusing: the first is not changed either (helper-203)
+    code, _, err = _cli(capsys, "note", a, b, "--untag", "best", "--store", str(store.root))
+    assert code == 2 and f"run {b} has no such tag" in err and read_notes(store, a).tags == ("best",)
 
 
 def test_damaged_notes_read_as_none_with_a_warning_and_can_be_written_again(two: tuple[RunStore, str, str],
@@ -93,9 +97,12 @@ def test_damaged_notes_read_as_none_with_a_warning_and_can_be_written_again(two:
             assert not read_notes(store, run)
     code, out, _ = _cli(capsys, "runs", "--store", str(store.root))
     assert code == 0 and a in out and b in out
-    with pytest.warns(StoreWarning):
-        assert write_notes(store, a, add=["fresh"]).tags == ("fresh",)
+    code, _, err = _cli(capsys, "note", a, "--tag", "fresh", "--store", str(store.root))  # not written over
+    assert code == 2 and "mend it by hand, or `mnistlab note" in err and err.count("\n") == 1  # (helper-202: lost)
+    assert (store.artifact_dir(a) / NOTES_FILE).read_bytes() == b"\xff{not json"
+    assert write_notes(store, a, add=["fresh"], clear=True)[0].tags == ("fresh",)
     assert read_notes(store, a).tags == ("fresh",)
+    assert (store.artifact_dir(a) / (NOTES_FILE + ".unreadable")).read_bytes() == b"\xff{not json"  # set aside
 
 
 def test_notes_go_with_rm_and_stay_through_reindex(two: tuple[RunStore, str, str],

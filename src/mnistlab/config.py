@@ -703,11 +703,13 @@ class WeightsConfig(BaseModel):
         if v.lower().endswith((".weights.h5", ".h5", ".hdf5", ".keras")):
             raise ValueError(f"{v!r} is a Keras file, which mnistlab does not read: start from a run of mnistlab's, "
                              "exported with `mnistlab export RUN -o FILE.safetensors` (or its runs/<id>/weights.safetensors)")
+        from mnistlab.store import run_id_like
+
         name = Path(v).name
-        if not suffix and 0 < len(name) <= 64 and all(c in "0123456789abcdef" for c in name.lower()):  # a run id
+        if not suffix and run_id_like(name):  # a run id: the command line's (and train()'s, given a store)
             raise ValueError(f"{name!r} looks like a run id, which `--weights {name}` takes on the command line: in a "
-                             f"file, name the run's weights, mnistlab-runs/runs/{name}/weights.safetensors (or export "
-                             f"them: `mnistlab export {name} -o FILE.safetensors`)")
+                             f"config, name the run's weights file, runs/{name}/weights.safetensors in its store (or "
+                             f"export them: `mnistlab export {name} -o FILE.safetensors`)")
         if suffix != WEIGHTS_SUFFIX:
             raise ValueError(f"{v!r}: the weights are a {WEIGHTS_SUFFIX} file (`mnistlab export RUN -o FILE.safetensors` "
                              "writes one; a run's runs/<id>/weights.safetensors is one)")
@@ -716,9 +718,11 @@ class WeightsConfig(BaseModel):
 
 
 def weights_beside(weights: Any, folder: str | os.PathLike) -> Any:
-    """``weights`` as written in a config or experiment file (a path, or a table with ``file``), a
-    relative path made relative to that file's ``folder``, as data paths and spec files are. Other
-    values (absolute paths, wrong types: validation says so) pass through unchanged."""
+    """``weights`` as written in a config or experiment file (a path, or a table with ``file``) as a
+    table, a relative path made relative to that file's ``folder``, as data paths and spec files are:
+    a table, so that a variant's ``"weights.skip_mismatch" = true`` (or ``--set``) goes on a base's
+    ``weights = "FILE"`` (helper-203: "weights is not a table"). Other values (false, wrong types:
+    validation says so) pass through unchanged."""
     def beside(text: Any) -> Any:
         if not isinstance(text, str) or not text or Path(text).expanduser().is_absolute():
             return text
@@ -726,7 +730,9 @@ def weights_beside(weights: Any, folder: str | os.PathLike) -> Any:
 
     if isinstance(weights, Mapping) and "file" in weights:
         return {**weights, "file": beside(weights["file"])}
-    return beside(weights)
+    if isinstance(weights, str) and weights.strip():
+        return {"file": beside(weights)}
+    return weights
 
 
 # ------------------------------------------------------------------------------------- run config
@@ -773,6 +779,8 @@ class RunConfig(BaseModel):
         if v is False or v is None:
             return None
         if isinstance(v, (str, os.PathLike)):
+            if not os.fspath(v).strip():
+                raise ValueError('is empty: name a .safetensors file (weights = "base.safetensors"), or false for none')
             return {"file": os.fspath(v)}
         if isinstance(v, (Mapping, WeightsConfig)):
             return v

@@ -5,7 +5,7 @@ of the run config (``weights``)::
 
     dataset = { folder = "my-digits" }
     model = "seed000-cnn"
-    weights = "cnn.safetensors"          # `mnistlab export RUN cnn.safetensors`, or runs/<id>/weights.safetensors
+    weights = "cnn.safetensors"          # `mnistlab export RUN -o cnn.safetensors`, or runs/<id>/weights.safetensors
     # [weights]                          # the table form:
     # file = "cnn.safetensors"
     # skip_mismatch = true               # a new output layer (other classes) keeps its fresh initialisation
@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,8 +99,8 @@ def read_source(weights: Mapping[str, Any] | Any) -> Source:
     if not all(isinstance(v, dict) and _ints(v.get("shape")) and _ints(v.get("data_offsets"), 2) for v in tensors.values()):
         raise SpecError(f"weights: {said}: not a safetensors file (a damaged header)", path=_WHERE)
     if (end := 8 + size + max((v["data_offsets"][1] for v in tensors.values()), default=0)) != length:
-        raise SpecError(f"weights: {said}: cut short or damaged ({length:,} bytes where its header says {end:,}): "
-                        "copy or export it again", path=_WHERE)
+        raise SpecError(f"weights: {said}: damaged, {length:,} bytes where its header says {end:,} (cut short, or "
+                        "bytes added): copy or export it again", path=_WHERE)
     shapes = {k: tuple(v["shape"]) for k, v in tensors.items()}
     if meta.get("mnistlab.committee", "0") not in ("0", "") or any(k.startswith("members.") for k in shapes):
         raise SpecError(f"weights: {said} is a committee's (one set of weights per member): start from one member's, "
@@ -126,10 +127,10 @@ def _provenance(path: Path, meta: Mapping[str, Any]) -> tuple[dict[str, Any] | N
             return None
 
     spec, runs = parsed(meta.get("mnistlab.spec")), parsed(meta.get("mnistlab.runs"))
-    if spec is None and path.name == "weights.safetensors" and (path.parent / "config.json").is_file():
+    if spec is None and (run := run_of_weights(path)) and (path.parent / "config.json").is_file():
         config = parsed(_read(path.parent / "config.json"))
         spec = config.get("model") if isinstance(config, dict) else None
-        runs = [path.parent.name]
+        runs = [run]
     good_runs = tuple(str(r) for r in runs) if isinstance(runs, list) else ()
     return (spec if isinstance(spec, dict) else None), good_runs
 
@@ -206,7 +207,7 @@ def _normalization(spec: ModelSpec, source: Source) -> tuple[str, str, tuple[Any
         except (MnistlabError, ValueError, TypeError, KeyError, IndexError):
             theirs = None
     adapted = isinstance(theirs, S.Normalization) and theirs.adapted
-    if first.needs_adapt:
+    if first.needs_adapt or first.adapted:  # (adapted: a recorded run's, trained again; helper-203: refused)
         if source.spec is None:  # a file that does not say its model: the layer adapts to the new images
             return name, "", None
         if adapted:
@@ -240,7 +241,7 @@ def _mismatch(fit: Fit, source: Source) -> str:
     """The one line that names the first layers that do not fit."""
     parts = [f"{layer} {why}" for layer, why in list(fit.fresh.items())[:3]]
     more = len(fit.fresh) - len(parts)
-    return (f"weights: {source.describe()} does not fit this model: {'; '.join(parts)}"
+    return (f"weights: {source.describe()}: these weights do not fit this model: {'; '.join(parts)}"
             + (f" (and {more} more layer{'s' * (more != 1)})" if more > 0 else "")
             + "; set weights.skip_mismatch = true (--skip-mismatch, or skip_mismatch=True in Python) to keep those "
             "layers' fresh initialisation (Keras's load_weights(skip_mismatch=True)), or start from a model with the "
@@ -251,7 +252,7 @@ def _check(fit: Fit, source: Source, skip_mismatch: bool) -> None:
     """SpecError where the file does not fit the model (unless ``skip_mismatch``) or where nothing of it fits."""
     if not fit.loaded:  # (Keras warns and trains on, fresh: a deliberate difference, it is the wrong file)
         parts = "; ".join(f"{layer} {why}" for layer, why in list(fit.fresh.items())[:3])
-        raise SpecError(f"weights: {source.describe()} fits no layer of this model ({parts}; the file holds "
+        raise SpecError(f"weights: {source.describe()}: no layer of this model fits them ({parts}; the file holds "
                         f"{', '.join(list(source.shapes)[:4]) or 'nothing'}...): is it the model you meant?", path=_WHERE)
     if fit.fresh and not skip_mismatch:
         raise SpecError(_mismatch(fit, source), path=_WHERE)
@@ -312,8 +313,10 @@ def load_weights(model: Any, source: Source, fit: Fit) -> dict[str, Any]:
             state[key].copy_(tensor)
     if fit.fresh:
         said = "; ".join(f"{layer} ({why})" for layer, why in fit.fresh.items())
-        warnings.warn(f"weights: {len(fit.fresh)} layer{'s' * (len(fit.fresh) != 1)} of {len(fit.fresh) + len(_layers(fit))} "
-                      f"keep their fresh initialisation (skip_mismatch): {said}", SpecWarning, stacklevel=user_level())
+        one = len(fit.fresh) == 1
+        warnings.warn(f"weights: {len(fit.fresh)} layer{'' if one else 's'} of {len(fit.fresh) + len(_layers(fit))} "
+                      f"keep{'s its' if one else ' their'} fresh initialisation (skip_mismatch): {said}", SpecWarning,
+                      stacklevel=user_level())
     return {"file": str(source.path), "sha256": file_sha256(source.path), "runs": list(source.runs),
             "loaded": len(fit.loaded), "skipped": fit.skipped}
 
@@ -337,28 +340,67 @@ def said(recorded: Mapping[str, Any] | None, *, name_only: bool = False) -> str:
     return head + (f"; fresh: {', '.join(skipped)}" if skipped else "")
 
 
+def run_of_weights(path: str | Path) -> str | None:
+    """The run id whose own weights ``path`` names (a store's ``runs/<id>/weights.safetensors``), or
+    None for another file: the one place that tells a run's weights file by its path."""
+    from mnistlab.store import run_id_like
+
+    path = Path(path)
+    folder = path.parent
+    return folder.name if path.name == "weights.safetensors" and folder.parent.name == "runs" and run_id_like(
+        folder.name) else None
+
+
 def weights_label(weights: Any) -> str:
     """A recorded config's ``weights`` as a table row names it: ``run 3fa9c01b2e`` for a run's own
     ``runs/<id>/weights.safetensors``, else the file's name; ``""`` for none."""
     file = weights.get("file") if isinstance(weights, Mapping) else weights
     if not isinstance(file, str) or not file:
         return ""
-    path = Path(file)
-    if path.name == "weights.safetensors" and path.parent.parent.name == "runs":
-        return f"run {path.parent.name}"
-    return path.name
+    return f"run {run}" if (run := run_of_weights(file)) else Path(file).name
 
 
-def given_weights(overrides: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+def weights_file(given: str, store: Any) -> str:
+    """What ``given`` names as the weights to start from, as a path: itself where it is a file here or
+    has a suffix (validation says what is wrong with it), else a finished run's id in ``store`` (a
+    :class:`~mnistlab.store.RunStore`, opened when asked: a callable returning one) made its weights
+    file (:func:`run_weights`). SpecError for an empty value or a name that is neither."""
+    from mnistlab.store import run_id_like
+
+    if not given.strip():
+        raise SpecError("--weights: give a .safetensors file, or a finished run's id (`mnistlab runs` lists them)")
+    if Path(given).exists() or Path(given).suffix:
+        return given
+    if not run_id_like(given.strip()):
+        raise SpecError(f"--weights {given!r}: neither a file here nor a run id (hex digits: `mnistlab runs` lists "
+                        "them); the weights are a .safetensors file, or a finished run's")
+    return str(run_weights(store() if callable(store) else store, given.strip()))
+
+
+def started_from(store: Any, run_ids: set[str]) -> list[str]:
+    """The runs of ``store``, other than ``run_ids``, that started from the weights of one of ``run_ids``
+    (their own ``runs/<id>/weights.safetensors``): what deleting those runs leaves without its file."""
+    out = []
+    for r in store.runs():
+        file = ((r.metrics or {}).get("initial_weights") or {}).get("file")
+        if r.run_id not in run_ids and isinstance(file, str) and run_of_weights(file) in run_ids:
+            out.append(r.run_id)
+    return out
+
+
+def given_weights(overrides: Mapping[str, Any], *, source: str, store: Any = None) -> dict[str, Any]:
     """``overrides`` of :func:`mnistlab.train` (or :func:`mnistlab.lr_find`) with their weights as a
     config names them: ``weights=`` a trained :class:`~mnistlab.run.Run` (Keras's
     ``new.set_weights(old.get_weights())``; in a table too, ``{"file": run, "skip_mismatch": True}``)
     made a file, its model saved once, by content, in the cache
     (``~/.cache/mnistlab/weights/<digest>.safetensors``, its spec and run id in the file's metadata);
     ``skip_mismatch=True`` beside ``weights=`` (Keras's ``load_weights(skip_mismatch=True)``) put in
-    its table. Other values pass through (validation says what is wrong with them). SpecError for a
-    committee (start from one member), a run without a model, or ``skip_mismatch`` without weights."""
+    its table; a run id (no file here) that run's weights file in ``store`` (``train(store=)``'s: a
+    RunStore, its folder, or None/True/False for the default one). Other values pass through
+    (validation says what is wrong with them). SpecError for a committee (start from one member), a run
+    without a model, or ``skip_mismatch`` without weights; StoreError for a run id the store has not."""
     from mnistlab.run import Committee, Run
+    from mnistlab.store import RunStore, run_id_like
 
     out = dict(overrides)
     skip = out.pop("skip_mismatch", None)
@@ -368,6 +410,9 @@ def given_weights(overrides: Mapping[str, Any], *, source: str) -> dict[str, Any
     if isinstance(given, Committee):
         raise SpecError(f"{source}: weights= takes one trained run, not a committee: start from one member "
                         "(committee.members[0])", path=("weights",), source=source)
+    if isinstance(given, str) and not Path(given).exists() and not Path(given).suffix and run_id_like(given):
+        folder = store if isinstance(store, (str, os.PathLike)) else None
+        given = weights_file(given, lambda: store if isinstance(store, RunStore) else RunStore(folder, create=False))
     if isinstance(given, Run):
         if given.model is None:
             raise SpecError(f"{source}: weights=: this run has no trained model ({given.status})", path=("weights",),
@@ -401,7 +446,7 @@ def _saved(run: Any) -> Path:
     if not path.is_file():
         save_weights(state, path, {"mnistlab.spec": json.dumps(run.config.get("model")),
                                    "mnistlab.runs": json.dumps([run.run_id] if run.run_id else []),
-                                   "mnistlab.committee": "0", GIVEN_KEY: "the weights of the run given (weights=run)"})
+                                   "mnistlab.committee": "0", GIVEN_KEY: "the run given as weights=run"})
     return path
 
 
@@ -416,5 +461,6 @@ def run_weights(store: Any, run_id: str) -> Path:
         raise StoreError(f"run {rec.run_id} is {rec.status}: only a finished run's weights start another run")
     path = store.artifact_dir(rec.run_id) / "weights.safetensors"
     if not path.is_file():
-        raise StoreError(f"run {rec.run_id} has no weights file ({display_name(path)}): `mnistlab check` says more")
+        raise StoreError(f"run {rec.run_id} has no weights file ({display_name(path)}): `mnistlab reindex --check` "
+                         "says more")
     return path

@@ -111,6 +111,8 @@ def suggested_lr(lrs: Sequence[float], smoothed: Sequence[float]) -> float | Non
     where fewer than two steps remain."""
     lr = np.asarray(lrs[SKIP_BEGIN:len(lrs) - SKIP_END], dtype=np.float64)
     loss = np.asarray(smoothed[SKIP_BEGIN:len(smoothed) - SKIP_END], dtype=np.float64)
+    if never_fell(smoothed):  # (helper-202: a rate after the lowest loss, which came first)
+        return None
     if np.isfinite(loss).any():
         lowest = int(np.nanargmin(np.where(np.isfinite(loss), loss, np.nan)))
         lr, loss = lr[:lowest + 1], loss[:lowest + 1]
@@ -119,6 +121,15 @@ def suggested_lr(lrs: Sequence[float], smoothed: Sequence[float]) -> float | Non
         return None
     slope = np.gradient(loss[keep], np.log(lr[keep]))
     return float(lr[keep][int(np.argmin(slope))])
+
+
+def never_fell(smoothed: Sequence[float]) -> bool:
+    """Whether the smoothed loss was lowest in the first ``SKIP_BEGIN`` steps, which the suggestion
+    leaves out: it never fell after them (a model already at a minimum for this data, one started
+    from trained weights say, or a range that starts too high)."""
+    loss = np.asarray(smoothed, dtype=np.float64)
+    finite = np.isfinite(loss)
+    return len(loss) > SKIP_BEGIN and bool(finite.any()) and int(np.nanargmin(np.where(finite, loss, np.nan))) < SKIP_BEGIN
 
 
 def check_range(start_lr: float, end_lr: float, num_steps: int, *, flags: bool = False) -> None:
@@ -220,6 +231,8 @@ def said(found: LRFinderResult) -> str:
     and why it stopped early."""
     steps = f"{len(found.lrs)} step{'s' * (len(found.lrs) != 1)}"
     head = (f"suggested lr {found.suggestion:.3g} (the loss fell fastest there)" if found.suggestion is not None
+            else f"no suggestion: the loss never fell below its first {SKIP_BEGIN} steps' (a model already at a minimum "
+                 "for this data, or a range that starts too high: --start-lr)" if never_fell(found.smoothed)
             else f"no suggestion: only {steps} ran, too few to tell a slope")
     lowest = f"; lowest loss at lr {found.lowest:.3g}" if found.lowest is not None else ""
     falling = "; the loss still fell at the end of the range: give a larger end_lr (--end-lr)" if still_falling(found) else ""

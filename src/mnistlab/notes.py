@@ -87,53 +87,83 @@ def _path(store: RunStore, run_id: str) -> Path:
 def read_notes(store: RunStore, run_id: str) -> Notes:
     """The tags and note of the run ``run_id`` (a whole id, as the store holds it); empty for none.
     A notes file that cannot be read or parsed reads as none, with a StoreWarning naming it."""
-    path = _path(store, run_id)
+    notes, why = _read(_path(store, run_id))
+    if why:
+        warnings.warn(f"{_path(store, run_id)}: {why}: read as none", StoreWarning, stacklevel=user_level())
+    return notes
+
+
+def _read(path: Path) -> tuple[Notes, str]:
+    """The notes in ``path`` and "" (none where there is no file), or no notes and why the file
+    cannot be read as notes."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return Notes()
+        return Notes(), ""
     except (OSError, UnicodeError, ValueError, RecursionError) as exc:
-        warnings.warn(f"{path}: its notes cannot be read ({first_line(exc)}): read as none", StoreWarning,
-                      stacklevel=user_level())
-        return Notes()
+        return Notes(), f"its notes cannot be read ({first_line(exc)})"
     note, tags = (data.get("note"), data.get("tags")) if isinstance(data, dict) else (None, None)
     if not isinstance(note, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        warnings.warn(f"{path}: its notes are not mnistlab's ({{\"note\": text, \"tags\": [...]}}): read as none",
-                      StoreWarning, stacklevel=user_level())
-        return Notes()
-    return Notes(note, tuple(tags))
+        return Notes(), 'its notes are not mnistlab\'s ({"note": text, "tags": [...]})'
+    return Notes(note, tuple(tags)), ""
 
 
-def write_notes(store: RunStore, run_id: str, *, note: str | None = None, add: Sequence[str] = (),
-                remove: Sequence[str] = (), clear: bool = False) -> Notes:
-    """Change the run's notes and return them: ``clear`` drops its note and tags first, ``note``
-    replaces its note ("" drops it), ``add`` tags are added (once each, in order), ``remove`` tags
-    taken away (SpecError for one it does not carry). Raises StoreError for an unknown run id or a
-    store that cannot be written, SpecError for a bad tag or note; nothing changes then."""
-    rec = store.get(run_id)
+def write_notes(store: RunStore, run_ids: str | Sequence[str], *, note: str | None = None, add: Sequence[str] = (),
+                remove: Sequence[str] = (), clear: bool = False) -> list[Notes]:
+    """Change the notes of each run of ``run_ids`` (one id, or several) and return them, in order:
+    ``clear`` drops a run's note and tags first, ``note`` replaces its note ("" drops it), ``add``
+    tags are added (once each, in order), ``remove`` tags taken away (SpecError for one a run does
+    not carry). Every run is checked before any is written (helper-203: the first had changed when
+    the second refused). Raises StoreError for an unknown run id, a store that cannot be written, or
+    a notes file that cannot be read (mended by hand, it is not written over; ``clear`` sets it
+    aside as ``notes.json.unreadable``, helper-202: a hand-written note was lost), SpecError for a
+    bad tag or note; nothing changes then."""
+    ids = [store.get(r).run_id for r in ([run_ids] if isinstance(run_ids, str) else run_ids)]
     if store.read_only:
         raise StoreError(f"{store.root}: cannot write notes: the store is read-only here")
     added, taken = [check_tag(t) for t in add], [check_tag(t) for t in remove]
+    if both := [t for t in added if t in taken]:
+        raise SpecError(f"--tag {both[0]!r} and --untag {both[0]!r}: choose one")
     text = check_note(note) if note is not None else None
-    before = Notes() if clear else read_notes(store, rec.run_id)
-    if missing := [t for t in taken if t not in before.tags and t not in added]:
-        raise SpecError(f"--untag {missing[0]!r}: run {rec.run_id} has no such tag"
+    planned = [_planned(store, run_id, text, added, taken, clear) for run_id in dict.fromkeys(ids)]
+    for path, after, damaged in planned:
+        _write(path, after, damaged)
+    done = {path.parent.name: after for path, after, _ in planned}
+    return [done[run_id] for run_id in ids]
+
+
+def _planned(store: RunStore, run_id: str, text: str | None, added: Sequence[str], taken: Sequence[str],
+             clear: bool) -> tuple[Path, Notes, bool]:
+    """What :func:`write_notes` writes for one run: (its notes file, its notes after, whether the file
+    there now is damaged, to be set aside); raises as :func:`write_notes` does, writing nothing."""
+    path = _path(store, run_id)
+    before, why = _read(path)
+    if why and not clear:
+        raise StoreError(f"{path}: {why}: mend it by hand, or `mnistlab note {run_id} --clear` to set it aside "
+                         f"(as {NOTES_FILE}.unreadable) and start afresh")
+    if clear:
+        before = Notes()
+    if missing := [t for t in taken if t not in before.tags]:
+        raise SpecError(f"--untag {missing[0]!r}: run {run_id} has no such tag"
                         + (f" (its tags: {', '.join(before.tags)})" if before.tags else " (it has none)"))
     tags = tuple(t for t in dict.fromkeys([*before.tags, *added]) if t not in taken)
     if len(tags) > MAX_TAGS:
-        raise SpecError(f"--tag: at most {MAX_TAGS} tags on a run; it would have {len(tags)}")
-    after = Notes(before.note if text is None else text, tags)
-    path = _path(store, rec.run_id)
+        raise SpecError(f"--tag: at most {MAX_TAGS} tags on a run; run {run_id} would have {len(tags)}")
+    return path, Notes(before.note if text is None else text, tags), bool(why)
+
+
+def _write(path: Path, notes: Notes, damaged: bool) -> None:
+    """``notes`` into ``path``, whole (none: the file removed); a ``damaged`` file there set aside first."""
     try:
-        if after:
-            write_atomic(path, lambda tmp: tmp.write_text(json.dumps({"note": after.note, "tags": list(after.tags)},
-                                                                     ensure_ascii=False, indent=1) + "\n",
-                                                          encoding="utf-8"), through=False)
+        if damaged:
+            path.replace(path.with_name(NOTES_FILE + ".unreadable"))
+        if notes:
+            text = json.dumps({"note": notes.note, "tags": list(notes.tags)}, ensure_ascii=False, indent=1) + "\n"
+            write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), through=False)
         else:
             path.unlink(missing_ok=True)
     except OSError as exc:
         raise StoreError(f"{path}: cannot write the notes: {exc.strerror or first_line(exc)}") from None
-    return after
 
 
 def tagged(store: RunStore, records: Iterable[RunRecord], tags: Sequence[str]) -> list[RunRecord]:

@@ -1647,7 +1647,7 @@ def train(
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
-    dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="train()"), source="train()")
+    dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="train()", store=store), source="train()")
     with said_as_given():  # a mistake in arrays in memory named as theirs, not their cache file's
         cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
         recorder = _train_recorder(store, experiment, cfg, checkpoint_dir if resume else None)

@@ -725,12 +725,17 @@ def written_setting(base: Mapping[str, Any], space: SearchSpace) -> str:
 
 def _setting_text(config: Mapping[str, Any], searched: Sequence[str]) -> str:
     """``config`` flattened to dotted keys (:func:`~mnistlab.comparison.flatten_config`) as JSON
-    text, its dataset by :func:`~mnistlab.data.userdata.data_setting`, less where it runs
+    text, its dataset by :func:`~mnistlab.data.userdata.data_setting`, its weights by their SHA-256
+    (:func:`~mnistlab.config.weights_identity`), less where it runs
     (``train.threads``, ``train.device``) and the ``searched`` keys with their sub-keys."""
     from mnistlab.comparison import flatten_config
+    from mnistlab.config import weights_identity
     from mnistlab.data.userdata import data_setting
 
-    flat = {k: v for k, v in flatten_config({**config, "dataset": data_setting(config.get("dataset"))})
+    config = {**config, "dataset": data_setting(config.get("dataset"))}
+    if isinstance(weights := config.get("weights"), (str, Mapping)):  # by their SHA-256: an overwritten file is
+        config["weights"] = weights_identity(weights if isinstance(weights, Mapping) else {"file": weights})  # another
+    flat = {k: v for k, v in flatten_config(config)  # start, a moved one the same (helper-203: a study mixed them)
             if k not in ("train.threads", "train.device") and not any(k == s or k.startswith(f"{s}.") for s in searched)}
     return json.dumps(flat, sort_keys=True, default=str)
 

@@ -211,8 +211,9 @@ def _size(n: float) -> str:
 
 def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: int = 32, *, momentum: float = 0.0,
                     amsgrad: bool = False, centered: bool = False) -> MemoryEstimate:
-    """Estimate the memory training ``spec`` takes: float32 weights, their gradients, the
-    optimizer's state (:data:`_STATE_SLOTS` copies of the weights) and the activations that one
+    """Estimate the memory training ``spec`` takes: float32 weights, the gradients and the optimizer's
+    state of its trainable ones (:data:`_STATE_SLOTS` copies of them: a frozen layer's and
+    BatchNormalization's moving statistics have none) and the activations that one
     batch keeps for the backward pass (each layer's output, plus what its backward needs).
 
     Checked against torch (tests/test_models.py): the weights and the state of every registered
@@ -241,7 +242,8 @@ def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: 
                 isinstance(r.layer, S.Activation) and r.layer.activation in _NEEDS_OUTPUT_ONLY for r in readers[i]):
             extra -= 1.0
         per_image += math.prod(node.shape) * (1.0 + extra)
-    return MemoryEstimate(params, optimizer.lower(), batch_size, 4 * params, 4 * params, 4 * params * slots,
+    trained = sum(node.params[0] for node in nodes)  # gradients and optimizer state: trainable weights' alone
+    return MemoryEstimate(params, optimizer.lower(), batch_size, 4 * params, 4 * trained, 4 * trained * slots,
                           int(4 * per_image * batch_size))
 
 

@@ -1000,6 +1000,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
     searching again starts afresh. One trial's run is not deleted alone (its study would keep the
     trial, and the search would never ask it again).
     """
+    from mnistlab.initial_weights import started_from
     from mnistlab.search import delete_experiment, search_of_runs
     from mnistlab.store import refuse_trained_now
 
@@ -1027,7 +1028,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
     named = list({r.run_id: r for r in recs}.values())
     refuse_trained_now(named)  # said before the question (helper-127: asked, then refused)
-    if started := _started_from(st, {r.run_id for r in named}):  # (helper-200: deleted without a word)
+    if started := started_from(st, {r.run_id for r in named}):  # (helper-200: deleted without a word)
         click.echo(f"note: run{'s' * (len(started) != 1)} {', '.join(started[:5])}{' ...' if len(started) > 5 else ''} "
                    "started from the weights of what is deleted: their records keep those weights' SHA-256, but "
                    "training them again needs the file (`mnistlab export RUN -o FILE.safetensors` keeps a copy)", err=True)
@@ -1041,16 +1042,6 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
               "(`mnistlab run` scores a committee again once its runs are all there)" if gone.committees else "")
     click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}" + _checkpoints_gone(gone.checkpoints)
                + scores)
-
-
-def _started_from(st: RunStore, ids: set[str]) -> list[str]:
-    """The runs, other than ``ids``, that started from the weights in the folder of one of ``ids``."""
-    out = []
-    for r in st.runs():
-        file = ((r.metrics or {}).get("initial_weights") or {}).get("file")
-        if r.run_id not in ids and isinstance(file, str) and Path(file).parent.name in ids:
-            out.append(r.run_id)
-    return out
 
 
 def _confirm(yes: bool, question: str) -> None:
@@ -1275,10 +1266,12 @@ def note_cmd(run_ids: tuple[str, ...], message: str | None, add: tuple[str, ...]
     from mnistlab.notes import read_notes, write_notes
 
     st = open_store(store)
-    recs = [st.get(r) for r in dict.fromkeys(run_ids)]  # every id read first: a typo changes nothing
-    changing = message is not None or add or remove or clear
-    done = [(r, write_notes(st, r.run_id, note=message, add=add, remove=remove, clear=clear) if changing
-             else read_notes(st, r.run_id)) for r in recs]
+    recs = list({r.run_id: r for r in (st.get(given) for given in run_ids)}.values())  # every id read first
+    if message is not None or add or remove or clear:  # (every run checked before any is written)
+        done = list(zip(recs, write_notes(st, [r.run_id for r in recs], note=message, add=add, remove=remove,
+                                          clear=clear)))
+    else:
+        done = [(r, read_notes(st, r.run_id)) for r in recs]
     if fmt == "json":
         click.echo(json.dumps([{"run_id": r.run_id, "tags": list(n.tags), "note": n.note} for r, n in done], indent=1))
         return

@@ -209,20 +209,12 @@ def _start_weights(flags: dict[str, Any], store: str | None) -> None:
     given, skip = flags.pop("start_weights", None), flags.pop("skip_mismatch", None)
     if given is None:
         if skip:
-            raise SpecError("--skip-mismatch goes with --weights (the file or run whose weights the run starts from)")
+            raise SpecError("--skip-mismatch goes with --weights (the file or run whose weights the run starts from); "
+                            "for a config's weights, --set weights.skip_mismatch=true")
         return
-    from mnistlab.store import run_id_like
+    from mnistlab.initial_weights import weights_file
 
-    file = given
-    if not given.strip():
-        raise SpecError("--weights: give a .safetensors file, or a finished run's id (`mnistlab runs` lists them)")
-    if not Path(given).exists() and not Path(given).suffix:  # (a file's name: validation says what is wrong)
-        if not run_id_like(given.strip()):
-            raise SpecError(f"--weights {given!r}: neither a file here nor a run id (hex digits: `mnistlab runs` lists "
-                            "them); the weights are a .safetensors file, or a finished run's")
-        from mnistlab.initial_weights import run_weights
-
-        file = str(run_weights(open_store(store), given))
+    file = weights_file(given, lambda: open_store(store))
     flags["weights"] = {"file": file, "skip_mismatch": True} if skip else file
 
 
