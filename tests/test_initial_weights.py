@@ -271,9 +271,10 @@ def test_a_layer_that_does_not_fit_stays_fresh_whole_as_keras_assigns_a_layer(ba
 
     _, _, file = base
     source = read_source({"file": str(file)})
-    no_bias = ModelSpec.from_dict({"layers": [dict(CONV[0], use_bias=False), *CONV[1:]]})  # its kernel fits alone
+    no_bias = ModelSpec.from_dict({"layers": [dict(CONV[0], use_bias=False), *CONV[1:]]})  # its kernel would fit
     fit = match_weights(no_bias, source, True)
-    assert fit.skipped == [] and "conv2d.weight" in fit.loaded  # a layer with fewer tensors: those it has load
+    assert fit.skipped == ["conv2d"] and fit.fresh["conv2d"] == "holding 2 tensors in the file, 1 here"  # as Keras
+    assert "conv2d.weight" not in fit.loaded  # counts a layer's variables: 1 expected, 2 received
     inserted = ModelSpec.from_dict({"layers": [CONV[0], {"type": "Conv2D", "filters": 8, "kernel_size": 1}, *CONV[1:]]})
     fit = match_weights(inserted, source, True)  # conv2d_1 (8, 8, 1, 1): not in the file, fresh whole
     assert fit.skipped == ["conv2d_1"] and {k.split(".")[0] for k in fit.loaded} == {"conv2d", "batch_normalization",
@@ -400,3 +401,56 @@ def test_the_trainers_optimizer_holds_the_trainable_weights_alone_and_memory_cou
     free, fixed = training_memory(plain), training_memory(frozen)
     assert fixed.weights == free.weights and fixed.gradients == 4 * 13530 < free.gradients
     assert fixed.optimizer_state == 2 * fixed.gradients < free.optimizer_state  # adam: two slots a trainable weight
+
+
+def test_a_recorded_run_with_an_adapted_normalization_trains_again_from_its_config(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(tmp_path / "store")
+    layers = [{"type": "Normalization"}, *CONV]
+    base_run = train("mnist", {"layers": layers}, 1, data_dir=data_dir, store=store, **SMALL)
+    tuned = train("fashion-mnist", {"layers": layers}, 1, data_dir=data_dir, store=store, weights=str(base_run.run_id),
+                  **SMALL)  # (a run id in Python, found in the store given)
+    assert tuned.metrics["initial_weights"]["runs"] == [base_run.run_id]
+    config = store.artifact_dir(str(tuned.run_id)) / "config.json"  # (helper-203: "normalization given its mean ...")
+    assert main(["train", "--config", str(config), "--progress", "none", "--data-dir", str(data_dir),
+                 "--store", str(store.root)]) == 0
+    again = store.runs()[-1]
+    assert again.metrics["initial_weights"]["sha256"] == tuned.metrics["initial_weights"]["sha256"]
+    assert again.config["model"]["layers"][0]["mean"] == base_run.config["model"]["layers"][0]["mean"]
+
+
+def test_skip_mismatch_goes_on_a_bases_weights_given_as_a_path(base: tuple[RunStore, str, Path], data_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    store, _, file = base
+    shutil.copy(file, tmp_path / "base.safetensors")
+    (tmp_path / "head.toml").write_text(
+        f'name = "head"\n[base]\ndataset = "mnist"\nweights = "base.safetensors"\nmodel = {{ layers = {_toml(CONV)} }}\n'
+        "[base.train]\nepochs = 1\n[base.data]\nsubset = 600\n"
+        '[[variants]]\nname = "same"\n'  # the same model: loads whole
+        '[[variants]]\nname = "head"\n"model.layers[-1].use_bias" = false\n"weights.skip_mismatch" = true\n')
+    assert main(["run", str(tmp_path / "head.toml"), "--data-dir", str(data_dir), "--store", str(store.root)]) == 0
+    runs = {r.variant: r for r in store.runs(experiment="head")}
+    assert runs["head"].config["weights"]["skip_mismatch"] is True and runs["same"].config["weights"]["skip_mismatch"] is False
+    assert runs["head"].metrics["initial_weights"]["skipped"] == ["dense"]  # its kernel fits, its bias is gone: fresh whole
+
+
+def _toml(layers: list) -> str:
+    """Layer tables as a TOML inline array."""
+    def value(v: object) -> str:
+        return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
+    return "[" + ", ".join("{ " + ", ".join(f"{k} = {value(v)}" for k, v in layer.items()) + " }" for layer in layers) + "]"
+
+
+def test_a_search_keys_its_weights_by_content(base: tuple[RunStore, str, Path], tmp_path: Path) -> None:
+    from mnistlab.search import _setting_text
+
+    _, _, file = base
+    moved = tmp_path / "moved.safetensors"
+    shutil.copy(file, moved)
+    config = {"dataset": "mnist", "model": "seed000-cnn"}
+    here, there = (_setting_text({**config, "weights": {"file": str(p)}}, []) for p in (file, moved))
+    assert here == there  # a moved file: the same study
+    state = load_file(moved)
+    state["dense.bias"] = state["dense.bias"] + 1.0
+    save_file(state, str(moved))
+    assert _setting_text({**config, "weights": str(moved)}, []) != here  # helper-203: an overwritten one is not

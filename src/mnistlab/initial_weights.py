@@ -164,7 +164,9 @@ def match_weights(spec: ModelSpec, source: Source, skip_mismatch: bool) -> Fit:
     still to adapt), layer by layer as Keras's ``load_weights`` assigns them: a layer whose tensors
     are all in the file with its shapes loads whole; one with a tensor missing or shaped otherwise
     stays fresh whole (a bias that still fits is not taken alone). Raises SpecError where a layer
-    would stay fresh without ``skip_mismatch``, or where nothing of the file fits."""
+    would stay fresh without ``skip_mismatch``, or where nothing of the file fits. A layer fits where
+    the file holds exactly its tensors (a Dense without a bias does not meet one with: Keras counts a
+    layer's variables)."""
     shapes, adapting = _model_shapes(json.dumps(spec.to_dict(), sort_keys=True))
     fit = Fit()
     norm, why, fit.statistics = _normalization(spec, source)
@@ -175,11 +177,15 @@ def match_weights(spec: ModelSpec, source: Source, skip_mismatch: bool) -> Fit:
         layer = key.rsplit(".", 1)[0]
         if layer not in adapting:  # (a Normalization's statistics: its spec holds them, :func:`start_spec`)
             layers.setdefault(layer, []).append(key)
+    theirs: dict[str, list[str]] = {}
+    for key in source.shapes:
+        theirs.setdefault(key.rsplit(".", 1)[0], []).append(key)
     for layer, keys in layers.items():
         problem = next((f"shaped {_shape(source.shapes[k])} in the file, {_shape(shapes[k])} here"
                         for k in keys if k in source.shapes and source.shapes[k] != shapes[k]), None)
-        if problem is None and any(k not in source.shapes for k in keys):
-            problem = "not in the file" if not any(k in source.shapes for k in keys) else "in the file in part"
+        if problem is None and set(keys) != set(theirs.get(layer, ())):  # Keras: a layer's variables, all of them
+            problem = ("not in the file" if layer not in theirs else
+                       f"holding {len(theirs[layer])} tensors in the file, {len(keys)} here")
         if problem:
             fit.fresh[layer] = problem
         else:
