@@ -10,13 +10,14 @@ of the run config (``weights``)::
     # file = "cnn.safetensors"
     # skip_mismatch = true               # a new output layer (other classes) keeps its fresh initialisation
 
-The model is built from its spec and seed as always, then each tensor of the file replaces the
-model's tensor of the same key and shape. Keys are the layers' Keras auto-names (``conv2d``,
+The model is built from its spec and seed as always, then the file's weights load into it layer by
+layer, as Keras assigns them: a layer loads whole where the file holds exactly its tensors, of the
+same keys and shapes (:func:`match_weights`). Keys are the layers' Keras auto-names (``conv2d``,
 ``dense_1``: :func:`~mnistlab.models.keras_names`), so a layer's ``name =`` never changes them, and
 two models share a layer's weights where they have the same layers before it. BatchNormalization's
-moving mean and variance are weights here as in Keras, and load. A weight missing from the file
-or shaped otherwise is an error that names it, unless ``skip_mismatch`` (Keras's
-``load_weights(skip_mismatch=True)``), which keeps that layer's fresh initialisation and warns.
+moving mean and variance are weights here as in Keras, and load. A layer that does not fit is an
+error that names it, unless ``skip_mismatch`` (Keras's ``load_weights(skip_mismatch=True)``), which
+keeps that layer's fresh initialisation, whole, and warns.
 
 A Normalization to adapt takes the mean and variance the source was adapted to (recorded in an
 exported file's metadata, or in the run folder beside ``weights.safetensors``), as a Keras model
@@ -81,8 +82,8 @@ def read_source(weights: Mapping[str, Any] | Any) -> Source:
     except FileNotFoundError:
         from mnistlab.store import run_id_like
 
-        hint = (f"; a run's id is for `--weights {path.name}` on the command line: in a file, name the run's "
-                f"weights, mnistlab-runs/runs/{path.name}/weights.safetensors" if run_id_like(path.name) else "")
+        hint = (f"; a run's id is for `--weights {path.name}` on the command line: in a config, name the run's "
+                f"weights file, runs/{path.name}/weights.safetensors in its store" if run_id_like(path.name) else "")
         raise SpecError(f"weights: {said}: no such file (`mnistlab export RUN -o FILE.safetensors` writes one){hint}",
                         path=_WHERE) from None
     except IsADirectoryError:
@@ -161,12 +162,11 @@ class Fit:
 
 def match_weights(spec: ModelSpec, source: Source, skip_mismatch: bool) -> Fit:
     """Which of ``source``'s weights load into the model ``spec`` builds (as written: a Normalization
-    still to adapt), layer by layer as Keras's ``load_weights`` assigns them: a layer whose tensors
-    are all in the file with its shapes loads whole; one with a tensor missing or shaped otherwise
-    stays fresh whole (a bias that still fits is not taken alone). Raises SpecError where a layer
-    would stay fresh without ``skip_mismatch``, or where nothing of the file fits. A layer fits where
-    the file holds exactly its tensors (a Dense without a bias does not meet one with: Keras counts a
-    layer's variables)."""
+    still to adapt), layer by layer as Keras's ``load_weights`` assigns them: a layer loads whole where
+    the file holds exactly its tensors, of the same keys and shapes (a Dense without a bias does not
+    meet one with: Keras counts a layer's variables); any other stays fresh whole (a bias that still
+    fits is not taken alone). Layers of the file the model has not are passed over. Raises SpecError
+    where a layer would stay fresh without ``skip_mismatch``, or where nothing of the file fits."""
     shapes, adapting = _model_shapes(json.dumps(spec.to_dict(), sort_keys=True))
     fit = Fit()
     norm, why, fit.statistics = _normalization(spec, source)
