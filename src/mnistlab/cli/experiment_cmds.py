@@ -661,7 +661,7 @@ def _ordered(rows: Sequence[dict[str, Any]], key: str, descending: bool) -> list
     return known + [row for row in rows if row.get(key) is None]
 
 
-def _since(given: str) -> float:
+def _since(given: str, flag: str = "--since") -> float:
     """``--since``'s time in epoch seconds: a span before now (``30m``, ``12h``, ``7d``, ``90s``) or an
     ISO date or time in local time (``2026-12-01``, ``2026-12-01T14:00``); SpecError otherwise."""
     text = given.strip()
@@ -671,7 +671,7 @@ def _since(given: str) -> float:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise SpecError(f"--since: expected a date or time (2026-12-01, 2026-12-01T14:00) or a span before now "
+        raise SpecError(f"{flag}: expected a date or time (2026-12-01, 2026-12-01T14:00) or a span before now "
                         f"(30m, 12h, 7d), got {clip(given, 40)!r}") from None
     return (when if when.tzinfo else when.astimezone()).timestamp()
 
@@ -986,9 +986,17 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
 @_STORE
 @click.option("--experiment", "-e", "experiments", multiple=True,
               help="Delete every run of this experiment (an experiment file or its name); repeat it for several.")
+@click.option("--status", "-s", multiple=True,
+              help="Delete only the runs of this status (failed, diverged, interrupted, ...; repeat it, or commas), "
+                   "of the store or of the experiments -e names.")
+@click.option("--older-than", "older_than", metavar="WHEN",
+              help="Delete only the runs started before then: a span before now (30d, 12h) or a date (2026-11-01).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first (it asks only on a terminal).")
-def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, ...], yes: bool) -> None:
-    """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts.
+def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, ...], status: tuple[str, ...],
+           older_than: str | None, yes: bool) -> None:
+    """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts; with
+    --status or --older-than, the runs that match (MLflow's `gc --older-than`), of the whole
+    store or of the experiments -e names: `mnistlab rm -s failed,interrupted --older-than 7d`.
 
     On a terminal it says what it will delete and asks first (--yes does not ask); in a script
     (no terminal on stdin) it does not ask.
@@ -1000,13 +1008,17 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
     searching again starts afresh. One trial's run is not deleted alone (its study would keep the
     trial, and the search would never ask it again).
     """
-    from mnistlab.initial_weights import started_from
-    from mnistlab.search import delete_experiment, search_of_runs
-    from mnistlab.store import refuse_trained_now
+    from mnistlab.search import delete_experiment
 
-    if bool(run_ids) == bool(experiments):
-        raise MnistlabError("rm: give run ids or --experiment NAME" + (", not both" if run_ids else ""))
+    filtered = bool(status or older_than is not None)
+    if run_ids and (experiments or filtered):
+        raise MnistlabError("rm: give run ids, or --experiment NAME / --status / --older-than to choose runs, not both")
+    if not (run_ids or experiments or filtered):
+        raise MnistlabError("rm: give run ids, --experiment NAME, or --status / --older-than")
     st = open_store(store)
+    if filtered:
+        _rm_matching(st, experiments, status, older_than, yes)
+        return
     if experiments:  # every name checked before anything is deleted (helper-196: a second -e replaced the first)
         names = list(dict.fromkeys(_rm_name(st, e) for e in experiments))
         said = []
@@ -1021,6 +1033,15 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
                        + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
                        + _checkpoints_gone(gone.checkpoints))
         return
+    _rm_ids(st, run_ids, yes)
+
+
+def _rm_ids(st: RunStore, run_ids: tuple[str, ...], yes: bool) -> None:
+    """`rm RUN...`: those runs, every id read first, none a search's trial or a run trained now; asked once."""
+    from mnistlab.initial_weights import started_from
+    from mnistlab.search import search_of_runs
+    from mnistlab.store import refuse_trained_now
+
     recs = [st.get(r) for r in run_ids]
     if trials := search_of_runs(recs, st):
         rid, name = trials[0]
@@ -1100,6 +1121,38 @@ def _checkpoints_gone(n: int) -> str:
         return ""
     return (f"; {n} checkpoint{'s' * (n != 1)} deleted too (the next `mnistlab run` trains "
             f"{'that cell' if n == 1 else 'those cells'} afresh)")
+
+
+def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, ...], older_than: str | None,
+                 yes: bool) -> None:
+    """`rm --status/--older-than`: the runs of the store (or of the ``experiments``) that match, less
+    those a process trains now (refused, as `rm RUN` refuses them) and a search's trials (a search
+    is deleted whole, `rm -e SEARCH`), asked once and deleted together."""
+    from mnistlab.comparison import resolve_experiment
+    from mnistlab.search import search_of_runs
+    from mnistlab.store import refuse_trained_now
+
+    before = _since(older_than, "--older-than") if older_than is not None else None
+    statuses = [w.strip() for given in status for w in given.split(",")] or None
+    names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]
+    recs = [r for name in names for r in st.runs(experiment=name, status=statuses)
+            if before is None or r.created_at < before]
+    trials = {rid for rid, _ in search_of_runs(recs, st)}
+    kept = [r for r in recs if r.run_id in trials]
+    recs = [r for r in recs if r.run_id not in trials]
+    parts = ([f"of {', '.join(n for n in names if n)}"] if names != [None] else []) + (
+        [f"status {' or '.join(statuses)}"] if statuses else []) + ([f"started before {older_than}"] if older_than else [])
+    said = f" ({', '.join(parts)})"
+    left = (f"; {len(kept)} trial{'s' * (len(kept) != 1)} of a search left (a search is deleted whole: "
+            "`mnistlab rm -e SEARCH`)") if kept else ""
+    if not recs:
+        click.echo(f"no runs match{said}: nothing deleted{left}")
+        return
+    refuse_trained_now(recs)
+    _confirm(yes, f"delete {len(recs)} run{'s' * (len(recs) != 1)}{said} with their files?")
+    gone = st.rm([r.run_id for r in recs])
+    click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}{said}"
+               + _checkpoints_gone(gone.checkpoints) + left)
 
 
 def _rm_name(st: RunStore, experiment: str) -> str:
