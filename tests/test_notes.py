@@ -65,7 +65,7 @@ def test_tags_and_a_note_are_kept_listed_and_shown(two: tuple[RunStore, str, str
     (["--tag", "bad\x1b[31m"], "no control characters"),
     (["-m", "note \x1b]0;title\x07"], "a note with a control character"),
     (["-m", "x" * 10_001], "a note of at most 10,000 characters"),
-    (["--untag", "never"], "has no such tag"),
+    (["--untag", "never"], "none of these runs has that tag"),
     (["--tag", "x", "--untag", "x"], "choose one"),
 ])
 def test_bad_tags_and_notes_are_one_line_and_change_nothing(args: list[str], said: str, two: tuple[RunStore, str, str],
@@ -83,8 +83,12 @@ def test_a_typo_among_run_ids_changes_no_run(two: tuple[RunStore, str, str], cap
     code, _, err = _cli(capsys, "note", a, "ffffffff", "--tag", "x", "--store", str(store.root))
     assert code == 2 and 'no run "ffffffff"' in err and not read_notes(store, a)
     write_notes(store, a, add=["best"])  # a second run refusing: the first is not changed either (helper-203)
+    (store.artifact_dir(b) / NOTES_FILE).write_text("{damaged")
     code, _, err = _cli(capsys, "note", a, b, "--untag", "best", "--store", str(store.root))
-    assert code == 2 and f"run {b} has no such tag" in err and read_notes(store, a).tags == ("best",)
+    assert code == 2 and "mend it by hand" in err and read_notes(store, a).tags == ("best",)
+    (store.artifact_dir(b) / NOTES_FILE).unlink()
+    code, _, err = _cli(capsys, "note", a, b, "--untag", "best", "--store", str(store.root))  # of several: the runs
+    assert code == 0 and not read_notes(store, a) and not read_notes(store, b)  # that carry it (helper-204)
 
 
 def test_damaged_notes_read_as_none_with_a_warning_and_can_be_written_again(two: tuple[RunStore, str, str],
@@ -126,3 +130,22 @@ def test_write_notes_refuses_a_bad_tag_from_python(two: tuple[RunStore, str, str
     store, a, _ = two
     with pytest.raises(SpecError, match="no commas"):
         write_notes(store, a, add=["x,y"])
+
+
+def test_tags_are_one_unicode_form_and_a_second_damaged_file_is_set_aside_too(two: tuple[RunStore, str, str],
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    store, a, _ = two
+    write_notes(store, a, add=["cafe\u0301"])  # e and a combining accent: the same tag as the one character
+    write_notes(store, a, add=["caf\u00e9"])
+    assert read_notes(store, a).tags == ("caf\u00e9",)  # (helper-204: two cafes, and runs --tag found neither)
+    code, out, _ = _cli(capsys, "runs", "--tag", "cafe\u0301", "--format", "json", "--store", str(store.root))
+    assert [r["run_id"] for r in json.loads(out)] == [a]
+    folder = store.artifact_dir(a)
+    for text in ("{first", "{second"):
+        (folder / NOTES_FILE).write_text(text)
+        with pytest.warns(StoreWarning, match="set aside as notes.json.unreadable"):
+            write_notes(store, a, clear=True, add=["fresh"])
+    assert (folder / "notes.json.unreadable").read_text() == "{first"  # both kept (helper-204: overwritten)
+    assert (folder / "notes.json.unreadable-2").read_text() == "{second"
+    (folder / NOTES_FILE).write_text('{"tags": ["by-hand"]}')  # a hand-written file without a note: its tags read
+    assert read_notes(store, a) == read_notes(store, a).__class__("", ("by-hand",))

@@ -3,6 +3,7 @@ of the store or of an experiment; a real store, runs recorded through its own AP
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_rm_deletes_the_runs_of_a_status_of_the_store_or_of_an_experiment(store:
 def test_rm_older_than_deletes_what_started_before_then(store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
     where = ["--store", str(store.root), "--yes"]
     code, out = _cli(capsys, "rm", "--older-than", "1h", *where)
-    assert code == 0 and "no runs match (started before 1h): nothing deleted" in out and len(store.runs()) == 5
+    assert code == 0 and "no runs match (started before 20" in out and "nothing deleted" in out and len(store.runs()) == 5
     code, out = _cli(capsys, "rm", "--older-than", "2999-01-01", "-s", "finished", *where)
     assert code == 0 and "deleted 2 runs" in out and {r.status for r in store.runs()} == {"failed", "diverged"}
 
@@ -57,8 +58,29 @@ def test_rm_older_than_deletes_what_started_before_then(store: RunStore, capsys:
     (["abc123", "-s", "failed"], "give run ids, or --experiment NAME / --status / --older-than to choose runs, not both"),
     ([], "give run ids, --experiment NAME, or --status / --older-than"),
     (["-s", "failed", "-e", "no-such-experiment"], "no-such-experiment"),
+    (["--older-than", "1M"], "spans are in s, m (minutes), h, d, w; a month is 30d"),  # (helper-204: 1M was a minute)
+    (["--older-than", "1y"], "a month is 30d"),
+    (["--dry-run"], "--dry-run goes with --status / --older-than"),
+    (["--keep-tag", "keep", "abc123"], "--keep-tag goes with --status / --older-than"),
 ])
 def test_rm_filters_refuse_mistakes_and_delete_nothing(args: list[str], said: str, store: RunStore,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _cli(capsys, "rm", *args, "--store", str(store.root), "--yes")
     assert code == 2 and said in out and "Traceback" not in out and len(store.runs()) == 5
+
+
+def test_rm_dry_run_lists_what_would_go_and_keep_tag_spares_runs(store: RunStore,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from mnistlab.notes import write_notes
+
+    failed = [r.run_id for r in store.runs(status="failed")]
+    write_notes(store, failed[0], add=["keep"])
+    where = ["--store", str(store.root)]
+    code, out = _cli(capsys, "rm", "-s", "failed", "--dry-run", *where)
+    assert code == 0 and "would delete 2 runs (status failed):" in out and all(r in out for r in failed)
+    assert "tags keep" in out and len(store.runs()) == 5  # (helper-204: no way to see what would go)
+    code, out = _cli(capsys, "runs", "-s", "failed", "--older-than", "2999-01-01", "--format", "json", *where)
+    assert sorted(r["run_id"] for r in json.loads(out)) == sorted(failed)  # what rm --older-than would choose
+    code, out = _cli(capsys, "rm", "-s", "failed", "--keep-tag", "keep", "--yes", *where)
+    assert code == 0 and "deleted 1 run (status failed); 1 run tagged keep left" in out
+    assert [r.run_id for r in store.runs(status="failed")] == [failed[0]]

@@ -65,7 +65,7 @@ def check_tag(tag: str) -> str:
         raise SpecError(f"--tag: at most {MAX_TAG} characters, got {len(tag)} ({clip(tag, 40)!r}): a longer text is a note (-m)")
     if "," in tag or not _printable(tag):
         raise SpecError(f"--tag {clip(tag, 40)!r}: a tag has no commas (give --tag once for each) and no control characters")
-    return tag
+    return unicodedata.normalize("NFC", tag)  # one form for tags that look alike (helper-204: two cafés)
 
 
 def check_note(text: str) -> str:
@@ -102,7 +102,7 @@ def _read(path: Path) -> tuple[Notes, str]:
         return Notes(), ""
     except (OSError, UnicodeError, ValueError, RecursionError) as exc:
         return Notes(), f"its notes cannot be read ({first_line(exc)})"
-    note, tags = (data.get("note"), data.get("tags")) if isinstance(data, dict) else (None, None)
+    note, tags = (data.get("note", ""), data.get("tags", [])) if isinstance(data, dict) else (None, None)
     if not isinstance(note, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         return Notes(), 'its notes are not mnistlab\'s ({"note": text, "tags": [...]})'
     return Notes(note, tuple(tags)), ""
@@ -113,11 +113,11 @@ def write_notes(store: RunStore, run_ids: str | Sequence[str], *, note: str | No
     """Change the notes of each run of ``run_ids`` (one id, or several) and return them, in order:
     ``clear`` drops a run's note and tags first, ``note`` replaces its note ("" drops it), ``add``
     tags are added (once each, in order), ``remove`` tags taken away (SpecError for one a run does
-    not carry). Every run is checked before any is written (helper-203: the first had changed when
-    the second refused). Raises StoreError for an unknown run id, a store that cannot be written, or
-    a notes file that cannot be read (mended by hand, it is not written over; ``clear`` sets it
-    aside as ``notes.json.unreadable``, helper-202: a hand-written note was lost), SpecError for a
-    bad tag or note; nothing changes then."""
+    not carry; of several runs, one none of them carries). Every run is checked before any is
+    written (helper-203: the first had changed when the second refused). Raises StoreError for an
+    unknown run id, a store that cannot be written, or a notes file that cannot be read (mended by
+    hand, it is not written over; ``clear`` sets it aside as ``notes.json.unreadable``, helper-202:
+    a hand-written note was lost), SpecError for a bad tag or note; nothing changes then."""
     ids = [store.get(r).run_id for r in ([run_ids] if isinstance(run_ids, str) else run_ids)]
     if store.read_only:
         raise StoreError(f"{store.root}: cannot write notes: the store is read-only here")
@@ -125,7 +125,10 @@ def write_notes(store: RunStore, run_ids: str | Sequence[str], *, note: str | No
     if both := [t for t in added if t in taken]:
         raise SpecError(f"--tag {both[0]!r} and --untag {both[0]!r}: choose one")
     text = check_note(note) if note is not None else None
-    planned = [_planned(store, run_id, text, added, taken, clear) for run_id in dict.fromkeys(ids)]
+    unique = list(dict.fromkeys(ids))
+    if len(unique) > 1 and (absent := [t for t in taken if not any(t in read_notes(store, r).tags for r in unique)]):
+        raise SpecError(f"--untag {absent[0]!r}: none of these runs has that tag")
+    planned = [_planned(store, run_id, text, added, taken, clear, lenient=len(unique) > 1) for run_id in unique]
     for path, after, damaged in planned:
         _write(path, after, damaged)
     done = {path.parent.name: after for path, after, _ in planned}
@@ -133,9 +136,10 @@ def write_notes(store: RunStore, run_ids: str | Sequence[str], *, note: str | No
 
 
 def _planned(store: RunStore, run_id: str, text: str | None, added: Sequence[str], taken: Sequence[str],
-             clear: bool) -> tuple[Path, Notes, bool]:
+             clear: bool, lenient: bool = False) -> tuple[Path, Notes, bool]:
     """What :func:`write_notes` writes for one run: (its notes file, its notes after, whether the file
-    there now is damaged, to be set aside); raises as :func:`write_notes` does, writing nothing."""
+    there now is damaged, to be set aside); raises as :func:`write_notes` does, writing nothing
+    (``lenient``: a tag to take away that this run has not is no mistake)."""
     path = _path(store, run_id)
     before, why = _read(path)
     if why and not clear:
@@ -143,7 +147,7 @@ def _planned(store: RunStore, run_id: str, text: str | None, added: Sequence[str
                          f"(as {NOTES_FILE}.unreadable) and start afresh")
     if clear:
         before = Notes()
-    if missing := [t for t in taken if t not in before.tags]:
+    if missing := [t for t in taken if t not in before.tags and not lenient]:
         raise SpecError(f"--untag {missing[0]!r}: run {run_id} has no such tag"
                         + (f" (its tags: {', '.join(before.tags)})" if before.tags else " (it has none)"))
     tags = tuple(t for t in dict.fromkeys([*before.tags, *added]) if t not in taken)
@@ -155,8 +159,11 @@ def _planned(store: RunStore, run_id: str, text: str | None, added: Sequence[str
 def _write(path: Path, notes: Notes, damaged: bool) -> None:
     """``notes`` into ``path``, whole (none: the file removed); a ``damaged`` file there set aside first."""
     try:
-        if damaged:
-            path.replace(path.with_name(NOTES_FILE + ".unreadable"))
+        if damaged:  # set aside under a name of its own: an earlier one is kept too (helper-204: overwritten)
+            aside = next(p for n in range(1, 1000) if not (p := path.with_name(
+                f"{NOTES_FILE}.unreadable" + (f"-{n}" if n > 1 else ""))).exists())
+            path.replace(aside)
+            warnings.warn(f"{path}: unreadable, set aside as {aside.name}", StoreWarning, stacklevel=user_level())
         if notes:
             text = json.dumps({"note": notes.note, "tags": list(notes.tags)}, ensure_ascii=False, indent=1) + "\n"
             write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), through=False)

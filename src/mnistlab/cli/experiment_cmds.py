@@ -586,6 +586,8 @@ RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "sta
                    "for any of them.")
 @click.option("--since", metavar="WHEN", help="Only runs started since then: a date or time (2026-12-01, 2026-12-01T14:00, "
               "local time) or a span before now (30m, 12h, 7d).")
+@click.option("--older-than", "older_than", metavar="WHEN",
+              help="Only runs started before then (as `rm --older-than` chooses them): a date or a span before now.")
 @click.option("--sort", "sort_key", metavar="KEY", default="started", show_default=True,
               help=f"Order by {', '.join(RUN_SORTS)}; -KEY for the largest first (-test_accuracy: the best first).")
 @click.option("--limit", "-n", type=IntRange(min=1), help="At most this many runs, the first of the order.")
@@ -593,7 +595,7 @@ RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "sta
               "it for runs that carry every one.")
 @format_option()
 def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str, ...], since: str | None,
-             sort_key: str, limit: int | None, tags: tuple[str, ...], fmt: str) -> None:
+             older_than: str | None, sort_key: str, limit: int | None, tags: tuple[str, ...], fmt: str) -> None:
     """List recorded runs, oldest first (see --sort); "quick" marks the size of a --quick smoke run
     (1 epoch, at most 300 training images), which comparisons by name leave out beside full-size
     runs; "file" the experiment file a run came from (in the table where the runs listed came from
@@ -608,10 +610,12 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
 
     order, descending = _run_sort(sort_key)
     after = _since(since) if since is not None else None
+    before = _since(older_than, "--older-than") if older_than is not None else None
     st = open_store(store)
     names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]  # (-e a -e b:
     statuses = [w.strip() for given in status for w in given.split(",")] or None  # b's alone, helper-196; -s a -s b, -s a,b
-    recs = [r for name in names for r in st.runs(experiment=name, status=statuses) if after is None or r.created_at >= after]
+    recs = [r for name in names for r in st.runs(experiment=name, status=statuses)
+            if (after is None or r.created_at >= after) and (before is None or r.created_at < before)]
     rows = [_run_row(r, read_notes(st, r.run_id)) for r in tagged(st, recs, tags)]
     rows = _ordered(sorted(rows, key=lambda row: row["_created"]), "_created" if order == "started" else order,
                     descending)[:limit]  # (ties: in start order)
@@ -662,9 +666,12 @@ def _ordered(rows: Sequence[dict[str, Any]], key: str, descending: bool) -> list
 
 
 def _since(given: str, flag: str = "--since") -> float:
-    """``--since``'s time in epoch seconds: a span before now (``30m``, ``12h``, ``7d``, ``90s``) or an
-    ISO date or time in local time (``2026-12-01``, ``2026-12-01T14:00``); SpecError otherwise."""
+    """``--since``'s time in epoch seconds: a span before now (``30m``, ``12h``, ``7d``, ``2w``, ``90s``)
+    or an ISO date or time in local time (``2026-12-01``, ``2026-12-01T14:00``); SpecError otherwise
+    (``1M``, ``1y``: no months or years, which ``M`` would read as minutes)."""
     text = given.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?\s*(M|mo|mon|months?|y|years?)", text):  # (helper-204: 1M read as a minute)
+        raise SpecError(f"{flag}: {clip(given, 20)!r}: spans are in s, m (minutes), h, d, w; a month is 30d")
     if m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.lower()):
         span = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m[2]]
         return time.time() - span
@@ -991,9 +998,13 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
                    "of the store or of the experiments -e names.")
 @click.option("--older-than", "older_than", metavar="WHEN",
               help="Delete only the runs started before then: a span before now (30d, 12h) or a date (2026-11-01).")
+@click.option("--keep-tag", "keep", multiple=True, metavar="TAG",
+              help="With --status / --older-than: leave the runs tagged so (`mnistlab note RUN --tag TAG`); repeatable.")
+@click.option("--dry-run", is_flag=True, help="With --status / --older-than: list the runs that would be deleted; "
+              "delete nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first (it asks only on a terminal).")
 def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, ...], status: tuple[str, ...],
-           older_than: str | None, yes: bool) -> None:
+           older_than: str | None, keep: tuple[str, ...], dry_run: bool, yes: bool) -> None:
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts; with
     --status or --older-than, the runs that match (MLflow's `gc --older-than`), of the whole
     store or of the experiments -e names: `mnistlab rm -s failed,interrupted --older-than 7d`.
@@ -1011,13 +1022,16 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
     from mnistlab.search import delete_experiment
 
     filtered = bool(status or older_than is not None)
+    if (keep or dry_run) and not filtered:
+        raise MnistlabError(f"rm: {'--keep-tag' if keep else '--dry-run'} goes with --status / --older-than (the runs "
+                            "that match); `mnistlab rm RUN...` and `rm -e` say what they delete and ask first")
     if run_ids and (experiments or filtered):
         raise MnistlabError("rm: give run ids, or --experiment NAME / --status / --older-than to choose runs, not both")
     if not (run_ids or experiments or filtered):
         raise MnistlabError("rm: give run ids, --experiment NAME, or --status / --older-than")
     st = open_store(store)
     if filtered:
-        _rm_matching(st, experiments, status, older_than, yes)
+        _rm_matching(st, experiments, status, older_than, keep, yes, dry_run)
         return
     if experiments:  # every name checked before anything is deleted (helper-196: a second -e replaced the first)
         names = list(dict.fromkeys(_rm_name(st, e) for e in experiments))
@@ -1124,31 +1138,47 @@ def _checkpoints_gone(n: int) -> str:
 
 
 def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, ...], older_than: str | None,
-                 yes: bool) -> None:
+                 keep: tuple[str, ...], yes: bool, dry_run: bool) -> None:
     """`rm --status/--older-than`: the runs of the store (or of the ``experiments``) that match, less
-    those a process trains now (refused, as `rm RUN` refuses them) and a search's trials (a search
-    is deleted whole, `rm -e SEARCH`), asked once and deleted together."""
+    those tagged with a ``keep`` tag, those a process trains now (refused, as `rm RUN` refuses them)
+    and a search's trials (a search is deleted whole, `rm -e SEARCH`); listed and asked once, then
+    deleted together (``dry_run``: listed, nothing deleted)."""
     from mnistlab.comparison import resolve_experiment
+    from mnistlab.notes import check_tag, read_notes
     from mnistlab.search import search_of_runs
     from mnistlab.store import refuse_trained_now
 
     before = _since(older_than, "--older-than") if older_than is not None else None
     statuses = [w.strip() for given in status for w in given.split(",")] or None
+    kept_tags = {check_tag(t) for t in keep}
     names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]
     recs = [r for name in names for r in st.runs(experiment=name, status=statuses)
             if before is None or r.created_at < before]
+    tags = {r.run_id: read_notes(st, r.run_id).tags for r in recs}
     trials = {rid for rid, _ in search_of_runs(recs, st)}
-    kept = [r for r in recs if r.run_id in trials]
-    recs = [r for r in recs if r.run_id not in trials]
+    spared = [r for r in recs if r.run_id in trials or kept_tags & set(tags[r.run_id])]
+    recs = [r for r in recs if r not in spared]
     parts = ([f"of {', '.join(n for n in names if n)}"] if names != [None] else []) + (
-        [f"status {' or '.join(statuses)}"] if statuses else []) + ([f"started before {older_than}"] if older_than else [])
+        [f"status {' or '.join(statuses)}"] if statuses else []) + (
+        [f"started before {_local_time(before)[:16].replace('T', ' ')}"] if before is not None else [])
     said = f" ({', '.join(parts)})"
-    left = (f"; {len(kept)} trial{'s' * (len(kept) != 1)} of a search left (a search is deleted whole: "
-            "`mnistlab rm -e SEARCH`)") if kept else ""
+    n_trials, n_kept = sum(r.run_id in trials for r in spared), sum(r.run_id not in trials for r in spared)
+    left = ((f"; {n_trials} search trial{'s' * (n_trials != 1)} left (`mnistlab rm -e SEARCH` deletes a search whole)"
+             if n_trials else "")
+            + (f"; {n_kept} run{'s' * (n_kept != 1)} tagged {' or '.join(sorted(kept_tags))} left" if n_kept else ""))
     if not recs:
         click.echo(f"no runs match{said}: nothing deleted{left}")
         return
+    listed = [f"  {r.run_id}  {printable(r.experiment)}/{printable(r.variant)}  seed {r.seed}  {r.status}  "
+              f"{_local_time(r.created_at)[:16].replace('T', ' ')}" + (f"  tags {', '.join(map(printable, tags[r.run_id]))}"
+                                                                       if tags[r.run_id] else "") for r in recs]
+    if dry_run:
+        click.echo(f"would delete {len(recs)} run{'s' * (len(recs) != 1)}{said}{left}:")
+        click.echo("\n".join(listed))
+        return
     refuse_trained_now(recs)
+    if not yes and sys.stdin.isatty():  # what the question is about, before it is asked (helper-204: a count alone)
+        click.echo("\n".join(listed[:20] + ([f"  ... and {len(listed) - 20} more"] if len(listed) > 20 else [])), err=True)
     _confirm(yes, f"delete {len(recs)} run{'s' * (len(recs) != 1)}{said} with their files?")
     gone = st.rm([r.run_id for r in recs])
     click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}{said}"
