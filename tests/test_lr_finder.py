@@ -13,7 +13,7 @@ import pytest
 
 from mnistlab.cli import main
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import PlotError, SpecError
+from mnistlab.errors import DataWarning, PlotError, SpecError
 from mnistlab.lr_finder import BETA, LRFinderResult, check_range, lr_find, said, suggested_lr
 
 
@@ -37,8 +37,9 @@ def test_rates_too_small_to_learn_leave_the_loss_where_it_was_and_a_rate_too_lar
     moving = lr_find("mnist", "seed000-dense", start_lr=1e-3, end_lr=1e-2, num_steps=20, data_dir=data_dir, subset=600)
     assert abs(np.mean(still.losses[-5:]) - np.mean(still.losses[:5])) < 0.1  # the ramp's rates, not adam's 0.001,
     assert moving.smoothed[-1] < still.smoothed[-1] - 0.3  # were used: the same batches fall at 0.001-0.01
-    wild = lr_find("mnist", "seed000-dense", start_lr=1e-3, end_lr=1e4, num_steps=200, data_dir=data_dir, subset=1200,
-                   optimizer="sgd")
+    with pytest.warns(DataWarning, match="38 batches"):  # (200 steps over 38 batches: said)
+        wild = lr_find("mnist", "seed000-dense", start_lr=1e-3, end_lr=1e4, num_steps=200, data_dir=data_dir,
+                       subset=1200, optimizer="sgd")
     assert len(wild.lrs) < 200 and wild.stopped.startswith("the smoothed loss passed 4 x its lowest"), wild.stopped
 
 
@@ -161,3 +162,13 @@ def test_ctrl_c_stops_the_command(data_dir: Path, tmp_path: Path) -> None:
     assert proc.returncode == 130 and "suggested" not in out, (proc.returncode, out, err)
     assert "the range test was stopped by Ctrl-C after " in err and " of its 100000 steps: " in err, err  # what ran
     assert (tmp_path / "lr.png").is_file()  # is said and drawn (helper-198: lost)
+
+
+def test_too_few_images_for_the_steps_are_warned_of(data_dir: Path) -> None:
+    with pytest.warns(DataWarning, match=r"300 training images make 10 batches of 32, each seen about 3 times in 30 steps"):
+        lr_find("mnist", "seed000-dense", num_steps=30, data_dir=data_dir, subset=300)  # (helper-200: 36 images)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        lr_find("mnist", "seed000-dense", num_steps=30, data_dir=data_dir, subset=1200)  # 38 batches: enough

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -123,6 +124,20 @@ def suggested_lr(lrs: Sequence[float], smoothed: Sequence[float]) -> float | Non
     return float(lr[keep][int(np.argmin(slope))])
 
 
+def few_batches(images: int, batch_size: int, num_steps: int) -> None:
+    """A DataWarning where the training images make fewer batches than half the test's steps: each
+    batch comes back again and again, and the curve tells more of those images than of the data
+    (helper-200: 36 images, a suggestion where the loss had blown up)."""
+    batches = max(1, -(-images // batch_size))
+    if 2 * batches < num_steps:
+        from mnistlab.errors import DataWarning, user_level
+
+        warnings.warn(f"lr-find: {images:,} training images make {batches} batch{'es' * (batches != 1)} of {batch_size}, "
+                      f"each seen about {num_steps // batches} times in {num_steps} steps: the curve is noisy and tells "
+                      "more of those images than of the data; use more images (or fewer --steps)", DataWarning,
+                      stacklevel=user_level())
+
+
 def never_fell(smoothed: Sequence[float]) -> bool:
     """Whether the smoothed loss was lowest in the first ``SKIP_BEGIN`` steps, which the suggestion
     leaves out: it never fell after them (a model already at a minimum for this data, one started
@@ -194,9 +209,11 @@ def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: flo
     elif not isinstance(config, RunConfig):  # a file, as --config takes it (helper-198: an AttributeError)
         config = build_run_config(config)
     test = LRRangeTest(float(start_lr), float(end_lr), num_steps)
+    size = config.train.batch_size
     with said_as_given():  # (a mistake in arrays in memory: theirs, not their cache file's)
         result = run_config(range_test_config(config, num_steps), data_dir=data_dir, progress="none",
-                            extra_callbacks=[test])
+                            extra_callbacks=[test], on_data_ready=lambda data: few_batches(len(data.train_y), size,
+                                                                                            num_steps))
     found = test.result
     if result.status == "interrupted":  # Ctrl-C stops a loop of tests, as it stops train()'s
         found.stopped, found.suggestion = "by Ctrl-C", suggested_lr(found.lrs, found.smoothed)  # (not "still falling":
