@@ -593,9 +593,13 @@ RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "sta
 @click.option("--limit", "-n", type=IntRange(min=1), help="At most this many runs, the first of the order.")
 @click.option("--tag", "-t", "tags", multiple=True, help="Only runs tagged so (`mnistlab note RUN --tag TAG`); repeat "
               "it for runs that carry every one.")
+@click.option("--where", "-w", "where", multiple=True, metavar="KEY=VALUE",
+              help="Only runs whose setting or metric is so: lr=0.01, model=seed000-cnn, \"test_accuracy>0.9\" (=, !=, "
+                   "<, <=, >, >=); repeat it for runs that meet every one.")
 @format_option()
 def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str, ...], since: str | None,
-             older_than: str | None, sort_key: str, limit: int | None, tags: tuple[str, ...], fmt: str) -> None:
+             older_than: str | None, sort_key: str, limit: int | None, tags: tuple[str, ...], where: tuple[str, ...],
+             fmt: str) -> None:
     """List recorded runs, oldest first (see --sort); "quick" marks the size of a --quick smoke run
     (1 epoch, at most 300 training images), which comparisons by name leave out beside full-size
     runs; "file" the experiment file a run came from (in the table where the runs listed came from
@@ -604,11 +608,15 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     \b
     mnistlab runs --sort -test_accuracy -n 10       # the 10 best runs
     mnistlab runs --since 2d -s failed               # what failed in the last two days
+    mnistlab runs --where lr=0.01 --where "test_accuracy>0.9"
     """
     from mnistlab.comparison import resolve_experiment
     from mnistlab.notes import read_notes, tagged
+    from mnistlab.selection import parse_condition, selected
 
     order, descending = _run_sort(sort_key)
+    for text in where:  # (a mistake said before the store is read)
+        parse_condition(text)
     after = _since(since) if since is not None else None
     before = _since(older_than, "--older-than") if older_than is not None else None
     st = open_store(store)
@@ -616,7 +624,7 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     statuses = [w.strip() for given in status for w in given.split(",")] or None  # b's alone, helper-196; -s a -s b, -s a,b
     recs = [r for name in names for r in st.runs(experiment=name, status=statuses)
             if (after is None or r.created_at >= after) and (before is None or r.created_at < before)]
-    rows = [_run_row(r, read_notes(st, r.run_id)) for r in tagged(st, recs, tags)]
+    rows = [_run_row(r, read_notes(st, r.run_id)) for r in selected(tagged(st, recs, tags), where)]
     rows = _ordered(sorted(rows, key=lambda row: row["_created"]), "_created" if order == "started" else order,
                     descending)[:limit]  # (ties: in start order)
     several, noted = len({row["file"] for row in rows}) > 1, any(row["tags"] for row in rows)

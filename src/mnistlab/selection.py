@@ -1,0 +1,135 @@
+"""Choosing recorded runs by what they set and what they scored: `mnistlab runs --where lr=0.01`
+(MLflow's ``search_runs(filter_string="params.lr = '0.01' and metrics.test_accuracy > 0.9")``)::
+
+    mnistlab runs --where lr=0.01 --where "test_accuracy>0.9"
+    mnistlab runs --where model=seed000-cnn --where "model.layers[0].filters=32"
+
+A condition is ``KEY OP VALUE``, ``OP`` one of ``=`` (``==``), ``!=``, ``<``, ``<=``, ``>``, ``>=``.
+``KEY`` is, in the order looked up: ``model`` (the model's name: a preset's, or ``(inline)``),
+``dataset`` (as the tables name it), ``weights`` (the run or file a run started from), ``status``,
+``seed``, ``experiment``, ``variant``, a metric the run recorded (``test_accuracy``, ``epochs_run``,
+``train_seconds``...), else a setting of its resolved config, dotted (``train.lr``,
+``model.layers[0].filters``) or a train/data field alone (``lr`` is ``train.lr``, as ``--set`` reads
+it). ``VALUE`` is read as ``--set`` reads one (TOML: ``0.01``, ``true``, ``"relu"``; a bare word is a
+string). Numbers compare as numbers (``lr=0.001`` matches ``1e-3``); a run without the key matches
+no condition on it. All conditions must hold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mnistlab.errors import SpecError, clip, did_you_mean
+
+if TYPE_CHECKING:
+    from mnistlab.store import RunRecord
+
+__all__ = ["Condition", "parse_condition", "selected"]
+
+_OPS = ("!=", "<=", ">=", "==", "=", "<", ">")
+_FIELDS = ("status", "seed", "experiment", "variant")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``key op value`` as written (``key`` as given, ``value`` read as TOML or a bare word)."""
+
+    key: str
+    op: str
+    value: Any
+    text: str
+
+    def holds(self, found: Any) -> bool:
+        """Whether a run whose value for ``key`` is ``found`` meets it (never where it has none)."""
+        if found is _MISSING:
+            return False
+        if _number(found) and _number(self.value):
+            a, b = float(found), float(self.value)
+            same = math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0) or a == b
+            return {"=": same, "!=": not same, "<": a < b and not same, "<=": a <= b or same,
+                    ">": a > b and not same, ">=": a >= b or same}[self.op]
+        if self.op in ("=", "!="):
+            return (found == self.value) == (self.op == "=")
+        raise SpecError(f"--where {clip(self.text, 60)!r}: {self.op} compares numbers; {self.key} is {clip(repr(found), 40)} "
+                        f"here, and the value {clip(repr(self.value), 40)}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parse_condition(text: str) -> Condition:
+    """``KEY OP VALUE`` (see the module) as a :class:`Condition`; SpecError (one line) for text that is none."""
+    m = re.fullmatch(r"\s*([A-Za-z_][\w.\[\]-]*)\s*(" + "|".join(re.escape(o) for o in _OPS) + r")\s*(.*?)\s*", text)
+    if m is None or not m[3]:
+        raise SpecError(f"--where {clip(text, 60)!r}: expected KEY=VALUE (or !=, <, <=, >, >=), e.g. lr=0.01 or "
+                        "\"test_accuracy>0.9\"")
+    from mnistlab._toml import toml_value
+
+    try:
+        value = toml_value(m[3])
+    except ValueError:
+        value = m[3]  # a bare word: a string, as --set reads one
+    return Condition(m[1], "=" if m[2] == "==" else m[2], value, text)
+
+
+def value_of(record: RunRecord, key: str) -> Any:
+    """What ``record`` holds for a condition's ``key`` (see the module); a private marker where none."""
+    from mnistlab.comparison import flatten_config
+    from mnistlab.config import setting_path
+    from mnistlab.data.userdata import dataset_label
+    from mnistlab.initial_weights import weights_label
+
+    config = record.config or {}
+    if key == "model":
+        model = config.get("model")
+        return (model.get("name") or "(inline)") if isinstance(model, Mapping) else _MISSING
+    if key == "dataset":
+        return dataset_label(config["dataset"]) if config.get("dataset") else _MISSING
+    if key == "weights":
+        return weights_label(config.get("weights")) or _MISSING
+    if key in _FIELDS:
+        return getattr(record, key)
+    if key in (record.metrics or {}):
+        return record.metrics[key]
+    flat = dict(flatten_config(config))
+    dotted = re.sub(r"\[(-?\d+)\]", r".\1", key)
+    for candidate in (dotted, setting_path(dotted)):
+        if candidate in flat:
+            return flat[candidate]
+    if m := re.fullmatch(r"model\.layers\.(-\d+)\.(.+)", dotted):  # from the end: layers[-1]
+        layers = config.get("model", {}).get("layers") if isinstance(config.get("model"), Mapping) else None
+        if isinstance(layers, list) and len(layers) >= -int(m[1]):
+            return flat.get(f"model.layers.{len(layers) + int(m[1])}.{m[2]}", _MISSING)
+    return _MISSING
+
+
+def selected(records: Sequence[RunRecord], conditions: Sequence[str]) -> list[RunRecord]:
+    """Those of ``records`` that meet every condition of ``conditions`` (texts, see the module).
+    SpecError for a condition that is no condition, or whose key no run of ``records`` has (with
+    a did-you-mean over the keys they have)."""
+    parsed = [parse_condition(text) for text in conditions]
+    if not parsed:
+        return list(records)
+    for c in parsed:
+        if records and all(value_of(r, c.key) is _MISSING for r in records):
+            raise SpecError(f"--where {clip(c.text, 60)!r}: no run listed has {c.key}{did_you_mean(c.key, _keys(records))}")
+    return [r for r in records if all(c.holds(value_of(r, c.key)) for c in parsed)]
+
+
+def _keys(records: Sequence[RunRecord]) -> list[str]:
+    """The keys a condition may name for ``records`` (a few runs' worth: those a did-you-mean picks from)."""
+    from mnistlab.comparison import flatten_config
+
+    keys = {"model", "dataset", "weights", *_FIELDS}
+    for r in records[:50]:
+        keys.update(r.metrics or {})
+        for key, _ in flatten_config(r.config or {}):
+            keys.add(key)
+            keys.add(key.rsplit(".", 1)[-1])
+    return sorted(keys)

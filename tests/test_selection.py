@@ -1,0 +1,63 @@
+"""`mnistlab runs --where KEY OP VALUE` (selection.py): runs chosen by their settings and metrics, as
+MLflow's search_runs filters them; a real store, runs recorded through its own API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.errors import SpecError
+from mnistlab.selection import parse_condition, selected
+from mnistlab.store import RunStore
+
+CNN = {"name": "seed000-cnn", "layers": [{"type": "Conv2D", "filters": 32, "kernel_size": [3, 3]}, {"type": "Flatten"},
+                                         {"type": "Dense", "units": 10, "activation": "softmax"}]}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    st = RunStore(tmp_path / "store")
+    for variant, model, lr, acc, status in (("a", CNN, 0.001, 0.91, "finished"), ("b", CNN, 1e-2, 0.85, "finished"),
+                                           ("c", {"layers": [{"type": "Flatten"}]}, 0.001, None, "failed")):
+        config = {"dataset": "mnist", "model": model, "train": {"lr": lr, "optimizer": "adam"}}
+        rid = st.start_run(experiment="e", variant=variant, seed=0, member=0, config=config, config_hash=variant)
+        st.finish_run(rid, status=status, history=[], metrics={} if acc is None else {"test_accuracy": acc}, env={},
+                      files=False)
+    return st
+
+
+def _variants(store: RunStore, *where: str) -> list[str]:
+    return [r.variant for r in selected(store.runs(), list(where))]
+
+
+def test_runs_are_chosen_by_their_settings_and_metrics(store: RunStore) -> None:
+    assert _variants(store, "lr=0.001") == ["a", "c"] == _variants(store, "train.lr == 1e-3")  # numbers as numbers
+    assert _variants(store, "lr!=0.001") == ["b"]
+    assert _variants(store, "test_accuracy>0.9") == ["a"]  # a run without the metric meets no condition on it
+    assert _variants(store, "test_accuracy<=0.91", "lr>=0.005") == ["b"]  # every condition
+    assert _variants(store, "model=seed000-cnn") == ["a", "b"] and _variants(store, "model=(inline)") == ["c"]
+    assert _variants(store, "model.layers[0].filters=32") == ["a", "b"] == _variants(store, "model.layers[-1].units=10")
+    assert _variants(store, "status=failed") == ["c"] and _variants(store, 'optimizer="adam"') == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("where, said", [
+    ("lr", "expected KEY=VALUE"),
+    ("=0.1", "expected KEY=VALUE"),
+    ("lrr=0.1", 'no run listed has lrr (did you mean "lr"?)'),
+    ("variant>x", "> compares numbers; variant is 'a' here"),
+])
+def test_where_mistakes_are_one_line(where: str, said: str, store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SpecError, match=None) as exc:
+        selected(store.runs(), [where])
+    assert said in str(exc.value) and "\n" not in str(exc.value)
+    assert main(["runs", "--where", where, "--store", str(store.root)]) == 2
+    assert said in capsys.readouterr().err
+
+
+def test_runs_where_on_the_command_line(store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", "-w", "lr=0.01", "--format", "json", "--store", str(store.root)]) == 0
+    assert [r["variant"] for r in json.loads(capsys.readouterr().out)] == ["b"]
+    assert parse_condition("test_accuracy >= 0.9").op == ">="
