@@ -149,3 +149,6 @@ def test_tags_are_one_unicode_form_and_a_second_damaged_file_is_set_aside_too(tw
     assert (folder / "notes.json.unreadable-2").read_text() == "{second"
     (folder / NOTES_FILE).write_text('{"tags": ["by-hand"]}')  # a hand-written file without a note: its tags read
     assert read_notes(store, a) == read_notes(store, a).__class__("", ("by-hand",))
+    (folder / NOTES_FILE).write_text('{"tags": ["cafe\\u0301", "caf\\u00e9"]}')  # written before tags were NFC
+    assert read_notes(store, a).tags == ("caf\u00e9",)  # one tag, found and taken away (helper-205)
+    assert write_notes(store, a, remove=["caf\u00e9"])[0].tags == ()

@@ -61,6 +61,8 @@ def test_rm_older_than_deletes_what_started_before_then(store: RunStore, capsys:
     (["--older-than", "1M"], "spans are in s, m (minutes), h, d, w; a month is 30d"),  # (helper-204: 1M was a minute)
     (["--older-than", "1y"], "a month is 30d"),
     (["--dry-run"], "--dry-run goes with --status / --older-than"),
+    (["--older-than", "99999999999999999999d"], "reaches back further than 100 years"),  # (helper-205: a traceback)
+    (["--older-than", "0001-01-01"], "out of the range of dates"),
     (["--keep-tag", "keep", "abc123"], "--keep-tag goes with --status / --older-than"),
 ])
 def test_rm_filters_refuse_mistakes_and_delete_nothing(args: list[str], said: str, store: RunStore,

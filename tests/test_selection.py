@@ -21,8 +21,8 @@ CNN = {"name": "seed000-cnn", "layers": [{"type": "Conv2D", "filters": 32, "kern
 def store(tmp_path: Path) -> RunStore:
     st = RunStore(tmp_path / "store")
     for variant, model, lr, acc, status in (("a", CNN, 0.001, 0.91, "finished"), ("b", CNN, 1e-2, 0.85, "finished"),
-                                           ("c", {"layers": [{"type": "Flatten"}]}, 0.001, None, "failed")):
-        config = {"dataset": "mnist", "model": model, "train": {"lr": lr, "optimizer": "adam"}}
+                                           ("c", {"layers": [{"type": "Flatten"}]}, 0.001, 0.95, "interrupted")):
+        config = {"dataset": "mnist", "model": model, "train": {"lr": lr, "optimizer": "adam", "use_ema": False}}
         rid = st.start_run(experiment="e", variant=variant, seed=0, member=0, config=config, config_hash=variant)
         st.finish_run(rid, status=status, history=[], metrics={} if acc is None else {"test_accuracy": acc}, env={},
                       files=False)
@@ -40,7 +40,12 @@ def test_runs_are_chosen_by_their_settings_and_metrics(store: RunStore) -> None:
     assert _variants(store, "test_accuracy<=0.91", "lr>=0.005") == ["b"]  # every condition
     assert _variants(store, "model=seed000-cnn") == ["a", "b"] and _variants(store, "model=(inline)") == ["c"]
     assert _variants(store, "model.layers[0].filters=32") == ["a", "b"] == _variants(store, "model.layers[-1].units=10")
-    assert _variants(store, "status=failed") == ["c"] and _variants(store, 'optimizer="adam"') == ["a", "b", "c"]
+    assert _variants(store, "status=interrupted") == ["c"] and _variants(store, 'optimizer="adam"') == ["a", "b", "c"]
+    # an interrupted run's test score is no result (the table shows none): "test_accuracy>0.9" left it out above
+    for written in ("lr=.01", "lr='0.01'", "params.lr=0.01", 'lr = "1e-2"'):  # (helper-205: these found nothing)
+        assert _variants(store, written) == ["b"], written
+    assert _variants(store, "use_ema=False") == ["a", "b", "c"] == _variants(store, "use_ema=false")
+    assert _variants(store, "metrics.test_accuracy>.9") == ["a"]
 
 
 @pytest.mark.parametrize("where, said", [
@@ -48,6 +53,8 @@ def test_runs_are_chosen_by_their_settings_and_metrics(store: RunStore) -> None:
     ("=0.1", "expected KEY=VALUE"),
     ("lrr=0.1", 'no run listed has lrr (did you mean "lr"?)'),
     ("variant>x", "> compares numbers; variant is 'a' here"),
+    ("lr=<0.01", "two operators; write lr<=VALUE"),
+    ("tags.keep=1", "a run's tags are chosen with --tag TAG"),
 ])
 def test_where_mistakes_are_one_line(where: str, said: str, store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SpecError, match=None) as exc:

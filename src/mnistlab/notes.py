@@ -105,7 +105,8 @@ def _read(path: Path) -> tuple[Notes, str]:
     note, tags = (data.get("note", ""), data.get("tags", [])) if isinstance(data, dict) else (None, None)
     if not isinstance(note, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         return Notes(), 'its notes are not mnistlab\'s ({"note": text, "tags": [...]})'
-    return Notes(note, tuple(tags)), ""
+    return Notes(note, tuple(dict.fromkeys(unicodedata.normalize("NFC", t) for t in tags))), ""  # (one form: tags
+    # written before they were kept so, or by hand, helper-205)
 
 
 def write_notes(store: RunStore, run_ids: str | Sequence[str], *, note: str | None = None, add: Sequence[str] = (),

@@ -8,11 +8,14 @@ A condition is ``KEY OP VALUE``, ``OP`` one of ``=`` (``==``), ``!=``, ``<``, ``
 ``KEY`` is, in the order looked up: ``model`` (the model's name: a preset's, or ``(inline)``),
 ``dataset`` (as the tables name it), ``weights`` (the run or file a run started from), ``status``,
 ``seed``, ``experiment``, ``variant``, a metric the run recorded (``test_accuracy``, ``epochs_run``,
-``train_seconds``...), else a setting of its resolved config, dotted (``train.lr``,
-``model.layers[0].filters``) or a train/data field alone (``lr`` is ``train.lr``, as ``--set`` reads
-it). ``VALUE`` is read as ``--set`` reads one (TOML: ``0.01``, ``true``, ``"relu"``; a bare word is a
-string). Numbers compare as numbers (``lr=0.001`` matches ``1e-3``); a run without the key matches
-no condition on it. All conditions must hold.
+``train_seconds``...; a test score only of a run with a result, as the tables show it), else a
+setting of its resolved config, dotted (``train.lr``, ``model.layers[0].filters``) or a train/data
+field alone (``lr`` is ``train.lr``, as ``--set`` reads it); MLflow's ``params.lr`` and
+``metrics.test_accuracy`` read as ``lr`` and ``test_accuracy``. ``VALUE`` is read as ``--set`` reads
+one (TOML: ``0.01``, ``true``, ``"relu"``; a bare word is a string), then as the run's value is where
+a string says one (``.01``, ``'0.01'``, ``False``, ``null``). Numbers compare as numbers
+(``lr=0.001`` matches ``1e-3``); a run without the key matches no condition on it. All conditions
+must hold.
 """
 
 from __future__ import annotations
@@ -45,16 +48,19 @@ class Condition:
     text: str
 
     def holds(self, found: Any) -> bool:
-        """Whether a run whose value for ``key`` is ``found`` meets it (never where it has none)."""
+        """Whether a run whose value for ``key`` is ``found`` meets it (never where it has none). The
+        value is read as the run's is where it can be (helper-205: ``lr='0.01'`` and ``use_ema=False``
+        found nothing): a number written as a string, true/false in any case, null or none."""
         if found is _MISSING:
             return False
-        if _number(found) and _number(self.value):
-            a, b = float(found), float(self.value)
+        value = _as(found, self.value)
+        if _number(found) and _number(value):
+            a, b = float(found), float(value)
             same = math.isclose(a, b, rel_tol=1e-9, abs_tol=0.0) or a == b
             return {"=": same, "!=": not same, "<": a < b and not same, "<=": a <= b or same,
                     ">": a > b and not same, ">=": a >= b or same}[self.op]
         if self.op in ("=", "!="):
-            return (found == self.value) == (self.op == "=")
+            return (found == value) == (self.op == "=")
         raise SpecError(f"--where {clip(self.text, 60)!r}: {self.op} compares numbers; {self.key} is {clip(repr(found), 40)} "
                         f"here, and the value {clip(repr(self.value), 40)}")
 
@@ -63,19 +69,43 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _as(found: Any, value: Any) -> Any:
+    """``value`` (a condition's) as the type of ``found`` (a run's) where a string says one."""
+    if not isinstance(value, str):
+        return value
+    word = value.strip().strip("'\"").strip()
+    if _number(found):
+        try:
+            return float(word)
+        except ValueError:
+            return value
+    if isinstance(found, bool) and word.lower() in ("true", "false"):
+        return word.lower() == "true"
+    if found is None and word.lower() in ("null", "none"):
+        return None
+    return value
+
+
 def parse_condition(text: str) -> Condition:
     """``KEY OP VALUE`` (see the module) as a :class:`Condition`; SpecError (one line) for text that is none."""
     m = re.fullmatch(r"\s*([A-Za-z_][\w.\[\]-]*)\s*(" + "|".join(re.escape(o) for o in _OPS) + r")\s*(.*?)\s*", text)
     if m is None or not m[3]:
         raise SpecError(f"--where {clip(text, 60)!r}: expected KEY=VALUE (or !=, <, <=, >, >=), e.g. lr=0.01 or "
                         "\"test_accuracy>0.9\"")
+    if m[3][0] in "<>=!":  # (helper-205: lr=<0.01 found nothing)
+        raise SpecError(f"--where {clip(text, 60)!r}: two operators; write {m[1]}<=VALUE, {m[1]}>=VALUE or {m[1]}!=VALUE")
+    key = m[1]
+    if key.startswith(("tags.", "tag.")) or key in ("tags", "tag"):  # MLflow's tags.X: a run's tags here
+        raise SpecError(f"--where {clip(text, 60)!r}: a run's tags are chosen with --tag TAG")
+    if key.startswith(("params.", "metrics.")):  # MLflow's params.lr, metrics.acc: the key alone here
+        key = key.split(".", 1)[1]
     from mnistlab._toml import toml_value
 
     try:
         value = toml_value(m[3])
     except ValueError:
         value = m[3]  # a bare word: a string, as --set reads one
-    return Condition(m[1], "=" if m[2] == "==" else m[2], value, text)
+    return Condition(key, "=" if m[2] == "==" else m[2], value, text)
 
 
 def value_of(record: RunRecord, key: str) -> Any:
@@ -96,6 +126,10 @@ def value_of(record: RunRecord, key: str) -> Any:
     if key in _FIELDS:
         return getattr(record, key)
     if key in (record.metrics or {}):
+        from mnistlab.store import RESULT_STATUSES
+
+        if key.startswith("test_") and record.status not in RESULT_STATUSES:  # a stop's or failure's test score is
+            return _MISSING  # no result, as the table shows none (helper-205)
         return record.metrics[key]
     flat = dict(flatten_config(config))
     dotted = re.sub(r"\[(-?\d+)\]", r".\1", key)

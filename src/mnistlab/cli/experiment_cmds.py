@@ -682,13 +682,18 @@ def _since(given: str, flag: str = "--since") -> float:
         raise SpecError(f"{flag}: {clip(given, 20)!r}: spans are in s, m (minutes), h, d, w; a month is 30d")
     if m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", text.lower()):
         span = float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m[2]]
+        if not span < 100 * 365.25 * 86400:  # (helper-205: 99999999d, a traceback)
+            raise SpecError(f"{flag}: {clip(given, 30)!r} reaches back further than 100 years")
         return time.time() - span
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
         raise SpecError(f"{flag}: expected a date or time (2026-12-01, 2026-12-01T14:00) or a span before now "
                         f"(30m, 12h, 7d), got {clip(given, 40)!r}") from None
-    return (when if when.tzinfo else when.astimezone()).timestamp()
+    try:
+        return (when if when.tzinfo else when.astimezone()).timestamp()
+    except (ValueError, OverflowError, OSError):  # a date this machine's clock cannot hold (0001-01-01)
+        raise SpecError(f"{flag}: {clip(given, 30)!r} is out of the range of dates this machine holds") from None
 
 
 @click.command("show")
@@ -1154,7 +1159,7 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     from mnistlab.comparison import resolve_experiment
     from mnistlab.notes import check_tag, read_notes
     from mnistlab.search import search_of_runs
-    from mnistlab.store import refuse_trained_now
+    from mnistlab.store import trained_here_now
 
     before = _since(older_than, "--older-than") if older_than is not None else None
     statuses = [w.strip() for given in status for w in given.split(",")] or None
@@ -1164,15 +1169,18 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
             if before is None or r.created_at < before]
     tags = {r.run_id: read_notes(st, r.run_id).tags for r in recs}
     trials = {rid for rid, _ in search_of_runs(recs, st)}
-    spared = [r for r in recs if r.run_id in trials or kept_tags & set(tags[r.run_id])]
+    live = {r.run_id for r in trained_here_now(recs)}  # (helper-205: one run in training refused the whole clean-up)
+    spared = [r for r in recs if r.run_id in trials or r.run_id in live or kept_tags & set(tags[r.run_id])]
     recs = [r for r in recs if r not in spared]
     parts = ([f"of {', '.join(n for n in names if n)}"] if names != [None] else []) + (
         [f"status {' or '.join(statuses)}"] if statuses else []) + (
-        [f"started before {_local_time(before)[:16].replace('T', ' ')}"] if before is not None else [])
+        [f"started before {_local_time(before)[:19].replace('T', ' ')}"] if before is not None else [])
     said = f" ({', '.join(parts)})"
-    n_trials, n_kept = sum(r.run_id in trials for r in spared), sum(r.run_id not in trials for r in spared)
+    n_trials, n_live = sum(r.run_id in trials for r in spared), sum(r.run_id in live for r in spared)
+    n_kept = len(spared) - n_trials - n_live
     left = ((f"; {n_trials} search trial{'s' * (n_trials != 1)} left (`mnistlab rm -e SEARCH` deletes a search whole)"
              if n_trials else "")
+            + (f"; {n_live} run{'s' * (n_live != 1)} being trained now left" if n_live else "")
             + (f"; {n_kept} run{'s' * (n_kept != 1)} tagged {' or '.join(sorted(kept_tags))} left" if n_kept else ""))
     if not recs:
         click.echo(f"no runs match{said}: nothing deleted{left}")
@@ -1184,10 +1192,9 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
         click.echo(f"would delete {len(recs)} run{'s' * (len(recs) != 1)}{said}{left}:")
         click.echo("\n".join(listed))
         return
-    refuse_trained_now(recs)
     if not yes and sys.stdin.isatty():  # what the question is about, before it is asked (helper-204: a count alone)
         click.echo("\n".join(listed[:20] + ([f"  ... and {len(listed) - 20} more"] if len(listed) > 20 else [])), err=True)
-    _confirm(yes, f"delete {len(recs)} run{'s' * (len(recs) != 1)}{said} with their files?")
+    _confirm(yes, f"delete {len(recs)} run{'s' * (len(recs) != 1)}{said} with their files{left}?")
     gone = st.rm([r.run_id for r in recs])
     click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}{said}"
                + _checkpoints_gone(gone.checkpoints) + left)
