@@ -192,6 +192,8 @@ def test_cli_weights_from_a_run_id_or_a_file(base: tuple[RunStore, str, Path], d
     assert tuned.metrics["initial_weights"]["runs"] == [run_id]
     assert main(["show", tuned.run_id, "--store", str(store.root)]) == 0
     assert f"initial weights run {run_id}'s (" in capsys.readouterr().out
+    assert main(["show", run_id, "--store", str(store.root)]) == 0  # the trail the other way
+    assert f"its weights started run {tuned.run_id}\n" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("given, said", [

@@ -728,8 +728,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     # text may hold a terminal's escape codes: helper-172)
     smoke = ("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name leave it out "
              "where its variant has a full-size run") if smoke_run(r) else None
-    for said in (_started_said(r), _resumed_said(r), smoke, result_said(r), *warnings_said(r),  # then its warnings,
-                 *notes_said(read_notes(st, r.run_id))):  # and the user's own words on it
+    for said in (_started_said(r), _started_from_it(st, r), _resumed_said(r), smoke, result_said(r),
+                 *warnings_said(r), *notes_said(read_notes(st, r.run_id))):  # its warnings, the user's words on it
         if said:
             click.echo(said)
     took = ""
@@ -777,6 +777,16 @@ def _started_said(r: RunRecord) -> str | None:
     from mnistlab.initial_weights import said
 
     return f"initial weights {printable(text)}" if (text := said((r.metrics or {}).get("initial_weights"))) else None
+
+
+def _started_from_it(st: RunStore, r: RunRecord) -> str | None:
+    """`show`'s line of the runs that started from this run's weights (the trail the other way):
+    ``its weights started runs 7b1e02c4d9, 81be22a0c3``; None where none did."""
+    from mnistlab.initial_weights import started_from
+
+    if not (after := started_from(st, {r.run_id})):
+        return None
+    return f"its weights started run{'s' * (len(after) != 1)} {', '.join(after[:8])}" + (" ..." if len(after) > 8 else "")
 
 
 def _shown_record(st: RunStore, r: RunRecord) -> dict[str, Any]:
