@@ -152,3 +152,12 @@ def test_tags_are_one_unicode_form_and_a_second_damaged_file_is_set_aside_too(tw
     (folder / NOTES_FILE).write_text('{"tags": ["cafe\\u0301", "caf\\u00e9"]}')  # written before tags were NFC
     assert read_notes(store, a).tags == ("caf\u00e9",)  # one tag, found and taken away (helper-205)
     assert write_notes(store, a, remove=["caf\u00e9"])[0].tags == ()
+
+
+def test_the_store_tags_and_notes_runs_from_python(two: tuple[RunStore, str, str]) -> None:
+    store, a, b = two
+    done = store.note([a[:6], b], "seed sweep", tags=["sweep"])  # (MLflow's client.set_tag, in a notebook)
+    assert [n.tags for n in done] == [("sweep",), ("sweep",)] and store.notes(a).note == "seed sweep"
+    assert store.note(a, untag=["sweep"])[0].tags == () and store.notes(b).tags == ("sweep",)
+    with pytest.raises(SpecError, match="no commas"):
+        store.note(a, tags=["x,y"])

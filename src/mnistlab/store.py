@@ -60,6 +60,7 @@ from mnistlab.files import CHECKPOINT_FILE, safetensors_header, save_weights, sh
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
+    from mnistlab.notes import Notes
 
 SCHEMA_VERSION = 6
 DB_FILE = "runs.sqlite"
@@ -1382,6 +1383,22 @@ class RunStore:
             raise StoreError(f"{path}: not the run's predictions (rows that are not softmax outputs: NaN, "
                              "negative, or not summing to 1), in a run that was tested: the file was damaged")
         return np.array(probs)  # read whole, in memory: the file may be replaced or deleted later
+
+    def notes(self, run_id: str) -> Notes:
+        """The tags and note of the run ``run_id`` (a unique prefix): :func:`mnistlab.notes.read_notes`."""
+        from mnistlab.notes import read_notes
+
+        return read_notes(self, self.get(run_id).run_id)
+
+    def note(self, run_ids: str | Sequence[str], note: str | None = None, *, tags: Sequence[str] = (),
+             untag: Sequence[str] = (), clear: bool = False) -> list[Notes]:
+        """Tag runs or write a note on them, as `mnistlab note` does (MLflow's ``set_tag`` and run
+        description): :func:`mnistlab.notes.write_notes` (``note`` replaces each run's note, ``tags``
+        are added, ``untag`` taken away, ``clear`` drops them first); every run checked before any is
+        written. SpecError for a bad tag or note, StoreError for an unknown run or a damaged notes file."""
+        from mnistlab.notes import write_notes
+
+        return write_notes(self, run_ids, note=note, add=tags, remove=untag, clear=clear)
 
     def load_model(self, run_id: str) -> SequentialModel:
         """The trained model (torch.nn.Module, eval mode) rebuilt from the stored spec and weights."""
