@@ -55,6 +55,7 @@ def test_runs_are_chosen_by_their_settings_and_metrics(store: RunStore) -> None:
     ("variant>x", "> compares numbers; variant is 'a' here"),
     ("lr=<0.01", "two operators; write lr<=VALUE"),
     ("tags.keep=1", "a run's tags are chosen with --tag TAG"),
+    ("model.layers[1].units=10", 'did you mean "model.layers[2].units"?'),  # (helper-205: the dotted form)
 ])
 def test_where_mistakes_are_one_line(where: str, said: str, store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SpecError, match=None) as exc:

@@ -164,6 +164,6 @@ def _keys(records: Sequence[RunRecord]) -> list[str]:
     for r in records[:50]:
         keys.update(r.metrics or {})
         for key, _ in flatten_config(r.config or {}):
-            keys.add(key)
+            keys.add(re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key))  # as the condition writes it: model.layers[2].units
             keys.add(key.rsplit(".", 1)[-1])
     return sorted(keys)
