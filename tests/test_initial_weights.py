@@ -456,3 +456,23 @@ def test_a_search_keys_its_weights_by_content(base: tuple[RunStore, str, Path], 
     state["dense.bias"] = state["dense.bias"] + 1.0
     save_file(state, str(moved))
     assert _setting_text({**config, "weights": str(moved)}, []) != here  # helper-203: an overwritten one is not
+
+
+def test_the_runs_started_from_a_run_are_read_from_the_rows_that_mention_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    from mnistlab.initial_weights import started_from
+
+    store = RunStore(tmp_path / "store")
+    ids = []
+    for i in range(3):
+        rid = store.start_run(experiment="e", variant=f"v{i}", seed=0, member=0, config={"dataset": "mnist"},
+                              config_hash=f"h{i}")
+        base = store.artifact_dir(ids[0]) / "weights.safetensors" if ids else None
+        store.finish_run(rid, status="finished", history=[], env={}, files=False,
+                         metrics={"initial_weights": {"file": str(base)}} if base else {"test_accuracy": 0.5})
+        ids.append(rid)
+    assert started_from(store, {ids[0]}) == ids[1:] and store.metric_of_runs("test_accuracy") == {ids[0]: 0.5}
+    with sqlite3.connect(store.db_path) as con:  # a row damaged by hand: passed over, as runs() reads it as failed
+        con.execute("UPDATE runs SET metrics = '{\"initial_weights\": ' WHERE run_id = ?", (ids[2],))
+    assert started_from(store, {ids[0]}) == [ids[1]]

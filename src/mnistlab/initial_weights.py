@@ -386,12 +386,9 @@ def weights_file(given: str, store: Any) -> str:
 def started_from(store: Any, run_ids: set[str]) -> list[str]:
     """The runs of ``store``, other than ``run_ids``, that started from the weights of one of ``run_ids``
     (their own ``runs/<id>/weights.safetensors``): what deleting those runs leaves without its file."""
-    out = []
-    for r in store.runs():
-        file = ((r.metrics or {}).get("initial_weights") or {}).get("file")
-        if r.run_id not in run_ids and isinstance(file, str) and run_of_weights(file) in run_ids:
-            out.append(r.run_id)
-    return out
+    return [run_id for run_id, started in store.metric_of_runs("initial_weights").items()
+            if run_id not in run_ids and isinstance(started, Mapping) and isinstance(file := started.get("file"), str)
+            and run_of_weights(file) in run_ids]
 
 
 def given_weights(overrides: Mapping[str, Any], *, source: str, store: Any = None) -> dict[str, Any]:

@@ -150,10 +150,11 @@ def selected(records: Sequence[RunRecord], conditions: Sequence[str]) -> list[Ru
     parsed = [parse_condition(text) for text in conditions]
     if not parsed:
         return list(records)
-    for c in parsed:
-        if records and all(value_of(r, c.key) is _MISSING for r in records):
+    found = [[value_of(r, c.key) for c in parsed] for r in records]  # (each looked up once)
+    for i, c in enumerate(parsed):
+        if records and all(values[i] is _MISSING for values in found):
             raise SpecError(f"--where {clip(c.text, 60)!r}: no run listed has {c.key}{did_you_mean(c.key, _keys(records))}")
-    return [r for r in records if all(c.holds(value_of(r, c.key)) for c in parsed)]
+    return [r for r, values in zip(records, found) if all(c.holds(v) for c, v in zip(parsed, values))]
 
 
 def _keys(records: Sequence[RunRecord]) -> list[str]:

@@ -1384,6 +1384,23 @@ class RunStore:
                              "negative, or not summing to 1), in a run that was tested: the file was damaged")
         return np.array(probs)  # read whole, in memory: the file may be replaced or deleted later
 
+    def metric_of_runs(self, key: str) -> dict[str, Any]:
+        """Run id -> ``metrics[key]`` of the runs whose metrics hold ``key``, in start order: the rows
+        that mention it read alone, not every run whole (``show`` and ``rm`` of a run ask which runs
+        started from its weights: 0.18 s a call in a store of 4,274 runs when they read them all)."""
+        with self._errors("read"):
+            rows = self._conn.execute("SELECT run_id, metrics FROM runs WHERE metrics LIKE ? ORDER BY created_at, rowid",
+                                      (f'%"{key}"%',)).fetchall()
+        out = {}
+        for run_id, text in rows:
+            try:
+                metrics = json.loads(text)
+            except (TypeError, ValueError):  # a damaged row: it reads as a failed run without metrics (_record)
+                continue
+            if isinstance(metrics, dict) and key in metrics:
+                out[run_id] = metrics[key]
+        return out
+
     def notes(self, run_id: str) -> Notes:
         """The tags and note of the run ``run_id`` (a unique prefix): :func:`mnistlab.notes.read_notes`."""
         from mnistlab.notes import read_notes

@@ -610,7 +610,6 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     mnistlab runs --since 2d -s failed               # what failed in the last two days
     mnistlab runs --where lr=0.01 --where "test_accuracy>0.9"
     """
-    from mnistlab.comparison import resolve_experiment
     from mnistlab.notes import read_notes, tagged
     from mnistlab.selection import parse_condition, selected
 
@@ -620,10 +619,7 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     after = _since(since) if since is not None else None
     before = _since(older_than, "--older-than") if older_than is not None else None
     st = open_store(store)
-    names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]  # (-e a -e b:
-    statuses = [w.strip() for given in status for w in given.split(",")] or None  # b's alone, helper-196; -s a -s b, -s a,b
-    recs = [r for name in names for r in st.runs(experiment=name, status=statuses)
-            if (after is None or r.created_at >= after) and (before is None or r.created_at < before)]
+    _, _, recs = _chosen_runs(st, experiments, status, after, before)
     rows = [_run_row(r, read_notes(st, r.run_id)) for r in selected(tagged(st, recs, tags), where)]
     rows = _ordered(sorted(rows, key=lambda row: row["_created"]), "_created" if order == "started" else order,
                     descending)[:limit]  # (ties: in start order)
@@ -631,6 +627,22 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     columns = [c for c in RUN_COLUMNS if fmt != "table" or c.key != "note" and (c.key != "file" or several)
                and (c.key != "tags" or noted)]  # (a note, lines of text: in json and csv, and `show`)
     emit(rows, columns, fmt, empty="no runs" + (f" tagged {', '.join(tags)}" if tags else ""))
+
+
+def _chosen_runs(st: RunStore, experiments: Sequence[str], status: Sequence[str], after: float | None = None,
+                 before: float | None = None) -> tuple[list[str | None], list[str] | None, list[RunRecord]]:
+    """The runs `runs` lists and `rm --status/--older-than` deletes: of the ``experiments`` (names,
+    files or run ids; none: the whole store; -e a -e b: both, helper-196), of any of the ``status``
+    words (each may hold several, with commas), started at ``after`` or later and before ``before``
+    (epoch seconds). Returns (the experiment names, [None] for the store; the statuses, None for any;
+    the runs, in start order)."""
+    from mnistlab.comparison import resolve_experiment
+
+    names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]
+    statuses = [w.strip() for given in status for w in given.split(",")] or None  # -s a -s b, -s a,b
+    recs = [r for name in names for r in st.runs(experiment=name, status=statuses)
+            if (after is None or r.created_at >= after) and (before is None or r.created_at < before)]
+    return names, statuses, recs
 
 
 def _run_row(r: RunRecord, notes: Any) -> dict[str, Any]:
@@ -792,8 +804,6 @@ def _started_from_it(st: RunStore, r: RunRecord) -> str | None:
 def _shown_record(st: RunStore, r: RunRecord) -> dict[str, Any]:
     """`show --format json`'s object: the record as stored, with where its files are, whether it is
     smoke-sized, its tags and note, and where a running run stands (as the text says it, helper-124)."""
-    import dataclasses
-
     from mnistlab.comparison import smoke_run
     from mnistlab.notes import read_notes
 
@@ -1166,17 +1176,13 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     those tagged with a ``keep`` tag, those a process trains now (refused, as `rm RUN` refuses them)
     and a search's trials (a search is deleted whole, `rm -e SEARCH`); listed and asked once, then
     deleted together (``dry_run``: listed, nothing deleted)."""
-    from mnistlab.comparison import resolve_experiment
     from mnistlab.notes import check_tag, read_notes
     from mnistlab.search import search_of_runs
     from mnistlab.store import trained_here_now
 
     before = _since(older_than, "--older-than") if older_than is not None else None
-    statuses = [w.strip() for given in status for w in given.split(",")] or None
     kept_tags = {check_tag(t) for t in keep}
-    names: list[str | None] = [*dict.fromkeys(resolve_experiment(st, e).name for e in experiments)] or [None]
-    recs = [r for name in names for r in st.runs(experiment=name, status=statuses)
-            if before is None or r.created_at < before]
+    names, statuses, recs = _chosen_runs(st, experiments, status, before=before)
     tags = {r.run_id: read_notes(st, r.run_id).tags for r in recs}
     trials = {rid for rid, _ in search_of_runs(recs, st)}
     live = {r.run_id for r in trained_here_now(recs)}  # (helper-205: one run in training refused the whole clean-up)
