@@ -76,6 +76,8 @@ class ExperimentRef:
     run: RunRecord | None = None  # the run, when a run id (or unique prefix) was given
     flag: str = ""  # " --store X" where the store is not the default one (:func:`~mnistlab.store.store_flag`)
     _cells: dict[bool, list[Cell]] = field(default_factory=dict, repr=False, compare=False)  # by quick: made once
+    #: the store it was resolved in: a file's variant that starts from another's runs has the keys of those runs' starts
+    store: RunStore | None = field(default=None, repr=False, compare=False)
 
     def again(self, *, quick: bool = False) -> str:
         """The argument as a command to copy takes it: quoted for a shell, ``--quick`` with
@@ -94,7 +96,7 @@ class ExperimentRef:
         if self.file is None or self.file.search is not None:
             return None
         if quick not in self._cells:
-            self._cells[quick] = self.file.cells(quick=quick)
+            self._cells[quick] = self.file.cells(quick=quick, store=self.store)
         return self._cells[quick]
 
     def keys(self, *, quick: bool = False) -> dict[tuple[str, str], None] | None:
@@ -126,7 +128,7 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
     >>> resolve_experiment(RunStore(), "recipes/fast.toml").name   # doctest: +SKIP
     'fast'
     """
-    return replace(_resolved(store, target, run_ids=run_ids, quick=quick), flag=store_flag(store.root))
+    return replace(_resolved(store, target, run_ids=run_ids, quick=quick), flag=store_flag(store.root), store=store)
 
 
 def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> ExperimentRef:

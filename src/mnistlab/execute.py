@@ -47,7 +47,7 @@ from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWa
 from mnistlab.metrics import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, display_name, stop_signals_held
-from mnistlab.live import EpochProgress, driver_alive, planned, read_plan
+from mnistlab.live import EpochProgress, driver_alive, planned, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run_members, with_warnings_kept
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
@@ -560,6 +560,8 @@ class ExperimentResult:
     elsewhere: list[RunRecord] = field(default_factory=list)  # cells another process still trains (not in rows)
     repeats: list[Cell] = field(default_factory=list)  # cells of a key another cell of the sweep trains
     unrecorded: list[Cell] = field(default_factory=list)  # repeats whose run did not end here (elsewhere, or failed)
+    #: cells not trained because the run they start from (``weights = { variant = ... }``) did not finish
+    waiting: list[Cell] = field(default_factory=list)
     #: runs whose worker process died as they trained (``kill -9``, the system out of memory): recorded
     #: interrupted, not trained again in this sweep (:func:`_through_deaths`)
     died: list[RunRecord] = field(default_factory=list)
@@ -574,7 +576,7 @@ class ExperimentResult:
     def counts(self) -> str:
         """What the cells did, in words: ``"3 trained, 1 interrupted, 2 already done"`` (none: ``"no cells"``)."""
         said = [*zip(self.ended(), ("trained", "interrupted")), (sum(o.skipped for o in self.outcomes), "already done"),
-                (len(self.elsewhere), "training elsewhere")]
+                (len(self.elsewhere), "training elsewhere"), (len(self.waiting), "not started (their start did not finish)")]
         return ", ".join(f"{n} {what}" for n, what in said if n) or "no cells"
 
     def __repr__(self) -> str:
@@ -638,25 +640,40 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     every = checkpoint_every()  # ... and the environment's setting
     check_data_before_store(exp, cells, store, data_dir, files_here=runner is None, quick=quick)
     st = store if isinstance(store, RunStore) else RunStore.to_record(store)
+    cells = exp.cells(quick=quick, store=st)  # (a variant that starts from another's: its runs' weights, where finished)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
     if st.read_only:  # a read-only disk, another user's store: nothing can be recorded
         return _as_recorded(st, exp, cells, result, keys, force)
-    todo = _cells_ready(st, exp, cells, result, force, data_dir, files_here=runner is None, quick=quick)
+    levels = start_levels(exp)
+    later = [c for c in cells if levels[c.variant] and (force or c.pending or st.find_finished(
+        exp.name, c.variant, c.key, DONE_STATUSES) is None)]  # (those that start from others' runs: checked now too)
+    todo = _cells_ready(st, exp, [c for c in cells if not levels[c.variant]], result, force, data_dir,
+                        files_here=runner is None, quick=quick, later=later)
     held = _runs_of_its_name(st, exp)
     live = Comparison(held, st.committees(exp.name), keys=keys, defined=exp.committee_variants()) if on_cell else None
     if on_cell and live is not None:
         for o in result.outcomes:
             tell(on_cell, o, live)
-    groups = member_groups(todo, batch_members)
-    runner, workers = _runner(runner, jobs, len(groups))
-    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
-    def task(group: tuple[Cell, ...]) -> CellTask:
-        return CellTask(group, str(st.root), None if data_dir is None else str(data_dir), threads,
-                        () if force else DONE_STATUSES, every)
-    with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1), quick=quick,
-                 force=force):
-        interrupted = _train_all(runner, groups, task, st, result, on_cell, live)  # (a notebook lives on)
+    def train(todo: Sequence[Cell]) -> bool:  # one level of starts: True where the sweep was stopped
+        groups = member_groups(todo, batch_members)
+        its_runner, workers = _runner(runner, jobs, len(groups))
+        threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
+        def task(group: tuple[Cell, ...]) -> CellTask:
+            return CellTask(group, str(st.root), None if data_dir is None else str(data_dir), threads,
+                            () if force else DONE_STATUSES, every)
+        write_plan(st.root, exp.name, list(keys), workers=max(workers, 1), started=started, quick=quick, force=force)
+        return _train_all(its_runner, groups, task, st, result, on_cell, live)  # (a notebook lives on)
+    with planned(st.root, exp.name, list(keys), quick=quick, force=force):
+        interrupted = train(todo)
+        for level in range(1, max(levels.values(), default=0) + 1):  # then those that start from their runs
+            if interrupted:
+                break
+            record_repeats(st, result, on_cell, live)
+            cells, keys = _started_level(exp, st, result, level, levels, quick=quick, live=live)
+            todo = _cells_ready(st, exp, [c for c in cells if levels[c.variant] == level and not c.pending], result,
+                                force, data_dir, files_here=runner is None, quick=quick)
+            interrupted = train(todo)
         if not interrupted:
             record_repeats(st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
@@ -669,6 +686,29 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
     return result
+
+
+def start_levels(exp: Experiment) -> dict[str, int]:
+    """Each variant of ``exp`` by when it trains: 0 for one that starts as its config says, 1 for
+    one that starts from the weights of a level-0 variant's runs (``weights = { variant = ... }``), and so on."""
+    starts = {v.name: v.start.variant if v.start else None for v in exp.variants}
+    def level(name: str, seen: frozenset[str] = frozenset()) -> int:
+        after = starts.get(name)
+        return 0 if after is None or after not in starts or name in seen else 1 + level(after, seen | {name})
+    return {name: level(name) for name in starts}
+
+
+def _started_level(exp: Experiment, st: RunStore, result: ExperimentResult, level: int, levels: Mapping[str, int], *,
+                   quick: bool, live: Comparison | None) -> tuple[list[Cell], dict[tuple[str, str], None]]:
+    """The cells of ``exp`` once the variants before ``level`` have trained, each that starts from a
+    finished run now naming its weights (:meth:`~mnistlab.experiments.Experiment.cells`), and their
+    keys; the cells of ``level`` whose start did not finish go to ``result.waiting``."""
+    cells = exp.cells(quick=quick, store=st)
+    result.waiting += [c for c in cells if levels[c.variant] == level and c.pending]
+    keys = dict.fromkeys((c.variant, c.key) for c in cells)
+    if live is not None and live.keys is not None:
+        live.keys = frozenset(keys)
+    return cells, keys
 
 
 def _as_recorded(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: ExperimentResult,
@@ -798,17 +838,18 @@ def _runs_of_its_name(st: RunStore, exp: Experiment) -> list[RunRecord]:
 
 
 def _cells_ready(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: ExperimentResult, force: bool,
-                 data_dir: str | os.PathLike | None, *, files_here: bool = False, quick: bool = False) -> list[Cell]:
+                 data_dir: str | os.PathLike | None, *, files_here: bool = False, quick: bool = False,
+                 later: Sequence[Cell] = ()) -> list[Cell]:
     """What :func:`run_experiment` does before any cell trains: wait for a killed driver's workers,
     mark dead processes' runs interrupted, take out the cells already done (into ``result``) and
-    check the rest against their data (``quick``: their full-size cells' too). Returns the cells to
-    train. A stop meanwhile (these can take a while) is the sweep's stop too: SweepInterrupted, not
-    a bare KeyboardInterrupt."""
+    check the rest against their data (``quick``: their full-size cells' too), with the cells that
+    train ``later`` (after the runs they start from). Returns the cells to train. A stop meanwhile
+    (these can take a while) is the sweep's stop too: SweepInterrupted, not a bare KeyboardInterrupt."""
     try:
         await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
         st.mark_stale()
         todo = cells_to_train(st, cells, result, force)
-        check_data(exp, todo, data_dir, files_here=files_here, quick=quick)  # found before anything trains
+        check_data(exp, [*todo, *later], data_dir, files_here=files_here, quick=quick)  # found before anything trains
     except KeyboardInterrupt:
         raise SweepInterrupted(result) from None
     return todo
@@ -1118,10 +1159,15 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         then, now = flat(last[-1].config), flat(cell.config)
         differ = [k for k in sorted(set(then) | set(now)) if repr(then.get(k)) != repr(now.get(k))
                   and k not in NOT_SETTINGS and not _adapted(k, now.get(k))]
+        if cell.pending:  # (its weights are those of runs still to train: said so, not as settings gone)
+            differ = [k for k in differ if not k.startswith("weights.")] or [""]
         differ.sort(key=lambda k: k.rsplit(".", 1)[-1] in FOLLOWS_OPTIMIZER and (then.get(k) is None or now.get(k) is None))
         # (an optimizer's own settings that came or went with it last: helper-193, adam -> sgd said beta_1, beta_2,
         # epsilon and hid optimizer and lr; helper-194, not a schedule added beside)
-        if differ:
+        if differ == [""]:
+            said.append(f'variant "{variant}": its cells train again, from the weights of the runs of variant '
+                        f'"{cell.after}" that train first')
+        elif differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'
                         f"{', ...' if len(differ) > most else ''}): its cells train again")

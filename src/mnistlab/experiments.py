@@ -18,6 +18,9 @@ An experiment file::
     [[variants]]
     "train.lr" = 0.01
     committee = 5                # 5 members; their averaged softmax outputs are evaluated too
+    [[variants]]                 # fine-tuning: each run starts from the weights of the run of "narrow" of
+    name = "tuned"               # its seed, trained first (mnistlab.initial_weights.Start)
+    weights = { variant = "narrow" }
 
     [grid]                       # Cartesian product (with each variant, or alone)
     "train.lr" = [0.01, 0.001]
@@ -62,6 +65,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
+from mnistlab.initial_weights import Start, split_start
 from mnistlab.errors import (WRITING_MARKS, MnistlabError, SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint,
                              printable, show, together, unknown_key, user_level)
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
@@ -70,6 +74,7 @@ from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
 
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
+    from mnistlab.store import RunStore
 
 EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid", "search", "resources",
                    "committees")
@@ -117,6 +122,10 @@ class Cell:
     # the experiment file's absolute path ("" for one not read from a file): recorded in the run's
     # env["experiment_file"], so that two files of one name are told apart (helper-193; not in the key)
     source: str = ""
+    after: str = ""  # the variant whose trained weights it starts from (weights = { variant = ... }); "" none
+    # its start has no finished run yet (in the store given to Experiment.cells, or none given): its
+    # config has no weights and its key is a placeholder no run has; it trains after that run
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,7 @@ class Variant:
     gpus: float | None = None
     description: str = ""  # the file's words for it (the report shows them)
     written: dict[str, tuple[str | int, ...]] = field(default_factory=dict)  # override key -> its table's path in the file
+    start: Start | None = None  # weights = { variant = "..." }: its runs start from that variant's (``config`` has no weights)
 
 
 @dataclass(frozen=True)
@@ -182,34 +192,63 @@ class Experiment:
         v = next((v for v in self.variants if v.name == variant), None)
         return (*_written_in(tuple(path), v.written if v else {}, ("base",)), *path)
 
-    def cells(self, *, quick: bool = False) -> list[Cell]:
+    def cells(self, *, quick: bool = False, store: RunStore | None = None) -> list[Cell]:
         """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one.
 
-        Raises SpecError for a search (its trials are asked from Optuna: :func:`mnistlab.search.run_search`)."""
-        from mnistlab.config import parse_run_config
+        A variant that starts from another's weights (``weights = { variant = "pretrain" }``) starts
+        each cell from that variant's run of the same repeat and member (of its one run, where it has
+        one), once ``store`` holds it finished: the cell's config then names that run's
+        ``weights.safetensors`` (its key the file's SHA-256, as ``--weights RUN``'s run's). Before
+        (or without a store) the cell is :attr:`Cell.pending`, trained after that run
+        (:func:`mnistlab.execute.run_experiment`).
 
+        Raises SpecError for a search (its trials are asked from Optuna: :func:`mnistlab.search.run_search`)."""
         if self.search is not None:
             raise SpecError(f"{self.source}: has a [search] table: run the search with `mnistlab search {self.source}`",
                             source=self.source)
-        out: list[Cell] = []
-        for v in self.variants:
-            repeats = 1 if quick else v.repeats
-            members = min(v.committee, QUICK_COMMITTEE) if quick else v.committee
-            raw = quick_config(v.config) if quick else v.config
-            base_seed = int((raw.get("train") or {}).get("seed", 0))
+        made: dict[tuple[str, int, int], Cell] = {}
+        counts = {v.name: self._counts(v, quick) for v in self.variants}
+        for v in _start_order(self.variants):
+            repeats, members = counts[v.name]
             for r in range(repeats):
                 for m in range(members):
-                    seed = base_seed + r * members + m
-                    d = copy.deepcopy(raw)
-                    d.setdefault("train", {})["seed"] = seed
-                    src = f'{self.source}: variant "{v.name}"'
-                    with warnings.catch_warnings():  # said once as the file loaded (_SaidOnce); again here, they
-                        warnings.simplefilter("ignore", SpecWarning)  # came once per cell (helper-174: 8 lines)
-                        parsed = parse_run_config(d, source=src, check_model=False)
-                    resolved, said = parsed.resolved(), tuple(int(getattr(c, "verbose", 0)) for c in parsed.callbacks)
-                    out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved), v.cpus, v.gpus,
-                                    said if any(said) else (), self.file_path()))
-        return out
+                    its = None
+                    if v.start is not None and v.start.variant in counts:  # (a partial experiment's: its data checked)
+                        theirs = counts[v.start.variant]
+                        its = made.get((v.start.variant, r if theirs[0] > 1 else 0, m if theirs[1] > 1 else 0))
+                    made[(v.name, r, m)] = self._cell(v, r, m, quick, its, store)
+        return [made[(v.name, r, m)] for v in self.variants
+                for r in range(counts[v.name][0]) for m in range(counts[v.name][1])]
+
+    @staticmethod
+    def _counts(v: Variant, quick: bool) -> tuple[int, int]:
+        """A variant's (repeats, committee members), ``quick``'s fewer."""
+        return (1, min(v.committee, QUICK_COMMITTEE)) if quick else (v.repeats, v.committee)
+
+    def _cell(self, v: Variant, r: int, m: int, quick: bool, its: Cell | None, store: RunStore | None) -> Cell:
+        """The cell of variant ``v``'s repeat ``r``, member ``m``; ``its``: the cell whose run it starts
+        from (:meth:`cells`), found finished in ``store`` or pending."""
+        from mnistlab.config import parse_run_config
+
+        members = self._counts(v, quick)[1]
+        d = copy.deepcopy(quick_config(v.config) if quick else v.config)
+        seed = int((d.get("train") or {}).get("seed", 0)) + r * members + m
+        d.setdefault("train", {})["seed"] = seed
+        start = None if v.start is None else {"variant": v.start.variant, "skip_mismatch": v.start.skip_mismatch}
+        run = None if its is None or its.pending or store is None else store.find_finished(self.name, its.variant, its.key)
+        if start is not None and run is not None:
+            assert store is not None
+            file = store.artifact_dir(run.run_id, must_exist=False) / "weights.safetensors"
+            d["weights"] = {"file": str(file), "skip_mismatch": start["skip_mismatch"]}
+        src = f'{self.source}: variant "{v.name}"'
+        with warnings.catch_warnings():  # said once as the file loaded (_SaidOnce); again here, they
+            warnings.simplefilter("ignore", SpecWarning)  # came once per cell (helper-174: 8 lines)
+            parsed = parse_run_config(d, source=src, check_model=False)
+        resolved, said = parsed.resolved(), tuple(int(getattr(c, "verbose", 0)) for c in parsed.callbacks)
+        pending = start is not None and run is None
+        key = cell_key({**resolved, "weights": {**start, "after": its.key if its else ""}} if pending and start else resolved)
+        return Cell(self.name, v.name, r, m, seed, resolved, key, v.cpus, v.gpus, said if any(said) else (),
+                    self.file_path(), v.start.variant if v.start else "", pending)
 
     def file_path(self) -> str:
         """The absolute path of the file this experiment was read from; "" where it was not read from
@@ -219,6 +258,21 @@ class Experiment:
             return str(path.resolve()) if path.is_file() else ""
         except (OSError, ValueError):  # (a deleted current folder, a name the system refuses)
             return ""
+
+
+def _start_order(variants: Sequence[Variant]) -> list[Variant]:
+    """``variants`` with each after the one it starts from (``weights = { variant = ... }``), else in
+    file order; one that starts from a variant not among them (or in a circle) last."""
+    left, names = list(variants), {v.name for v in variants}
+    out: list[Variant] = []
+    while left:
+        done = {v.name for v in out}
+        ready = [v for v in left if v.start is None or v.start.variant in done or v.start.variant not in names]
+        ready = ready or left  # (a circle: said by _start_mistakes; its cells still made, pending)
+        out += ready
+        taken = {id(v) for v in ready}
+        left = [v for v in left if id(v) not in taken]
+    return out
 
 
 def shared_runs(cells: Iterable[tuple[str, str, int]], *, trials: bool = False) -> list[str]:
@@ -567,7 +621,6 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
 
 def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warned: _SaidOnce) -> Experiment:
     """:func:`parse_experiment`, the runs' warnings heard by ``warned``."""
-    from mnistlab.config import parse_run_config
 
     if not isinstance(d, Mapping):
         raise SpecError(f"{source}: top level: must be a table, got {show(d)}", source=source)
@@ -581,14 +634,7 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
     if not is_valid_name(name):
         raise SpecError(f"{source}: name: must be {NAME_RULE} (got {show(name)})", path=("name",), source=source)
     base = _base_table(d, source)
-    try:
-        with warned.hearing(f"{source}: [base]"):
-            base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants add validation
-    except SpecError as exc:
-        if exc.apart:  # [base]'s several mistakes: each at its own line
-            raise together([e.within("base", source=source) for e in exc.apart]) from None
-        raise _base_mistake(exc).within("base", source=source) from None
-    known = _known_view(base, base_cfg)
+    known, start = _parsed_base(base, source, warned)
     try:
         resources, mistakes = parse_resources(d.get("resources", {}), source), []
     except SpecError as exc:  # said with the variants' mistakes below (a search: at once)
@@ -601,6 +647,10 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
         _check_search_name(name, "name" in d, source)
 
         parse_committees(d.get("committees", []), None, source)  # refused: a search has no variants
+        if start is not None:
+            raise SpecError(f'{source}: [base]: weights.variant: a search has no variants to start from: name a '
+                            f'.safetensors file (weights = "pretrain.safetensors")', path=("base", "weights", "variant"),
+                            source=source)
         search = parse_search(d["search"], d, base, known, source)
         return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], _description(d, source),
                           search, resources)
@@ -617,13 +667,81 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
                                 implicit=not d.get("variants"), warned=warned)
     as_cells, said = _named_as_grid_cells(raw_variants, source, bool(top_grid))  # (said: their other mistakes)
     variants, twice = _named_once(variants, raw_variants, source, said=said)
-    mistakes += found + as_cells + twice
+    mistakes += found + as_cells + twice + ([] if found else _start_mistakes(variants, source))
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
         first = together(mistakes)
         first.partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
         raise first
     return Experiment(name, source, dict(base), variants, _description(d, source), resources=resources,
                       committees=parse_committees(d.get("committees", []), variants, source))
+
+
+def _start_mistakes(variants: Sequence[Variant], source: str) -> list[SpecError]:
+    """The mistakes of the variants that start from another's weights (``weights = { variant = ... }``):
+    a name the file has not (a grid's, with its points), the variant itself, variants that start from
+    each other in a circle, more repeats or members than the variant started from has (unless it
+    has one), and a model its trained weights cannot start (:func:`~mnistlab.initial_weights.start_mistake`);
+    one mistake per place in the file."""
+    by_name = {v.name: v for v in variants}
+    out: dict[tuple[str | int, ...], SpecError] = {}
+    for v in variants:
+        if v.start is None:
+            continue
+        at = (*_written_in(("weights", "variant"), v.written, ("base",)), "weights", "variant")
+        if at not in out and (said := _start_mistake(v, by_name, source)):
+            out[at] = SpecError(said, path=at, source=source)
+    return list(out.values())
+
+
+def _start_mistake(v: Variant, by_name: Mapping[str, Variant], source: str) -> str:
+    """What is wrong with variant ``v``'s start (:func:`_start_mistakes`), in a line; "" for nothing."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.initial_weights import start_mistake
+
+    assert v.start is not None
+    named, where = v.start.variant, f'{source}: variant "{v.name}": weights.variant'
+    if named not in by_name:
+        if points := [n for n in by_name if n.startswith(f"{named},")]:
+            return (f'{where}: "{named}" is a grid of {len(points)} variants: name the one to start from '
+                    f"({', '.join(repr(p) for p in points[:3])}{', ...' if len(points) > 3 else ''})")
+        return f'{where}: no variant "{named}" in this file{did_you_mean(named, list(by_name))}'
+    if named == v.name:
+        return (f'{where}: "{named}" starts from its own weights (set in [base]? give "{named}" weights = false, '
+                "a fresh initialisation)")
+    chain = [v.name, named]
+    while (nxt := by_name[chain[-1]].start) is not None and nxt.variant in by_name and chain[-1] != v.name:
+        if nxt.variant in chain[1:]:
+            break
+        chain.append(nxt.variant)
+    if chain[-1] == v.name:
+        return f"{where}: variants that start from each other in a circle ({' -> '.join(chain)}): one must start fresh"
+    theirs = by_name[named]
+    for what, mine, its in (("repeats", v.repeats, theirs.repeats), ("committee members", v.committee, theirs.committee)):
+        if its != 1 and its < mine:
+            return (f'{where}: {mine} {what} start from "{named}"\'s {its}: each starts from the run of the same number '
+                    f'(or from the one run, where "{named}" has one): give "{named}" {mine} or 1')
+    mistake = start_mistake(parse_run_config(v.config, check_model=False).model_spec(), v.start,
+                            parse_run_config(theirs.config, check_model=False).model_spec())
+    return f'{source}: variant "{v.name}": {mistake}' if mistake else ""
+
+
+def _parsed_base(base: Mapping[str, Any], source: str, warned: _SaidOnce) -> tuple[dict[str, Any], Start | None]:
+    """``[base]`` validated as a run config (``warned`` hearing its warnings): what a variant may
+    override (:func:`_known_view`), and the variant its ``weights`` start from (None: none)."""
+    from mnistlab.config import parse_run_config
+
+    try:
+        own, start = split_start(base, f"{source}: [base]")  # (another variant's weights: the variants' to check)
+        with warned.hearing(f"{source}: [base]"):
+            base_cfg = parse_run_config(own, source=f"{source}: [base]", check_callbacks=False)  # variants add validation
+    except SpecError as exc:
+        if exc.apart:  # [base]'s several mistakes: each at its own line
+            raise together([e.within("base", source=source) for e in exc.apart]) from None
+        raise _base_mistake(exc).within("base", source=source) from None
+    known = _known_view(own, base_cfg)
+    if start is not None:  # (a variant may set "weights.skip_mismatch", or weights = false)
+        known["weights"] = dict(base["weights"])
+    return known, start
 
 
 def _check_search_name(name: str, written: bool, source: str) -> None:
@@ -968,14 +1086,15 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             raw = apply_dotted(base, _paths_beside(ov, folder))
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             try:
-                with warned.hearing(place := f'{source}: {where}' + _as_point(grid_part, name, where, vname),
-                                    counted_as=f"{source}: [base]" if where == "[base]" and not grid_part else None):
+                place = f'{source}: {where}' + _as_point(grid_part, name, where, vname)
+                raw, start = split_start(raw, place)  # another variant's weights: checked once every variant is known
+                with warned.hearing(place, counted_as=f"{source}: [base]" if where == "[base]" and not grid_part else None):
                     parse_run_config(raw, source=place)
             except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
                 wrong += [m for e in exc.apart or (exc,) if (m := _placed(e, origin, at, base, ov, source)).path
                           not in {w.path for w in wrong}]
                 continue
-            out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
+            out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin, start))
         if wrong:
             raise together(wrong)
     if faults:

@@ -26,6 +26,11 @@ file does not say them, the layer adapts to the new training images.
 
 The run records the file by its absolute path and keys it by its SHA-256
 (:func:`~mnistlab.config.weights_identity`); its metrics say what loaded (``initial_weights``).
+
+In an experiment file a variant may start from the weights another variant of the file trains,
+``weights = { variant = "pretrain" }`` (:class:`Start`): the two phases of fine-tuning in one file,
+each run of the second started from the first's run of its seed once that has finished
+(:meth:`~mnistlab.experiments.Experiment.cells`, :func:`~mnistlab.execute.run_experiment`).
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ class Source:
     spec: dict[str, Any] | None = None
     runs: tuple[str, ...] = ()
     said: str = field(default="", compare=False)  # how the file is named in messages
+    held_in: str = field(default="the file", compare=False)  # where its tensors are, in messages ("its model")
 
     def describe(self) -> str:
         """``"cnn.safetensors (run 3fa9c01b2e)"``."""
@@ -181,11 +187,11 @@ def match_weights(spec: ModelSpec, source: Source, skip_mismatch: bool) -> Fit:
     for key in source.shapes:
         theirs.setdefault(key.rsplit(".", 1)[0], []).append(key)
     for layer, keys in layers.items():
-        problem = next((f"shaped {_shape(source.shapes[k])} in the file, {_shape(shapes[k])} here"
+        problem = next((f"shaped {_shape(source.shapes[k])} in {source.held_in}, {_shape(shapes[k])} here"
                         for k in keys if k in source.shapes and source.shapes[k] != shapes[k]), None)
         if problem is None and set(keys) != set(theirs.get(layer, ())):  # Keras: a layer's variables, all of them
-            problem = ("not in the file" if layer not in theirs else
-                       f"holding {len(theirs[layer])} tensors in the file, {len(keys)} here")
+            problem = (f"not in {source.held_in}" if layer not in theirs else
+                       f"holding {len(theirs[layer])} tensors in {source.held_in}, {len(keys)} here")
         if problem:
             fit.fresh[layer] = problem
         else:
@@ -258,7 +264,7 @@ def _check(fit: Fit, source: Source, skip_mismatch: bool) -> None:
     """SpecError where the file does not fit the model (unless ``skip_mismatch``) or where nothing of it fits."""
     if not fit.loaded:  # (Keras warns and trains on, fresh: a deliberate difference, it is the wrong file)
         parts = "; ".join(f"{layer} {why}" for layer, why in list(fit.fresh.items())[:3])
-        raise SpecError(f"weights: {source.describe()}: no layer of this model fits them ({parts}; the file holds "
+        raise SpecError(f"weights: {source.describe()}: no layer of this model fits them ({parts}; {source.held_in} holds "
                         f"{', '.join(list(source.shapes)[:4]) or 'nothing'}...): is it the model you meant?", path=_WHERE)
     if fit.fresh and not skip_mismatch:
         raise SpecError(_mismatch(fit, source), path=_WHERE)
@@ -467,3 +473,57 @@ def run_weights(store: Any, run_id: str) -> Path:
         raise StoreError(f"run {rec.run_id} has no weights file ({display_name(path)}): `mnistlab reindex --check` "
                          "says more")
     return path
+
+
+# ------------------------------------------------------------------------------------- another variant's weights
+@dataclass(frozen=True)
+class Start:
+    """An experiment variant that starts from the weights another variant of the file trains:
+    ``weights = { variant = "pretrain", skip_mismatch = true }``. Each of its runs starts from the run
+    of ``variant`` of the same repeat and member (of the only one, where ``variant`` has one), once
+    that run has finished: Keras's ``new.load_weights(...)`` of the model the notebook's first
+    ``fit`` trained, the two phases of fine-tuning in one file."""
+
+    variant: str
+    skip_mismatch: bool = False
+
+
+START_KEYS = ("variant", "skip_mismatch")
+
+
+def split_start(config: Mapping[str, Any], where: str) -> tuple[dict[str, Any], Start | None]:
+    """A run config of an experiment (a variant's, or ``[base]``) without a ``weights`` table that
+    names a ``variant``, and that :class:`Start`; the config as it is (and None) for any other.
+    ``where`` leads the messages. SpecError (one line, its ``path`` the key at fault) for a table
+    with a ``file`` too, another key, or a ``variant`` or ``skip_mismatch`` of the wrong type."""
+    from mnistlab.errors import show, unknown_key
+
+    weights = config.get("weights")
+    if not isinstance(weights, Mapping) or "variant" not in weights:
+        return dict(config), None
+    if "file" in weights:
+        raise SpecError(f"{where}: weights: a file or a variant to start from, not both (the variant's weights are its "
+                        "trained run's)", path=("weights",))
+    if extra := next((k for k in weights if k not in START_KEYS), None):
+        raise unknown_key(extra, START_KEYS, where=f"{where}: weights", path=("weights",))
+    name, skip = weights["variant"], weights.get("skip_mismatch", False)
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError(f"{where}: weights.variant: must name a variant of this file, got {show(name)}",
+                        path=("weights", "variant"))
+    if not isinstance(skip, bool):
+        raise SpecError(f"{where}: weights.skip_mismatch: must be true or false, got {show(skip)}",
+                        path=("weights", "skip_mismatch"))
+    return {k: v for k, v in config.items() if k != "weights"}, Start(name, skip)
+
+
+def start_mistake(spec: ModelSpec, start: Start, theirs: ModelSpec) -> SpecError | None:
+    """Why the model ``spec`` cannot start from the weights of the variant ``start`` names, whose model
+    is ``theirs`` (its layers as they will be trained; a Normalization to adapt left to the run, which
+    sees the trained run's statistics), found as the file is read; None where it can."""
+    shapes, _ = _model_shapes(json.dumps(theirs.to_dict(), sort_keys=True))
+    source = Source(Path(start.variant), shapes, None, (), f'variant "{start.variant}"', "its model")
+    try:
+        match_weights(spec, source, start.skip_mismatch)
+    except SpecError as exc:
+        return exc
+    return None

@@ -228,6 +228,7 @@ def _run_one(experiment: str, *, store: str | None, jobs: int, force: bool, quic
     runner, st = backend_and_store(exp.resources, todo, store, read_only_ok=True, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs,
                                    tasks=len(todo))
+    todo = exp.cells(quick=quick, store=st)  # a variant that starts from another's runs: their weights, where finished
     cells = len(todo)
     with terminate_as_interrupt() as stop, closed_output_stops(stop):
         try:
@@ -247,7 +248,8 @@ def _run_one(experiment: str, *, store: str | None, jobs: int, force: bool, quic
                        f"{'them' if n != 1 else 'it'} once it has", err=True)
         _say_if_changed(experiment, read, store_flag(st.root))
         if stopped:
-            _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force, worker=result.stopped_by_worker)
+            now = exp.cells(quick=quick, store=st)  # (those that started from runs of this sweep: their keys now)
+            _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in now], force, worker=result.stopped_by_worker)
     _fail_on_bad_cells(result, exp.name, st.root)
 
 
@@ -278,9 +280,9 @@ def _fail_on_bad_cells(result: ExperimentResult, name: str, root: Path) -> None:
     run is recorded and the table printed: how many of each (a diverged run has a result, its
     weights as they ended, in the table with a note: said apart), and where to look."""
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
-    if not bad and not result.died:
+    if not bad and not result.died and not result.waiting:
         return
-    total, said = len(result.outcomes) + len(result.died), []
+    total, said = len(result.outcomes) + len(result.died) + len(result.waiting), []
     if died := result.died:  # (helper-167: one killed worker ended the whole sweep)
         said.append(f"{len(died)} run{'s' * (len(died) != 1)} of {name} ({', '.join(r.run_id for r in died[:3])}"
                     f"{', ...' * (len(died) > 3)}) lost {'its' if len(died) == 1 else 'their'} worker process as "
@@ -292,6 +294,10 @@ def _fail_on_bad_cells(result: ExperimentResult, name: str, root: Path) -> None:
     if bad["diverged"]:
         said.append(f"{bad['diverged']}{'' if said else f' of {total} runs of {name}'} diverged (scored as their "
                     "weights ended: the table's note says so)")
+    for variant, after in dict.fromkeys((c.variant, c.after) for c in result.waiting):
+        n = sum(c.variant == variant for c in result.waiting)
+        said.append(f'{n} run{"s" * (n != 1)} of variant "{variant}" not trained: {"they start" if n != 1 else "it starts"} '
+                    f'from the weights of variant "{after}"\'s run{"s" * (n != 1)} of the same seed, which did not finish')
     flag = store_flag(root)  # (helper-163: without it, these named the default store)
     raise RunNotFinished(f"{'; '.join(said)}: see `mnistlab runs -e {name}{flag}` and `mnistlab show RUN_ID{flag}`")
 
@@ -387,6 +393,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     root = Path(store) if store else default_root()
     RunStore.check_root(root)
     st = RunStore(root, create=False) if (root / DB_FILE).is_file() else None
+    if st is not None:  # a variant that starts from another's runs: those finished give its cells their keys
+        cells = exp.cells(quick=quick, store=st)
     plan = plan_cells(st, cells, force)
     todo = [c for c, state, _ in plan if state == "train"]
     check_data(exp, todo, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)

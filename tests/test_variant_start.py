@@ -1,0 +1,169 @@
+"""Two phases of fine-tuning in one experiment file: a variant that starts from the weights another
+variant trains (``weights = { variant = "pretrain" }``). Real runs on the real MNIST files, real
+stores, the CLI's own entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mnistlab.cli import main
+from mnistlab.errors import DataError, SpecError
+from mnistlab.execute import run_experiment
+from mnistlab.experiments import load_experiment
+from mnistlab.store import RunStore
+
+HEAD = ('name = "two"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+        "[base.data]\nsubset = 600\n[base.train]\nepochs = 1\n")
+PRE = '[[variants]]\nname = "pre"\n'
+FINE = ('[[variants]]\nname = "fine"\ndataset = "fashion-mnist"\nweights = { variant = "pre" }\n'
+        '"model.layers[1].trainable" = false\n')
+
+
+def _file(tmp_path: Path, text: str, name: str = "two.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _weights(store: RunStore, run_id: str) -> dict[str, torch.Tensor]:
+    return load_file(store.artifact_dir(run_id) / "weights.safetensors")
+
+
+def test_a_variant_trains_from_the_weights_another_variant_trained_first(data_dir: Path, tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    path = _file(tmp_path, HEAD + FINE + PRE)  # (written before the variant it starts from: trained after it all the same)
+    result = run_experiment(path, store, data_dir=data_dir, progress="none")
+    runs = {r.variant: r for r in store.runs(experiment="two")}
+    assert set(runs) == {"pre", "fine"} and all(r.status == "finished" for r in runs.values())
+    assert runs["fine"].created_at > runs["pre"].created_at
+    assert runs["fine"].metrics["initial_weights"]["runs"] == [runs["pre"].run_id]
+    assert runs["fine"].config["weights"]["file"] == str(store.artifact_dir(runs["pre"].run_id) / "weights.safetensors")
+    pre, fine = _weights(store, runs["pre"].run_id), _weights(store, runs["fine"].run_id)
+    assert torch.equal(pre["dense.weight"], fine["dense.weight"])  # frozen: the first phase's, loaded, kept
+    assert not torch.equal(pre["dense_1.weight"], fine["dense_1.weight"])  # trained on in the second phase
+    assert [row["variant"] for row in result.rows] == ["fine", "pre"]  # the file's order
+    again = run_experiment(path, store, data_dir=data_dir, progress="none")  # nothing new: both found done by their keys
+    assert all(o.skipped for o in again.outcomes) and len(again.outcomes) == 2 and len(store.runs()) == 2
+
+
+def test_each_repeat_starts_from_the_run_of_its_own_number_or_the_one_run(data_dir: Path, tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    text = (HEAD + PRE + "repeats = 2\n" + FINE + "repeats = 2\n"
+            + '[[variants]]\nname = "one"\nrepeats = 1\n[[variants]]\nname = "many"\nrepeats = 2\n'
+            'weights = { variant = "one" }\n"train.lr" = 1e-4\n')
+    run_experiment(_file(tmp_path, text), store, data_dir=data_dir, progress="none")
+    runs = store.runs(experiment="two")
+    by = {(r.variant, r.repeat): r for r in runs}
+    for repeat in (0, 1):
+        assert by[("fine", repeat)].metrics["initial_weights"]["runs"] == [by[("pre", repeat)].run_id]
+        assert by[("many", repeat)].metrics["initial_weights"]["runs"] == [by[("one", 0)].run_id]
+
+
+def test_force_trains_the_start_again_then_the_variants_from_its_new_runs(data_dir: Path, tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    path = _file(tmp_path, HEAD + PRE + FINE)
+    run_experiment(path, store, data_dir=data_dir, progress="none")
+    run_experiment(path, store, data_dir=data_dir, force=True, progress="none")
+    pre = [r for r in store.runs(experiment="two") if r.variant == "pre"]
+    fine = [r for r in store.runs(experiment="two") if r.variant == "fine"]
+    assert len(pre) == len(fine) == 2
+    assert fine[-1].metrics["initial_weights"]["runs"] == [pre[-1].run_id]
+
+
+def test_a_start_that_did_not_finish_leaves_its_variant_untrained_and_says_so(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = HEAD + PRE + '"train.optimizer" = "sgd"\n"train.lr" = 100\n' + FINE  # pre diverges
+    path = _file(tmp_path, text)
+    code = main(["run", str(path), "--data-dir", str(data_dir), "--store", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    store = RunStore(tmp_path / "store")
+    assert code == 1 and [r.variant for r in store.runs()] == ["pre"] and store.runs()[0].status == "diverged"
+    assert ('1 run of variant "fine" not trained: it starts from the weights of variant "pre"\'s run of the same seed, '
+            "which did not finish") in err
+    assert "Traceback" not in err
+
+
+def test_the_data_of_a_later_variant_is_checked_before_anything_trains(data_dir: Path, tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")  # a store that is there: the cells are checked once it is read
+    text = HEAD + PRE + FINE.replace('dataset = "fashion-mnist"', 'dataset = { folder = "missing" }')
+    with pytest.raises((DataError, SpecError), match="no such folder: missing"):
+        run_experiment(_file(tmp_path, text), store, data_dir=data_dir, progress="none")
+    assert store.runs() == []
+
+
+def test_compare_status_and_dry_run_know_the_later_variants_runs(data_dir: Path, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path, HEAD + PRE + FINE)
+    flags = ["--data-dir", str(data_dir), "--store", str(tmp_path / "store")]
+    assert main(["run", str(path), "--quick", *flags]) == 0
+    capsys.readouterr()
+    assert main(["run", str(path), "--quick", "--dry-run", *flags]) == 0
+    said = capsys.readouterr()
+    assert "nothing to train" in said.out + said.err
+    assert main(["compare", str(path), "--quick", "--store", str(tmp_path / "store")]) == 0
+    out = capsys.readouterr()
+    assert "\nfine " in out.out and "no run of its current cells" not in out.err
+    assert main(["run", str(path), "--dry-run", *flags]) == 0  # full size: both to train, the second after the first
+    assert "2 runs to train" in capsys.readouterr().out
+
+
+def test_a_pending_variant_says_it_trains_again_from_new_runs_not_that_its_weights_went(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _file(tmp_path, HEAD + PRE + FINE)
+    flags = ["--data-dir", str(data_dir), "--store", str(tmp_path / "store")]
+    assert main(["run", str(path), *flags]) == 0
+    path.write_text(HEAD + PRE + '"train.lr" = 0.01\n' + FINE)
+    capsys.readouterr()
+    assert main(["run", str(path), *flags]) == 0
+    said = capsys.readouterr()
+    err = said.out + said.err
+    assert 'variant "fine": its cells train again, from the weights of the runs of variant "pre" that train first' in err
+    assert "weights.file" not in err
+
+
+@pytest.mark.parametrize("pre, fine, said, line", [
+    ("", 'weights = { variant = "pree" }', 'weights.variant: no variant "pree" in this file (did you mean "pre"?)', 14),
+    ("", 'weights = { variant = "fine" }', '"fine" starts from its own weights', 14),
+    ('weights = { variant = "fine" }', 'weights = { variant = "pre" }',
+     "variants that start from each other in a circle (pre -> fine -> pre): one must start fresh", 11),
+    ("repeats = 2", 'weights = { variant = "pre" }\nrepeats = 3', '3 repeats start from "pre"\'s 2', 14),
+    ("committee = 2", 'weights = { variant = "pre" }\ncommittee = 3', '3 committee members start from "pre"\'s 2', 14),
+    ('grid = { "train.lr" = [0.1, 0.01] }', 'weights = { variant = "pre" }',
+     "\"pre\" is a grid of 2 variants: name the one to start from ('pre,lr=0.1', 'pre,lr=0.01')", 14),
+    ("", 'weights = { variant = "pre" }\n"model.layers[1].units" = 64',
+     "no layer of this model fits them (dense shaped (128, 784) in its model, (64, 784) here", 14),
+    ("", 'weights = { variant = "pre" }\n"model.layers[2].units" = 26',
+     "dense_1 shaped (10, 128) in its model, (26, 128) here; set weights.skip_mismatch = true", 14),
+    ("", 'weights = { variant = "pre", file = "x.safetensors" }', "weights: a file or a variant to start from, not both", 14),
+    ("", 'weights = { variant = "pre", skip = true }', 'weights: unknown key "skip"; known keys: variant, skip_mismatch', 14),
+    ("", "weights = { variant = 3 }", "weights.variant: must name a variant of this file, got integer 3", 14),
+    ("", 'weights = { variant = "" }', "weights.variant: must name a variant of this file", 14),
+    ("", 'weights = { variant = "pre", skip_mismatch = "yes" }', "weights.skip_mismatch: must be true or false", 14),
+])
+def test_mistakes_of_a_start_are_one_line_at_their_key_before_anything_trains(
+        pre: str, fine: str, said: str, line: int, tmp_path: Path, data_dir: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    text = HEAD + PRE + pre + '\n[[variants]]\nname = "fine"\n' + fine + "\n"
+    path = _file(tmp_path, text)
+    code = main(["run", str(path), "--data-dir", str(data_dir), "--store", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and f"two.toml:{line}:" in err and "Traceback" not in err
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_base_start_with_a_fresh_variant_and_a_search_that_cannot_have_one(tmp_path: Path) -> None:
+    exp = load_experiment(_file(tmp_path, HEAD.replace('model = "seed000-dense"\n', 'model = "seed000-dense"\n'
+                                                       'weights = { variant = "pre", skip_mismatch = true }\n')
+                                + PRE + "weights = false\n" + '[[variants]]\nname = "tuned"\n"weights.skip_mismatch" = false\n'))
+    starts = {v.name: v.start for v in exp.variants}
+    assert starts["pre"] is None and starts["tuned"] is not None and starts["tuned"].skip_mismatch is False
+    cells = {c.variant: c for c in exp.cells()}
+    assert cells["tuned"].pending and cells["tuned"].after == "pre" and "weights" not in cells["tuned"].config
+    search = HEAD.replace("[base.data]", 'weights = { variant = "x" }\n[base.data]') + (
+        '[search]\ntrials = 2\n"train.lr" = { low = 1e-4, high = 1e-2, log = true }\n')
+    with pytest.raises(SpecError, match="a search has no variants to start from"):
+        load_experiment(_file(tmp_path, search, "search.toml"))
