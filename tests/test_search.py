@@ -1333,6 +1333,8 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     assert f"(continued trial 0 from epoch {done.metrics['resumed_from_epoch'] + 1})" in said, said
     study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
     assert study.trials[1].user_attrs["continues_trial"] == 0 and study.trials[1].state.name == "COMPLETE"
+    # its whole curve, the epochs it took over too (helper-207: the last epochs alone)
+    assert study.trials[1].intermediate_values == {i: e["val_accuracy"] for i, e in enumerate(done.history)}
     assert not list(store_dir.glob("checkpoints/*"))  # its result recorded: the checkpoint is gone, no empty folder
     assert runs["trial-0000"].metrics.get("trial_state") in (None, "interrupted")  # not "failed" (new-user finding)
     rows = {r["variant"]: r for r in compare(RunStore(store_dir), "s")}
@@ -1598,3 +1600,89 @@ def test_a_choice_that_lists_a_value_twice_is_refused(tmp_path: Path) -> None:
     with pytest.warns(SpecWarning, match=r'"model.dense": a choice of one value is no search: every trial takes \[16\] '
                                          r"\(set it in \[base\]\)$"):  # trial the first one, "not trained twice"
         load_experiment(path)
+
+
+def test_a_quick_searchs_trials_are_smoke_runs_in_runs_export_and_card(tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-207: `search --quick` trials (two epochs) said "quick: no" in `runs`, and their export
+    wrote mnistlab.smoke_run = false with no warning, its card no word of it."""
+    from mnistlab.cli import main
+
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2"))
+    store = str(tmp_path / "st")
+    assert main(["search", str(path), "--quick", "--store", store, "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    assert main(["runs", "-e", "srch-quick", "--store", store, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(row["quick"] is True for row in rows)
+    assert main(["export", "srch-quick", "-o", str(tmp_path / "m.safetensors"), "--store", store,
+                 "--data-dir", str(data_dir)]) == 0
+    assert "the size of a --quick smoke run (1 or 2 epochs" in capsys.readouterr().err
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "m.safetensors"), "pt") as f:
+        assert f.metadata()["mnistlab.smoke_run"] == "true"
+    assert main(["card", "srch-quick", "--store", store, "--data-dir", str(data_dir)]) == 0
+    assert "**A smoke run:**" in capsys.readouterr().out
+
+
+def test_experiments_lists_a_searchs_best_trial_by_its_metric_not_by_the_test_set(tmp_path: Path) -> None:
+    """helper-207: `experiments` gave a search's best as its trial of the best test accuracy, where
+    `search-best`, `predict` and the card take the best by validation."""
+    from mnistlab.comparison import experiment_rows
+
+    store = RunStore(tmp_path / "store")
+    for number, (val, test) in enumerate(((0.90, 0.80), (0.95, 0.82), (0.85, 0.86))):
+        rid = store.start_run(experiment="s", variant=f"trial-{number:04d}", seed=0, member=0,
+                              config={"dataset": "mnist"}, config_hash=f"h{number}")
+        store.finish_run(rid, status="finished", history=[{"epoch": 1, "val_accuracy": val}], env={}, files=False,
+                         metrics={"test_accuracy": test, "trial": number, "trial_state": "complete",
+                                  "search_metric": "val_accuracy", "search_direction": "maximize",
+                                  "search_value": val, "trial_params": {}})
+    (row,) = experiment_rows(store)
+    assert row["best_run_acc"] == 0.82  # trial 1's (val 0.95), not trial 2's 0.86
+
+
+def test_the_importance_figure_names_params_as_the_file_and_tables_write_them(tmp_path: Path, data_dir: Path) -> None:
+    """helper-207: the report's importance bars read model.layers.2.rate where every table reads
+    model.layers[2].rate."""
+    from mnistlab.report import search_figures
+
+    text = (f'name = "imp"\n{BASE}[search]\n"train.lr" = {{ log_uniform = [1e-3, 0.1] }}\n'
+            '"model.layers[-2].units" = { choice = [4, 8] }\ntrials = 3\npruner = "none"\nseed = 1\n')
+    store = RunStore(tmp_path / "st")
+    run_search(_exp(tmp_path, text), store, data_dir=data_dir)
+    figures = dict(search_figures(store, "imp", store.runs(experiment="imp"), []))
+    labels = {t.get_text() for t in figures["parameter importance"].axes[0].get_yticklabels()}
+    assert labels == {"train.lr", "model.layers[-2].units"}
+
+
+def test_dry_run_checks_a_search_and_says_what_it_would_train_writing_nothing(tmp_path: Path, data_dir: Path,
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-207: only `search --quick` (which trains, into a study of its own) checked a search file."""
+    from mnistlab.cli import main
+
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 3"))
+    store = tmp_path / "st"
+    flags = ["--store", str(store), "--data-dir", str(data_dir)]
+    assert main(["search", str(path), "--dry-run", *flags]) == 0
+    out = capsys.readouterr().out
+    assert "(--dry-run: checked, nothing trained)" in out and "  train.lr     log-uniform 0.0001 .. 0.3\n" in out
+    assert "  model.dense  choice of 3: [4], [8], [16]\n" in out and "no study srch yet: `mnistlab search" in out
+    assert not store.exists()  # nothing written
+    path.write_text(SEARCH.replace("trials = 12", "trials = 2"))
+    assert main(["search", str(path), *flags]) == 0
+    path.write_text(SEARCH.replace("trials = 12", "trials = 3"))
+    capsys.readouterr()
+    before = (store / "search.sqlite").read_bytes()
+    assert main(["search", str(path), "--dry-run", *flags]) == 0
+    said = capsys.readouterr().out
+    assert "study srch has 2 of its 3 trials (" in said and "trains 1 more" in said
+    path.write_text(SEARCH.replace("trials = 12", "trials = 3").replace("0.3]", "0.5]"))
+    assert main(["search", str(path), "--dry-run", *flags]) == 2
+    err = capsys.readouterr().err
+    assert "the [search] table changed since trial 1 of study srch (train.lr changed)" in err and err.count("\n") == 1
+    assert (store / "search.sqlite").read_bytes() == before and len(RunStore(store).runs()) == 2
+    path.write_text(SEARCH.replace('dataset = "mnist"', 'dataset = { folder = "nowhere" }'))
+    assert main(["search", str(path), "--dry-run", *flags]) == 2
+    assert "dataset: folder: no such folder: " in capsys.readouterr().err

@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.comparison import md
+from mnistlab.comparison import md, smoke_member
 from mnistlab.config import optimizer_settings_said
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import MnistlabError
 from mnistlab.metrics import committee_probs, confusion_matrix
-from mnistlab.experiments import is_quick, model_as_written, same_setting
+from mnistlab.experiments import model_as_written, same_setting
 from mnistlab.initial_weights import said as said_start
 from mnistlab.summary import summarize
 from mnistlab.plots import most_confused_pairs
@@ -299,8 +299,8 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
     if model.chosen:  # picked among several runs or committees: how, and what the others say
         out += [f"Chosen as {md(model.chosen)}.", ""]
-    if all(is_quick(m.config) for m in members):  # its accuracy says nothing of what the recipe reaches
-        out += ["**A smoke run:** the size of a `--quick` check (1 epoch, at most 300 training images); its "
+    if all(smoke_member(m) for m in members):  # its accuracy says nothing of what the recipe reaches
+        out += ["**A smoke run:** the size of a `--quick` check (1 or 2 epochs, at most 300 training images); its "
                 "accuracy says nothing of the recipe's.", ""]
     for k, (first, count) in enumerate(networks):
         recorded = first.record.metrics.get("params") if first.record is not None else None

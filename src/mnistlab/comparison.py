@@ -242,14 +242,24 @@ def experiment_rows(store: RunStore) -> list[dict[str, Any]]:
     """One row per experiment the store holds (MLflow's experiments list; helper-196: at 70 of them
     only an error message named them), most recently active first: its name, runs, how many finished,
     how many have no result (failed or interrupted) or diverged, variants, the best test accuracy of
-    a run (a single run's, not a variant's mean: `compare NAME` ranks those), when its last run
-    started (epoch seconds) and the experiment file its last run came from (None if none recorded)."""
+    a run (a single run's, not a variant's mean: `compare NAME` ranks those; of a search, its best
+    trial's by the search's metric, the one `search-best` and `predict` take, not the trial the test
+    set would pick: helper-207), when its last run started (epoch seconds) and the experiment file
+    its last run came from (None if none recorded)."""
+    from mnistlab.search import best_trial, is_search
+
     by: dict[str, list[RunRecord]] = {}
     for r in store.runs():
         by.setdefault(r.experiment, []).append(r)
     rows = []
     for name, runs in by.items():
-        accs = [a for r in runs if r.status in ("finished", "diverged")
+        chosen = runs
+        if is_search(runs):
+            try:
+                chosen = [best_trial(runs)]
+            except SpecError:  # no trial complete yet
+                chosen = []
+        accs = [a for r in chosen if r.status in ("finished", "diverged")
                 and isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
         files = [f for r in runs if isinstance(f := (r.env or {}).get("experiment_file"), str) and f]
         rows.append({"experiment": name, "runs": len(runs), "finished": sum(r.status == "finished" for r in runs),
@@ -930,12 +940,27 @@ def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:
 
 
 def smoke_run(run: RunRecord) -> bool:
-    """Whether ``run`` has the size of a ``--quick`` smoke run (:func:`~mnistlab.experiments.is_quick`);
-    False for a config that cannot say (damaged, or no run config at all)."""
+    """Whether ``run`` has the size of a ``--quick`` smoke run (:func:`~mnistlab.experiments.is_quick`),
+    or is a trial of a ``search --quick`` study (``<name>-quick``, its trials two epochs long: helper-207,
+    their runs said "quick: no" and their export no smoke run); False for a config that cannot say
+    (damaged, or no run config at all)."""
+    from mnistlab.experiments import QUICK_SEARCH_EPOCHS, QUICK_STUDY
+
     try:
-        return bool(run.config) and is_quick(run.config)
+        return bool(run.config) and (is_quick(run.config) or (
+            str(run.experiment).endswith(QUICK_STUDY) and "trial" in (run.metrics or {})
+            and is_quick(run.config, epochs=QUICK_SEARCH_EPOCHS)))
     except Exception:  # noqa: BLE001 - a damaged config is no smoke run; `show` says what is wrong with it
         return False
+
+
+def smoke_member(member: Any) -> bool:
+    """:func:`smoke_run` of a loaded :class:`~mnistlab.run.Run` (a committee's member): of its record
+    where it has one (a ``search --quick`` trial's too), else of its config."""
+    record = getattr(member, "record", None)
+    if record is not None:
+        return smoke_run(record)
+    return bool(member.config) and is_quick(member.config)
 
 
 def shown_runs(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[RunRecord]:

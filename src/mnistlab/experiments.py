@@ -407,16 +407,21 @@ def quick_alike(full: Sequence[Cell], quick: Sequence[Cell]) -> list[list[str]]:
     return [list(names.values()) for names in by_setting.values() if len(names) > 1]
 
 
-def is_quick(resolved: Mapping[str, Any]) -> bool:
+def is_quick(resolved: Mapping[str, Any], *, epochs: int = 1) -> bool:
     """Whether a resolved config is the size of a ``--quick`` smoke run: :func:`quick_config` leaves
     its setting as it is (one epoch, at most :data:`QUICK_SUBSET` train images). Read from the
     config alone, so it holds for runs recorded before this function existed; a run of that size
     trained without ``--quick`` counts too (by name, a larger setting of its variant is preferred).
     The values :func:`quick_config` may change are compared (:data:`QUICK_SHRINKS`), as the setting's
     key compares them (JSON: 1 and 1.0 differ), without hashing the whole config (helper-196: a
-    table of 4,000 runs asked this 8,500 times, 4 s)."""
-    shrunk = quick_config(resolved)
+    table of 4,000 runs asked this 8,500 times, 4 s). ``epochs``: of a ``search --quick`` trial's
+    size (:data:`QUICK_SEARCH_EPOCHS`; :func:`mnistlab.comparison.smoke_run` tells its runs)."""
+    shrunk = quick_config(resolved, epochs=epochs)
     return all(_typed(_at(shrunk, path)) == _typed(_at(resolved, path)) for path in QUICK_SHRINKS)
+
+
+#: The epochs of a ``search --quick`` trial (at most; one where the search's base has one)
+QUICK_SEARCH_EPOCHS = 2
 
 
 #: Where :func:`quick_config` writes: its data subset and validation count, epochs, SWA's start, a warm-up.

@@ -174,11 +174,11 @@ def metadata(model: Run | Committee) -> dict[str, str]:
 
 
 def _smoke(model: Run | Committee) -> bool:
-    """Whether ``model`` (a member of it) has the size of a ``--quick`` smoke run."""
-    from mnistlab.experiments import is_quick
+    """Whether ``model`` (a member of it) has the size of a ``--quick`` smoke run (:func:`~mnistlab.comparison.smoke_member`)."""
+    from mnistlab.comparison import smoke_member
 
     members = model.members if isinstance(model, Committee) else [model]
-    return any(is_quick(m.config) for m in members if m.config)
+    return any(smoke_member(m) for m in members)
 
 
 def _layer_names(spec: dict[str, Any]) -> dict[str, str]:
@@ -243,7 +243,7 @@ def write_export(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     module, meta = export_module(model), metadata(model)
     checks: list[Verification | None] = []
     if meta["mnistlab.smoke_run"] == "true":
-        warnings.warn("the model has the size of a --quick smoke run (1 epoch, at most 300 training images): a check "
+        warnings.warn("the model has the size of a --quick smoke run (1 or 2 epochs, at most 300 training images): a check "
                       "that the steps work, not a model to use; its file says so (mnistlab.smoke_run)", ReportWarning,
                       stacklevel=user_level())
 

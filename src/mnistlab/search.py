@@ -873,8 +873,25 @@ class PruningCallback(Callback):
         self.optuna_trial, self.metric = trial, metric
         self.pruned_at: int | None = None
         self.seconds = 0.0  # time spent talking to Optuna (its storage), for the overhead figure
+        self._caught_up = False
+
+    def _catch_up(self, epoch: int) -> None:
+        """Report the epochs before ``epoch`` that a trial asked again for a stopped one took over with
+        its checkpoint (the trainer's history holds them): the trial's curve whole, as the pruner and
+        Optuna's plots read it (helper-207: a continued trial had its last epoch alone)."""
+        if self._caught_up:
+            return
+        self._caught_up = True
+        for step, entry in enumerate(getattr(getattr(self, "trainer", None), "history", [])[:epoch]):
+            value = entry.get(self.metric) if isinstance(entry, Mapping) else None
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                self.optuna_trial.report(float(value), step=step)
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._catch_up(epoch)
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self._catch_up(epoch)  # (a run resumed inside an epoch begins none)
         value = (logs or {}).get(self.metric)
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             return
@@ -1134,12 +1151,13 @@ class SearchResult:
 
 
 def trial_base(base: Mapping[str, Any], quick: bool) -> dict[str, Any]:
-    """The run config every trial starts from; ``quick``: a small subset and at most 2 epochs."""
-    from mnistlab.experiments import quick_config
+    """The run config every trial starts from; ``quick``: a small subset and at most
+    :data:`~mnistlab.experiments.QUICK_SEARCH_EPOCHS` epochs (two: a pruner sees a curve)."""
+    from mnistlab.experiments import QUICK_SEARCH_EPOCHS, quick_config
 
     if not quick:
         return copy.deepcopy(dict(base))
-    return quick_config(base, epochs=min(int((base.get("train") or {}).get("epochs", 5)), 2))
+    return quick_config(base, epochs=min(int((base.get("train") or {}).get("epochs", 5)), QUICK_SEARCH_EPOCHS))
 
 
 def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, base: Mapping[str, Any],
@@ -1319,12 +1337,13 @@ def checked_base(exp: Any, data_dir: str | os.PathLike | None = None, *, files_h
 
 
 def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None = None, *, files_here: bool = False,
-                    quick: bool = False) -> None:
+                    quick: bool = False, download: bool = True) -> None:
     """Check a search's ``[base]`` (``base_cfg``, its trials' :func:`trial_base`) against its data
     before any trial: a bad or missing data file, a class count, a validation split (a trial
     changes the model, not the data). Raises the first mistake at its line of ``exp``'s file, the
     others in its ``more``; ``quick``: the full-size base's mistakes too, as
-    :func:`~mnistlab.execute.data_mistakes` says them."""
+    :func:`~mnistlab.execute.data_mistakes` says them. ``download=False``: a registered dataset whose
+    files are not here is known by its registry entry (a dry run fetches nothing)."""
     from mnistlab.config import parse_run_config
     from mnistlab.errors import DataError, together
     from mnistlab.execute import mistake_line
@@ -1332,7 +1351,7 @@ def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None 
 
     def mistakes(config: Mapping[str, Any], here: bool = False) -> list[MnistlabError]:
         try:
-            return run_data_mistakes(config, data_dir, files_here=here)
+            return run_data_mistakes(config, data_dir, files_here=here, download=download)
         except (DataError, SpecError) as exc:  # (a model that cannot be built: said at its line too)
             return [exc]
 
@@ -1350,6 +1369,65 @@ def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None 
         said.append(type(mistake)(f"{exp.source}{f':{line}' if line else ''}: {mistake}{tail}"))
         said[-1].line = line
     raise together(said, in_order=True)
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What `mnistlab search` would do (:func:`plan_search`): its ``study``, the ``total`` trials it
+    asks for, the trials the store's study holds by state (``complete``, ``pruned``, ``fail``,
+    ``running``...) and how many of them count towards the total (:func:`counted_trials`)."""
+
+    study: str
+    total: int
+    states: dict[str, int] = field(default_factory=dict)
+    counted: int = 0
+
+    @property
+    def left(self) -> int:
+        """The trials a search would still ask for."""
+        return max(self.total - self.counted, 0)
+
+
+def plan_search(exp: Any, store_root: str | os.PathLike | None, *, quick: bool = False,
+                data_dir: str | os.PathLike | None = None, files_here: bool = False) -> SearchPlan:
+    """`mnistlab search --dry-run`: the search ``exp`` checked as :func:`run_search` checks it before
+    its first trial, nothing trained and nothing written: its ``[base]`` against its data (a
+    registered dataset's files found, not downloaded), and the store's study (at ``store_root``;
+    None or none there: a new one), read from a copy of its file, against the file's ``[search]``
+    table and base as a resume checks them. Raises what the search would: SpecError for a changed
+    table or base, DataError for the data, StoreError for a study file that cannot be read."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.experiments import study_name
+
+    space = exp.search
+    if space is None:
+        raise SpecError(f"{exp.source}: has no [search] table: train its cells with `mnistlab run`")
+    base = trial_base(exp.base, quick)
+    base_cfg = parse_run_config(base, source=exp.source, check_model=False)
+    check_base_data(exp, base_cfg, data_dir, files_here=files_here, quick=quick, download=False)
+    name, total = study_name(exp.name, quick), min(space.trials, QUICK_TRIALS) if quick else space.trials
+    root = None if store_root is None else Path(store_root)
+    if root is None or not (root / STUDY_FILE).is_file():
+        return SearchPlan(name, total)
+    with study_file_errors(root), _readable_storage(root, copy=True) as storage:
+        try:
+            study = _optuna().load_study(study_name=name, storage=storage)
+        except KeyError:  # no study of that name in the file
+            return SearchPlan(name, total)
+        _check_fingerprint(study, name, space, *study_settings(base, space))  # (its writes go to the copy)
+        states = Counter(t.state.name.lower() for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING")
+        return SearchPlan(name, total, dict(states), counted_trials(study))
+
+
+def param_said(p: Param) -> str:
+    """A searched setting's distribution in words: ``log-uniform 0.0001 .. 0.3``, ``int 16 .. 128
+    step 16``, ``choice of 3: [4], [8], [16]``."""
+    if p.kind == "choice":
+        shown = ", ".join(json.dumps(c) for c in p.choices[:6]) + (", ..." if len(p.choices) > 6 else "")
+        return f"choice of {len(p.choices)}: {shown}"
+    low, high = (int(p.low), int(p.high)) if p.kind == "int" else (p.low, p.high)
+    kind = {"log_uniform": "log-uniform", "int": "int (log scale)" if p.log else "int"}.get(p.kind, p.kind)
+    return f"{kind} {low:g} .. {high:g}" + (f" step {p.step:g}" if p.step else "")
 
 
 # long: the ask / train / tell loop; its bookkeeping reads best in one place
@@ -1492,7 +1570,7 @@ def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
         m = r.metrics or {}
         if "trial" not in m:
             continue
-        names, logs = _param_names(m), m.get("trial_log_params")
+        names, logs = param_names(m), m.get("trial_log_params")
         line = m.get("continues_trial")  # the first trial of the line it continues, or its own number
         out.append({"trial": int(m["trial"]), "variant": r.variant, "state": m.get("trial_state"),
                     "line": line if isinstance(line, int) else int(m["trial"]),
@@ -1507,11 +1585,11 @@ def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
 def _params_as_written(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """A trial run's searched values, keyed as the file writes them (``trial_param_names``; runs
     recorded before it, and keys written as the study keeps them, by the study's key)."""
-    names = _param_names(metrics)
+    names = param_names(metrics)
     return {names.get(k, k): v for k, v in (metrics.get("trial_params") or {}).items()}
 
 
-def _param_names(metrics: Mapping[str, Any]) -> dict[str, str]:
+def param_names(metrics: Mapping[str, Any]) -> dict[str, str]:
     """The study's key -> the key as the file writes it, of a trial run's params where they differ."""
     names = metrics.get("trial_param_names")
     return names if isinstance(names, dict) else {}
@@ -1689,9 +1767,10 @@ def store_writable(store_root: str | os.PathLike) -> bool:
 
 
 @contextmanager
-def _readable_storage(store_root: Path) -> Iterator[Any]:
-    """The study storage to read: the store's own (writable), else a temporary copy of it."""
-    if store_writable(store_root):
+def _readable_storage(store_root: Path, *, copy: bool = False) -> Iterator[Any]:
+    """The study storage to read: the store's own (writable), else (or with ``copy``: nothing of the
+    store written, a dry run's) a temporary copy of it."""
+    if store_writable(store_root) and not copy:
         yield open_storage(store_root)
         return
     with tempfile.TemporaryDirectory(prefix="mnistlab-study-") as tmp:

@@ -1355,8 +1355,9 @@ EXPERIMENT_SORTS = ("last_started", "experiment", "runs", "finished", "no_result
 @format_option()
 def experiments_cmd(store: str | None, sort_key: str, limit: int | None, fmt: str) -> None:
     """List the store's experiments, most recently active first: runs (finished, without a result,
-    diverged), variants, the best test accuracy of a single run (`compare NAME` ranks the variants'
-    means), when the last run started, and the experiment file it came from."""
+    diverged), variants, the best test accuracy of a single run (of a search, its best trial's by its
+    metric; `compare NAME` ranks the variants' means), when the last run started, and the experiment
+    file it came from."""
     from mnistlab.comparison import experiment_rows
 
     order = _run_sort(sort_key, EXPERIMENT_SORTS)  # (before the store is read: a typo costs nothing)

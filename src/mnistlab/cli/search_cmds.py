@@ -25,36 +25,50 @@ _STORE = store_option()
 @_STORE
 @jobs_option("trials")
 @click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
+@click.option("--dry-run", is_flag=True, help="Check the file, its data and the store's study; train nothing.")
 @data_dir_option(remote=True)
 @backend_options("trials")
 @format_option(COMPARE_FORMATS)
-def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: Path | None,  # noqa: PLR0913
-               backend: str | None, address: str | None, cpus_per_cell: float | None, gpus_per_cell: float | None,
-               fmt: str) -> None:
+def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, dry_run: bool,  # noqa: PLR0913
+               data_dir: Path | None, backend: str | None, address: str | None, cpus_per_cell: float | None,
+               gpus_per_cell: float | None, fmt: str) -> None:
     """Run (or resume) the Optuna study of an EXPERIMENT file's [search] table, then print the trials ranked.
 
     Each trial is a run in the store (variant trial-0007); the study is search.sqlite in the store
     folder, so a stopped search resumes where it stopped. Exits with status 1 when every trial failed.
     With --backend ray each trial is a Ray task (as many at once as the cluster has room for;
     --jobs does not apply): this process keeps the study and the store and answers the pruner.
+    --dry-run checks what a search checks before its first trial and says what it would train.
     """
-    from mnistlab.experiments import load_experiment, study_name
+    from mnistlab.experiments import load_experiment
 
     exp = load_experiment(experiment)  # a mistake in the file said before torch is imported (helper-173: 6 s)
-    from mnistlab.backends import close
-    from mnistlab.comparison import compare
-    from mnistlab.execute import terminate_as_interrupt
-    from mnistlab.live import LiveTable
-    from mnistlab.search import checked_base, run_search
-
     if exp.search is None:
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {shell_word(experiment)}`")
     check_backend_flags(backend, address, data_dir)
+    if dry_run:  # (helper-207: only --quick, which trains, checked a search file)
+        _dry_run(exp, experiment, store, data_dir, quick=quick, files_here=trains_here(exp.resources, backend))
+        return
+    from mnistlab.search import checked_base
+
     checked_base(exp, data_dir, files_here=trains_here(exp.resources, backend), quick=quick)  # before the store
     trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
     runner, st = backend_and_store(exp.resources, [trial], store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs, unit="trials")
+    _search(exp, st, runner, jobs=jobs, quick=quick, data_dir=data_dir, fmt=fmt)
+
+
+def _search(exp, st, runner, *, jobs: int, quick: bool, data_dir: Path | None, fmt: str) -> None:  # noqa: ANN001
+    """`search`'s study run in ``st`` (with ``runner``: Ray's, or None), its trials said as they end,
+    then the ranking (:func:`~mnistlab.search.run_search`)."""
+    from mnistlab.backends import close
+    from mnistlab.comparison import compare
+    from mnistlab.execute import terminate_as_interrupt
+    from mnistlab.experiments import study_name
+    from mnistlab.live import LiveTable
+    from mnistlab.search import run_search
+
     err, space = fmt != "table", exp.search
     name = study_name(exp.name, quick)
     table = LiveTable(rich_console(), st.root, name) if fmt == "table" and is_terminal() else None
@@ -88,6 +102,33 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     _say_how_it_ended(result, space, err)
     _rows_out(compare(st, result.study), result.study, fmt)
     _no_result(st, result)
+
+
+def _dry_run(exp, given: str, store: str | None, data_dir: Path | None, *, quick: bool,  # noqa: ANN001
+             files_here: bool) -> None:
+    """`search --dry-run`: the search's header, its distributions, and how many trials it would train
+    (:func:`~mnistlab.search.plan_search`); nothing trained or written."""
+    from mnistlab.search import param_said, plan_search
+    from mnistlab.store import RunStore, default_root
+
+    root = Path(store) if store else default_root()
+    RunStore.check_root(root)
+    plan = plan_search(exp, root, quick=quick, data_dir=data_dir, files_here=files_here)
+    space, again = exp.search, f"mnistlab search {shell_word(given)}{' --quick' * quick}{store_flag(root)}"
+    click.echo(_header(plan.study, space, root) + " (--dry-run: checked, nothing trained)")
+    width = max(len(p.written or p.key) for p in space.params)
+    for p in space.params:
+        click.echo(f"  {p.written or p.key:{width}s}  {param_said(p)}")
+    if not plan.states:
+        click.echo(f"no study {plan.study} yet: `{again}` trains {plan.total} trial{'s' * (plan.total != 1)}")
+        return
+    held = ", ".join(f"{n} {'failed' if state == 'fail' else state}" for state, n in sorted(plan.states.items()))
+    if plan.left:
+        click.echo(f"study {plan.study} has {plan.counted} of its {plan.total} trials ({held}): `{again}` trains "
+                   f"{plan.left} more")
+    else:  # (as the search itself says it)
+        click.echo(f"nothing to train: study {plan.study} has {plan.counted} trials (trials = {plan.total}; {held}); "
+                   "raise trials to search further")
 
 
 def _say_how_it_ended(result, space, err: bool) -> None:  # noqa: ANN001
