@@ -1655,6 +1655,17 @@ def test_the_importance_figure_names_params_as_the_file_and_tables_write_them(tm
     figures = dict(search_figures(store, "imp", store.runs(experiment="imp"), []))
     labels = {t.get_text() for t in figures["parameter importance"].axes[0].get_yticklabels()}
     assert labels == {"train.lr", "model.layers[-2].units"}
+    from mnistlab.cli import main  # and `mnistlab plot` draws them (helper-207: no command did)
+
+    for kind in ("importance", "optimization-history", "parallel-coordinates"):
+        out = tmp_path / f"{kind}.png"
+        assert main(["plot", kind, "imp", "--store", str(store.root), "-o", str(out)]) == 0
+        assert out.read_bytes().startswith(b"\x89PNG")
+    other = RunStore(tmp_path / "other")
+    rid = other.start_run(experiment="plain", variant="a", seed=0, member=0, config={"dataset": "mnist"}, config_hash="h")
+    other.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={}, files=False)
+    assert main(["plot", "importance", "plain", "--store", str(other.root), "-o", str(tmp_path / "x.png")]) == 2
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_dry_run_checks_a_search_and_says_what_it_would_train_writing_nothing(tmp_path: Path, data_dir: Path,
@@ -1672,8 +1683,8 @@ def test_dry_run_checks_a_search_and_says_what_it_would_train_writing_nothing(tm
     assert not store.exists()  # nothing written
     path.write_text(SEARCH.replace("trials = 12", "trials = 2"))
     assert main(["search", str(path), *flags]) == 0
+    assert "note: test accuracy here is on part of the test set" in capsys.readouterr().err  # (as compare says it)
     path.write_text(SEARCH.replace("trials = 12", "trials = 3"))
-    capsys.readouterr()
     before = (store / "search.sqlite").read_bytes()
     assert main(["search", str(path), "--dry-run", *flags]) == 0
     said = capsys.readouterr().out

@@ -34,7 +34,7 @@ from mnistlab.data.userdata import dataset_label, recorded_digests
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import utf8_text, write_output
-from mnistlab.search import is_search, param_importances, param_names, trial_rows
+from mnistlab.search import is_search
 from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, default_root
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
@@ -452,16 +452,11 @@ def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord
                    notes: list[str]) -> list[tuple[str, Figure | str]]:
     """A search's figures (optimisation history, parallel coordinates, parameter importance) as
     (caption, Figure); a figure that cannot be drawn adds a line to ``notes`` instead."""
-    trials = trial_rows(records)
-    metric, direction = trials[0]["metric"] or "val_accuracy", trials[0]["direction"] or "maximize"
-    names = {k: v for r in records for k, v in param_names(r.metrics or {}).items()}  # as the tables write them
     out: list[tuple[str, Figure | str]] = []
-    for caption, draw in (("optimisation history", lambda: plots.plot_optimization_history(trials, metric, direction)),
-                          ("parallel coordinates", lambda: plots.plot_parallel_coordinates(trials, metric)),
-                          ("parameter importance", lambda: plots.plot_param_importances(  # (helper-207: the study's keys)
-                              {names.get(k, k): v for k, v in param_importances(store.root, experiment).items()}))):
+    for caption, kind in (("optimisation history", "optimization-history"), ("parallel coordinates", "parallel-coordinates"),
+                          ("parameter importance", "importance")):
         try:
-            out.append((caption, draw()))
+            out.append((caption, views.search_figure(kind, store, experiment, records)))
         except MnistlabError as exc:  # PlotError, or Optuna missing for the importances
             _trouble(notes, f"{caption}: {exc}")
     return out

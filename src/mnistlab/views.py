@@ -36,7 +36,10 @@ from mnistlab.specs import ModelSpec
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, epochs_trained
 
 FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
-                "per-class", "feature-maps", "filters")
+                "per-class", "feature-maps", "filters", "optimization-history", "parallel-coordinates", "importance")
+#: the figures of a search's trials (Optuna's plot_optimization_history, plot_parallel_coordinate,
+#: plot_param_importances), as the report draws them
+SEARCH_FIGURES = ("optimization-history", "parallel-coordinates", "importance")
 
 
 def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, quick: bool = False,
@@ -297,6 +300,27 @@ def check_feature_images(images: Sequence[int]) -> None:
         raise PlotError(f"--images: image {', '.join(map(str, twice))} is given twice; give each once")
 
 
+def search_figure(kind: str, store: RunStore, experiment: str, records: Sequence[RunRecord]) -> Figure:
+    """One of :data:`SEARCH_FIGURES` of the search ``experiment`` (``records``: its runs): the best
+    value after each trial, a line per complete trial across its parameters, or Optuna's fANOVA
+    importances, each parameter named as the file and the tables write it (helper-207: the study's
+    keys, ``model.layers.2.rate``). PlotError for an experiment that is no search, or a figure its
+    trials cannot give (fewer than 2 complete trials for the importances)."""
+    from mnistlab.plots import plot_optimization_history, plot_param_importances, plot_parallel_coordinates
+    from mnistlab.search import is_search, param_importances, param_names, trial_rows
+
+    if not is_search(records):
+        raise PlotError(f"{kind} draws a search's trials: {experiment} is not a search (`mnistlab search FILE` runs one)")
+    trials = trial_rows(records)
+    metric, direction = trials[0]["metric"] or "val_accuracy", trials[0]["direction"] or "maximize"
+    if kind == "optimization-history":
+        return plot_optimization_history(trials, metric, direction)
+    if kind == "parallel-coordinates":
+        return plot_parallel_coordinates(trials, metric)
+    names = {k: v for r in records for k, v in param_names(r.metrics or {}).items()}  # as the tables write them
+    return plot_param_importances({names.get(k, k): v for k, v in param_importances(store.root, experiment).items()})
+
+
 _TABLE_FIGURES = {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}  # of rows
 
 
@@ -384,6 +408,10 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     check_kind(kind)
     if not isinstance(target, str):  # chosen runs (several run ids): `compare ID1 ID2 ...`'s rows, or their curves
         return Drawing(_chosen_runs_figure(kind, store, list(target)))
+    if kind in SEARCH_FIGURES:
+        ref = resolve_experiment(store, target, quick=quick)
+        return Drawing(search_figure(kind, store, ref.recorded_as(quick=quick), store.runs(experiment=ref.recorded_as(
+            quick=quick))))
     variants = [] if variant is None else [variant] if isinstance(variant, str) else list(dict.fromkeys(variant))
     if kind in _TABLE_FIGURES:  # a run id: its experiment
         ref = resolve_experiment(store, target, quick=quick)

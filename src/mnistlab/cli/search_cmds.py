@@ -12,7 +12,7 @@ import click
 from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_options, check_backend_flags,
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option,
                                   trains_here)
-from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
+from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _notes_out, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import OutputError, RunNotFinished
 from mnistlab.files import check_output_path, display_name, shell_word
@@ -63,7 +63,7 @@ def _search(exp, st, runner, *, jobs: int, quick: bool, data_dir: Path | None, f
     """`search`'s study run in ``st`` (with ``runner``: Ray's, or None), its trials said as they end,
     then the ranking (:func:`~mnistlab.search.run_search`)."""
     from mnistlab.backends import close
-    from mnistlab.comparison import compare
+    from mnistlab.comparison import compare, notes_below, resolve_experiment
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.experiments import study_name
     from mnistlab.live import LiveTable
@@ -100,7 +100,8 @@ def _search(exp, st, runner, *, jobs: int, quick: bool, data_dir: Path | None, f
         finally:
             close(runner)
     _say_how_it_ended(result, space, err)
-    _rows_out(compare(st, result.study), result.study, fmt)
+    _rows_out(rows := compare(st, result.study), result.study, fmt)
+    _notes_out(notes_below(st, resolve_experiment(st, result.study, run_ids=False), rows), fmt)  # (as compare's: helper-207)
     _no_result(st, result)
 
 
