@@ -1697,3 +1697,24 @@ def test_dry_run_checks_a_search_and_says_what_it_would_train_writing_nothing(tm
     path.write_text(SEARCH.replace('dataset = "mnist"', 'dataset = { folder = "nowhere" }'))
     assert main(["search", str(path), "--dry-run", *flags]) == 2
     assert "dataset: folder: no such folder: " in capsys.readouterr().err
+
+
+def test_pick_latest_of_a_search_takes_its_latest_trial(tmp_path: Path, data_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-207: `predict SEARCH IMG --pick latest` said "has 21 variants: choose one with --variant"
+    where `--pick best` (the default) took the best trial."""
+    from PIL import Image
+
+    from mnistlab.cli import main
+
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2"))
+    store = str(tmp_path / "st")
+    assert main(["search", str(path), "--store", store, "--data-dir", str(data_dir)]) == 0
+    image = Image.new("L", (28, 28), 0)
+    image.paste(255, (12, 4, 16, 24))
+    image.save(tmp_path / "one.png")
+    capsys.readouterr()
+    latest = max(RunStore(store).runs(experiment="srch"), key=lambda r: r.created_at)
+    assert main(["predict", "srch", str(tmp_path / "one.png"), "--store", store, "--pick", "latest"]) == 0
+    said = capsys.readouterr()
+    assert f"predicted with run {latest.run_id} (seed 0), the latest of 2 finished trials of search srch" in said.err

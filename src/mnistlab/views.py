@@ -774,6 +774,8 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
         return None
     runs = resolve_runs(store, target, variant, quick=quick, diverged=diverged)
     if variant is None and is_search(runs):
+        if pick == "latest":
+            return f"the latest of {sum(r.status == 'finished' for r in runs)} finished trials of search {chosen.experiment}"
         complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
         return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
                 f"{chosen.metrics.get('search_metric')} (on validation data)")
@@ -871,7 +873,9 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
                             f"give its experiment ({ref.run.experiment}) instead, or leave --pick out")
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
-    if len(variants) > 1 and variant is None and pick == "best" and is_search(runs):  # a search: its best trial
+    if len(variants) > 1 and variant is None and is_search(runs):  # a search: its best trial (by its metric, on
+        if pick == "latest" and (finished := [r for r in runs if r.status == "finished"]):  # validation), or latest
+            return [max(finished, key=lambda r: r.created_at).run_id], None  # (helper-207: "choose one with --variant")
         return [best_trial(runs).run_id], None
     if len(variants) > 1:
         named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]
