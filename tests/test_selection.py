@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mnistlab.cli import main
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.selection import parse_condition, selected
 from mnistlab.store import RunStore
 
@@ -69,3 +69,18 @@ def test_runs_where_on_the_command_line(store: RunStore, capsys: pytest.CaptureF
     assert main(["runs", "-w", "lr=0.01", "--format", "json", "--store", str(store.root)]) == 0
     assert [r["variant"] for r in json.loads(capsys.readouterr().out)] == ["b"]
     assert parse_condition("test_accuracy >= 0.9").op == ">="
+
+
+def test_a_word_for_a_number_is_refused_and_a_decimal_comma_said(store: RunStore) -> None:
+    """Note 52's leftover: `--where lr=0,01` matched nothing, silently."""
+    with pytest.raises(SpecError, match=r"lr is a number in every run listed \(such as 0\.001\), and '0,01' is none: "
+                                        r"a decimal comma\? write 0\.01"):
+        _variants(store, "lr=0,01")
+    with pytest.raises(SpecError, match="and 'abc' is none$"):
+        _variants(store, "test_accuracy>abc")
+    assert _variants(store, "lr=.001") == ["a", "c"]  # a number still, as written
+
+
+def test_a_word_of_another_case_matches_nothing_and_says_what_would(store: RunStore) -> None:
+    with pytest.warns(SpecWarning, match=r"no run has optimizer = 'ADAM', and 3 have 'adam': values compare as written"):
+        assert _variants(store, "optimizer=ADAM") == []

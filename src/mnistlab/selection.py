@@ -14,8 +14,9 @@ field alone (``lr`` is ``train.lr``, as ``--set`` reads it); MLflow's ``params.l
 ``metrics.test_accuracy`` read as ``lr`` and ``test_accuracy``. ``VALUE`` is read as ``--set`` reads
 one (TOML: ``0.01``, ``true``, ``"relu"``; a bare word is a string), then as the run's value is where
 a string says one (``.01``, ``'0.01'``, ``False``, ``null``). Numbers compare as numbers
-(``lr=0.001`` matches ``1e-3``); a run without the key matches no condition on it. All conditions
-must hold.
+(``lr=0.001`` matches ``1e-3``); a word for a key every run holds a number of is refused (a
+decimal comma said so); strings compare as written, case too (a word that matches only in another
+case is warned of). A run without the key matches no condition on it. All conditions must hold.
 """
 
 from __future__ import annotations
@@ -154,7 +155,39 @@ def selected(records: Sequence[RunRecord], conditions: Sequence[str]) -> list[Ru
     for i, c in enumerate(parsed):
         if records and all(values[i] is _MISSING for values in found):
             raise SpecError(f"--where {clip(c.text, 60)!r}: no run listed has {c.key}{did_you_mean(c.key, _keys(records))}")
+        _not_a_number(c, [values[i] for values in found])
+        _case_said(c, [values[i] for values in found])
     return [r for r, values in zip(records, found) if all(c.holds(v) for c, v in zip(parsed, values))]
+
+
+def _not_a_number(c: Condition, values: Sequence[Any]) -> None:
+    """SpecError where ``c`` gives a word for a key every run holds a number of (helper-205's ``lr=0,01``
+    matched nothing, silently): a decimal comma is said so."""
+    numbers = [v for v in values if v is not _MISSING and v is not None]
+    if not numbers or not all(_number(v) for v in numbers) or _number(_as(numbers[0], c.value)):
+        return
+    word = str(c.value).strip()
+    comma = re.fullmatch(r"[+-]?\d*,\d+(e[+-]?\d+)?", word, flags=re.IGNORECASE)
+    hint = f": a decimal comma? write {word.replace(',', '.')}" if comma else ""
+    raise SpecError(f"--where {clip(c.text, 60)!r}: {c.key} is a number in every run listed (such as "
+                    f"{numbers[0]!r}), and {clip(word, 30)!r} is none{hint}")
+
+
+def _case_said(c: Condition, values: Sequence[Any]) -> None:
+    """A SpecWarning where ``c`` (``=``, a word) matches no run as written and some in another case
+    (``optimizer=ADAM`` of runs with "adam"): values compare as written, as MLflow's ``=`` does."""
+    if c.op != "=" or not isinstance(c.value, str) or any(v == c.value for v in values):
+        return
+    alike = sorted({v for v in values if isinstance(v, str) and v.casefold() == c.value.casefold()})
+    if alike:
+        import warnings
+
+        from mnistlab.errors import SpecWarning, user_level
+
+        n = sum(v in alike for v in values)
+        warnings.warn(SpecWarning(f"--where {clip(c.text, 60)!r}: no run has {c.key} = {c.value!r}, and {n} "
+                                  f"{'has' if n == 1 else 'have'} {' or '.join(map(repr, alike))}: values compare as "
+                                  "written, case too"), stacklevel=user_level())
 
 
 def _keys(records: Sequence[RunRecord]) -> list[str]:
