@@ -104,3 +104,27 @@ def test_only_threads_mnistlab_chose_follow_the_load(monkeypatch: pytest.MonkeyP
     dense = accel.plan(build_model(dense_spec), macs_per_image=summarize(dense_spec).flops)
     assert dense.threads == 1 and not dense.adaptive_threads  # one thread has nothing to give back
     assert dense.describe()["threads_policy"] == "model size" and dense.describe()["thread_changes"] == []
+
+
+def test_a_resume_on_another_thread_count_records_the_change_and_no_exact_repeat(data_dir, tmp_path) -> None:
+    """helper-206: a run begun on 2 threads and resumed on 1 recorded thread_changes [] and
+    deterministic true, and its config.json retrained to other numbers."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.run import run_config
+    from test_trainer import InterruptAt
+
+    def cfg(threads: int):
+        return parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 600},
+                                 "train": {"epochs": 3, "threads": threads}})
+
+    for now, changed in ((1, True), (2, False)):
+        folder = tmp_path / str(now)
+        first = run_config(cfg(2), data_dir=data_dir, progress="none", checkpoint_dir=folder,
+                           extra_callbacks=[InterruptAt(1, 3)])
+        assert first.status == "interrupted"
+        resumed = run_config(cfg(now), data_dir=data_dir, progress="none", checkpoint_dir=folder, resume=True)
+        assert resumed.status == "finished" and resumed.metrics["resumed_from_epoch"] >= 1
+        changes = resumed.env["thread_changes"]
+        assert changes == ([{"epoch": resumed.metrics["resumed_from_epoch"] + 1, "step": changes[0]["step"], "threads": 1,
+                             "others": None, "from": 2, "at": "resume"}] if changed else [])
+        assert resumed.env["deterministic"] is not changed

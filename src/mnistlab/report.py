@@ -263,8 +263,9 @@ def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: 
     changed = sum(bool((r.env or {}).get("thread_changes")) for r in records)
     lines.append(f"device {values('device', 'device_name')}; precision {by_variant('precision')}; "
                  f"CPU threads {by_variant('threads')}" + (
-                     f" ({changed} of the runs changed their thread count to follow the machine's load: `train.threads` "
-                     "fixes it; a rerun of those differs in the last digits)" if changed else ""))
+                     f" ({changed} of the runs changed their thread count, to follow the machine's load or as they "
+                     "resumed: `train.threads` fixes it; a rerun of those adds its sums in another order, and its "
+                     "accuracy may differ by a few tenths)" if changed else ""))
     return lines + _source_lines(records)
 
 

@@ -395,7 +395,8 @@ def _run_env(device: torch.device, trainer: Trainer, data: Split, averaged: Mapp
            "data": data.provenance, **averaged}
     if trainer.hooks.wants_batch_hooks and not plan.sync_each_step:  # what the run did, not what the plan could
         env["host_sync"] = "each step (a callback read each batch's loss: the progress bar, or a batch hook)"
-    # A CPU run repeats exactly, unless the load made it change its thread count midway.
+    # A CPU run repeats exactly, unless the load made it change its thread count midway (or a resume did).
+    env["thread_changes"] = trainer.thread_changes()
     env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
     return env
 

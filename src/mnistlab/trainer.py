@@ -241,11 +241,11 @@ class Trainer:
         self.shuffle_gen = torch.Generator().manual_seed(seed)
         self.stop_training = False
         self.interrupt = interrupt  # asked before each epoch: True stops the fit as Ctrl-C does
-        self.flushes_denormals = False  # set by fit()
-        self.epochs_done = 0
+        self.flushes_denormals, self.epochs_done = False, 0  # (the first set by fit())
         self.history: list[dict[str, Any]] = []
         self._target_epochs: int | None = None  # set by fit(); saved in checkpoints
         self._resumed_from: dict[str, Any] = {}
+        self._earlier_thread_changes: list[dict[str, Any]] = []  # a resumed fit's, before it and at its resume
         self._checkpoint_to: CheckpointTarget | None = None  # set by fit() when it writes checkpoints
         self._epoch_shuffle = self.shuffle_gen.get_state()  # the shuffle RNG before this epoch's order was drawn
         self._resume_in_epoch: dict[str, Any] | None = None  # a mid-epoch checkpoint's position, until run_epoch takes it
@@ -558,6 +558,7 @@ class Trainer:
             "partial_epoch": None if partial is None else {"steps": partial[0], "meter": partial[1], "seconds": partial[2]},
             # What a resume must match to end exactly like an uninterrupted run (checked in fit).
             "threads": self.plan.threads or torch.get_num_threads(),  # the chosen count, not the load's
+            "thread_changes": self.thread_changes(),  # (a resume's record says them: helper-206)
             "threads_policy": self.plan.threads_policy,  # "fixed": a resume keeps the count (checkpoint_threads)
             "epochs": self._target_epochs,
             "native_kernel": self.plan.native_kernel,
@@ -583,6 +584,7 @@ class Trainer:
         self.stop_training = bool(state["stop_training"])
         self.history[:] = list(state["history"])
         self._resume_in_epoch = state.get("partial_epoch")  # None: written at an epoch's end (or before 0.4)
+        self._earlier_thread_changes = [c for c in state.get("thread_changes") or () if isinstance(c, dict)]
         self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs"), "run_id": state.get("run_id"),
                               # mnistlab before 0.3.0 had no native kernel and wrote no such key
                               "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
@@ -651,15 +653,27 @@ class Trainer:
             why = " ".join(str(exc).split())[:160].rstrip(".")  # torch's message spans lines
             raise CheckpointError(f"{path}: the checkpoint does not match this model: {why}") from None
 
+    def thread_changes(self) -> list[dict[str, Any]]:
+        """Every change of this run's CPU thread count, in order: a resumed run's before it (and at
+        the resume, ``"at": "resume"``, where the checkpoint was written with another count), then the
+        load's (:class:`~mnistlab.accel.threads.ThreadGovernor`). What ``env.thread_changes`` records:
+        a run with any is not repeated exactly (helper-206: a resume on 1 thread of a run begun on 2
+        recorded none, and ``deterministic: true``)."""
+        governor = self.plan.governor
+        return [*self._earlier_thread_changes, *(governor.changes if governor is not None else ())]
+
     def _warn_if_resume_differs(self, epochs: int) -> None:
         """Settings outside the config key that make a resumed run differ from an uninterrupted one."""
         saved = self._resumed_from
         threads = self.plan.threads or torch.get_num_threads()
         if self.plan.device.type == "cpu" and saved.get("threads") not in (None, threads):
             warnings.warn(f"the checkpoint was written with {saved['threads']} CPU thread(s) and this run uses "
-                          f"{threads}: it continues, but its numbers will differ from an uninterrupted run "
-                          f"in the last digits (set train.threads = {saved['threads']} to match)", TrainingWarning,
-                          stacklevel=user_level())
+                          f"{threads}: it continues, but its numbers will differ from an uninterrupted run's "
+                          f"(sums are added in another order; set train.threads = {saved['threads']} to match)",
+                          TrainingWarning, stacklevel=user_level())
+            step = (self._resume_in_epoch or {}).get("steps", 0)
+            self._earlier_thread_changes.append({"epoch": self.epochs_done + 1, "step": step + 1, "threads": threads,
+                                                 "others": None, "from": saved["threads"], "at": "resume"})
         if getattr(self.schedule, "type", None) in ("cosine", "onecycle") and saved.get("epochs") not in (None, epochs):
             warnings.warn(f"the learning-rate schedule spans the run's epochs: resuming with {epochs} instead of "
                           f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", TrainingWarning,

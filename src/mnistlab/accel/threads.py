@@ -12,8 +12,9 @@ gracefully instead (1.6x), so Keras beat mnistlab on a busy machine.
 many cores *other* processes kept busy (``/proc/stat`` minus this process's own CPU time) and sets
 torch's thread count to the cores left, between 1 and the count the plan chose; when the load
 goes, the threads come back. On an idle machine it never changes anything, so runs repeat
-exactly; under load the numbers differ from an idle run's in the last digits (sums split across
-another number of threads), and every change is recorded in the run's ``env.thread_changes``.
+exactly; under load the sums split across another number of threads add in another order, so the
+run ends another draw of the same model (tenths of a point from an idle run's accuracy, as two
+seeds are), and every change is recorded in the run's ``env.thread_changes``.
 ``MNISTLAB_ADAPTIVE_THREADS=0`` (or ``accel.plan(..., adaptive_threads=False)``) turns it off.
 """
 
