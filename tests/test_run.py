@@ -1206,3 +1206,18 @@ def test_the_python_api_refuses_what_the_cli_refuses_before_training(data_dir, s
 
     with pytest.raises(SpecError, match=re.escape(said)):
         mnistlab.train(dataset="mnist", model={"dense": [8]}, epochs=1, data_dir=data_dir, progress="none", **setting)
+
+
+def test_a_python_run_stopped_and_resumed_names_the_run_it_continues(data_dir, tmp_path) -> None:
+    """helper-206: a checkpoint written as train() was stopped named no run, so the resumed run
+    recorded no resumed_from_run and `show` never said it continued one (the CLI's did)."""
+    from mnistlab.run import TrainingInterrupted, train
+    from mnistlab.store import RunStore
+    from test_trainer import InterruptAt
+
+    store = RunStore(tmp_path / "store")
+    given = dict(data_dir=data_dir, store=store, checkpoint_dir=tmp_path / "ck", subset=600, progress="none", threads=1)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train("mnist", "seed000-dense", 3, callbacks=[InterruptAt(1, 3)], **given)
+    resumed = train("mnist", "seed000-dense", 3, resume=True, **given)
+    assert resumed.metrics["resumed_from_run"] == stopped.value.run.run_id

@@ -1608,6 +1608,7 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     return {"dataset": plain_paths(dataset), "model": model}
 
 
+# long: Keras's fit in one call; its docstring is the Python API's reference for every argument
 def train(
     dataset: Any = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
@@ -1654,9 +1655,10 @@ def train(
         recorder = _train_recorder(store, experiment, cfg, checkpoint_dir if resume else None)
         if isinstance(recorder, Run):  # the checkpoint is where that run ended: nothing to train
             return recorder
-        try:
+        try:  # (its checkpoints name its run: helper-206)
             result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
-                                extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data)
+                                extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data,
+                                run_id=recorder.run_id if recorder is not None else "")
         except BaseException as exc:
             if recorder is not None:
                 recorder.abandon(exc)
