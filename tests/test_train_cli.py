@@ -952,3 +952,28 @@ def test_torch_that_cannot_load_is_one_line_not_a_traceback(tmp_path: Path, data
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.startswith("error: cannot load torch ("), done.stderr[-2000:]
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_a_run_started_afresh_never_writes_over_a_checkpoint_it_could_continue(data_dir, tmp_path, capsys):
+    """helper-206: the same command without --resume started from epoch 1 and wrote over a stopped
+    run's checkpoint, unsaid."""
+    from mnistlab.errors import SpecError
+    from mnistlab.run import TrainingInterrupted, train
+    from test_trainer import InterruptAt
+
+    ck = tmp_path / "ck"
+    given = dict(data_dir=data_dir, checkpoint_dir=ck, subset=600, progress="none", store=False)
+    with pytest.raises(TrainingInterrupted):
+        train("mnist", "seed000-dense", 3, callbacks=[InterruptAt(1, 3)], **given)
+    before = (ck / "last.pt").read_bytes()
+    args = ["train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "600", "--epochs", "3",
+            "--data-dir", str(data_dir), "--store", str(tmp_path / "store"), "--checkpoint-dir", str(ck)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--checkpoint-dir {ck}: holds the checkpoint of a run stopped after 1 of 3 epochs" in err
+    assert "--resume continues it" in err and err.count("\n") == 1
+    with pytest.raises(SpecError, match="holds the checkpoint of a run stopped after 1 of 3 epochs.*resume=True"):
+        train("mnist", "seed000-dense", 3, **given)
+    assert (ck / "last.pt").read_bytes() == before and not (tmp_path / "store").exists()
+    assert main([*args, "--resume"]) == 0
+    assert main(args) == 0  # a checkpoint at its run's end: a fresh run may write over it

@@ -54,7 +54,7 @@ from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, epochs_trained
-from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
+from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint, unfinished_checkpoint
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
            "prepare_data", "run_config", "train"]
@@ -1649,6 +1649,9 @@ def train(
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
+    if not resume and checkpoint_dir is not None and (held := unfinished_checkpoint(Path(checkpoint_dir) / CHECKPOINT_FILE)):
+        raise SpecError(f"checkpoint_dir={os.fspath(checkpoint_dir)!r} holds the checkpoint of {held}, which this run "
+                        "would write over: resume=True continues it, or delete it to start afresh")
     dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="train()", store=store), source="train()")
     with said_as_given():  # a mistake in arrays in memory named as theirs, not their cache file's
         cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)

@@ -685,6 +685,25 @@ class Trainer:
                           f"but its numbers will differ from an uninterrupted run", TrainingWarning, stacklevel=user_level())
 
 
+def unfinished_checkpoint(path: str | os.PathLike) -> str | None:
+    """The run a checkpoint at ``path`` can still continue, in words (``"a run stopped after 2 of 4
+    epochs"``), where it holds one that stopped before its epochs' end: what a run started afresh in
+    its folder would write over (helper-206: a forgotten ``--resume`` lost it, unsaid). None for no
+    file, one that cannot be read (loading it proper says why) or one at its run's end."""
+    try:
+        if not Path(path).is_file():
+            return None
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        done, epochs, partial = state.get("epochs_done"), state.get("epochs"), state.get("partial_epoch")
+    except Exception:  # noqa: BLE001  # truncated or foreign: nothing a run could continue
+        return None
+    if not (type(done) is int and type(epochs) is int and (done < epochs or partial)):
+        return None
+    steps = partial.get("steps") if isinstance(partial, dict) else None
+    inside = f" and {steps} batches of the next" if type(steps) is int and steps else ""
+    return f"a run stopped after {done} of {epochs} epochs{inside}"
+
+
 def checkpoint_threads(path: str | os.PathLike) -> int | None:
     """The thread count the checkpoint at ``path`` was trained with, when it was fixed (a sweep
     worker's share of the cores, or ``train.threads``) and this machine has that many cores; None

@@ -429,13 +429,17 @@ def _resume_hint(result: Any, checkpoint_dir: Path | None) -> str:
 
 def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path | None) -> None:
     """Refuse unusable output paths now, not after the training they would have lost."""
-    from mnistlab.trainer import CHECKPOINT_FILE
+    from mnistlab.trainer import CHECKPOINT_FILE, unfinished_checkpoint
 
     if resume and checkpoint_dir is None:
         raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")
     if checkpoint_dir is not None:
         _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
         refuse_store_path(checkpoint_dir / CHECKPOINT_FILE)  # a run's folder, a sweep cell's checkpoint
+        if not resume and (held := unfinished_checkpoint(checkpoint_dir / CHECKPOINT_FILE)):
+            raise SpecError(f"--checkpoint-dir {checkpoint_dir}: holds the checkpoint of {held}, which this run would "
+                            f"write over: --resume continues it, or delete {checkpoint_dir / CHECKPOINT_FILE} to start "
+                            "afresh")
     if save_weights is not None:  # (click already refuses a folder here)
         if save_weights.suffix.lower() != ".safetensors":
             raise OutputError(f"cannot write {str(save_weights)!r}: --save-weights writes safetensors, so the file "
