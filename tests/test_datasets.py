@@ -696,3 +696,21 @@ def test_a_subset_larger_than_the_training_set_warns_and_trains_on_all(data_dir)
     with pytest.warns(DataWarning, match=r"data.subset = 99,999,999,999 is more than the 60,000 training images"):
         data = prepare_data(cfg, data_dir)
     assert len(data.train_y) == 60_000
+
+
+def test_a_recorded_runs_dataset_is_read_where_the_run_read_it(data_dir, tmp_path, monkeypatch) -> None:
+    """helper-206: `card RUN` without --data-dir or MNISTLAB_DATA_DIR tried a download (its per-class
+    section a page of mirror errors), though the run recorded the folder it read the files from."""
+    from mnistlab.datasets import run_dataset
+    from mnistlab.run import train
+    from mnistlab.store import RunStore
+
+    store = RunStore(tmp_path / "store")
+    run = train("mnist", "seed000-dense", 1, data_dir=data_dir, store=store, subset=600, progress="none")
+    record = store.get(run.run_id)
+    monkeypatch.delenv("MNISTLAB_DATA_DIR", raising=False)
+    ds = run_dataset(record.config, None, record.env)
+    assert len(ds.test_labels) == 10_000 and str(data_dir) in ds.source
+    env = {**record.env, "data": {**record.env["data"], "source": str(tmp_path / "gone") + " (--data-dir)"}}
+    with pytest.raises(DataError):  # a folder gone: the search as before (no mirror here)
+        run_dataset(record.config, None, env)

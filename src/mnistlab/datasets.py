@@ -33,6 +33,7 @@ import json
 import math
 import os
 import sys
+import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -639,6 +640,8 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
         if not Path(path).exists() and path not in moved:
             raise DataError(f"{path}: the data this run trained on is gone (moved or deleted): put it back there, or "
                             "name the experiment file that says where it is now")
+    if data_dir is None and is_registered(config.get("dataset")) and find_files(get_info(config["dataset"])) is None:
+        data_dir = recorded_folder(env, config["dataset"])  # where the run read them (helper-206: `card` downloaded)
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     ds = load_dataset(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
                   seed=test_seed(config), shuffle=data_shuffled(config))
@@ -649,6 +652,21 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
                             "now), so its test images or their classes may not be the run's: put the data back as the "
                             "run trained on it")
     return ds
+
+
+def recorded_folder(env: Mapping[str, Any] | None, name: str) -> str | None:
+    """The folder a run (its recorded ``env``) read the registered dataset ``name`` from
+    (``env.data.source``: ``"/data/fashion-mnist (--data-dir)"``), where it still holds that
+    dataset's files; None otherwise. What a view of the run reads where neither ``--data-dir`` nor
+    ``MNISTLAB_DATA_DIR`` says a folder (the loader checks the files' SHA-256 as ever)."""
+    source = ((env or {}).get("data") or {}).get("source")
+    if not isinstance(source, str) or not source:
+        return None
+    folder = Path(m[1] if (m := re.fullmatch(r"(.+) \([^()]*\)", source)) else source)
+    try:
+        return str(folder) if folder.is_absolute() and find_files(get_info(name), folder) is not None else None
+    except (OSError, DataError):
+        return None
 
 
 # --------------------------------------------------------------------------------------------
