@@ -978,7 +978,10 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert rows[0]["test_acc"] == pytest.approx((0.83 + 0.82 + 0.81) / 3)
     assert sorted(str(w.message) for w in said) == [
         f"1 chosen run not counted: the same setting and seed as another chosen run, so not another sample (the "
-        f"latest with a result counts, as in compare EXPERIMENT): {fast_ids[0]} (seed 0: {again} counted)",
+        f"latest with a result counts, as in compare EXPERIMENT): {fast_ids[0]} "
+        f"{100 * store.get(fast_ids[0]).metrics['test_accuracy']:.2f}% (seed 0: {again} 83.00% counted); their scores "
+        "differ: another thread count or machine adds sums in another order (`mnistlab show RUN_ID` gives each run's "
+        "env.threads and thread_changes)",
         f"still running, so not compared: {running}"]
     wide = {**fast, "model": {**fast["model"], "layers": list(fast["model"]["layers"])}}
     wide["model"]["layers"][-2] = {**wide["model"]["layers"][-2], "activation": "tanh"}  # layers differ, same length

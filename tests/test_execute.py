@@ -497,6 +497,9 @@ def test_deleting_a_cells_latest_run_deletes_its_checkpoint(tmp_path: Path, data
     assert main(["rm", older, "--store", str(store.root)]) == 0  # tidying an old stop keeps the cell's resume point
     assert capsys.readouterr().out == "deleted 1 run\n"
     assert (folder / CHECKPOINT_FILE).is_file()
+    assert main(["rm", "-s", "interrupted", "--dry-run", "--store", str(store.root)]) == 0  # (helper-206: unsaid)
+    assert (f"would delete 1 run (status interrupted); with its checkpoint too, {stopped} (the next run trains it "
+            "afresh):\n") in capsys.readouterr().out
     assert main(["rm", stopped[:8], "--store", str(store.root)]) == 0
     assert capsys.readouterr().out == ("deleted 1 run; 1 checkpoint deleted too (the next `mnistlab run` trains "
                                        "that cell afresh)\n")

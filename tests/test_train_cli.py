@@ -904,6 +904,10 @@ def test_a_resumed_run_names_the_run_whose_checkpoint_it_continued(data_dir, tmp
     capsys.readouterr()
     assert main(["show", second.run_id, "--store", str(store)]) == 0
     assert f"\nresumed from the checkpoint of run {first.run_id} after epoch 1\n" in capsys.readouterr().out
+    assert main(["rm", first.run_id, "--store", str(store)]) == 0  # (helper-206: still named as if there)
+    capsys.readouterr()
+    assert main(["show", second.run_id, "--store", str(store)]) == 0
+    assert f"of run {first.run_id} after epoch 1 (that run deleted since)\n" in capsys.readouterr().out
 
 
 def test_the_warnings_a_run_gave_are_kept_in_its_record_and_shown(tmp_path, capsys):

@@ -660,10 +660,21 @@ def _say_reruns(runs: Sequence[RunRecord], counted: set[str]) -> None:
 
     from mnistlab.errors import ReportWarning
 
-    said = "; ".join(f"{r.run_id} (seed {r.seed}: {held.get((r.variant, r.config_hash), '?')} counted)" for r in left[:4])
+    by_id = {r.run_id: r for r in runs}
+
+    def acc(run_id: str) -> str:
+        value = (by_id[run_id].metrics or {}).get("test_accuracy") if run_id in by_id else None
+        return f" {100 * value:.2f}%" if isinstance(value, (int, float)) else ""
+
+    said = "; ".join(f"{r.run_id}{acc(r.run_id)} (seed {r.seed}: {held[(r.variant, r.config_hash)]}"
+                     f"{acc(held[(r.variant, r.config_hash)])} counted)" for r in left[:4])
+    differ = any(acc(r.run_id) != acc(held[(r.variant, r.config_hash)]) for r in left)
     warnings.warn(f"{len(left)} chosen run{'s' * (len(left) != 1)} not counted: the same setting and seed as "
                   f"another chosen run, so not another sample (the latest with a result counts, as in compare "
-                  f"EXPERIMENT): {said}{' ...' if len(left) > 4 else ''}", ReportWarning, stacklevel=user_level())
+                  f"EXPERIMENT): {said}{' ...' if len(left) > 4 else ''}" + (
+                      "; their scores differ: another thread count or machine adds sums in another order (`mnistlab "
+                      "show RUN_ID` gives each run's env.threads and thread_changes)" if differ else ""),
+                  ReportWarning, stacklevel=user_level())
 
 
 def scored_on_note(runs: Sequence[RunRecord]) -> str | None:

@@ -1223,6 +1223,12 @@ class RunStore:
             self._unhide(moved)
             raise
 
+    def holds_checkpoint(self, rec: RunRecord) -> bool:
+        """Whether deleting ``rec`` (:meth:`rm`) deletes a checkpoint too: it is its sweep cell's newest
+        run and the cell's checkpoint is there (a stopped run the next sweep would continue)."""
+        folder = self.checkpoint_dir(rec.experiment, str(rec.variant), rec.config_hash, own=False)
+        return (folder / CHECKPOINT_FILE).is_file() and self._latest_of_cell(rec)
+
     def _latest_of_cell(self, rec: RunRecord) -> bool:
         """Whether ``rec`` is the newest run of its cell (experiment, variant, config hash)."""
         with self._errors("read"):

@@ -748,7 +748,7 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     # text may hold a terminal's escape codes: helper-172)
     smoke = ("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name leave it out "
              "where its variant has a full-size run") if smoke_run(r) else None
-    for said in (_started_said(r), _started_from_it(st, r), _resumed_said(r), smoke, result_said(r),
+    for said in (_started_said(r), _started_from_it(st, r), _resumed_said(st, r), smoke, result_said(r),
                  *warnings_said(r), *notes_said(read_notes(st, r.run_id))):  # its warnings, the user's words on it
         if said:
             click.echo(said)
@@ -836,14 +836,19 @@ def notes_said(notes: Any) -> list[str]:
     return lines
 
 
-def _resumed_said(r: RunRecord) -> str | None:
+def _resumed_said(st: RunStore, r: RunRecord) -> str | None:
     """`show`'s line of the run whose checkpoint ``r`` continued (helper-171: a resumed run named
-    none): ``resumed from the checkpoint of run ID after epoch 2[, batch 9]``; None for a fresh run."""
+    none): ``resumed from the checkpoint of run ID after epoch 2[, batch 9]``, ``(deleted since)``
+    where ``st`` no longer holds that run (helper-206); None for a fresh run."""
     if not (before := r.metrics.get("resumed_from_run")):
         return None
     step = r.metrics.get("resumed_from_step")
+    try:
+        gone = st.get(str(before)).run_id != before
+    except MnistlabError:
+        gone = True
     return (f"resumed from the checkpoint of run {before} after epoch {r.metrics.get('resumed_from_epoch', 0)}"
-            + (f", batch {step}" if step else ""))
+            + (f", batch {step}" if step else "") + (" (that run deleted since)" if gone else ""))
 
 
 def warnings_said(r: RunRecord) -> list[str]:
@@ -1212,8 +1217,12 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     listed = [f"  {r.run_id}  {printable(r.experiment)}/{printable(r.variant)}  seed {r.seed}  {r.status}  "
               f"{_local_time(r.created_at)[:16].replace('T', ' ')}" + (f"  tags {', '.join(map(printable, tags[r.run_id]))}"
                                                                        if tags[r.run_id] else "") for r in recs]
-    if dry_run:
-        click.echo(f"would delete {len(recs)} run{'s' * (len(recs) != 1)}{said}{left}:")
+    if dry_run:  # (helper-206: the checkpoints that go too said only after a real rm)
+        held = [r.run_id for r in recs if st.holds_checkpoint(r)]
+        also = (f"; with {'its' if len(held) == 1 else 'their'} checkpoint{'s' * (len(held) != 1)} too, "
+                f"{', '.join(held[:5])}{' ...' if len(held) > 5 else ''} (the next run trains "
+                f"{'it' if len(held) == 1 else 'them'} afresh)" if held else "")
+        click.echo(f"would delete {len(recs)} run{'s' * (len(recs) != 1)}{said}{left}{also}:")
         click.echo("\n".join(listed))
         return
     if not yes and sys.stdin.isatty():  # what the question is about, before it is asked (helper-204: a count alone)
