@@ -283,3 +283,25 @@ def test_a_read_only_mount_is_said_so_not_permission_denied(tmp_path: Path) -> N
     finally:
         subprocess.run(["umount", str(mounted)], capture_output=True)
     assert check_output_path(source / "h.png") == source / "h.png"
+
+
+def test_a_killed_writers_temporary_file_is_dropped_once_old_and_its_process_gone(tmp_path) -> None:
+    """helper-206: `kill -9` during a checkpoint write left a 2.9 MB temporary file no later run removed."""
+    import os
+    import subprocess
+    import sys
+
+    from mnistlab.files import drop_stale_temporaries, temporary_name
+
+    target = tmp_path / "last.pt"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    old = tmp_path / f".last.pt.{pid}-1-abcd.tmp.pt"
+    young = tmp_path / f".last.pt.{pid}-2-abcd.tmp.pt"
+    mine = temporary_name(target)  # this process's, alive
+    for f in (old, young, mine):
+        f.write_bytes(b"x")
+    for f in (old, mine):
+        os.utime(f, (0, 0))
+    assert drop_stale_temporaries(target) == 1
+    assert not old.exists() and young.exists() and mine.exists()

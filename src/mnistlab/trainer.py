@@ -46,7 +46,7 @@ from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes, optim
 from mnistlab.errors import CheckpointError, TrainingWarning, user_level
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.models import penalised, regularization_loss, trainable
-from mnistlab.files import CHECKPOINT_FILE, stop_signals_held, write_atomic
+from mnistlab.files import CHECKPOINT_FILE, drop_stale_temporaries, stop_signals_held, write_atomic
 from mnistlab.optim import KerasLearningRate, lower_lr, make_optimizer, schedule_lr, set_lr
 
 if TYPE_CHECKING:  # (the plan makes the meter: Plan.meter)
@@ -632,6 +632,7 @@ class Trainer:
         state = {**self.state_dict(partial), "config_key": config_key, "config": key_config, "mnistlab": __version__,
                  "run_id": run_id}
         write_atomic(path, lambda tmp: torch.save(state, tmp), through=False)  # (never through a link: helper-188)
+        drop_stale_temporaries(path)  # a killed writer's half-written copy, left beside it
 
     def load_checkpoint(self, path: Path, config_key: str = "", key_config: str = "") -> None:
         """Load a checkpoint written by :meth:`save_checkpoint`; CheckpointError if it is unreadable,
