@@ -161,3 +161,21 @@ def test_the_store_tags_and_notes_runs_from_python(two: tuple[RunStore, str, str
     assert store.note(a, untag=["sweep"])[0].tags == () and store.notes(b).tags == ("sweep",)
     with pytest.raises(SpecError, match="no commas"):
         store.note(a, tags=["x,y"])
+
+
+def test_a_hand_written_tag_can_be_chosen_and_taken_away_and_other_keys_stay(two: tuple[RunStore, str, str],
+                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Note 52's leftover: a tag with a comma, written by hand in notes.json, could be neither chosen
+    (`runs --tag`) nor taken away (`--untag`); the file's other keys were dropped when it was written."""
+    store, a, _ = two
+    (store.artifact_dir(a) / NOTES_FILE).write_text('{"tags": ["lr 0.01, tanh"], "reviewer": "kim", "note": ""}')
+    code, out, _ = _cli(capsys, "runs", "--tag", "lr 0.01, tanh", "--format", "json", "--store", str(store.root))
+    assert code == 0 and [r["run_id"] for r in json.loads(out)] == [a]
+    assert _cli(capsys, "note", a, "--tag", "best", "--store", str(store.root))[0] == 0
+    assert _cli(capsys, "note", a, "--untag", "lr 0.01, tanh", "--store", str(store.root))[0] == 0
+    kept = json.loads((store.artifact_dir(a) / NOTES_FILE).read_text())
+    assert kept == {"reviewer": "kim", "note": "", "tags": ["best"]}
+    assert _cli(capsys, "note", a, "--clear", "--store", str(store.root))[0] == 0
+    assert json.loads((store.artifact_dir(a) / NOTES_FILE).read_text()) == {"reviewer": "kim", "note": "", "tags": []}
+    code, _, err = _cli(capsys, "note", a, "--tag", "a,b", "--store", str(store.root))  # a new one: still refused
+    assert code == 2 and "a tag has no commas" in err

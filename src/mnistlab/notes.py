@@ -22,9 +22,9 @@ import json
 import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mnistlab.errors import SpecError, StoreError, StoreWarning, clip, first_line, user_level
 from mnistlab.files import write_atomic
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from mnistlab.store import RunRecord, RunStore
 
 __all__ = ["MAX_NOTE", "MAX_TAG", "MAX_TAGS", "NOTES_FILE", "Notes", "check_note", "check_tag", "read_notes",
-           "tagged", "write_notes"]
+           "tag_named", "tagged", "write_notes"]
 
 NOTES_FILE = "notes.json"
 MAX_TAG, MAX_TAGS, MAX_NOTE = 64, 50, 10_000
@@ -45,6 +45,8 @@ class Notes:
 
     note: str = ""
     tags: tuple[str, ...] = ()
+    #: the file's other keys (written by hand, or by a later mnistlab): kept as they are when it is written again
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.note or self.tags)
@@ -66,6 +68,15 @@ def check_tag(tag: str) -> str:
     if "," in tag or not _printable(tag):
         raise SpecError(f"--tag {clip(tag, 40)!r}: a tag has no commas (give --tag once for each) and no control characters")
     return unicodedata.normalize("NFC", tag)  # one form for tags that look alike (helper-204: two cafés)
+
+
+def tag_named(tag: str) -> str:
+    """A tag as a choice names it (``runs --tag``, ``--untag``, ``rm --keep-tag``): any a run may carry,
+    one written by hand in its notes file too (a comma in it, say: note 52's leftover), NFC as kept;
+    SpecError for an empty one."""
+    if not isinstance(tag, str) or not tag.strip():
+        raise SpecError("--tag: a tag is a short label, such as best or baseline; got an empty one")
+    return unicodedata.normalize("NFC", tag)
 
 
 def check_note(text: str) -> str:
@@ -105,8 +116,9 @@ def _read(path: Path) -> tuple[Notes, str]:
     note, tags = (data.get("note", ""), data.get("tags", [])) if isinstance(data, dict) else (None, None)
     if not isinstance(note, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         return Notes(), 'its notes are not mnistlab\'s ({"note": text, "tags": [...]})'
-    return Notes(note, tuple(dict.fromkeys(unicodedata.normalize("NFC", t) for t in tags))), ""  # (one form: tags
-    # written before they were kept so, or by hand, helper-205)
+    extra = {k: v for k, v in data.items() if k not in ("note", "tags")}
+    return Notes(note, tuple(dict.fromkeys(unicodedata.normalize("NFC", t) for t in tags)), extra), ""  # (one form:
+    # tags written before they were kept so, or by hand, helper-205)
 
 
 def write_notes(store: RunStore, run_ids: str | Sequence[str], *, note: str | None = None, add: Sequence[str] = (),
@@ -122,7 +134,7 @@ def write_notes(store: RunStore, run_ids: str | Sequence[str], *, note: str | No
     ids = [store.get(r).run_id for r in ([run_ids] if isinstance(run_ids, str) else run_ids)]
     if store.read_only:
         raise StoreError(f"{store.root}: cannot write notes: the store is read-only here")
-    added, taken = [check_tag(t) for t in add], [check_tag(t) for t in remove]
+    added, taken = [check_tag(t) for t in add], [tag_named(t) for t in remove]
     if both := [t for t in added if t in taken]:
         raise SpecError(f"--tag {both[0]!r} and --untag {both[0]!r}: choose one")
     text = check_note(note) if note is not None else None
@@ -146,15 +158,15 @@ def _planned(store: RunStore, run_id: str, text: str | None, added: Sequence[str
     if why and not clear:
         raise StoreError(f"{path}: {why}: mend it by hand, or `mnistlab note {run_id} --clear` to set it aside "
                          f"(as {NOTES_FILE}.unreadable) and start afresh")
-    if clear:
-        before = Notes()
+    if clear:  # (the file's other keys stay: they are neither note nor tags)
+        before = Notes(extra=before.extra)
     if missing := [t for t in taken if t not in before.tags and not lenient]:
         raise SpecError(f"--untag {missing[0]!r}: run {run_id} has no such tag"
                         + (f" (its tags: {', '.join(before.tags)})" if before.tags else " (it has none)"))
     tags = tuple(t for t in dict.fromkeys([*before.tags, *added]) if t not in taken)
     if len(tags) > MAX_TAGS:
         raise SpecError(f"--tag: at most {MAX_TAGS} tags on a run; run {run_id} would have {len(tags)}")
-    return path, Notes(before.note if text is None else text, tags), bool(why)
+    return path, Notes(before.note if text is None else text, tags, before.extra), bool(why)
 
 
 def _write(path: Path, notes: Notes, damaged: bool) -> None:
@@ -165,8 +177,9 @@ def _write(path: Path, notes: Notes, damaged: bool) -> None:
                 f"{NOTES_FILE}.unreadable" + (f"-{n}" if n > 1 else ""))).exists())
             path.replace(aside)
             warnings.warn(f"{path}: unreadable, set aside as {aside.name}", StoreWarning, stacklevel=user_level())
-        if notes:
-            text = json.dumps({"note": notes.note, "tags": list(notes.tags)}, ensure_ascii=False, indent=1) + "\n"
+        if notes or notes.extra:
+            text = json.dumps({**notes.extra, "note": notes.note, "tags": list(notes.tags)}, ensure_ascii=False,
+                              indent=1) + "\n"
             write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), through=False)
         else:
             path.unlink(missing_ok=True)
@@ -176,7 +189,7 @@ def _write(path: Path, notes: Notes, damaged: bool) -> None:
 
 def tagged(store: RunStore, records: Iterable[RunRecord], tags: Sequence[str]) -> list[RunRecord]:
     """Those of ``records`` that carry every tag of ``tags`` (all of them where none is given)."""
-    wanted = [check_tag(t) for t in tags]
+    wanted = [tag_named(t) for t in tags]
     if not wanted:
         return list(records)
     return [r for r in records if set(wanted) <= set(read_notes(store, r.run_id).tags)]

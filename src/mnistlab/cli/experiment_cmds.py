@@ -1189,12 +1189,12 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     those tagged with a ``keep`` tag, those a process trains now (refused, as `rm RUN` refuses them)
     and a search's trials (a search is deleted whole, `rm -e SEARCH`); listed and asked once, then
     deleted together (``dry_run``: listed, nothing deleted)."""
-    from mnistlab.notes import check_tag, read_notes
+    from mnistlab.notes import read_notes, tag_named
     from mnistlab.search import search_of_runs
     from mnistlab.store import trained_here_now
 
     before = _since(older_than, "--older-than") if older_than is not None else None
-    kept_tags = {check_tag(t) for t in keep}
+    kept_tags = {tag_named(t) for t in keep}
     names, statuses, recs = _chosen_runs(st, experiments, status, before=before)
     tags = {r.run_id: read_notes(st, r.run_id).tags for r in recs}
     trials = {rid for rid, _ in search_of_runs(recs, st)}
