@@ -162,3 +162,34 @@ def test_freezing_after_the_trainer_is_built_falls_back_to_autograd() -> None:
     trainer.train_step(x, y)
     assert torch.equal(model[1].weight, first)  # frozen means frozen, as under autograd
     assert not torch.equal(model[2].weight.grad, torch.zeros_like(model[2].weight))
+
+
+@pytest.mark.parametrize("frozen", [(1,), (3,), (1, 3), (5,)])
+def test_frozen_dense_layers_take_the_fast_path_with_autograds_gradients(frozen: tuple[int, ...]) -> None:
+    """Note 52's leftover 3: a model with frozen layers (Keras's trainable = False: fine-tuning) fell back
+    to autograd. Frozen layers get no gradient; the gradient passes through them to the layers before."""
+    from mnistlab.models import freeze
+
+    spec = parse_model_spec(_dense_spec({"type": "Dense", "units": 24, "activation": "relu"},
+                                        {"type": "Dropout", "rate": 0.2},
+                                        {"type": "Dense", "units": 16, "activation": "tanh"},
+                                        {"type": "Activation", "activation": "relu"},
+                                        {"type": "Dense", "units": 10, "activation": "softmax"}))
+    x, y = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(3)), torch.arange(16) % 10
+    models = [build_model(spec, seed=4).train() for _ in range(2)]
+    for model in models:
+        for i in frozen:
+            freeze(model[i])
+    torch.manual_seed(1)
+    F.cross_entropy(models[0](x), y).backward()
+    fast = DenseStep.for_model(models[1])
+    assert fast is not None and fast.usable()
+    torch.manual_seed(1)
+    fast.step(x, y)
+    for (name, a), b in zip(models[0].named_parameters(), models[1].parameters()):
+        if not a.requires_grad:
+            assert a.grad is None and b.grad is None, name
+        else:
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-7, msg=name)
+    models[1][5].requires_grad_(not models[1][5].weight.requires_grad)  # frozen or thawed since: autograd then
+    assert not fast.usable()

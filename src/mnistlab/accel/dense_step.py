@@ -11,9 +11,11 @@ keeps the few tensors the backward needs and writes each parameter's ``.grad`` d
 It computes the same gradients as autograd up to float rounding (tested against
 ``loss.backward()`` layer type by layer type), draws dropout masks from the same RNG stream as
 ``nn.Dropout`` and is used only where every piece is covered: :meth:`DenseStep.for_model`
-returns None for anything else (convolutions, batch norm, other activations, frozen parameters,
-non-float32 or non-CPU parameters, hooks, Sequential subclasses with their own forward) and the
-Trainer then uses autograd.
+returns None for anything else (convolutions, batch norm, other activations, a layer with some of
+its parameters frozen and not others, non-float32 or non-CPU parameters, hooks, Sequential
+subclasses with their own forward) and the Trainer then uses autograd. Frozen dense layers
+(Keras's ``trainable = False``) are covered: their parameters get no gradient, and the backward
+stops at the first trainable layer, as autograd's does.
 """
 
 from __future__ import annotations
@@ -80,11 +82,13 @@ class DenseStep:
         optimizer.step()
     """
 
-    def __init__(self, plan: list[Step], params: list[nn.Parameter]) -> None:
+    def __init__(self, plan: list[Step], params: list[nn.Parameter], every: list[nn.Parameter] | None = None) -> None:
         self.plan = plan
-        self.params = params
-        # The backward stops at the first dense layer: nothing before it has parameters.
-        self.first_dense = next(i for i, s in enumerate(plan) if s.kind == "dense")
+        self.params = params  # the trainable ones: those the step writes a gradient for
+        self.every = params if every is None else every  # (a layer frozen or thawed since: usable() says so)
+        self._trainable = frozenset(id(p) for p in params)
+        # The backward stops at the first trainable dense layer: nothing before it needs a gradient.
+        self.first_dense = next(i for i, s in enumerate(plan) if s.kind == "dense" and s.module.weight.requires_grad)
         self._label_weights: dict[tuple[int, float], Tensor] = {}
 
     @classmethod
@@ -94,7 +98,10 @@ class DenseStep:
         if not isinstance(model, nn.Sequential) or type(model) not in (nn.Sequential, SequentialModel):
             return None
         params = list(model.parameters())
-        if not params or any(not p.requires_grad or p.dtype != torch.float32 or not p.is_cpu for p in params):
+        if not params or any(p.dtype != torch.float32 or not p.is_cpu for p in params):
+            return None
+        if not any(p.requires_grad for p in params) or any(  # a layer frozen whole, or not at all
+                len({p.requires_grad for p in m.parameters(recurse=False)}) > 1 for m in model.modules()):
             return None
         if has_hooks(*model.modules(), parameters=params):
             return None
@@ -129,11 +136,11 @@ class DenseStep:
         planned = [id(p) for s in plan if s.kind == "dense" for p in s.module.parameters(recurse=False)]
         if not planned or len(set(planned)) != len(planned) or set(planned) != {id(p) for p in params}:
             return None  # no dense layer, a layer used twice, or parameters the plan would not write
-        return cls(plan, params)
+        return cls(plan, [p for p in params if p.requires_grad], params)
 
     def usable(self) -> bool:
-        """False once a parameter was frozen after construction (autograd must skip it then)."""
-        return all(p.requires_grad for p in self.params)
+        """False once a parameter was frozen or thawed after construction (autograd must step then)."""
+        return all(p.requires_grad == (id(p) in self._trainable) for p in self.every)
 
     @torch.no_grad()
     def step(self, x: Tensor, y: Tensor, label_smoothing: float = 0.0) -> tuple[Tensor, Tensor]:
@@ -188,9 +195,10 @@ class DenseStep:
                 inputs = saved.pop()
                 assert inputs is not None  # narrowing: the forward saved this layer's input
                 w, b = s.module.weight, s.module.bias
-                torch.mm(grad.t(), inputs, out=w.grad)
-                if b is not None:
-                    torch.sum(grad, 0, out=b.grad)
+                if w.requires_grad:  # (a frozen layer passes the gradient on, and keeps none)
+                    torch.mm(grad.t(), inputs, out=w.grad)
+                    if b is not None:
+                        torch.sum(grad, 0, out=b.grad)
                 if i > self.first_dense:
                     grad = grad @ w
         return loss, logits
