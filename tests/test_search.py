@@ -882,8 +882,9 @@ def test_a_search_by_name_names_its_best_trial_by_its_own_metric_as_a_model(tmp_
     assert pick_note(store, "ts", store.get(best)) == ("the best of 2 complete trials of search ts by its metric, "
                                                        "val_accuracy (on validation data)")
     assert trained_runs(store, "ts", variant="trial-0000")[0] != [best]  # a trial by name still
-    with pytest.raises(StoreError, match="has 2 variants: choose one with --variant"):
-        trained_runs(store, "ts", pick="latest")  # the latest of which trial? not the best one silently
+    latest = trained_runs(store, "ts", pick="latest")[0]  # (helper-207: "has 2 variants: choose one with --variant")
+    assert latest == [best] and pick_note(store, "ts", store.get(best), pick="latest") == (
+        "the latest to end of 2 complete trials of search ts")
 
 
 def test_a_search_s_history_plot_draws_its_best_trials_not_its_first(tmp_path: Path) -> None:
@@ -1714,7 +1715,7 @@ def test_pick_latest_of_a_search_takes_its_latest_trial(tmp_path: Path, data_dir
     image.paste(255, (12, 4, 16, 24))
     image.save(tmp_path / "one.png")
     capsys.readouterr()
-    latest = max(RunStore(store).runs(experiment="srch"), key=lambda r: r.created_at)
+    latest = max(RunStore(store).runs(experiment="srch"), key=lambda r: r.finished_at or 0)
     assert main(["predict", "srch", str(tmp_path / "one.png"), "--store", store, "--pick", "latest"]) == 0
     said = capsys.readouterr()
-    assert f"predicted with run {latest.run_id} (seed 0), the latest of 2 finished trials of search srch" in said.err
+    assert f"predicted with run {latest.run_id} (seed 0), the latest to end of 2 complete trials of search srch" in said.err

@@ -981,3 +981,7 @@ def test_a_run_started_afresh_never_writes_over_a_checkpoint_it_could_continue(d
     assert (ck / "last.pt").read_bytes() == before and not (tmp_path / "store").exists()
     assert main([*args, "--resume"]) == 0
     assert main(args) == 0  # a checkpoint at its run's end: a fresh run may write over it
+    from mnistlab.callbacks import EarlyStopping  # (review: a run EarlyStopping ended is over too)
+
+    train("mnist", "seed000-dense", 6, callbacks=[EarlyStopping(monitor="loss", min_delta=10, patience=0)], **given)
+    assert train("mnist", "seed000-dense", 6, **given).status == "finished"

@@ -4,6 +4,7 @@ stores, the CLI's own entry point."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def test_a_start_that_did_not_finish_leaves_its_variant_untrained_and_says_so(
 def test_the_data_of_a_later_variant_is_checked_before_anything_trains(data_dir: Path, tmp_path: Path) -> None:
     store = RunStore(tmp_path / "store")  # a store that is there: the cells are checked once it is read
     text = HEAD + PRE + FINE.replace('dataset = "fashion-mnist"', 'dataset = { folder = "missing" }')
-    with pytest.raises((DataError, SpecError), match="no such folder: missing"):
+    with pytest.raises((DataError, SpecError), match=r"variant \"fine\": dataset: folder: no such folder: .*missing"):
         run_experiment(_file(tmp_path, text), store, data_dir=data_dir, progress="none")
     assert store.runs() == []
 
@@ -121,7 +122,7 @@ def test_a_pending_variant_says_it_trains_again_from_new_runs_not_that_its_weigh
     assert main(["run", str(path), *flags]) == 0
     said = capsys.readouterr()
     err = said.out + said.err
-    assert 'variant "fine": its cells train again, from the weights of the runs of variant "pre" that train first' in err
+    assert 'variant "fine": its cells train again, from the new runs of variant "pre" they start from' in err
     assert "weights.file" not in err
 
 
@@ -167,3 +168,117 @@ def test_a_base_start_with_a_fresh_variant_and_a_search_that_cannot_have_one(tmp
         '[search]\ntrials = 2\n"train.lr" = { low = 1e-4, high = 1e-2, log = true }\n')
     with pytest.raises(SpecError, match="a search has no variants to start from"):
         load_experiment(_file(tmp_path, search, "search.toml"))
+
+
+def test_a_diverged_start_is_said_as_such_again_by_dry_run_and_compare_and_no_repeat_is_told_twice(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Review: a second run after a diverged start said "did not finish" without a way out, dry-run
+    said its variant "to train" (it never trains), compare "`mnistlab run` trains it"; and a cell
+    recorded from its twin's run was told after every level."""
+    text = (HEAD + PRE + '"train.optimizer" = "sgd"\n"train.lr" = 100\n' + FINE
+            + '[[variants]]\nname = "twin"\n')  # twin: the base's own config and seed, as "pre" is not
+    path = _file(tmp_path, text)
+    flags = ["--data-dir", str(data_dir), "--store", str(tmp_path / "store")]
+    for _ in range(2):
+        assert main(["run", str(path), *flags]) == 1
+        err = capsys.readouterr().err
+        assert ('1 run of variant "fine" not trained: it starts from the weights of variant "pre"\'s run of the same '
+                "seed, which did not finish (diverged); a run that diverged or failed is not trained again as it is: "
+                'change variant "pre"\'s settings') in err
+    assert main(["run", str(path), "--dry-run", *flags]) == 0
+    said = capsys.readouterr()
+    assert "nothing to train" in said.out + said.err
+    assert 'variant "fine": 1 run not to train: it starts from variant "pre"\'s run of the same seed' in said.err
+    assert main(["compare", str(path), "--store", str(tmp_path / "store")]) == 0
+    assert 'variant "fine" has no run yet: it starts from the runs of variant "pre", none of which has finished' in (
+        capsys.readouterr().err)
+
+
+def test_a_cell_recorded_from_its_twins_run_is_told_once_in_a_sweep_of_levels(data_dir: Path, tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    text = HEAD + PRE + '[[variants]]\nname = "pre2"\n' + FINE  # pre2: pre's config and seed, recorded from its run
+    result = run_experiment(_file(tmp_path, text), store, data_dir=data_dir, progress="none")
+    assert sorted(o.cell.variant for o in result.outcomes) == ["fine", "pre", "pre2"]
+    assert [o.copied for o in result.outcomes if o.cell.variant == "pre2"] == [True]
+
+
+def test_a_base_start_lets_a_variant_set_skip_mismatch(tmp_path: Path) -> None:
+    """Review: with weights = { variant = ... } in [base], a variant's "weights.skip_mismatch" (or a
+    table of its own) was refused: 'the base has no key "skip_mismatch"'."""
+    head = HEAD.replace("[base.data]", 'weights = { variant = "pre" }\n[base.data]')
+    for own in ('"weights.skip_mismatch" = true', 'weights = { variant = "pre", skip_mismatch = true }'):
+        exp = load_experiment(_file(tmp_path, head + PRE + "weights = false\n" + f'[[variants]]\nname = "b"\n{own}\n'))
+        start = {v.name: v.start for v in exp.variants}["b"]
+        assert start is not None and start.skip_mismatch is True
+
+
+def test_by_name_every_seed_of_a_later_variant_counts_and_a_run_is_picked_among_them(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-208: `compare NAME` (and card, predict, export by name) kept one seed of a variant that
+    starts from another's runs: each seed's start is another file, read as "other settings"."""
+    from mnistlab.comparison import compare
+
+    store = RunStore(tmp_path / "store")
+    path = _file(tmp_path, HEAD.replace('name = "two"', 'name = "two"\nrepeats = 2') + PRE + FINE)
+    by_file = {row["variant"]: row for row in run_experiment(path, store, data_dir=data_dir, progress="none").rows}
+    by_name = {row["variant"]: row for row in compare(store, "two")}
+    assert by_name["fine"]["n"] == by_file["fine"]["n"] == 2
+    assert main(["card", "two", "--variant", "fine", "--store", str(store.root)]) == 0
+    card = capsys.readouterr().out
+    assert "the best of 2 runs of variant fine" in card and "other settings" not in card
+    assert main(["runs", "--where", "weights=pre", "--format", "json", "--store", str(store.root)]) == 0
+    assert sorted(r["variant"] for r in json.loads(capsys.readouterr().out)) == ["fine", "fine"]
+    assert main(["runs", "--where", "weights=none", "--format", "json", "--store", str(store.root)]) == 0
+    assert sorted(r["variant"] for r in json.loads(capsys.readouterr().out)) == ["pre", "pre"]
+
+
+def test_an_edit_of_a_later_variant_says_its_own_change_not_its_new_starts_path(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-208: "weights.file: "/work/.../mnistlab-r... -> "/work/.../mnistlab-r..."" beside the lr edited."""
+    path = _file(tmp_path, HEAD + PRE + FINE)
+    flags = ["--data-dir", str(data_dir), "--store", str(tmp_path / "store")]
+    assert main(["run", str(path), *flags]) == 0
+    path.write_text(HEAD + PRE + '"train.lr" = 0.01\n' + FINE + '"train.lr" = 0.002\n')
+    capsys.readouterr()
+    assert main(["run", str(path), *flags]) == 0
+    said = capsys.readouterr()
+    assert 'variant "fine": its settings changed since run ' in said.out + said.err
+    assert "train.lr: 0.001 -> 0.002" in said.out + said.err and "weights.file" not in said.out + said.err
+
+
+def test_force_trains_a_twin_variants_runs_again_and_its_later_variant_from_them(data_dir: Path, tmp_path: Path) -> None:
+    """helper-208: after --force a variant of another's config and seed still named the runs before it,
+    and the variant starting from it started from those."""
+    store = RunStore(tmp_path / "store")
+    text = HEAD + PRE + '[[variants]]\nname = "twin"\n' + FINE.replace('variant = "pre"', 'variant = "twin"')
+    path = _file(tmp_path, text)
+    run_experiment(path, store, data_dir=data_dir, progress="none")
+    before = {r.run_id for r in store.runs()}
+    run_experiment(path, store, data_dir=data_dir, progress="none", force=True)
+    new = {r.variant: r for r in store.runs() if r.run_id not in before}
+    assert sorted(new) == ["fine", "pre", "twin"]
+    assert new["fine"].metrics["initial_weights"]["runs"] == [new["twin"].run_id]
+
+
+def test_a_start_naming_a_variant_whose_table_is_wrong_says_that_tables_mistake_alone(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Review: a later variant's start was checked only where no other variant was wrong; a start
+    naming the wrong variant must not add "no variant" beside that variant's own mistake."""
+    text = (HEAD + PRE + '"train.lrr" = 1\n' + '[[variants]]\nname = "x"\nweights = { variant = "pre" }\n'
+            + '[[variants]]\nname = "y"\nweights = { variant = "nope" }\n')
+    code = main(["run", str(_file(tmp_path, text)), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 2 and 'variant "pre": "train.lrr"' in err and 'variant "y": weights.variant: no variant "nope"' in err
+    assert 'variant "x"' not in err and err.count("error:") == 2
+
+
+def test_the_later_variants_runs_found_done_are_said_as_the_first_phases_are(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-208: a rerun printed [1/2] of the first phase alone: the second's done runs went unsaid."""
+    path = _file(tmp_path, HEAD + PRE + FINE)
+    flags = ["--data-dir", str(data_dir), "--store", str(tmp_path / "store")]
+    assert main(["run", str(path), *flags]) == 0
+    capsys.readouterr()
+    assert main(["run", str(path), *flags]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("experiment two: 2 runs") and "[1/2]" in out and "[2/2]" in out and "fine  seed 0: skipped" in out

@@ -337,8 +337,11 @@ def untrained_notes(ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *, qu
         return lines + [f'variant "{name}" has no run of its current cells yet: the sweep training now may reach it '
                         f"(`mnistlab watch {again}` follows it), else `mnistlab run {again}` trains it"
                         for name in missing if not running.get(name)]
+    after = {c.variant: c.after for c in cells if c.pending}  # (review: "trains it" of one whose start diverged)
     return [f'variant "{name}" has no run of its current cells (never trained, or its settings or data changed '
-            f"since): `mnistlab run {again}` trains it" for name in missing]
+            f"since): `mnistlab run {again}` trains it" if name not in after else
+            f'variant "{name}" has no run yet: it starts from the runs of variant "{after[name]}", none of which has '
+            f"finished (`mnistlab run {again} --dry-run` says why)" for name in missing]
 
 
 def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *,
@@ -931,7 +934,9 @@ def same_data(a: RunRecord, b: RunRecord) -> bool:
     recorded before checksums were)."""
     first, second = (recorded_digests(r.config or {}, r.env) for r in (a, b))
     starts = [((r.metrics or {}).get("initial_weights") or {}).get("sha256") for r in (a, b)]
-    return (first is None or second is None or first == second) and (None in starts or starts[0] == starts[1])
+    after = [((r.config or {}).get("weights") or {}).get("variant") for r in (a, b)]  # (an experiment's start: each
+    same_start = None in starts or starts[0] == starts[1] or (after[0] is not None and after[0] == after[1])  # seed's
+    return (first is None or second is None or first == second) and same_start  # own run: helper-208, n=1 by name
 
 
 def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:

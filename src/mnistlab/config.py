@@ -694,6 +694,10 @@ class WeightsConfig(BaseModel):
     #: Keras's ``skip_mismatch``: a layer whose weights are missing from the file or shaped otherwise keeps
     #: its fresh initialisation (a new output layer for other classes), with a warning; false: an error
     skip_mismatch: bool = False
+    #: the experiment variant whose trained run ``file`` is, where an experiment file's ``weights = {
+    #: variant = ... }`` started the run (written by it, not the user): each seed's run starts from another
+    #: file, and this names them alike (tables, settings compared), where the run key holds each file's SHA-256
+    variant: str | None = None
 
     @field_validator("file")
     @classmethod
@@ -873,6 +877,8 @@ class RunConfig(BaseModel):
             del d["data"]["shuffle"]
         if self.weights is None:  # written only where given: the configs (and keys) of other runs are as before
             del d["weights"]
+        elif d["weights"].get("variant") is None:  # (an experiment's start alone names one)
+            d["weights"].pop("variant", None)
         return d
 
     @property

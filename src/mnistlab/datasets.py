@@ -640,8 +640,9 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
         if not Path(path).exists() and path not in moved:
             raise DataError(f"{path}: the data this run trained on is gone (moved or deleted): put it back there, or "
                             "name the experiment file that says where it is now")
-    if data_dir is None and is_registered(config.get("dataset")) and find_files(get_info(config["dataset"])) is None:
-        data_dir = recorded_folder(env, config["dataset"])  # where the run read them (helper-206: `card` downloaded)
+    if data_dir is None and not os.environ.get("MNISTLAB_DATA_DIR") and is_registered(config.get("dataset")) and (
+            find_files(get_info(config["dataset"])) is None):  # where the run read them (helper-206: `card` downloaded)
+        data_dir = recorded_folder(env, config["dataset"])
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     ds = load_dataset(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
                   seed=test_seed(config), shuffle=data_shuffled(config))
@@ -658,7 +659,8 @@ def recorded_folder(env: Mapping[str, Any] | None, name: str) -> str | None:
     """The folder a run (its recorded ``env``) read the registered dataset ``name`` from
     (``env.data.source``: ``"/data/fashion-mnist (--data-dir)"``), where it still holds that
     dataset's files; None otherwise. What a view of the run reads where neither ``--data-dir`` nor
-    ``MNISTLAB_DATA_DIR`` says a folder (the loader checks the files' SHA-256 as ever)."""
+    ``MNISTLAB_DATA_DIR`` says a folder and the cache and system folders have none (the loader checks
+    the files as a ``--data-dir``'s: their structure, and a checksum where the registry knows one)."""
     source = ((env or {}).get("data") or {}).get("source")
     if not isinstance(source, str) or not source:
         return None

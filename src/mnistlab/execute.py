@@ -23,7 +23,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -45,7 +45,7 @@ from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWa
                              TrainingWarning, WorkerDied, clip, in_file_order, show_warning, together, toml_repr,
                              user_level)
 from mnistlab.metrics import committee_probs
-from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
+from mnistlab.experiments import Cell, Experiment, load_experiment, start_levels, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, display_name, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
@@ -562,6 +562,9 @@ class ExperimentResult:
     unrecorded: list[Cell] = field(default_factory=list)  # repeats whose run did not end here (elsewhere, or failed)
     #: cells not trained because the run they start from (``weights = { variant = ... }``) did not finish
     waiting: list[Cell] = field(default_factory=list)
+    repeats_recorded: int = field(default=0, repr=False)  # how many of ``repeats`` record_repeats has handled
+    #: each of ``waiting``'s cells (by key) -> the status of the latest run of the cell it starts from
+    waiting_on: dict[str, str] = field(default_factory=dict)
     #: runs whose worker process died as they trained (``kill -9``, the system out of memory): recorded
     #: interrupted, not trained again in this sweep (:func:`_through_deaths`)
     died: list[RunRecord] = field(default_factory=list)
@@ -645,7 +648,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     result, started = ExperimentResult(exp), time.time()
     if st.read_only:  # a read-only disk, another user's store: nothing can be recorded
         return _as_recorded(st, exp, cells, result, keys, force)
-    levels = start_levels(exp)
+    levels = start_levels(exp.variants)
     later = [c for c in cells if levels[c.variant] and (force or c.pending or st.find_finished(
         exp.name, c.variant, c.key, DONE_STATUSES) is None)]  # (those that start from others' runs: checked now too)
     todo = _cells_ready(st, exp, [c for c in cells if not levels[c.variant]], result, force, data_dir,
@@ -655,7 +658,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if on_cell and live is not None:
         for o in result.outcomes:
             tell(on_cell, o, live)
-    def train(todo: Sequence[Cell]) -> bool:  # one level of starts: True where the sweep was stopped
+    def train(todo: Sequence[Cell], keys: Iterable[tuple[str, str]]) -> bool:  # one level: True where stopped
         groups = member_groups(todo, batch_members)
         its_runner, workers = _runner(runner, jobs, len(groups))
         threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
@@ -665,17 +668,25 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         write_plan(st.root, exp.name, list(keys), workers=max(workers, 1), started=started, quick=quick, force=force)
         return _train_all(its_runner, groups, task, st, result, on_cell, live)  # (a notebook lives on)
     with planned(st.root, exp.name, list(keys), quick=quick, force=force):
-        interrupted = train(todo)
+        interrupted = train(todo, keys)
         for level in range(1, max(levels.values(), default=0) + 1):  # then those that start from their runs
             if interrupted:
                 break
-            record_repeats(st, result, on_cell, live)
-            cells, keys = _started_level(exp, st, result, level, levels, quick=quick, live=live)
-            todo = _cells_ready(st, exp, [c for c in cells if levels[c.variant] == level and not c.pending], result,
-                                force, data_dir, files_here=runner is None, quick=quick)
-            interrupted = train(todo)
+            try:  # (a stop while the next level is read is the sweep's stop: its committees still scored)
+                record_repeats(st, result, on_cell, live, force=force)
+                cells, keys = _started_level(exp, st, result, level, levels, quick=quick, live=live)
+                told = len(result.outcomes)
+                todo = _cells_ready(st, exp, [c for c in cells if levels[c.variant] == level and not c.pending], result,
+                                    force, data_dir, files_here=runner is None, quick=quick)
+            except KeyboardInterrupt:
+                interrupted = True
+                break
+            if on_cell and live is not None:  # (helper-208: the runs of this level found done, not said)
+                for o in result.outcomes[told:]:
+                    tell(on_cell, o, live)
+            interrupted = train(todo, keys)
         if not interrupted:
-            record_repeats(st, result, on_cell, live)
+            record_repeats(st, result, on_cell, live, force=force)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
     result.elsewhere = running_elsewhere(st, result.outcomes)
     if interrupted:
@@ -688,23 +699,18 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     return result
 
 
-def start_levels(exp: Experiment) -> dict[str, int]:
-    """Each variant of ``exp`` by when it trains: 0 for one that starts as its config says, 1 for
-    one that starts from the weights of a level-0 variant's runs (``weights = { variant = ... }``), and so on."""
-    starts = {v.name: v.start.variant if v.start else None for v in exp.variants}
-    def level(name: str, seen: frozenset[str] = frozenset()) -> int:
-        after = starts.get(name)
-        return 0 if after is None or after not in starts or name in seen else 1 + level(after, seen | {name})
-    return {name: level(name) for name in starts}
-
-
 def _started_level(exp: Experiment, st: RunStore, result: ExperimentResult, level: int, levels: Mapping[str, int], *,
                    quick: bool, live: Comparison | None) -> tuple[list[Cell], dict[tuple[str, str], None]]:
     """The cells of ``exp`` once the variants before ``level`` have trained, each that starts from a
     finished run now naming its weights (:meth:`~mnistlab.experiments.Experiment.cells`), and their
     keys; the cells of ``level`` whose start did not finish go to ``result.waiting``."""
     cells = exp.cells(quick=quick, store=st)
-    result.waiting += [c for c in cells if levels[c.variant] == level and c.pending]
+    for c in (c for c in cells if levels[c.variant] == level and c.pending):
+        result.waiting.append(c)
+        start = exp.start_cell(c, cells)
+        ran = [r for r in st.runs(experiment=exp.name) if start is not None and r.variant == start.variant
+               and r.config_hash == start.key]
+        result.waiting_on[c.key] = ran[-1].status if ran else "not trained"  # (its latest: diverged, failed...)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)
     if live is not None and live.keys is not None:
         live.keys = frozenset(keys)
@@ -1159,14 +1165,15 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         then, now = flat(last[-1].config), flat(cell.config)
         differ = [k for k in sorted(set(then) | set(now)) if repr(then.get(k)) != repr(now.get(k))
                   and k not in NOT_SETTINGS and not _adapted(k, now.get(k))]
-        if cell.pending:  # (its weights are those of runs still to train: said so, not as settings gone)
-            differ = [k for k in differ if not k.startswith("weights.")] or [""]
+        if cell.after:  # (its weights are another variant's runs, new or still to train: said so, not as a file)
+            differ = [k for k in differ if k not in ("weights.file", "weights.variant", "weights.skip_mismatch")
+                      or not cell.pending and k != "weights.file"] or [""]
         differ.sort(key=lambda k: k.rsplit(".", 1)[-1] in FOLLOWS_OPTIMIZER and (then.get(k) is None or now.get(k) is None))
         # (an optimizer's own settings that came or went with it last: helper-193, adam -> sgd said beta_1, beta_2,
         # epsilon and hid optimizer and lr; helper-194, not a schedule added beside)
         if differ == [""]:
-            said.append(f'variant "{variant}": its cells train again, from the weights of the runs of variant '
-                        f'"{cell.after}" that train first')
+            said.append(f'variant "{variant}": its cells train again, from the new runs of variant "{cell.after}" '
+                        "they start from")
         elif differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'
@@ -1238,13 +1245,16 @@ def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult
 
 
 def record_repeats(st: RunStore, result: ExperimentResult,
-                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, live: Comparison | None) -> None:
+                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, live: Comparison | None,
+                   *, force: bool = False) -> None:
     """Record each of ``result.repeats`` (see :func:`cells_to_train`) as the run of its config and
     seed that this sweep trained under another variant, adding it to ``result`` (and showing it
     through ``on_cell``). One whose run did not end finished or diverged stays untrained: the next
-    `mnistlab run` trains it (or its twin)."""
-    for c in result.repeats:
-        if (rec := _same_run(st, c)) is None:
+    `mnistlab run` trains it (or its twin). ``force``: a cell's own earlier run is not taken for the
+    new one (helper-208: after --force a twin variant's cells still named the runs before it)."""
+    fresh, result.repeats_recorded = result.repeats[result.repeats_recorded:], len(result.repeats)
+    for c in fresh:  # (a sweep of variants that start from others' runs records them after each level: once each)
+        if (rec := _same_run(st, c, force=force)) is None:
             result.unrecorded.append(c)
             continue
         outcome = CellOutcome(c, rec, True, copied=True)
@@ -1253,16 +1263,17 @@ def record_repeats(st: RunStore, result: ExperimentResult,
             tell(on_cell, outcome, live, outcome.record)
 
 
-def _same_run(st: RunStore, cell: Cell) -> RunRecord | None:
+def _same_run(st: RunStore, cell: Cell, *, force: bool = False) -> RunRecord | None:
     """``cell``'s run recorded again from another variant's ended run of its config and seed
-    (:meth:`RunStore.record_again`; or the run another process recorded for it meanwhile); None
-    when there is none, or its files cannot be read or copied: then the cell trains."""
+    (:meth:`RunStore.record_again`; or the run another process recorded for it meanwhile, unless
+    ``force``: this sweep trains every cell again); None when there is none, or its files cannot be
+    read or copied: then the cell trains."""
     same = st.find_finished(cell.experiment, None, cell.key, DONE_STATUSES)
     if same is None:
         return None
     try:
         return st.record_again(same, variant=cell.variant, seed=cell.seed, member=cell.member, repeat=cell.repeat,
-                               done=DONE_STATUSES)
+                               done=() if force else DONE_STATUSES)
     except StoreError:
         return None
 

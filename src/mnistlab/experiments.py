@@ -59,7 +59,7 @@ import os
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -208,7 +208,8 @@ class Experiment:
                             source=self.source)
         made: dict[tuple[str, int, int], Cell] = {}
         counts = {v.name: self._counts(v, quick) for v in self.variants}
-        for v in _start_order(self.variants):
+        levels = start_levels(self.variants)
+        for v in sorted(self.variants, key=lambda v: levels[v.name]):  # each after the one it starts from
             repeats, members = counts[v.name]
             for r in range(repeats):
                 for m in range(members):
@@ -219,6 +220,18 @@ class Experiment:
                     made[(v.name, r, m)] = self._cell(v, r, m, quick, its, store)
         return [made[(v.name, r, m)] for v in self.variants
                 for r in range(counts[v.name][0]) for m in range(counts[v.name][1])]
+
+    @staticmethod
+    def start_cell(cell: Cell, cells: Sequence[Cell]) -> Cell | None:
+        """The cell of ``cells`` (:meth:`cells`' list) whose run ``cell`` starts from: of variant
+        ``cell.after``, its repeat and member (its only one, where that variant has one); None for a
+        cell that starts as its config says."""
+        theirs = [c for c in cells if c.variant == cell.after] if cell.after else []
+        if not theirs:
+            return None
+        repeats, members = max(c.repeat for c in theirs) + 1, max(c.member for c in theirs) + 1
+        want = (cell.repeat if repeats > 1 else 0, cell.member if members > 1 else 0)
+        return next((c for c in theirs if (c.repeat, c.member) == want), None)
 
     @staticmethod
     def _counts(v: Variant, quick: bool) -> tuple[int, int]:
@@ -239,7 +252,7 @@ class Experiment:
         if start is not None and run is not None:
             assert store is not None
             file = store.artifact_dir(run.run_id, must_exist=False) / "weights.safetensors"
-            d["weights"] = {"file": str(file), "skip_mismatch": start["skip_mismatch"]}
+            d["weights"] = {"file": str(file), "skip_mismatch": start["skip_mismatch"], "variant": start["variant"]}
         src = f'{self.source}: variant "{v.name}"'
         with warnings.catch_warnings():  # said once as the file loaded (_SaidOnce); again here, they
             warnings.simplefilter("ignore", SpecWarning)  # came once per cell (helper-174: 8 lines)
@@ -260,19 +273,18 @@ class Experiment:
             return ""
 
 
-def _start_order(variants: Sequence[Variant]) -> list[Variant]:
-    """``variants`` with each after the one it starts from (``weights = { variant = ... }``), else in
-    file order; one that starts from a variant not among them (or in a circle) last."""
-    left, names = list(variants), {v.name for v in variants}
-    out: list[Variant] = []
-    while left:
-        done = {v.name for v in out}
-        ready = [v for v in left if v.start is None or v.start.variant in done or v.start.variant not in names]
-        ready = ready or left  # (a circle: said by _start_mistakes; its cells still made, pending)
-        out += ready
-        taken = {id(v) for v in ready}
-        left = [v for v in left if id(v) not in taken]
-    return out
+def start_levels(variants: Sequence[Variant]) -> dict[str, int]:
+    """Each of ``variants`` by when it trains: 0 for one that starts as its config says, 1 for one that
+    starts from the weights of a level-0 variant's runs (``weights = { variant = ... }``), and so on;
+    one that starts from a variant not among them (or in a circle, which :func:`_start_mistakes`
+    refuses) at the level its chain reaches."""
+    starts = {v.name: v.start.variant if v.start else None for v in variants}
+
+    def level(name: str, seen: frozenset[str] = frozenset()) -> int:
+        after = starts.get(name)
+        return 0 if after is None or after not in starts or name in seen else 1 + level(after, seen | {name})
+
+    return {name: level(name) for name in starts}
 
 
 def shared_runs(cells: Iterable[tuple[str, str, int]], *, trials: bool = False) -> list[str]:
@@ -672,7 +684,8 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
                                 implicit=not d.get("variants"), warned=warned)
     as_cells, said = _named_as_grid_cells(raw_variants, source, bool(top_grid))  # (said: their other mistakes)
     variants, twice = _named_once(variants, raw_variants, source, said=said)
-    mistakes += found + as_cells + twice + ([] if found else _start_mistakes(variants, source))
+    written = {str(rv["name"]) for rv in raw_variants if isinstance(rv.get("name"), str)}  # (a wrong one: said already)
+    mistakes += found + as_cells + twice + _start_mistakes(variants, source, written)
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
         first = together(mistakes)
         first.partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
@@ -681,24 +694,28 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
                       committees=parse_committees(d.get("committees", []), variants, source))
 
 
-def _start_mistakes(variants: Sequence[Variant], source: str) -> list[SpecError]:
+def _start_mistakes(variants: Sequence[Variant], source: str, written: Collection[str] = ()) -> list[SpecError]:
     """The mistakes of the variants that start from another's weights (``weights = { variant = ... }``):
     a name the file has not (a grid's, with its points), the variant itself, variants that start from
     each other in a circle, more repeats or members than the variant started from has (unless it
     has one), and a model its trained weights cannot start (:func:`~mnistlab.initial_weights.start_mistake`);
-    one mistake per place in the file."""
+    one mistake per place in the file. A start naming a variant ``written`` in the file whose own table
+    is wrong (so not among ``variants``) is left to that table's mistakes."""
     by_name = {v.name: v for v in variants}
     out: dict[tuple[str | int, ...], SpecError] = {}
     for v in variants:
         if v.start is None:
             continue
         at = (*_written_in(("weights", "variant"), v.written, ("base",)), "weights", "variant")
-        if at not in out and (said := _start_mistake(v, by_name, source)):
+        named = v.start.variant  # a variant whose own table is wrong (not a grid's points): its mistakes are said
+        if named in written and named not in by_name and not any(n.startswith(f"{named},") for n in by_name):
+            continue
+        if at not in out and (said := _start_mistake(v, by_name, source, written)):
             out[at] = SpecError(said, path=at, source=source)
     return list(out.values())
 
 
-def _start_mistake(v: Variant, by_name: Mapping[str, Variant], source: str) -> str:
+def _start_mistake(v: Variant, by_name: Mapping[str, Variant], source: str, written: Collection[str] = ()) -> str:
     """What is wrong with variant ``v``'s start (:func:`_start_mistakes`), in a line; "" for nothing."""
     from mnistlab.config import parse_run_config
     from mnistlab.initial_weights import start_mistake
@@ -709,7 +726,7 @@ def _start_mistake(v: Variant, by_name: Mapping[str, Variant], source: str) -> s
         if points := [n for n in by_name if n.startswith(f"{named},")]:
             return (f'{where}: "{named}" is a grid of {len(points)} variants: name the one to start from '
                     f"({', '.join(repr(p) for p in points[:3])}{', ...' if len(points) > 3 else ''})")
-        return f'{where}: no variant "{named}" in this file{did_you_mean(named, list(by_name))}'
+        return f'{where}: no variant "{named}" in this file{did_you_mean(named, [*by_name, *written])}'
     if named == v.name:
         return (f'{where}: "{named}" starts from its own weights (set in [base]? give "{named}" weights = false, '
                 "a fresh initialisation)")
@@ -745,7 +762,7 @@ def _parsed_base(base: Mapping[str, Any], source: str, warned: _SaidOnce) -> tup
         raise _base_mistake(exc).within("base", source=source) from None
     known = _known_view(own, base_cfg)
     if start is not None:  # (a variant may set "weights.skip_mismatch", or weights = false)
-        known["weights"] = dict(base["weights"])
+        known["weights"] = {"skip_mismatch": False, **base["weights"]}
     return known, start
 
 

@@ -388,8 +388,13 @@ def temporary_name(path: Path) -> Path:
     file, on one host or on two sharing a folder, never share a temporary file), ending in
     ``path``'s suffix (writers that pick a format by the suffix, or add one, such as ``np.save``,
     keep it). A long name is shortened, so the temporary name fits where ``path`` fits."""
-    stem = path.name if len(path.name) <= 64 else path.name[:48]
-    return path.with_name(f".{stem}.{os.getpid()}-{threading.get_native_id()}-{_PROCESS_TAG}.tmp{path.suffix}")
+    return path.with_name(f".{_temporary_stem(path)}.{os.getpid()}-{threading.get_native_id()}-{_PROCESS_TAG}"
+                          f".tmp{path.suffix}")
+
+
+def _temporary_stem(path: Path) -> str:
+    """The part of ``path``'s name its temporary names begin with (:func:`temporary_name`)."""
+    return path.name if len(path.name) <= 64 else path.name[:48]
 
 
 def drop_stale_temporaries(path: Path, older_than: float = 3600.0) -> int:
@@ -398,14 +403,15 @@ def drop_stale_temporaries(path: Path, older_than: float = 3600.0) -> int:
     that no later run took away), those older than ``older_than`` seconds whose process is gone on
     this host (a folder shared with another host keeps a writer's file there while it is young).
     Returns how many went; a file that cannot be read or deleted is left."""
-    stem = path.name if len(path.name) <= 64 else path.name[:48]
+    stem = _temporary_stem(path)
     gone, now = 0, time.time()
     try:
         found = list(path.parent.glob(f".{glob.escape(stem)}.*.tmp{glob.escape(path.suffix)}"))
     except OSError:
         return 0
     for tmp in found:
-        pid = tmp.name[len(stem) + 2:].split("-", 1)[0]
+        parts = tmp.name[len(stem) + 2:].split("-")  # pid, thread, the process's tag + .tmp<suffix>
+        pid = parts[0] if len(parts) == 3 and parts[2].endswith(f".tmp{path.suffix}") else ""
         try:
             if not pid.isdigit() or now - tmp.stat().st_mtime < older_than or _alive(int(pid)):
                 continue

@@ -364,8 +364,11 @@ def run_of_weights(path: str | Path) -> str | None:
 
 
 def weights_label(weights: Any) -> str:
-    """A recorded config's ``weights`` as a table row names it: ``run 3fa9c01b2e`` for a run's own
-    ``runs/<id>/weights.safetensors``, else the file's name; ``""`` for none."""
+    """A recorded config's ``weights`` as a table row names it: the variant of its experiment whose
+    runs it started from (``pretrain``: each seed's run its own file), ``run 3fa9c01b2e`` for a run's
+    own ``runs/<id>/weights.safetensors``, else the file's name; ``""`` for none."""
+    if isinstance(weights, Mapping) and isinstance(variant := weights.get("variant"), str) and variant:
+        return variant
     file = weights.get("file") if isinstance(weights, Mapping) else weights
     if not isinstance(file, str) or not file:
         return ""

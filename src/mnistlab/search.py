@@ -1391,7 +1391,8 @@ class SearchPlan:
 def plan_search(exp: Any, store_root: str | os.PathLike | None, *, quick: bool = False,
                 data_dir: str | os.PathLike | None = None, files_here: bool = False) -> SearchPlan:
     """`mnistlab search --dry-run`: the search ``exp`` checked as :func:`run_search` checks it before
-    its first trial, nothing trained and nothing written: its ``[base]`` against its data (a
+    its first trial, nothing trained and nothing of the store written (the dataset's decoded cache may
+    be, as ``run --dry-run`` writes it): its ``[base]`` against its data (a
     registered dataset's files found, not downloaded), and the store's study (at ``store_root``;
     None or none there: a new one), read from a copy of its file, against the file's ``[search]``
     table and base as a resume checks them. Raises what the search would: SpecError for a changed

@@ -14,9 +14,10 @@ field alone (``lr`` is ``train.lr``, as ``--set`` reads it); MLflow's ``params.l
 ``metrics.test_accuracy`` read as ``lr`` and ``test_accuracy``. ``VALUE`` is read as ``--set`` reads
 one (TOML: ``0.01``, ``true``, ``"relu"``; a bare word is a string), then as the run's value is where
 a string says one (``.01``, ``'0.01'``, ``False``, ``null``). Numbers compare as numbers
-(``lr=0.001`` matches ``1e-3``); a word for a key every run holds a number of is refused (a
-decimal comma said so); strings compare as written, case too (a word that matches only in another
-case is warned of). A run without the key matches no condition on it. All conditions must hold.
+(``lr=0.001`` matches ``1e-3``); a number written with a decimal comma is refused (``lr=0,01``);
+strings compare as written, case too (a word that matches only in another case is warned of).
+``weights=none`` chooses the runs that started fresh. A run without the key matches no condition on
+it. All conditions must hold.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ def value_of(record: RunRecord, key: str) -> Any:
         return (model.get("name") or "(inline)") if isinstance(model, Mapping) else _MISSING
     if key == "dataset":
         return dataset_label(config["dataset"]) if config.get("dataset") else _MISSING
-    if key == "weights":
-        return weights_label(config.get("weights")) or _MISSING
+    if key == "weights":  # the variant it started from, a run, a file's name; None for none (weights=none)
+        return weights_label(config.get("weights")) or None
     if key in _FIELDS:
         return getattr(record, key)
     if key in (record.metrics or {}):
@@ -161,16 +162,16 @@ def selected(records: Sequence[RunRecord], conditions: Sequence[str]) -> list[Ru
 
 
 def _not_a_number(c: Condition, values: Sequence[Any]) -> None:
-    """SpecError where ``c`` gives a word for a key every run holds a number of (helper-205's ``lr=0,01``
-    matched nothing, silently): a decimal comma is said so."""
+    """SpecError where ``c`` gives a number written with a decimal comma for a key every run holds a
+    number of (helper-205's ``lr=0,01`` matched nothing, silently); another word may be a value of
+    the key no run has (``validation=test``), and matches none."""
     numbers = [v for v in values if v is not _MISSING and v is not None]
-    if not numbers or not all(_number(v) for v in numbers) or _number(_as(numbers[0], c.value)):
-        return
     word = str(c.value).strip()
-    comma = re.fullmatch(r"[+-]?\d*,\d+(e[+-]?\d+)?", word, flags=re.IGNORECASE)
-    hint = f": a decimal comma? write {word.replace(',', '.')}" if comma else ""
+    if not numbers or not all(_number(v) for v in numbers) or not re.fullmatch(
+            r"[+-]?\d*,\d+(e[+-]?\d+)?", word, flags=re.IGNORECASE):
+        return
     raise SpecError(f"--where {clip(c.text, 60)!r}: {c.key} is a number in every run listed (such as "
-                    f"{numbers[0]!r}), and {clip(word, 30)!r} is none{hint}")
+                    f"{numbers[0]!r}), and {clip(word, 30)!r} is none: a decimal comma? write {word.replace(',', '.')}")
 
 
 def _case_said(c: Condition, values: Sequence[Any]) -> None:

@@ -690,15 +690,17 @@ def unfinished_checkpoint(path: str | os.PathLike) -> str | None:
     """The run a checkpoint at ``path`` can still continue, in words (``"a run stopped after 2 of 4
     epochs"``), where it holds one that stopped before its epochs' end: what a run started afresh in
     its folder would write over (helper-206: a forgotten ``--resume`` lost it, unsaid). None for no
-    file, one that cannot be read (loading it proper says why) or one at its run's end."""
+    file, one that cannot be read (loading it proper says why) or one at its run's end (its epochs
+    done, or a callback's stop: EarlyStopping)."""
     try:
         if not Path(path).is_file():
             return None
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         done, epochs, partial = state.get("epochs_done"), state.get("epochs"), state.get("partial_epoch")
+        ended = bool(state.get("stop_training"))  # (EarlyStopping, a pruner: its run is over, review)
     except Exception:  # noqa: BLE001  # truncated or foreign: nothing a run could continue
         return None
-    if not (type(done) is int and type(epochs) is int and (done < epochs or partial)):
+    if ended or not (type(done) is int and type(epochs) is int and (done < epochs or partial)):
         return None
     steps = partial.get("steps") if isinstance(partial, dict) else None
     inside = f" and {steps} batches of the next" if type(steps) is int and steps else ""

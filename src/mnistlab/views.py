@@ -759,6 +759,18 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str,
     return max(usable, key=lambda c: c.created_at)
 
 
+def _search_pick(runs: Sequence[RunRecord], pick: str) -> RunRecord:
+    """The trial of a search's ``runs`` a model is taken from: its best by its own metric (on
+    validation data), or with ``pick`` "latest" the complete trial that ended last (helper-207: the
+    search said "choose one with --variant"; not a pruned one, trained in part)."""
+    from mnistlab.search import best_trial
+
+    complete = [r for r in runs if r.status == "finished" and (r.metrics or {}).get("trial_state") == "complete"]
+    if pick == "latest" and complete:
+        return max(complete, key=lambda r: r.finished_at or r.created_at)
+    return best_trial(runs)
+
+
 def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
               pick: str = "best", quick: bool = False, diverged: bool = False) -> str | None:
     """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
@@ -774,9 +786,9 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
         return None
     runs = resolve_runs(store, target, variant, quick=quick, diverged=diverged)
     if variant is None and is_search(runs):
-        if pick == "latest":
-            return f"the latest of {sum(r.status == 'finished' for r in runs)} finished trials of search {chosen.experiment}"
         complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
+        if pick == "latest":
+            return f"the latest to end of {complete} complete trials of search {chosen.experiment}"
         return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
                 f"{chosen.metrics.get('search_metric')} (on validation data)")
     note = picked_note([r for r in runs if r.variant == chosen.variant], pick) or (
@@ -854,7 +866,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
     nothing usable matches (or "best-val" among runs validated on the test set), SpecError for a ``pick``
     other than "best" with a run id (one run: nothing to pick from).
     """
-    from mnistlab.search import best_trial, is_search
+    from mnistlab.search import is_search
 
     if pick not in PICKS:
         raise SpecError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
@@ -873,10 +885,8 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
                             f"give its experiment ({ref.run.experiment}) instead, or leave --pick out")
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
-    if len(variants) > 1 and variant is None and is_search(runs):  # a search: its best trial (by its metric, on
-        if pick == "latest" and (finished := [r for r in runs if r.status == "finished"]):  # validation), or latest
-            return [max(finished, key=lambda r: r.created_at).run_id], None  # (helper-207: "choose one with --variant")
-        return [best_trial(runs).run_id], None
+    if len(variants) > 1 and variant is None and is_search(runs):  # a search: one of its trials
+        return [_search_pick(runs, pick).run_id], None
     if len(variants) > 1:
         named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]
         raise StoreError(f"experiment {name!r} has {len(variants)} variants: choose one with --variant; "

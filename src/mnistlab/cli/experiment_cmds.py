@@ -295,9 +295,13 @@ def _fail_on_bad_cells(result: ExperimentResult, name: str, root: Path) -> None:
         said.append(f"{bad['diverged']}{'' if said else f' of {total} runs of {name}'} diverged (scored as their "
                     "weights ended: the table's note says so)")
     for variant, after in dict.fromkeys((c.variant, c.after) for c in result.waiting):
-        n = sum(c.variant == variant for c in result.waiting)
+        mine = [c for c in result.waiting if c.variant == variant]
+        n, why = len(mine), Counter(result.waiting_on.get(c.key, "not trained") for c in mine)
+        ended = ", ".join(f"{k} {s}" if n > 1 else s for s, k in why.items())
         said.append(f'{n} run{"s" * (n != 1)} of variant "{variant}" not trained: {"they start" if n != 1 else "it starts"} '
-                    f'from the weights of variant "{after}"\'s run{"s" * (n != 1)} of the same seed, which did not finish')
+                    f'from the weights of variant "{after}"\'s run{"s" * (n != 1)} of the same seed, which did not '
+                    f"finish ({ended}); a run that diverged or failed is not trained again as it is: change variant "
+                    f'"{after}"\'s settings (its learning rate?), or --force trains every run again')
     flag = store_flag(root)  # (helper-163: without it, these named the default store)
     raise RunNotFinished(f"{'; '.join(said)}: see `mnistlab runs -e {name}{flag}` and `mnistlab show RUN_ID{flag}`")
 
@@ -324,7 +328,9 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
             finally:
                 close(runner)
         quick = bool(options.get("quick"))
-        shared = [] if stopped else shared_runs((c.variant, c.key, c.seed) for c in exp.cells(quick=quick))
+        now = exp.cells(quick=quick, store=st)  # (those that started from runs of this sweep: their keys now)
+        cells = [(c.variant, c.key) for c in now]
+        shared = [] if stopped else shared_runs((c.variant, c.key, c.seed) for c in now)
         progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes], shared)  # (as compare
         # says them under its table: said before the sweep too, they were far above a long one's table)
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
@@ -414,11 +420,14 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
                          f"{len(todo)} of {len(cells)} runs are to train for {exp.name}: give one that can be written "
                          "with --store")
     rows: dict[str, dict[str, Any]] = {}
+    waiting = _waiting(exp, plan)
     for c, state, _ in plan:
         row = rows.setdefault(c.variant, {"variant": c.variant, "finished": 0, "to_train": 0, "resumed": 0,
                                           "recorded_from_another": 0})
-        row["finished" if state == "finished" else "to_train" if state == "train" else "recorded_from_another"] += 1
+        row["finished" if state == "finished" else "to_train" if state == "train" else "recorded_from_another"] += (
+            not any(c is w for w in waiting))
         row["resumed"] += state == "train" and _checkpointed(st, c)
+    todo = [c for c in todo if not any(c is w for w in waiting)]
     click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, "
                f"{f'store {st.root}' if st is not None else f'no store yet at {root}'} (--dry-run: checked, nothing "
                "trained)", err=fmt != "table")
@@ -429,12 +438,34 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     click.echo(f"{n} run{'s' * (n != 1)} to train: {again} trains {'it' if n == 1 else 'them'}" if n else
                f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)",
                err=fmt != "table")
+    for variant, after in dict.fromkeys((c.variant, c.after) for c in waiting):  # (review: said "to train", never was)
+        k = sum(c.variant == variant for c in waiting)
+        click.echo(f'variant "{variant}": {k} run{"s" * (k != 1)} not to train: {"they start" if k != 1 else "it starts"} '
+                   f'from variant "{after}"\'s run{"s" * (k != 1)} of the same seed, which ended without finishing '
+                   f'(diverged or failed): change "{after}"\'s settings, or --force', err=True)
 
 
 _PLAN_COLUMNS = (Column("variant", "variant", whole=True), Column("finished", "finished", right=True),
                  Column("to_train", "to train", right=True),
                  Column("resumed", "of them resumed", right=True),  # (helper-183: a resume was not said)
                  Column("recorded_from_another", "recorded from another's run", right=True))
+
+
+def _waiting(exp: Experiment, plan: Sequence[tuple[Cell, str, Any]]) -> list[Cell]:
+    """The cells of ``plan`` (:func:`~mnistlab.execute.plan_cells`) that `run` would not train: they
+    start from a run (``weights = { variant = ... }``) that has ended without finishing (diverged or
+    failed), which `run` does not train again."""
+    states = {(c.variant, c.key): state for c, state, _ in plan}
+    cells = [c for c, _, _ in plan]
+    waiting: dict[tuple[str, int, int], Cell] = {}
+    for _ in range(len(cells)):  # (a chain a -> b -> c waits whole on a's: each pass reaches one step further)
+        more = {(c.variant, c.repeat, c.member): c for c in cells if c.pending and (start := exp.start_cell(c, cells))
+                and ((start.variant, start.repeat, start.member) in waiting
+                     or (not start.pending and states.get((start.variant, start.key)) not in ("train", "repeat")))}
+        if more.keys() <= waiting.keys():
+            break
+        waiting.update(more)
+    return list(waiting.values())
 
 
 def _checkpointed(st: Any, cell: Any) -> bool:
