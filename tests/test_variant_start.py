@@ -144,6 +144,8 @@ def test_a_pending_variant_says_it_trains_again_from_new_runs_not_that_its_weigh
     ("", "weights = { variant = 3 }", "weights.variant: must name a variant of this file, got integer 3", 14),
     ("", 'weights = { variant = "" }', "weights.variant: must name a variant of this file", 14),
     ("", 'weights = { variant = "pre", skip_mismatch = "yes" }', "weights.skip_mismatch: must be true or false", 14),
+    ("", 'weights = { varient = "pre" }', 'unknown key "varient" (did you mean "variant"?); known keys: file, variant', 14),
+    ("", 'weights = "pre"', 'in an experiment file, weights = { variant = "pre" } starts from that variant', 14),
 ])
 def test_mistakes_of_a_start_are_one_line_at_their_key_before_anything_trains(
         pre: str, fine: str, said: str, line: int, tmp_path: Path, data_dir: Path,
@@ -282,3 +284,14 @@ def test_the_later_variants_runs_found_done_are_said_as_the_first_phases_are(
     assert main(["run", str(path), *flags]) == 0
     out = capsys.readouterr().out
     assert out.startswith("experiment two: 2 runs") and "[1/2]" in out and "[2/2]" in out and "fine  seed 0: skipped" in out
+
+
+def test_the_report_shows_a_later_variants_start_as_the_variant_not_one_seeds_file(
+        data_dir: Path, tmp_path: Path) -> None:
+    """helper-208: the report's config of a variant said seed 0's pretrain file for every seed."""
+    path = _file(tmp_path, HEAD.replace('name = "two"', 'name = "two"\nrepeats = 2') + PRE + FINE)
+    flags = ["--data-dir", str(data_dir), "--store", str(tmp_path / "store")]
+    assert main(["run", str(path), *flags]) == 0
+    assert main(["report", str(path), "-o", str(tmp_path / "r.html"), *flags]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "&quot;variant&quot;: &quot;pre&quot;" in page and "weights.safetensors" not in page

@@ -715,8 +715,10 @@ class WeightsConfig(BaseModel):
                              f"config, name the run's weights file, runs/{name}/weights.safetensors in its store (or "
                              f"export them: `mnistlab export {name} -o FILE.safetensors`)")
         if suffix != WEIGHTS_SUFFIX:
+            hint = f'; in an experiment file, weights = {{ variant = "{name}" }} starts from that variant\'s runs' if (
+                not suffix) else ""  # (helper-208: the name of a variant of the file read as a file's)
             raise ValueError(f"{v!r}: the weights are a {WEIGHTS_SUFFIX} file (`mnistlab export RUN -o FILE.safetensors` "
-                             "writes one; a run's runs/<id>/weights.safetensors is one)")
+                             f"writes one; a run's runs/<id>/weights.safetensors is one){hint}")
         path = Path(v).expanduser()
         return str(path.resolve()) if path.is_file() else v
 

@@ -502,6 +502,9 @@ def split_start(config: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
     from mnistlab.errors import show, unknown_key
 
     weights = config.get("weights")
+    if isinstance(weights, Mapping) and "variant" not in weights and "file" not in weights and (
+            extra := next((k for k in weights if k not in START_KEYS), None)):  # (helper-208: "varient" said
+        raise unknown_key(extra, ("file", *START_KEYS), where=f"{where}: weights", path=("weights",))  # file alone)
     if not isinstance(weights, Mapping) or "variant" not in weights:
         return dict(config), None
     if "file" in weights:

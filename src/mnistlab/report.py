@@ -322,7 +322,7 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     variant is a scored committee (the best of ``committees``, the scored ones the table counts),
     else of its best run by test accuracy, as `mnistlab plot` and `card` draw by default (a note
     says so, with the runs' mean). ``quick``: ``target`` is a file whose ``--quick`` runs are shown."""
-    section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
+    section = VariantSection(name=name, config=_seeds_aside(records[0].config), facts=_facts(records))
     section.figures.append(("training history", _history_figure(records)))
     section.tables.append(history_table(records))
     committee = None
@@ -440,6 +440,17 @@ def _prediction_figures(store: RunStore, section: VariantSection,
         section.figures.append((caption, views.across_test_sets(fig, members, warn=False)))
     section.tables.append(confusion_table(cm, ds.info.class_names))
     return True
+
+
+def _seeds_aside(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A variant's config as its section shows it, what all its runs trained: where they started from
+    another variant's runs (``weights.variant``), that variant, not the first seed's run's file
+    (helper-208: seed 0's pretrain file read as every seed's start)."""
+    weights = (config or {}).get("weights")
+    if not isinstance(weights, dict) or not weights.get("variant"):
+        return config
+    start = {"variant": weights["variant"], "skip_mismatch": weights.get("skip_mismatch", False)}
+    return {**(config or {}), "weights": start}
 
 
 def _trouble(notes: list[str], text: str) -> None:
