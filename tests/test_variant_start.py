@@ -295,3 +295,14 @@ def test_the_report_shows_a_later_variants_start_as_the_variant_not_one_seeds_fi
     assert main(["report", str(path), "-o", str(tmp_path / "r.html"), *flags]) == 0
     page = (tmp_path / "r.html").read_text()
     assert "&quot;variant&quot;: &quot;pre&quot;" in page and "weights.safetensors" not in page
+
+
+def test_show_gives_a_frozen_models_trainable_count_as_keras_summary_does(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-208: `show` gave the total alone (55,098 frozen or not); the card said the trainable count."""
+    store = RunStore(tmp_path / "store")
+    run_experiment(_file(tmp_path, HEAD + PRE + FINE), store, data_dir=data_dir, progress="none")
+    runs = {r.variant: r for r in store.runs()}
+    for variant, said in (("fine", "101,770 params (1,290 trainable)\n"), ("pre", "101,770 params\n")):
+        assert main(["show", runs[variant].run_id, "--store", str(store.root)]) == 0
+        assert said in capsys.readouterr().out

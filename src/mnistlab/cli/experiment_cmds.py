@@ -818,8 +818,23 @@ def model_said(r: RunRecord) -> str | None:
     if changed := changed_from_preset(model):
         said.append(f"changed: {changed}")
     if isinstance(params := (r.metrics or {}).get("params"), int):
-        said.append(f"{params:,} params")
+        said.append(f"{params:,} params" + _trainable_said(model))
     return ", ".join(said)
+
+
+def _trainable_said(model: dict[str, Any]) -> str:
+    """``" (52,618 trainable)"`` for a model with frozen layers (``trainable = false``), as Keras's
+    summary says it (helper-208: `show` gave the total alone); "" for one without, or one that
+    cannot be built now."""
+    if '"trainable": false' not in json.dumps(model):
+        return ""
+    from mnistlab.specs import ModelSpec
+    from mnistlab.summary import summarize
+
+    try:
+        return f" ({summarize(ModelSpec.from_dict(model)).trainable:,} trainable)"
+    except (MnistlabError, ValueError, TypeError, KeyError):
+        return ""
 
 
 def _started_said(r: RunRecord) -> str | None:
