@@ -434,8 +434,10 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     emit(list(rows.values()), _PLAN_COLUMNS, "table" if fmt == "markdown" else fmt)
     again = (f"`mnistlab run {shell_word(exp.source)}{' --quick' * quick}{store_flag(root)}"
              f"{f' --data-dir {shell_word(data_dir)}' if data_dir else ''}{' --force' * force}`")
-    n = len(todo)
-    click.echo(f"{n} run{'s' * (n != 1)} to train: {again} trains {'it' if n == 1 else 'them'}" if n else
+    n, starting = len(todo), sum(c.pending for c in todo)
+    waits = (f" ({starting} of them start{'s' * (starting == 1)} from runs still to train: where those end with the "
+             "weights of runs recorded before, theirs are found done instead)" if starting else "")  # (helper-208)
+    click.echo(f"{n} run{'s' * (n != 1)} to train{waits}: {again} trains {'it' if n == 1 else 'them'}" if n else
                f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)",
                err=fmt != "table")
     for variant, after in dict.fromkeys((c.variant, c.after) for c in waiting):  # (review: said "to train", never was)
