@@ -705,12 +705,12 @@ def _started_level(exp: Experiment, st: RunStore, result: ExperimentResult, leve
     finished run now naming its weights (:meth:`~mnistlab.experiments.Experiment.cells`), and their
     keys; the cells of ``level`` whose start did not finish go to ``result.waiting``."""
     cells = exp.cells(quick=quick, store=st)
-    for c in (c for c in cells if levels[c.variant] == level and c.pending):
+    waiting = [c for c in cells if levels[c.variant] == level and c.pending]
+    latest = {(r.variant, r.config_hash): r.status for r in st.runs(experiment=exp.name)} if waiting else {}
+    for c in waiting:  # with the status of the latest run of the cell it starts from: diverged, failed...
         result.waiting.append(c)
         start = exp.start_cell(c, cells)
-        ran = [r for r in st.runs(experiment=exp.name) if start is not None and r.variant == start.variant
-               and r.config_hash == start.key]
-        result.waiting_on[c.key] = ran[-1].status if ran else "not trained"  # (its latest: diverged, failed...)
+        result.waiting_on[c.key] = latest.get((start.variant, start.key), "not trained") if start else "not trained"
     keys = dict.fromkeys((c.variant, c.key) for c in cells)
     if live is not None and live.keys is not None:
         live.keys = frozenset(keys)

@@ -65,9 +65,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.initial_weights import Start, split_start
 from mnistlab.errors import (WRITING_MARKS, MnistlabError, SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint,
                              printable, show, together, unknown_key, user_level)
+from mnistlab.initial_weights import Start, split_start
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slice_bounds, slices_alone, written_key)
 from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
@@ -638,7 +638,6 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
 
 def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warned: _SaidOnce) -> Experiment:
     """:func:`parse_experiment`, the runs' warnings heard by ``warned``."""
-
     if not isinstance(d, Mapping):
         raise SpecError(f"{source}: top level: must be a table, got {show(d)}", source=source)
     for key in d:
