@@ -1079,3 +1079,16 @@ def test_a_deleted_current_folder_is_one_line_for_workers_and_no_error_after_a_s
     assert store_flag(default_root()) == ""
     with pytest.raises(MnistlabError, match=r"^the current folder no longer exists .*: worker processes cannot start"):
         list(ProcessRunner(2).map(abs, [1, 2]))
+
+
+def test_a_sweeps_result_shows_in_a_notebook_as_its_table_with_compares_notes(tmp_path: Path, data_dir: Path) -> None:
+    """helper-211: a notebook showed a sweep's table without the notes `mnistlab run` prints under it
+    (scores of two test sets side by side), and an ExperimentResult as a repr line."""
+    from mnistlab.comparison import ComparisonRows
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ndataset = "fashion-mnist"\n')
+    result = run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
+    assert isinstance(result.rows, ComparisonRows)
+    assert any("scored on 2 different test sets" in n for n in result.rows.notes)
+    shown = result._repr_markdown_()
+    assert shown.startswith("**exp**: 2 trained\n\n| variant |") and "\nNote: these runs were scored on 2 different" in shown

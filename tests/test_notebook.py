@@ -67,4 +67,6 @@ def test_a_notebook_shows_a_summary_and_a_comparison_as_tables(data_dir: Path, t
     shown = table[0]["data"]
     assert shown["text/markdown"].startswith("| variant |") and "seed000-dense" in shown["text/markdown"], shown
     assert shown["text/plain"].splitlines()[0].split()[:2] == ["variant", "params"], shown  # not a list of dicts
+    part = "test accuracy here is on part of the test set (100 of mnist's 10,000 test images"  # (helper-211: the
+    assert f"\nNote: {part}" in shown["text/markdown"] and f"\nnote: {part}" in shown["text/plain"]  # notes left out)
     assert row[0]["data"]["text/plain"] == "('seed000-dense', 1)"  # still the rows, as dicts

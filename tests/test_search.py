@@ -1718,4 +1718,5 @@ def test_pick_latest_of_a_search_takes_its_latest_trial(tmp_path: Path, data_dir
     latest = max(RunStore(store).runs(experiment="srch"), key=lambda r: r.finished_at or 0)
     assert main(["predict", "srch", str(tmp_path / "one.png"), "--store", store, "--pick", "latest"]) == 0
     said = capsys.readouterr()
-    assert f"predicted with run {latest.run_id} (seed 0), the latest to end of 2 complete trials of search srch" in said.err
+    assert (f"predicted with run {latest.run_id} ({latest.variant}, seed 0), the latest to end of 2 complete trials of "
+            "search srch") in said.err  # (helper-210: which trial, by name)

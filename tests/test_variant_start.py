@@ -123,7 +123,8 @@ def test_a_pending_variant_says_it_trains_again_from_new_runs_not_that_its_weigh
     assert main(["run", str(path), *flags]) == 0
     said = capsys.readouterr()
     err = said.out + said.err
-    assert 'variant "fine": its cells train again, from the new runs of variant "pre" they start from' in err
+    assert ('variant "fine": the runs of variant "pre" it starts from train again first; its cells train again from '
+            "them, unless they end with the weights its runs started from") in err
     assert "weights.file" not in err
 
 
@@ -307,3 +308,21 @@ def test_show_gives_a_frozen_models_trainable_count_as_keras_summary_does(
     for variant, said in (("fine", "101,770 params (1,290 trainable)\n"), ("pre", "101,770 params\n")):
         assert main(["show", runs[variant].run_id, "--store", str(store.root)]) == 0
         assert said in capsys.readouterr().out
+
+
+def test_a_start_naming_a_committee_across_variants_says_so_and_show_says_a_start_deleted(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-210: `weights = { variant = "ab" }` of a [[committees]] table read as a typo ("did you
+    mean b?"); `show` of a run whose start was deleted named its gone file as if there."""
+    text = HEAD + PRE + '[[variants]]\nname = "f"\nweights = { variant = "ab" }\n[[committees]]\nname = "ab"\n' \
+        'variants = ["pre", "f"]\n'
+    with pytest.raises(SpecError, match='"ab" is a committee across variants \\(\\[\\[committees\\]\\]\\)'):
+        load_experiment(_file(tmp_path, text, "c.toml"))
+    store = RunStore(tmp_path / "store")
+    run_experiment(_file(tmp_path, HEAD + PRE + FINE), store, data_dir=data_dir, progress="none")
+    runs = {r.variant: r for r in store.runs()}
+    assert main(["rm", runs["pre"].run_id, "--store", str(store.root)]) == 0
+    capsys.readouterr()
+    assert main(["show", runs["fine"].run_id, "--store", str(store.root)]) == 0
+    assert f"initial weights run {runs['pre'].run_id}'s (" in (out := capsys.readouterr().out)
+    assert "(that run deleted since)\n" in out

@@ -520,14 +520,39 @@ class ComparisonRows(list[dict[str, Any]]):
     """:func:`compare`'s rows (a list of dicts, as before), which a notebook shows as the table:
     Jupyter renders :meth:`_repr_markdown_` (the ``--format markdown`` table and its marks' key),
     IPython's terminal :meth:`_repr_pretty_` (the plain table `compare` prints in a pipe). helper-182:
-    a wall of 29-key dicts."""
+    a wall of 29-key dicts. Both end with :attr:`notes`, the notes `mnistlab compare` prints under
+    the same table (helper-211: a notebook showed scores of two test sets side by side, unsaid)."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), *, notes_of: tuple[str, str, bool] | None = None) -> None:
+        super().__init__(rows)
+        self.notes_of = notes_of  # (store folder, experiment name or file, quick): where the notes are read
+        self._notes: list[str] | None = None
+
+    @property
+    def notes(self) -> list[str]:
+        """What `mnistlab compare` says under this table (:func:`notes_below`: a part of the test set,
+        other test sets, runs of other settings left out, variants sharing runs...), read from the
+        store when first asked; [] for rows of chosen runs, or a store that cannot be read now."""
+        if self._notes is None:
+            self._notes = []
+            if self.notes_of is not None:
+                root, target, quick = self.notes_of
+                try:
+                    with RunStore(root, create=False) as st:
+                        self._notes = notes_below(st, resolve_experiment(st, target, run_ids=False, quick=quick), self,
+                                                  quick=quick)
+                except MnistlabError:
+                    pass
+        return self._notes
 
     def _repr_markdown_(self) -> str:
         legend = best_legend(self)
-        return format_rows(self, "markdown") + (f"\n{legend}\n" if legend else "")
+        return (format_rows(self, "markdown") + (f"\n{legend}\n" if legend else "")
+                + "".join(f"\nNote: {note}\n" for note in self.notes))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(plain_rows(self).rstrip("\n") if self else "[]")
+        printer.text((plain_rows(self).rstrip("\n") if self else "[]")
+                     + "".join(f"\nnote: {note}" for note in self.notes))
 
 
 def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathLike[str] | Sequence[str], *,
@@ -554,6 +579,7 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     if not isinstance(store, RunStore):  # helper-157: a folder failed deep inside ("'str' object has no ...")
         with RunStore(store, create=False) as opened:
             return compare(opened, experiment, keys=keys, committees=committees)
+    target = os.fspath(experiment) if isinstance(experiment, (str, os.PathLike)) else ""  # (its notes: a file's own)
     if isinstance(experiment, os.PathLike):  # an experiment file's path: its name (review: a TypeError)
         experiment = resolve_experiment(store, os.fspath(experiment)).name
     if not isinstance(experiment, str):  # run ids (a list: a StoreError "type 'list' is not supported" said
@@ -570,7 +596,8 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
-    return ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows)
+    return ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows,
+                          notes_of=(str(store.root), target, False) if keys is None else None)
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:

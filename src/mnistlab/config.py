@@ -791,7 +791,8 @@ class RunConfig(BaseModel):
         if isinstance(v, (Mapping, WeightsConfig)):
             return v
         raise ValueError(f'must be a safetensors file, weights = "base.safetensors", or a table '
-                         f'{{ file = "base.safetensors", skip_mismatch = true }}, got {show(v)}')
+                         f'{{ file = "base.safetensors", skip_mismatch = true }} (in an experiment file also '
+                         f'{{ variant = "NAME" }}, another variant\'s runs), got {show(v)}')
 
     @field_validator("augment", mode="before")
     @classmethod

@@ -37,7 +37,7 @@ import numpy as np
 from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
-from mnistlab.comparison import COLUMNS, Comparison, compare
+from mnistlab.comparison import COLUMNS, Comparison, ComparisonRows, compare
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, test_seed, with_threads
 from mnistlab.data.userdata import carves_test_split
 from mnistlab.datasets import load_dataset
@@ -582,6 +582,18 @@ class ExperimentResult:
                 (len(self.elsewhere), "training elsewhere"), (len(self.waiting), "not started (their start did not finish)")]
         return ", ".join(f"{n} {what}" for n, what in said if n) or "no cells"
 
+    def _repr_markdown_(self) -> str:
+        """In Jupyter: what the cells did, then the comparison table with its notes (helper-211: a
+        notebook had to know to show ``.rows``)."""
+        return f"**{self.experiment.name}**: {self.counts()}\n\n" + self._table()._repr_markdown_()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(f"{self.experiment.name}: {self.counts()}\n")
+        self._table()._repr_pretty_(printer, cycle)
+
+    def _table(self) -> ComparisonRows:
+        return self.rows if isinstance(self.rows, ComparisonRows) else ComparisonRows(self.rows)
+
     def __repr__(self) -> str:
         """``ExperimentResult('seed001', 8 cells: 6 trained, 2 already done, 5 rows)`` (the dataclass's
         own repr printed every record)."""
@@ -693,10 +705,16 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         st.mark_stale()  # the workers are gone: a cell one of them had just claimed is interrupted, not running
         stopped_in_workers(st, cells, result, started, on_cell, live)
         rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants()) if st.runs(experiment=exp.name) else []
-        result.rows = stopped_rows(rows, cells, st)
+        result.rows = _with_notes(stopped_rows(rows, cells, st), st, exp, quick)  # (helper-211: a list of dicts)
         raise SweepInterrupted(result)
-    result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
+    result.rows = _with_notes(compare(st, exp.name, keys=keys, committees=exp.committee_variants()), st, exp, quick)
     return result
+
+
+def _with_notes(rows: Sequence[dict[str, Any]], st: RunStore, exp: Experiment, quick: bool) -> ComparisonRows:
+    """A sweep's ``rows`` as the table a notebook shows, with the notes `mnistlab run` prints under it
+    (:attr:`~mnistlab.comparison.ComparisonRows.notes`, read from its file, else by its name)."""
+    return ComparisonRows(rows, notes_of=(str(st.root), exp.file_path() or exp.name, quick))
 
 
 def _started_level(exp: Experiment, st: RunStore, result: ExperimentResult, level: int, levels: Mapping[str, int], *,
@@ -1172,8 +1190,8 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         # (an optimizer's own settings that came or went with it last: helper-193, adam -> sgd said beta_1, beta_2,
         # epsilon and hid optimizer and lr; helper-194, not a schedule added beside)
         if differ == [""]:
-            said.append(f'variant "{variant}": its cells train again, from the new runs of variant "{cell.after}" '
-                        "they start from")
+            said.append(f'variant "{variant}": the runs of variant "{cell.after}" it starts from train again first; its '
+                        "cells train again from them, unless they end with the weights its runs started from")
         elif differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'

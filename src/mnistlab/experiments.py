@@ -684,7 +684,9 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
     as_cells, said = _named_as_grid_cells(raw_variants, source, bool(top_grid))  # (said: their other mistakes)
     variants, twice = _named_once(variants, raw_variants, source, said=said)
     written = {str(rv["name"]) for rv in raw_variants if isinstance(rv.get("name"), str)}  # (a wrong one: said already)
-    mistakes += found + as_cells + twice + _start_mistakes(variants, source, written)
+    tables = found_tables if isinstance(found_tables := d.get("committees"), list) else []
+    across = {str(t["name"]) for t in tables if isinstance(t, Mapping) and isinstance(t.get("name"), str)}
+    mistakes += found + as_cells + twice + _start_mistakes(variants, source, written, across)
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
         first = together(mistakes)
         first.partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
@@ -693,13 +695,15 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
                       committees=parse_committees(d.get("committees", []), variants, source))
 
 
-def _start_mistakes(variants: Sequence[Variant], source: str, written: Collection[str] = ()) -> list[SpecError]:
+def _start_mistakes(variants: Sequence[Variant], source: str, written: Collection[str] = (),
+                    committees: Collection[str] = ()) -> list[SpecError]:
     """The mistakes of the variants that start from another's weights (``weights = { variant = ... }``):
     a name the file has not (a grid's, with its points), the variant itself, variants that start from
     each other in a circle, more repeats or members than the variant started from has (unless it
     has one), and a model its trained weights cannot start (:func:`~mnistlab.initial_weights.start_mistake`);
     one mistake per place in the file. A start naming a variant ``written`` in the file whose own table
-    is wrong (so not among ``variants``) is left to that table's mistakes."""
+    is wrong (so not among ``variants``) is left to that table's mistakes; one naming a [[committees]]
+    table (of ``committees``) is told it names no variant."""
     by_name = {v.name: v for v in variants}
     out: dict[tuple[str | int, ...], SpecError] = {}
     for v in variants:
@@ -709,6 +713,10 @@ def _start_mistakes(variants: Sequence[Variant], source: str, written: Collectio
         named = v.start.variant  # a variant whose own table is wrong (not a grid's points): its mistakes are said
         if named in written and named not in by_name and not any(n.startswith(f"{named},") for n in by_name):
             continue
+        if at not in out and named in committees and named not in by_name:  # (helper-210: "did you mean b?")
+            out[at] = SpecError(f'{source}: variant "{v.name}": weights.variant: "{named}" is a committee across '
+                                "variants ([[committees]]), which trains nothing of its own: start from one of its "
+                                "variants", path=at, source=source)
         if at not in out and (said := _start_mistake(v, by_name, source, written)):
             out[at] = SpecError(said, path=at, source=source)
     return list(out.values())

@@ -624,7 +624,8 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
     if committee is None:
         record = store.get(ids[0])
         how = pick_note(store, target, record, variant=variant, quick=quick, diverged=True)
-        return record, None, f"run {record.run_id} (seed {record.seed})" + (f", {how}" if how else "")
+        trial = f"{record.variant}, " if "trial" in (record.metrics or {}) else ""  # (a search's: which trial)
+        return record, None, f"run {record.run_id} ({trial}seed {record.seed})" + (f", {how}" if how else "")
     if kind in ("feature-maps", "filters"):
         raise PlotError(f"{committee.variant!r} is a committee of {len(ids)} models and {kind} show one: give one "
                         f"member's run id ({', '.join(ids[:4])}{', ...' * (len(ids) > 4)})")

@@ -781,7 +781,7 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     # text may hold a terminal's escape codes: helper-172)
     smoke = ("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name leave it out "
              "where its variant has a full-size run") if smoke_run(r) else None
-    for said in (_started_said(r), _started_from_it(st, r), _resumed_said(st, r), smoke, result_said(r),
+    for said in (_started_said(st, r), _started_from_it(st, r), _resumed_said(st, r), smoke, result_said(r),
                  *warnings_said(r), *notes_said(read_notes(st, r.run_id))):  # its warnings, the user's words on it
         if said:
             click.echo(said)
@@ -839,12 +839,25 @@ def _trainable_said(model: dict[str, Any]) -> str:
         return ""
 
 
-def _started_said(r: RunRecord) -> str | None:
+def _started_said(st: RunStore, r: RunRecord) -> str | None:
     """`show`'s line of the weights a run started from (:func:`~mnistlab.initial_weights.said`):
-    ``initial weights run 3fa9c01b2e's (/path/weights.safetensors)``; None for a fresh start."""
+    ``initial weights run 3fa9c01b2e's (/path/weights.safetensors)``, ``(that run deleted since)``
+    where the run is gone from ``st`` (helper-210); None for a fresh start."""
     from mnistlab.initial_weights import said
 
-    return f"initial weights {printable(text)}" if (text := said((r.metrics or {}).get("initial_weights"))) else None
+    started = (r.metrics or {}).get("initial_weights")
+    if not (text := said(started)):
+        return None
+    runs = [str(i) for i in (started.get("runs") or [])] if isinstance(started, dict) else []
+    return f"initial weights {printable(text)}" + (" (that run deleted since)" if any(_gone(st, i) for i in runs) else "")
+
+
+def _gone(st: RunStore, run_id: str) -> bool:
+    """Whether ``st`` no longer holds the run ``run_id`` (a whole id a record names)."""
+    try:
+        return st.get(run_id).run_id != run_id
+    except MnistlabError:
+        return True
 
 
 def _started_from_it(st: RunStore, r: RunRecord) -> str | None:
@@ -891,12 +904,8 @@ def _resumed_said(st: RunStore, r: RunRecord) -> str | None:
     if not (before := r.metrics.get("resumed_from_run")):
         return None
     step = r.metrics.get("resumed_from_step")
-    try:
-        gone = st.get(str(before)).run_id != before
-    except MnistlabError:
-        gone = True
     return (f"resumed from the checkpoint of run {before} after epoch {r.metrics.get('resumed_from_epoch', 0)}"
-            + (f", batch {step}" if step else "") + (" (that run deleted since)" if gone else ""))
+            + (f", batch {step}" if step else "") + (" (that run deleted since)" if _gone(st, str(before)) else ""))
 
 
 def warnings_said(r: RunRecord) -> list[str]:

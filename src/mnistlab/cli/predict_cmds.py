@@ -418,7 +418,10 @@ def _which(trained: Run | Committee) -> str:
         ids = [str(i) for i in trained.run_ids]
         return f"the committee of {len(ids)} runs ({', '.join(ids[:3])}{', ...' * (len(ids) > 3)})"
     seed = ((trained.config or {}).get("train") or {}).get("seed")
-    return f"run {trained.run_id}" + (f" (seed {seed})" if seed is not None else "")
+    record = getattr(trained, "record", None)
+    trial = str(record.variant) if record is not None and "trial" in (record.metrics or {}) else ""  # (helper-210)
+    said = ", ".join(filter(None, [trial, f"seed {seed}" if seed is not None else ""]))
+    return f"run {trained.run_id}" + (f" ({said})" if said else "")
 
 
 def _chosen(trained: Run | Committee) -> str | None:
