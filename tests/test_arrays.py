@@ -144,3 +144,24 @@ def test_nan_pixels_name_their_image(mnist_part: tuple[np.ndarray, ...]) -> None
     x[7, 3, 3], x[9, 0, :2] = 0.5, np.inf
     with pytest.raises(DataError, match=r"x_train\[9\] has 2 infinite pixels: pixels"):
         train((x, y[:60]), "seed000-dense", 1, progress="none")
+
+
+def test_a_dataset_that_load_dataset_returned_trains_as_its_name_or_its_arrays(data_dir: Path, tmp_path: Path) -> None:
+    """helper-211: train(load_dataset("mnist"), ...) was refused: "dataset: must be a valid string"."""
+    ds = load_dataset("mnist", data_dir)
+    run = train(ds, "seed000-dense", 1, data_dir=data_dir, subset=600, progress="none")
+    assert run.config["dataset"] == "mnist"  # a registered one: by name, its own test set
+    folder = tmp_path / "digits"
+    for label in ("a", "b"):
+        (folder / label).mkdir(parents=True)
+        for i in range(12):
+            image = np.zeros((28, 28), np.uint8)
+            if label == "a":
+                image[4 + i:8 + i, 4:24] = 255  # a bar across, one row lower each image
+            else:
+                image[4:24, 4 + i:8 + i] = 255  # a bar down
+            Image.fromarray(image).save(folder / label / f"{i}.png")
+    own = load_dataset({"folder": str(folder)})
+    run = train(own, {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 2, "activation": "softmax"}]}, 1,
+                progress="none")
+    assert "npz" in run.config["dataset"] and run.metrics["test_size"] == len(own.test_labels)  # its own split kept

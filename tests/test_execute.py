@@ -1092,3 +1092,17 @@ def test_a_sweeps_result_shows_in_a_notebook_as_its_table_with_compares_notes(tm
     assert any("scored on 2 different test sets" in n for n in result.rows.notes)
     shown = result._repr_markdown_()
     assert shown.startswith("**exp**: 2 trained\n\n| variant |") and "\nNote: these runs were scored on 2 different" in shown
+
+
+def test_an_experiment_given_in_python_as_a_table_or_a_files_text(tmp_path: Path, data_dir: Path) -> None:
+    """helper-211: a dict gave a TypeError ("expected str, bytes or os.PathLike"), a TOML string "no
+    such file": a notebook's experiment lives in a cell."""
+    store = RunStore(tmp_path / "s")
+    table = {"name": "inline", "base": {"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 120},
+                                        "train": {"epochs": 1}},
+             "variants": [{"name": "a"}, {"name": "b", "train.lr": 0.01}]}
+    assert [o.cell.variant for o in run_experiment(table, store, data_dir=data_dir, progress="none").outcomes] == ["a", "b"]
+    text = 'name = "text"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n[base.data]\nsubset = 120\n'
+    assert len(run_experiment(text, store, data_dir=data_dir, progress="none").outcomes) == 1
+    with pytest.raises(SpecError, match="^the experiment given in Python: \\[base\\]: model: required key is missing"):
+        run_experiment({"name": "bad", "base": {"dataset": "mnist"}}, store, data_dir=data_dir)

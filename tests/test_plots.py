@@ -788,3 +788,15 @@ def test_a_comparison_of_many_variants_draws_the_best_and_says_so() -> None:
     assert names == [f"v{i}" for i in range(5, MAX_POINTS + 5)]  # the best, in their order
     assert f"the {MAX_POINTS} best of {MAX_POINTS + 5} variants" in ax.get_title()
     assert "not drawn: broke (no result: 2 failed)" in ax.get_xlabel() and "v0" not in ax.get_xlabel()
+
+
+def test_misclassified_leaves_out_images_given_with_their_right_class_and_says_so() -> None:
+    """helper-211: a grid titled "Misclassified" of tiles reading 7/7, 2/2: every prediction was given."""
+    from mnistlab.errors import ReportWarning
+    from mnistlab.plots import plot_misclassified
+
+    images = np.zeros((4, 28, 28), dtype=np.uint8)
+    with pytest.warns(ReportWarning, match="2 of the 4 images given are classified right, left out"):
+        fig = plot_misclassified(images, [1, 2, 3, 4], [1, 5, 3, 6], [str(d) for d in range(10)], index=[10, 11, 12, 13])
+    shown = sorted(t.get_text() for ax in fig.axes for t in ax.texts)
+    assert shown == ["2", "4", "5", "6"] and [ax.get_xlabel() for ax in fig.axes] == ["#11", "#13"]

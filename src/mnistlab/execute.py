@@ -642,6 +642,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
     >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
     """
+    exp = _given_experiment(exp)  # (a table, or a file's text: helper-211, a TypeError and "no such file")
     if not isinstance(exp, Experiment):
         exp = load_checked(exp, data_dir, quick=quick)
     if jobs < 1:
@@ -715,6 +716,22 @@ def _with_notes(rows: Sequence[dict[str, Any]], st: RunStore, exp: Experiment, q
     """A sweep's ``rows`` as the table a notebook shows, with the notes `mnistlab run` prints under it
     (:attr:`~mnistlab.comparison.ComparisonRows.notes`, read from its file, else by its name)."""
     return ComparisonRows(rows, notes_of=(str(st.root), exp.file_path() or exp.name, quick))
+
+
+def _given_experiment(exp: Any) -> Any:
+    """An experiment given in Python as a table (a dict, as the TOML file holds it) or as a file's
+    text (a string of several lines) made an :class:`Experiment`, its paths relative to the current
+    folder, its mistakes one line each (:func:`~mnistlab.experiments.parse_experiment`); anything
+    else as it is (a file's path, an Experiment)."""
+    from mnistlab._toml import loads_toml
+    from mnistlab.experiments import parse_experiment
+
+    if isinstance(exp, Mapping):
+        return parse_experiment(exp, source="the experiment given in Python")
+    if isinstance(exp, str) and "\n" in exp:
+        return parse_experiment(loads_toml(exp, source="the experiment text given in Python"),
+                                source="the experiment text given in Python")
+    return exp
 
 
 def _started_level(exp: Experiment, st: RunStore, result: ExperimentResult, level: int, levels: Mapping[str, int], *,

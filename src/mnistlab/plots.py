@@ -710,7 +710,8 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
 
     Pass only the wrong ones, e.g. `idx = metrics.misclassified(probs, labels)`, then
     `plot_misclassified(images[idx], labels[idx], probs.argmax(1)[idx], names,
-    confidence=probs.max(1)[idx], index=idx)`.
+    confidence=probs.max(1)[idx], index=idx)`; images given with their right class are left out,
+    with a ReportWarning (helper-211: a grid titled "Misclassified" of 7/7, 2/2, 1/1).
     """
     imgs = _as_images(images)
     given = {"images": len(imgs), "true": len(true), "pred": len(pred),
@@ -718,6 +719,14 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
              **({"index": len(index)} if index is not None else {})}
     if len(set(given.values())) > 1:  # helper-157: 23 images beside 100 labels were captioned with the first 23
         raise PlotError("plot_misclassified: one of each per image, but got " + ", ".join(f"{n} {k}" for k, n in given.items()))
+    if right := [i for i in range(len(imgs)) if int(true[i]) == int(pred[i])]:
+        warnings.warn(f"plot_misclassified: {len(right)} of the {len(imgs)} images given are classified right, left "
+                      "out (metrics.misclassified(probs, labels) picks the wrong ones)", ReportWarning,
+                      stacklevel=user_level())
+        keep = sorted(set(range(len(imgs))) - set(right))
+        imgs, true, pred = imgs[keep], [true[i] for i in keep], [pred[i] for i in keep]
+        confidence = None if confidence is None else [confidence[i] for i in keep]
+        index = None if index is None else [index[i] for i in keep]
     imgs = imgs[:max_images]
     n = len(imgs)
     fig = Figure(figsize=(8, 2), layout="constrained")

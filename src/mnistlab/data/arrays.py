@@ -104,8 +104,17 @@ def said_as_given() -> Iterator[None]:
 def saved_if_given(dataset: Any, overrides: Mapping[str, Any], *, source: str) -> tuple[Any, dict[str, Any]]:
     """``dataset`` and ``overrides`` of ``source`` (:func:`mnistlab.train`, :func:`mnistlab.lr_find`);
     data in memory (Keras's ``fit(x, y)``) saved once as an ``.npz`` the run records (:func:`saved_arrays`,
-    helper-191), its options (``test_fraction``) taken out of ``overrides`` into its table. SpecError,
-    led by ``source``, for arrays of another form."""
+    helper-191), its options (``test_fraction``) taken out of ``overrides`` into its table; a
+    :class:`~mnistlab.datasets.Dataset` that :func:`~mnistlab.load_dataset` returned, as its
+    registered name, else as its training and test arrays (helper-211: refused, "must be a valid
+    string"). SpecError, led by ``source``, for arrays of another form."""
+    from mnistlab.data.registry import is_registered
+    from mnistlab.datasets import Dataset
+
+    if isinstance(dataset, Dataset):
+        if is_registered(dataset.info.name):
+            return dataset.info.name, dict(overrides)
+        dataset = ((dataset.train_images, dataset.train_labels), (dataset.test_images, dataset.test_labels))
     if not in_memory(dataset):
         return dataset, dict(overrides)
     options = {k: v for k, v in overrides.items() if k in ARRAY_OPTIONS}
