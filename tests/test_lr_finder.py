@@ -56,6 +56,8 @@ def test_the_suggestion_is_the_steepest_fall() -> None:
     assert suggested_lr(lrs.tolist(), rising.tolist()) is None  # (helper-202: a rate past the lowest loss)
     found = LRFinderResult(lrs.tolist(), rising.tolist(), rising.tolist(), None)
     assert said(found).startswith("no suggestion: the loss never fell below its first 10 steps'")
+    steep = LRFinderResult(lrs.tolist(), smoothed.tolist(), smoothed.tolist(), 1e-3)  # a notebook's last line
+    assert repr(steep) == "LRFinderResult(suggestion=0.001, lowest=1, 61 steps)"  # (helper-211: 6,224 characters)
 
 
 @pytest.mark.parametrize(("start", "end", "steps", "said"), [

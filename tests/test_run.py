@@ -102,6 +102,8 @@ def test_notebook_api(data_dir):
     assert run.test_accuracy == run.metrics["test_accuracy"] and run.test_loss > 0
     assert repr(run).startswith("Run(mnist, seed000-dense, finished, epochs=1, test_accuracy=")
     assert " on 50 of 10,000 test images, train_seconds=" in repr(run)  # helper-117: subset=300 scores 300 // 6
+    with pytest.raises(SpecError, match=r"^evaluate\(x, y\): give the labels of x too"):  # (helper-211: a TypeError)
+        run.evaluate(load_dataset("mnist", data_dir).test_images[:5])
     ds = load_dataset("mnist", data_dir)
     p_uint8 = run.predict(ds.test_images[:5])
     p_float = run.predict(ds.test_images[:5].astype(np.float32) / 255)
@@ -1221,3 +1223,4 @@ def test_a_python_run_stopped_and_resumed_names_the_run_it_continues(data_dir, t
         train("mnist", "seed000-dense", 3, callbacks=[InterruptAt(1, 3)], **given)
     resumed = train("mnist", "seed000-dense", 3, resume=True, **given)
     assert resumed.metrics["resumed_from_run"] == stopped.value.run.run_id
+    assert repr(resumed).endswith(f", run_id={resumed.run_id!r})")  # (helper-211: a recorded Run named no run)

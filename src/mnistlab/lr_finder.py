@@ -67,6 +67,15 @@ class LRFinderResult:
 
         return plot_lr_find(self)
 
+    def __repr__(self) -> str:
+        """``LRFinderResult(suggestion=0.00209, lowest=0.0158, 100 steps)``: a notebook's last line
+        (helper-211: 6,224 characters of every step's rate and loss; :meth:`to_dict` has them)."""
+        def rate(v: float | None) -> str:
+            return "None" if v is None else f"{v:.3g}"
+        stopped = f", stopped: {self.stopped}" if self.stopped else ""
+        return (f"LRFinderResult(suggestion={rate(self.suggestion)}, lowest={rate(self.lowest)}, "
+                f"{len(self.lrs)} steps{stopped})")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data: the suggestion, the lowest-loss rate, why it stopped, and each step."""
         return {"suggestion": self.suggestion, "lowest": self.lowest, "stopped": self.stopped, "steps": len(self.lrs),
@@ -134,7 +143,8 @@ def few_batches(images: int, batch_size: int, num_steps: int) -> None:
 
         warnings.warn(f"lr-find: {images:,} training images make {batches} batch{'es' * (batches != 1)} of {batch_size}, "
                       f"each seen about {num_steps // batches} times in {num_steps} steps: the curve is noisy and tells "
-                      "more of those images than of the data; use more images (or fewer --steps)", DataWarning,
+                      "more of those images than of the data; use more images (or fewer steps: --steps, num_steps=)",
+                      DataWarning,
                       stacklevel=user_level())
 
 

@@ -1517,7 +1517,7 @@ class Run:
                     and "NaN" not in str(exc) else "")  # (helper-157: no size or colour makes NaN pixels usable)
             raise SpecError(f"predict: {exc}{hint}") from None
 
-    def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto", *,
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
         """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the run's model on images ``x``
         (anything :meth:`predict` takes) and labels ``y``: class indices (N,), as Keras's
@@ -1565,8 +1565,11 @@ class Run:
 
         if acc != "n/a" and (part := scored_part(self.dataset, m)) is not None:  # data.subset's part
             acc += f" on {part[0]:,} of {part[1]:,} test images"
-        return (f"Run({self.result.config['dataset']}, {name}, {self.status}, epochs={m['epochs_run']}, "
-                f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f})")
+        from mnistlab.data.userdata import dataset_label
+
+        recorded = f", run_id={self.run_id!r}" if self.run_id else ""  # (helper-211: which run, and not a cache path)
+        return (f"Run({dataset_label(self.result.config['dataset'])}, {name}, {self.status}, epochs={m['epochs_run']}, "
+                f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f}{recorded})")
 
 
 def _train_store(store: RunStore | str | os.PathLike | bool, experiment: str) -> RunStore:
@@ -1831,6 +1834,9 @@ def evaluation(log_probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, 
     (``model``'s weight penalties; None for a committee). SpecError for no images, or labels that do not fit."""
     if not len(log_probs):
         raise SpecError("evaluate: no images to evaluate on")
+    if y is None:  # (helper-211: a TypeError, "missing 1 required positional argument")
+        raise SpecError("evaluate(x, y): give the labels of x too, as Keras's evaluate takes them (class indices, or "
+                        "one-hot rows); predict(x) gives the outputs alone")
     target = label_targets(y, len(log_probs), log_probs.shape[1])
     loss = log_probs_loss(torch.from_numpy(log_probs), torch.from_numpy(target).float(), model,
                           label_smoothing=label_smoothing)
@@ -1958,7 +1964,7 @@ class Committee:
         x = model_input(images, preprocess, self.dataset, self.input_shape)  # read and preprocessed once
         return committee_probs([m.predict(x, preprocess=False, batch_size=batch_size) for m in self.members])
 
-    def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto", *,
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
         """:meth:`Run.evaluate` of the committee's averaged probabilities (:meth:`predict`):
         ``[loss, accuracy]``, the loss their cross-entropy (no weight penalty: a committee has no
