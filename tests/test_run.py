@@ -1224,3 +1224,14 @@ def test_a_python_run_stopped_and_resumed_names_the_run_it_continues(data_dir, t
     resumed = train("mnist", "seed000-dense", 3, resume=True, **given)
     assert resumed.metrics["resumed_from_run"] == stopped.value.run.run_id
     assert repr(resumed).endswith(f", run_id={resumed.run_id!r})")  # (helper-211: a recorded Run named no run)
+
+
+def test_a_callback_class_given_for_an_instance_is_said_so() -> None:
+    """helper-211: callbacks=[Callback] said "must be a table with a type, got type"."""
+    from mnistlab.callbacks import Callback, EarlyStopping
+    from mnistlab.run import train
+
+    for given in (Callback, EarlyStopping):
+        with pytest.raises(SpecError, match=f"callbacks\\[0\\]: the class {given.__name__} itself: give an instance, "
+                                            f"{given.__name__}\\(...\\)"):
+            train("mnist", "seed000-dense", 1, subset=300, store=False, progress="none", callbacks=[given])

@@ -1058,6 +1058,9 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
     ``elsewhere``: types of Keras's that mnistlab does otherwise (lower case -> Keras's name, and
     how), said instead of "unknown"."""
     label = _dotted(where)
+    if isinstance(obj, type):  # (helper-211: callbacks=[Callback] said "must be a table with a type, got type")
+        raise SpecError(f"{source}: {label}: the class {obj.__name__} itself: give an instance, {obj.__name__}(...), "
+                        "as Keras takes callbacks", path=where, source=source)
     if not isinstance(obj, Mapping):
         raise SpecError(f"{source}: {label}: must be a table with a type, got {type_name(obj)}",
                         path=where, source=source)
