@@ -146,22 +146,31 @@ def test_nan_pixels_name_their_image(mnist_part: tuple[np.ndarray, ...]) -> None
         train((x, y[:60]), "seed000-dense", 1, progress="none")
 
 
-def test_a_dataset_that_load_dataset_returned_trains_as_its_name_or_its_arrays(data_dir: Path, tmp_path: Path) -> None:
-    """helper-211: train(load_dataset("mnist"), ...) was refused: "dataset: must be a valid string"."""
+def test_a_dataset_that_load_dataset_returned_trains_as_what_it_was_given(data_dir: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-211: train(load_dataset("mnist"), ...) was refused: "dataset: must be a valid string";
+    helper-212: by its name alone, a folder of the user's named "mnist" trained MNIST, one loaded from a
+    data_dir was looked for elsewhere, and the user's own lost their class names as arrays."""
+    import dataclasses
+
+    monkeypatch.delenv("MNISTLAB_DATA_DIR", raising=False)
     ds = load_dataset("mnist", data_dir)
-    run = train(ds, "seed000-dense", 1, data_dir=data_dir, subset=600, progress="none")
+    run = train(ds, "seed000-dense", 1, subset=600, progress="none")  # (no data_dir: the folder it was found in)
     assert run.config["dataset"] == "mnist"  # a registered one: by name, its own test set
-    folder = tmp_path / "digits"
-    for label in ("a", "b"):
+    folder = tmp_path / "mnist"  # the user's own, in a folder named as a registered dataset
+    for label in ("cat", "dog"):
         (folder / label).mkdir(parents=True)
         for i in range(12):
             image = np.zeros((28, 28), np.uint8)
-            if label == "a":
+            if label == "cat":
                 image[4 + i:8 + i, 4:24] = 255  # a bar across, one row lower each image
             else:
                 image[4:24, 4 + i:8 + i] = 255  # a bar down
             Image.fromarray(image).save(folder / label / f"{i}.png")
-    own = load_dataset({"folder": str(folder)})
-    run = train(own, {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 2, "activation": "softmax"}]}, 1,
-                progress="none")
-    assert "npz" in run.config["dataset"] and run.metrics["test_size"] == len(own.test_labels)  # its own split kept
+    own = load_dataset(str(folder))
+    dense = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 2, "activation": "softmax"}]}
+    run = train(own, dense, 1, progress="none")
+    assert run.config["dataset"] != "mnist" and run.class_names == ["cat", "dog"]
+    assert run.metrics["test_size"] == len(own.test_labels)
+    cut = dataclasses.replace(own, train_images=own.train_images[:10], train_labels=own.train_labels[:10])
+    assert "npz" in train(cut, dense, 1, progress="none").config["dataset"]  # other images now: its arrays

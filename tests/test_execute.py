@@ -1106,3 +1106,8 @@ def test_an_experiment_given_in_python_as_a_table_or_a_files_text(tmp_path: Path
     assert len(run_experiment(text, store, data_dir=data_dir, progress="none").outcomes) == 1
     with pytest.raises(SpecError, match="^the experiment given in Python: \\[base\\]: model: required key is missing"):
         run_experiment({"name": "bad", "base": {"dataset": "mnist"}}, store, data_dir=data_dir)
+    with pytest.raises(SpecError, match="give it a name"):  # (review: every table recorded as "experiment", mixed)
+        run_experiment({"base": {"dataset": "mnist", "model": "seed000-dense"}}, store, data_dir=data_dir)
+    path = tmp_path / "pasted.toml"
+    path.write_text(text.replace('"text"', '"pasted"'))
+    assert len(run_experiment(f"{path}\n", store, data_dir=data_dir, progress="none").outcomes) == 1  # a path, pasted

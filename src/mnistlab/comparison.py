@@ -35,6 +35,7 @@ import math
 import os
 import re
 import shlex
+import warnings
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -538,10 +539,11 @@ class ComparisonRows(list[dict[str, Any]]):
             if self.notes_of is not None:
                 root, target, quick = self.notes_of
                 try:
-                    with RunStore(root, create=False) as st:
+                    with warnings.catch_warnings(), RunStore(root, create=False) as st:
+                        warnings.simplefilter("ignore")  # (a file read again: its warnings were said as it ran)
                         self._notes = notes_below(st, resolve_experiment(st, target, run_ids=False, quick=quick), self,
                                                   quick=quick)
-                except MnistlabError:
+                except Exception:  # noqa: BLE001  # a display hook: the table shows whatever the notes' trouble
                     pass
         return self._notes
 
@@ -579,7 +581,6 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     if not isinstance(store, RunStore):  # helper-157: a folder failed deep inside ("'str' object has no ...")
         with RunStore(store, create=False) as opened:
             return compare(opened, experiment, keys=keys, committees=committees)
-    target = os.fspath(experiment) if isinstance(experiment, (str, os.PathLike)) else ""  # (its notes: a file's own)
     if isinstance(experiment, os.PathLike):  # an experiment file's path: its name (review: a TypeError)
         experiment = resolve_experiment(store, os.fspath(experiment)).name
     if not isinstance(experiment, str):  # run ids (a list: a StoreError "type 'list' is not supported" said
@@ -596,8 +597,8 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
-    return ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows,
-                          notes_of=(str(store.root), target, False) if keys is None else None)
+    return ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows,  # (its notes by name, as its rows)
+                          notes_of=(str(Path(store.root).resolve()), experiment, False) if keys is None else None)
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:

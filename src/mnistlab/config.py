@@ -1058,7 +1058,8 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
     ``elsewhere``: types of Keras's that mnistlab does otherwise (lower case -> Keras's name, and
     how), said instead of "unknown"."""
     label = _dotted(where)
-    if isinstance(obj, type):  # (helper-211: callbacks=[Callback] said "must be a table with a type, got type")
+    if isinstance(obj, type) and hasattr(obj, "on_epoch_end"):  # (helper-211: callbacks=[Callback] said "must be a
+        # table with a type, got type")
         raise SpecError(f"{source}: {label}: the class {obj.__name__} itself: give an instance, {obj.__name__}(...), "
                         "as Keras takes callbacks", path=where, source=source)
     if not isinstance(obj, Mapping):

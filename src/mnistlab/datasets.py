@@ -33,6 +33,7 @@ import json
 import math
 import os
 import sys
+import dataclasses
 import re
 import tempfile
 import urllib.error
@@ -88,6 +89,10 @@ class Dataset:
     verified: str = field(default="", compare=False)
     checksums: Mapping[str, str] = field(default_factory=dict, compare=False)
     test_held_out: float = field(default=0.0, compare=False)
+    #: what :func:`load_dataset` was given (the name or table, the folder its files were found in, and
+    #: the images it held then), for a run to train on it again by that name (``train(ds, ...)``);
+    #: None for one made otherwise, or with other than the default image size, seed or order
+    loaded_as: tuple[Any, str | None, int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def class_names(self) -> list[str]:
@@ -460,10 +465,13 @@ def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str
     if not is_registered(name):
         from mnistlab.data import userdata
 
+        default = shuffle is None and tuple(image_shape) == (28, 28) and seed == 0  # (as a run reads it by default)
         if shuffle is None:  # helper-121: a folder's test split differed from the run's, training images in it
             shuffle = userdata.is_folder_dataset(name)
-        return userdata.load_user_data(userdata.parse_user_dataset(name), image_shape=image_shape, seed=seed,
-                                       shuffle=shuffle)
+        own = userdata.load_user_data(userdata.parse_user_dataset(name), image_shape=image_shape, seed=seed,
+                                      shuffle=shuffle)
+        return dataclasses.replace(own, loaded_as=(name, None, len(own.train_labels), len(own.test_labels))) if (
+            default) else own
     info = get_info(name)
     located = find_files(info, data_dir)
     if located is None:
@@ -482,7 +490,8 @@ def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str
             raise DataError(f"{name}: downloaded files not found in {dest}")
     arrays, verified = _load_decoded(info, located)
     return Dataset(info, arrays["train_images"], arrays["train_labels"], arrays["test_images"], arrays["test_labels"],
-                   source=f"{located.folder} ({located.origin})", verified=verified, checksums=dict(info.sha256))
+                   source=f"{located.folder} ({located.origin})", verified=verified, checksums=dict(info.sha256),
+                   loaded_as=(name, str(located.folder), len(arrays["train_labels"]), len(arrays["test_labels"])))
 
 
 def missing_message(info: DatasetInfo, data_dir: str | os.PathLike | None = None) -> str:

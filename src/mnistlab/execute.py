@@ -715,7 +715,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
 def _with_notes(rows: Sequence[dict[str, Any]], st: RunStore, exp: Experiment, quick: bool) -> ComparisonRows:
     """A sweep's ``rows`` as the table a notebook shows, with the notes `mnistlab run` prints under it
     (:attr:`~mnistlab.comparison.ComparisonRows.notes`, read from its file, else by its name)."""
-    return ComparisonRows(rows, notes_of=(str(st.root), exp.file_path() or exp.name, quick))
+    table = ComparisonRows(rows, notes_of=(str(Path(st.root).resolve()), exp.file_path() or exp.name, quick))
+    table.notes  # noqa: B018  # read now: the file as this sweep ran it, not as edited before the table is shown
+    return table
 
 
 def _given_experiment(exp: Any) -> Any:
@@ -726,11 +728,15 @@ def _given_experiment(exp: Any) -> Any:
     from mnistlab._toml import loads_toml
     from mnistlab.experiments import parse_experiment
 
+    if isinstance(exp, str) and not Path(exp.strip()).exists() and ("\n" in exp.strip() or "=" in exp):
+        exp = loads_toml(exp, source="the experiment text given in Python")  # (not a file here: a file's text)
+    elif isinstance(exp, str) and exp != exp.strip() and Path(exp.strip()).exists():
+        return exp.strip()  # (a path pasted with its line's end)
     if isinstance(exp, Mapping):
+        if "name" not in exp:  # (review: every table given so recorded under "experiment", mixed)
+            raise SpecError('the experiment given in Python: give it a name (name = "...", its runs\' experiment in '
+                            "the store), as a file's name gives one")
         return parse_experiment(exp, source="the experiment given in Python")
-    if isinstance(exp, str) and "\n" in exp:
-        return parse_experiment(loads_toml(exp, source="the experiment text given in Python"),
-                                source="the experiment text given in Python")
     return exp
 
 

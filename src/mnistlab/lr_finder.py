@@ -203,12 +203,13 @@ def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: flo
     trains; :class:`RangeTestInterrupted` (a KeyboardInterrupt, as :func:`mnistlab.train`'s) where Ctrl-C
     stopped it, its ``found`` the steps so far."""
     from mnistlab.config import apply_overrides, build_run_config, parse_run_config
-    from mnistlab.data.arrays import said_as_given, saved_if_given
+    from mnistlab.data.arrays import given_dataset, said_as_given, saved_if_given
     from mnistlab.initial_weights import given_weights
     from mnistlab.run import run_config
 
     check_range(start_lr, end_lr, num_steps)
     if config is None:
+        dataset, data_dir = given_dataset(dataset, data_dir)
         dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="lr_find()"), source="lr_find()")
         with said_as_given():
             config = parse_run_config(apply_overrides({"dataset": dataset, "model": model}, overrides,

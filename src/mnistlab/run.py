@@ -39,7 +39,7 @@ from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConf
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
                              warn_if_min_lr_never_acts)
-from mnistlab.data.arrays import as_given, said_as_given, saved_if_given
+from mnistlab.data.arrays import as_given, given_dataset, said_as_given, saved_if_given
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -1531,6 +1531,7 @@ class Run:
         printed. No images, or labels that do not fit the images or the classes, raise SpecError.
         """
         del verbose  # Keras's progress bar: evaluate prints nothing
+        _labels_given(y)
         log_probs = _evaluated(functools.partial(self._predicted, log=True), x, preprocess, batch_size)
         smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
         return evaluation(log_probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
@@ -1568,7 +1569,8 @@ class Run:
         from mnistlab.data.userdata import dataset_label
 
         recorded = f", run_id={self.run_id!r}" if self.run_id else ""  # (helper-211: which run, and not a cache path)
-        return (f"Run({dataset_label(self.result.config['dataset'])}, {name}, {self.status}, epochs={m['epochs_run']}, "
+        return (f"Run({as_given(dataset_label(self.result.config['dataset']))}, {name}, {self.status}, "
+                f"epochs={m['epochs_run']}, "
                 f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f}{recorded})")
 
 
@@ -1655,6 +1657,7 @@ def train(
     if not resume and checkpoint_dir is not None and (held := unfinished_checkpoint(Path(checkpoint_dir) / CHECKPOINT_FILE)):
         raise SpecError(f"checkpoint_dir={os.fspath(checkpoint_dir)!r} holds the checkpoint of {held}, which this run "
                         "would write over: resume=True continues it, or delete it to start afresh")
+    dataset, data_dir = given_dataset(dataset, data_dir)  # (a Dataset load_dataset returned: by what it was given)
     dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="train()", store=store), source="train()")
     with said_as_given():  # a mistake in arrays in memory named as theirs, not their cache file's
         cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
@@ -1834,14 +1837,19 @@ def evaluation(log_probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, 
     (``model``'s weight penalties; None for a committee). SpecError for no images, or labels that do not fit."""
     if not len(log_probs):
         raise SpecError("evaluate: no images to evaluate on")
-    if y is None:  # (helper-211: a TypeError, "missing 1 required positional argument")
-        raise SpecError("evaluate(x, y): give the labels of x too, as Keras's evaluate takes them (class indices, or "
-                        "one-hot rows); predict(x) gives the outputs alone")
     target = label_targets(y, len(log_probs), log_probs.shape[1])
     loss = log_probs_loss(torch.from_numpy(log_probs), torch.from_numpy(target).float(), model,
                           label_smoothing=label_smoothing)
     acc = float((log_probs.argmax(1) == target.argmax(1)).mean())
     return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
+
+
+def _labels_given(y: Any) -> None:
+    """SpecError for ``evaluate(x)`` without its labels, before any image is predicted (helper-211: a
+    TypeError, "missing 1 required positional argument")."""
+    if y is None:
+        raise SpecError("evaluate(x, y): give the labels of x too, as Keras's evaluate takes them (class indices, or "
+                        "one-hot rows); predict(x) gives the outputs alone")
 
 
 def pass_size(batch_size: Any, where: str) -> int:
@@ -1971,6 +1979,7 @@ class Committee:
         one model's weights, and no label smoothing), the accuracy as its recorded
         ``test_accuracy`` counts it on the test images."""
         del verbose  # Keras's progress bar: evaluate prints nothing
+        _labels_given(y)
         probs = _evaluated(self.predict, x, preprocess, batch_size)
         return evaluation(np.log(np.maximum(probs, PROB_FLOOR)), y, None, return_dict=return_dict)  # (as its record's)
 

@@ -105,15 +105,11 @@ def saved_if_given(dataset: Any, overrides: Mapping[str, Any], *, source: str) -
     """``dataset`` and ``overrides`` of ``source`` (:func:`mnistlab.train`, :func:`mnistlab.lr_find`);
     data in memory (Keras's ``fit(x, y)``) saved once as an ``.npz`` the run records (:func:`saved_arrays`,
     helper-191), its options (``test_fraction``) taken out of ``overrides`` into its table; a
-    :class:`~mnistlab.datasets.Dataset` that :func:`~mnistlab.load_dataset` returned, as its
-    registered name, else as its training and test arrays (helper-211: refused, "must be a valid
-    string"). SpecError, led by ``source``, for arrays of another form."""
-    from mnistlab.data.registry import is_registered
+    :class:`~mnistlab.datasets.Dataset` as its training and test arrays (one :func:`given_dataset`
+    names otherwise is named so first). SpecError, led by ``source``, for arrays of another form."""
     from mnistlab.datasets import Dataset
 
     if isinstance(dataset, Dataset):
-        if is_registered(dataset.info.name):
-            return dataset.info.name, dict(overrides)
         dataset = ((dataset.train_images, dataset.train_labels), (dataset.test_images, dataset.test_labels))
     if not in_memory(dataset):
         return dataset, dict(overrides)
@@ -123,6 +119,24 @@ def saved_if_given(dataset: Any, overrides: Mapping[str, Any], *, source: str) -
     except SpecError as exc:
         raise SpecError(f"{source}: {exc}", path=("dataset",), source=source) from None
     return table, {k: v for k, v in overrides.items() if k not in options}
+
+
+def given_dataset(dataset: Any, data_dir: str | os.PathLike | None) -> tuple[Any, str | os.PathLike | None]:
+    """``dataset`` and ``data_dir`` of :func:`mnistlab.train` (or :func:`mnistlab.lr_find`) where
+    ``dataset`` is a :class:`~mnistlab.datasets.Dataset` that :func:`~mnistlab.load_dataset` returned
+    as it loaded it (its ``loaded_as``; helper-211: refused, "must be a valid string"): what it was
+    given, a registered name or the user's own data, with the folder its files were found in, so the
+    run records the data as one given by name does (its class names, its files' SHA-256, and beside
+    the runs of that name). Anything else as it is: a Dataset made otherwise, or holding other images
+    now (cut with ``dataclasses.replace``), trains as its arrays (:func:`saved_if_given`)."""
+    from mnistlab.datasets import Dataset
+
+    if not isinstance(dataset, Dataset) or dataset.loaded_as is None:
+        return dataset, data_dir
+    name, folder, train, test = dataset.loaded_as
+    if (train, test) != (len(dataset.train_labels), len(dataset.test_labels)):
+        return dataset, data_dir
+    return name, data_dir if data_dir is not None else folder
 
 
 def _savez(tmp: Path, arrays: Mapping[str, np.ndarray]) -> None:
