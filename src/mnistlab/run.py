@@ -1634,7 +1634,8 @@ def train(
     folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``
     (``{"idx": "folder"}`` for a folder of IDX files), or arrays in memory (:mod:`mnistlab.data.arrays`:
     ``(x, y)`` as Keras's ``fit`` takes them, ``load_data()``'s pairs, a PyTorch ``Dataset``; ``test_fraction=``
-    the share held out of them where no test pair is given). ``overrides``
+    the share held out of them where no test pair is given), or the :class:`~mnistlab.datasets.Dataset`
+    :func:`~mnistlab.load_dataset` returned (as what it was given: :func:`~mnistlab.data.arrays.given_dataset`). ``overrides``
     are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``, ``validation``, ``augment={...}``,
     ``callbacks=[{"type": "EarlyStopping", ...}]`` (or :class:`~mnistlab.callbacks.Callback` objects),
     ``schedule={"type": "cosine"}`` ... ``validation_data=(images, labels)`` validates on your own
