@@ -1849,8 +1849,8 @@ def _labels_given(y: Any) -> None:
     """SpecError for ``evaluate(x)`` without its labels, before any image is predicted (helper-211: a
     TypeError, "missing 1 required positional argument")."""
     if y is None:
-        raise SpecError("evaluate(x, y): give the labels of x too, as Keras's evaluate takes them (class indices, or "
-                        "one-hot rows); predict(x) gives the outputs alone")
+        raise SpecError("evaluate: give the labels of x too, evaluate(x, y), as Keras's takes them (class indices, or "
+                        "one-hot rows), got None; predict(x) gives the outputs alone")
 
 
 def pass_size(batch_size: Any, where: str) -> int:
