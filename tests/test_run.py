@@ -1235,3 +1235,14 @@ def test_a_callback_class_given_for_an_instance_is_said_so() -> None:
         with pytest.raises(SpecError, match=f"callbacks\\[0\\]: the class {given.__name__} itself: give an instance, "
                                             f"{given.__name__}\\(...\\)"):
             train("mnist", "seed000-dense", 1, subset=300, store=False, progress="none", callbacks=[given])
+
+
+def test_a_committee_gives_its_networks_summary_as_a_run_does(data_dir) -> None:
+    """helper-211: Committee.summary() was an AttributeError (a Run's is Keras's model.summary())."""
+    from mnistlab.run import Committee, train
+
+    runs = [train("mnist", "seed000-dense", 1, data_dir=data_dir, subset=300, progress="none", store=False, seed=s)
+            for s in (0, 1)]
+    lines: list[str] = []
+    Committee(runs).summary(lines.append)
+    assert lines[0] == "2 of the committee's 2 members:" and "Total params: 101,770" in lines[1] and len(lines) == 2

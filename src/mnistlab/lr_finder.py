@@ -208,6 +208,10 @@ def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: flo
     from mnistlab.run import run_config
 
     check_range(start_lr, end_lr, num_steps)
+    for key, why in (("epochs", f"the test runs num_steps= batches ({num_steps}), one rate each"),
+                     ("lr", "the test ramps it from start_lr= to end_lr=")):  # (helper-211: accepted unsaid)
+        if key in overrides:
+            raise SpecError(f"lr_find(): {key} has no part in a range test: {why}")
     if config is None:
         dataset, data_dir = given_dataset(dataset, data_dir)
         dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="lr_find()"), source="lr_find()")

@@ -1986,6 +1986,18 @@ class Committee:
 
     save = Run.save  # the averaged model, written and verified as a Run's: export_model takes both
 
+    def summary(self, print_fn: Callable[[str], Any] = print) -> None:
+        """Each member's :meth:`Run.summary` (Keras's ``model.summary()``), one network once: a
+        committee of one network says so above its table, a mixed one gives each network's (helper-211:
+        an AttributeError)."""
+        networks: dict[str, list[Run]] = {}
+        for m in self.members:
+            networks.setdefault(json.dumps(m.result.config.get("model"), sort_keys=True), []).append(m)
+        for same in networks.values():
+            print_fn(f"{len(same)} of the committee's {len(self.members)} members:" if len(networks) > 1 or len(same) > 1
+                     else "the committee's one member:")
+            same[0].summary(print_fn)
+
     def __repr__(self) -> str:
         from mnistlab.comparison import scored_part
 
