@@ -1092,6 +1092,16 @@ def test_a_sweeps_result_shows_in_a_notebook_as_its_table_with_compares_notes(tm
     assert any("scored on 2 different test sets" in n for n in result.rows.notes)
     shown = result._repr_markdown_()
     assert shown.startswith("**exp**: 2 trained\n\n| variant |") and "\nNote: these runs were scored on 2 different" in shown
+    import shutil
+
+    from mnistlab.comparison import compare
+
+    by_name = compare(tmp_path / "s", "exp")
+    ids = [o.record.run_id for o in result.outcomes]
+    chosen = compare(tmp_path / "s", ids)  # (helper-213: chosen runs' table said nothing of their two test sets)
+    shutil.rmtree(tmp_path / "s")  # (helper-213: read when first shown, the notes went with the store)
+    assert any("scored on 2 different test sets" in n for n in by_name.notes)
+    assert any("scored on 2 different test sets" in n for n in chosen.notes)
 
 
 def test_an_experiment_given_in_python_as_a_table_or_a_files_text(tmp_path: Path, data_dir: Path) -> None:
@@ -1111,3 +1121,7 @@ def test_an_experiment_given_in_python_as_a_table_or_a_files_text(tmp_path: Path
     path = tmp_path / "pasted.toml"
     path.write_text(text.replace('"text"', '"pasted"'))
     assert len(run_experiment(f"{path}\n", store, data_dir=data_dir, progress="none").outcomes) == 1  # a path, pasted
+    with pytest.raises(SpecError, match="not a list: call it once for each"):  # (helper-213: a TypeError)
+        run_experiment([table], store, data_dir=data_dir)
+    with pytest.raises(SpecError, match=f"{tmp_path / 'nope.toml'}: no such file"):  # (not "nope.toml : no such")
+        run_experiment(f"{tmp_path / 'nope.toml'}\n", store, data_dir=data_dir)

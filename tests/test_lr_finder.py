@@ -177,7 +177,8 @@ def test_too_few_images_for_the_steps_are_warned_of(data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(("given", "said"), [({"epochs": 2}, "epochs has no part in a range test: the test runs num_steps="),
-                                             ({"lr": 0.01}, "lr has no part in a range test: the test ramps it")])
+                                             ({"lr": 0.01}, "lr has no part in a range test: the test ramps it"),
+                                             ({"callbacks": [{"type": "EarlyStopping"}]}, "callbacks has no part")])
 def test_settings_the_range_test_has_no_use_for_are_refused(given: dict, said: str) -> None:
     """helper-211: lr_find(..., epochs=2) was accepted, and did nothing."""
     from mnistlab.errors import SpecError

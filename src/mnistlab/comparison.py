@@ -281,7 +281,7 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
     if quick and ref.file is None:
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
     committees = None if ref.file is None else ref.file.committee_variants()
-    rows = compare(store, ref.recorded_as(quick=quick), keys=ref.keys(quick=quick), committees=committees)
+    rows = compare(store, ref.recorded_as(quick=quick), keys=ref.keys(quick=quick), committees=committees, notes=False)
     if not rows:
         raise StoreError(nothing_to_compare(store, ref, quick))
     if (cells := ref.cells(quick=quick)) is not None:
@@ -522,30 +522,13 @@ class ComparisonRows(list[dict[str, Any]]):
     Jupyter renders :meth:`_repr_markdown_` (the ``--format markdown`` table and its marks' key),
     IPython's terminal :meth:`_repr_pretty_` (the plain table `compare` prints in a pipe). helper-182:
     a wall of 29-key dicts. Both end with :attr:`notes`, the notes `mnistlab compare` prints under
-    the same table (helper-211: a notebook showed scores of two test sets side by side, unsaid)."""
+    the same table, read as the rows were (helper-211: a notebook showed scores of two test sets side
+    by side, unsaid; helper-213: read later, they could speak of another store's runs). A slice or a
+    sorted copy is a plain list."""
 
-    def __init__(self, rows: Iterable[dict[str, Any]] = (), *, notes_of: tuple[str, str, bool] | None = None) -> None:
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), *, notes: Sequence[str] = ()) -> None:
         super().__init__(rows)
-        self.notes_of = notes_of  # (store folder, experiment name or file, quick): where the notes are read
-        self._notes: list[str] | None = None
-
-    @property
-    def notes(self) -> list[str]:
-        """What `mnistlab compare` says under this table (:func:`notes_below`: a part of the test set,
-        other test sets, runs of other settings left out, variants sharing runs...), read from the
-        store when first asked; [] for rows of chosen runs, or a store that cannot be read now."""
-        if self._notes is None:
-            self._notes = []
-            if self.notes_of is not None:
-                root, target, quick = self.notes_of
-                try:
-                    with warnings.catch_warnings(), RunStore(root, create=False) as st:
-                        warnings.simplefilter("ignore")  # (a file read again: its warnings were said as it ran)
-                        self._notes = notes_below(st, resolve_experiment(st, target, run_ids=False, quick=quick), self,
-                                                  quick=quick)
-                except Exception:  # noqa: BLE001  # a display hook: the table shows whatever the notes' trouble
-                    pass
-        return self._notes
+        self.notes = list(notes)
 
     def _repr_markdown_(self) -> str:
         legend = best_legend(self)
@@ -557,9 +540,29 @@ class ComparisonRows(list[dict[str, Any]]):
                      + "".join(f"\nnote: {note}" for note in self.notes))
 
 
+def read_notes(store: RunStore, target: str, rows: Sequence[dict[str, Any]], *, quick: bool = False) -> list[str]:
+    """The notes `mnistlab compare TARGET` prints under ``rows`` (:func:`notes_below`; TARGET an
+    experiment's name or file), for a notebook's table; [] where they cannot be read (the rows are
+    still shown: a display never fails on its notes)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (a file read again: its warnings were said as it was read)
+            return notes_below(store, resolve_experiment(store, target, run_ids=False, quick=quick), rows, quick=quick)
+    except Exception:  # noqa: BLE001  # (a damaged store, a file changed since: the table alone)
+        return []
+
+
+def chosen_notes(store: RunStore, run_ids: Sequence[str]) -> list[str]:
+    """The notes `mnistlab compare ID ID ...` prints about chosen runs (smoke runs, other test sets, a
+    part of the test set), for a notebook's table (helper-213: 77% beside 65% with no word)."""
+    ended = as_rows_name([r for r in chosen_runs(store, run_ids) if r.status != "running"])
+    elsewhere = scored_on_note(ended)
+    return [n for n in (smoke_note(ended), elsewhere) if n] + test_set_notes(ended, part=elsewhere is None)
+
+
 def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathLike[str] | Sequence[str], *,
             keys: Collection[tuple[str, str]] | None = None,
-            committees: Mapping[str, Sequence[str]] | None = None) -> ComparisonRows:
+            committees: Mapping[str, Sequence[str]] | None = None, notes: bool = True) -> ComparisonRows:
     """One row per variant: means over its finished runs (repeats and members), std and n; a
     :class:`ComparisonRows`, the list a notebook shows as the table.
 
@@ -577,14 +580,17 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     recorded one's latest evaluation whose members all count. The rows follow ``keys``' order (a
     file's), else the order of the experiment's last planned sweep (its file's, :func:`~mnistlab.live.read_plan`),
     then where each other variant first ran (any of its runs, a smoke or failed one too).
+    ``notes``: the rows carry the notes `mnistlab compare` prints under them (:attr:`ComparisonRows.notes`,
+    read now; a caller that prints its own passes False: a second read of the store).
     """
     if not isinstance(store, RunStore):  # helper-157: a folder failed deep inside ("'str' object has no ...")
         with RunStore(store, create=False) as opened:
-            return compare(opened, experiment, keys=keys, committees=committees)
+            return compare(opened, experiment, keys=keys, committees=committees, notes=notes)
     if isinstance(experiment, os.PathLike):  # an experiment file's path: its name (review: a TypeError)
         experiment = resolve_experiment(store, os.fspath(experiment)).name
     if not isinstance(experiment, str):  # run ids (a list: a StoreError "type 'list' is not supported" said
-        return ComparisonRows(compare_runs(store, [str(i) for i in experiment]))  # the store was damaged)
+        ids = [str(i) for i in experiment]  # the store was damaged)
+        return ComparisonRows(compare_runs(store, ids), notes=chosen_notes(store, ids) if notes else ())
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}" in {store.root}'
@@ -597,8 +603,10 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
-    return ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows,  # (its notes by name, as its rows)
-                          notes_of=(str(Path(store.root).resolve()), experiment, False) if keys is None else None)
+    table = ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows)
+    if notes and keys is None:  # (by name, as its rows; a file's keys: its caller knows the file)
+        table.notes = read_notes(store, experiment, table)
+    return table
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:

@@ -37,7 +37,7 @@ import numpy as np
 from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
-from mnistlab.comparison import COLUMNS, Comparison, ComparisonRows, compare
+from mnistlab.comparison import COLUMNS, Comparison, ComparisonRows, compare, read_notes
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, test_seed, with_threads
 from mnistlab.data.userdata import carves_test_split
 from mnistlab.datasets import load_dataset
@@ -715,9 +715,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
 def _with_notes(rows: Sequence[dict[str, Any]], st: RunStore, exp: Experiment, quick: bool) -> ComparisonRows:
     """A sweep's ``rows`` as the table a notebook shows, with the notes `mnistlab run` prints under it
     (:attr:`~mnistlab.comparison.ComparisonRows.notes`, read from its file, else by its name)."""
-    table = ComparisonRows(rows, notes_of=(str(Path(st.root).resolve()), exp.file_path() or exp.name, quick))
-    table.notes  # noqa: B018  # read now: the file as this sweep ran it, not as edited before the table is shown
-    return table
+    return ComparisonRows(rows, notes=read_notes(st, exp.file_path() or exp.name, rows, quick=quick))
 
 
 def _given_experiment(exp: Any) -> Any:
@@ -728,9 +726,12 @@ def _given_experiment(exp: Any) -> Any:
     from mnistlab._toml import loads_toml
     from mnistlab.experiments import parse_experiment
 
+    if isinstance(exp, (list, tuple)):  # (helper-213: a TypeError, "expected str, bytes or os.PathLike")
+        raise SpecError("run_experiment takes one experiment (a file, a table or its text), not a list: call it once "
+                        "for each")
     if isinstance(exp, str) and not Path(exp.strip()).exists() and ("\n" in exp.strip() or "=" in exp):
         exp = loads_toml(exp, source="the experiment text given in Python")  # (not a file here: a file's text)
-    elif isinstance(exp, str) and exp != exp.strip() and Path(exp.strip()).exists():
+    elif isinstance(exp, str) and exp != exp.strip():
         return exp.strip()  # (a path pasted with its line's end)
     if isinstance(exp, Mapping):
         if "name" not in exp:  # (review: every table given so recorded under "experiment", mixed)

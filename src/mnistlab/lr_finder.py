@@ -209,7 +209,8 @@ def lr_find(dataset: Any = "mnist", model: Any = "seed000-cnn", *, start_lr: flo
 
     check_range(start_lr, end_lr, num_steps)
     for key, why in (("epochs", f"the test runs num_steps= batches ({num_steps}), one rate each"),
-                     ("lr", "the test ramps it from start_lr= to end_lr=")):  # (helper-211: accepted unsaid)
+                     ("lr", "the test ramps it from start_lr= to end_lr="),  # (helper-211: accepted unsaid)
+                     ("callbacks", "its own callback sets the rate each batch, and it stops as the loss blows up")):
         if key in overrides:
             raise SpecError(f"lr_find(): {key} has no part in a range test: {why}")
     if config is None:

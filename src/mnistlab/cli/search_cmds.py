@@ -100,7 +100,7 @@ def _search(exp, st, runner, *, jobs: int, quick: bool, data_dir: Path | None, f
         finally:
             close(runner)
     _say_how_it_ended(result, space, err)
-    _rows_out(rows := compare(st, result.study), result.study, fmt)
+    _rows_out(rows := compare(st, result.study, notes=False), result.study, fmt)
     _notes_out(notes_below(st, resolve_experiment(st, result.study, run_ids=False), rows), fmt)  # (as compare's: helper-207)
     _no_result(st, result)
 
@@ -163,7 +163,7 @@ def _stopped(st, name: str, fmt: str, signum: int) -> None:  # noqa: ANN001
     from mnistlab.comparison import compare
 
     if st.runs(experiment=name):
-        _rows_out(compare(st, name), name, fmt)
+        _rows_out(compare(st, name, notes=False), name, fmt)
     click.echo(f"{stopped_by(signum)}: the trials finished so far are recorded; "
                "run the same command again to resume the study", err=True)
     raise SystemExit(128 + signum) from None
