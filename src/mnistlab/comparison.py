@@ -540,7 +540,7 @@ class ComparisonRows(list[dict[str, Any]]):
                      + "".join(f"\nnote: {note}" for note in self.notes))
 
 
-def read_notes(store: RunStore, target: str, rows: Sequence[dict[str, Any]], *, quick: bool = False) -> list[str]:
+def table_notes(store: RunStore, target: str, rows: Sequence[dict[str, Any]], *, quick: bool = False) -> list[str]:
     """The notes `mnistlab compare TARGET` prints under ``rows`` (:func:`notes_below`; TARGET an
     experiment's name or file), for a notebook's table; [] where they cannot be read (the rows are
     still shown: a display never fails on its notes)."""
@@ -605,7 +605,7 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
 
     table = ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows)
     if notes and keys is None:  # (by name, as its rows; a file's keys: its caller knows the file)
-        table.notes = read_notes(store, experiment, table)
+        table.notes = table_notes(store, experiment, table)
     return table
 
 

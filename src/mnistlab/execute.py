@@ -37,7 +37,7 @@ import numpy as np
 from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
-from mnistlab.comparison import COLUMNS, Comparison, ComparisonRows, compare, read_notes
+from mnistlab.comparison import COLUMNS, Comparison, ComparisonRows, compare, table_notes
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, test_seed, with_threads
 from mnistlab.data.userdata import carves_test_split
 from mnistlab.datasets import load_dataset
@@ -715,7 +715,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
 def _with_notes(rows: Sequence[dict[str, Any]], st: RunStore, exp: Experiment, quick: bool) -> ComparisonRows:
     """A sweep's ``rows`` as the table a notebook shows, with the notes `mnistlab run` prints under it
     (:attr:`~mnistlab.comparison.ComparisonRows.notes`, read from its file, else by its name)."""
-    return ComparisonRows(rows, notes=read_notes(st, exp.file_path() or exp.name, rows, quick=quick))
+    return ComparisonRows(rows, notes=table_notes(st, exp.file_path() or exp.name, rows, quick=quick))
 
 
 def _given_experiment(exp: Any) -> Any:
