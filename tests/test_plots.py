@@ -800,3 +800,6 @@ def test_misclassified_leaves_out_images_given_with_their_right_class_and_says_s
         fig = plot_misclassified(images, [1, 2, 3, 4], [1, 5, 3, 6], [str(d) for d in range(10)], index=[10, 11, 12, 13])
     shown = sorted(t.get_text() for ax in fig.axes for t in ax.texts)
     assert shown == ["2", "4", "5", "6"] and [ax.get_xlabel() for ax in fig.axes] == ["#11", "#13"]
+    one_hot = np.eye(10)[[2, 4]]  # (helper-213: one-hot labels, as evaluate takes them, were a TypeError)
+    fig = plot_misclassified(images[:2], one_hot, [5, 6], [str(d) for d in range(10)])
+    assert sorted(t.get_text() for ax in fig.axes for t in ax.texts) == ["2", "4", "5", "6"]

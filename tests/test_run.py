@@ -1235,6 +1235,8 @@ def test_a_callback_class_given_for_an_instance_is_said_so() -> None:
         with pytest.raises(SpecError, match=f"callbacks\\[0\\]: the class {given.__name__} itself: give an instance, "
                                             f"{given.__name__}\\(...\\)"):
             train("mnist", "seed000-dense", 1, subset=300, store=False, progress="none", callbacks=[given])
+    with pytest.raises(SpecError, match=r"a callback goes in a list: callbacks=\[EarlyStopping\(...\)\]"):
+        train("mnist", "seed000-dense", 1, subset=300, store=False, progress="none", callbacks=EarlyStopping)
 
 
 def test_a_committee_gives_its_networks_summary_as_a_run_does(data_dir) -> None:

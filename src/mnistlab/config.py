@@ -986,7 +986,9 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     if "callbacks" in d:
         cbs = d["callbacks"]
         if not isinstance(cbs, (list, tuple)):
-            raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type_name(cbs)}",
+            one = (f"; a callback goes in a list: callbacks=[{cbs.__name__}(...)]" if isinstance(cbs, type) else
+                   "; a callback goes in a list: callbacks=[...]" if hasattr(cbs, "on_epoch_end") else "")  # (helper-213)
+            raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type_name(cbs)}{one}",
                             path=("callbacks",), source=source)
         d["callbacks"] = [_typed(cb, CALLBACKS, source, ("callbacks", i), elsewhere=KERAS_CALLBACKS_ELSEWHERE)
                           for i, cb in enumerate(cbs)]

@@ -714,6 +714,7 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
     with a ReportWarning (helper-211: a grid titled "Misclassified" of 7/7, 2/2, 1/1).
     """
     imgs = _as_images(images)
+    true, pred = _class_indices(true, "true"), _class_indices(pred, "pred")  # (helper-213: one-hot, a TypeError)
     given = {"images": len(imgs), "true": len(true), "pred": len(pred),
              **({"confidence": len(confidence)} if confidence is not None else {}),
              **({"index": len(index)} if index is not None else {})}
@@ -755,6 +756,18 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
             ax.set_xlabel("  ".join(filter(None, said)), fontsize=7)
     fig.suptitle(f"Misclassified: true ({TRUE_COLOR}, left) vs predicted ({PRED_COLOR}, right)", fontsize=10)
     return fig
+
+
+def _class_indices(labels: Any, name: str) -> np.ndarray:
+    """``labels`` as class indices (N,): one-hot or probability rows (N, classes) by their largest
+    entry, as Keras's ``argmax`` reads them; PlotError for another shape."""
+    arr = np.asarray(labels)
+    if arr.ndim == 2:
+        arr = arr.argmax(1)
+    if arr.ndim != 1:
+        raise PlotError(f"plot_misclassified: {name} must be class indices (N,) or one-hot rows (N, classes), got "
+                        f"shape {arr.shape}")
+    return arr
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
