@@ -1125,3 +1125,29 @@ def test_an_experiment_given_in_python_as_a_table_or_a_files_text(tmp_path: Path
         run_experiment([table], store, data_dir=data_dir)
     with pytest.raises(SpecError, match=f"{tmp_path / 'nope.toml'}: no such file"):  # (not "nope.toml : no such")
         run_experiment(f"{tmp_path / 'nope.toml'}\n", store, data_dir=data_dir)
+
+
+def test_a_sigterm_swallowed_in_a_garbage_collectors_callback_is_still_known() -> None:
+    """CI: a SIGTERM landing while a weakref callback ran (sqlalchemy's, in a parallel search) raised
+    its KeyboardInterrupt there, where Python ignores it: the search ran on and exited 0. The stop is
+    recorded (StopSignal.came), so `search` and `run` still stop with 143."""
+    import os
+    import signal
+    import time
+    import weakref
+
+    from mnistlab.execute import terminate_as_interrupt
+
+    class Held:
+        pass
+
+    def collected(_: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # the handler runs here, inside the callback: its KeyboardInterrupt is ignored
+
+    with terminate_as_interrupt() as stop:
+        held = Held()
+        ref = weakref.ref(held, collected)
+        del held  # the callback runs now
+        time.sleep(0.05)
+    assert ref() is None and stop.came and stop.signum == signal.SIGTERM

@@ -279,6 +279,9 @@ class StopSignal:
     signum: int = signal.SIGINT
     defer: bool = False
     pending: int = 0  # the signal of a stop asked for while ``defer`` was set; 0: none
+    #: a SIGTERM came: its KeyboardInterrupt may have been swallowed (raised inside a garbage collector's
+    #: callback, which Python ignores: CI, a parallel search ran to its end), so the caller checks this too
+    came: bool = False
 
 
 @contextmanager
@@ -292,7 +295,7 @@ def terminate_as_interrupt() -> Iterator[StopSignal]:
         return
 
     def on_term(signum: int, frame: FrameType | None) -> None:
-        got.signum = signum
+        got.signum, got.came = signum, True
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, on_term)

@@ -323,6 +323,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
                 here = exp if runner is not None else dataclasses.replace(  # (--backend local chose: said nothing)
                     exp, resources=dataclasses.replace(exp.resources, backend="local"))
                 result = run_experiment(here, st, on_cell=progress, runner=runner, progress="none", **options)
+                stopped = int(stop.signum) if stop.came else 0  # (a SIGTERM swallowed by a garbage collector's callback)
             except SweepInterrupted as exc:
                 result, stopped = exc.result, int(stop.signum)
             finally:

@@ -99,6 +99,9 @@ def _search(exp, st, runner, *, jobs: int, quick: bool, data_dir: Path | None, f
             _stopped(st, name, fmt, int(stop.signum or signal.SIGINT))
         finally:
             close(runner)
+        if stop.came:  # a SIGTERM whose KeyboardInterrupt was swallowed (in a garbage collector's callback)
+            shown.close()
+            _stopped(st, name, fmt, int(stop.signum))
     _say_how_it_ended(result, space, err)
     _rows_out(rows := compare(st, result.study, notes=False), result.study, fmt)
     _notes_out(notes_below(st, resolve_experiment(st, result.study, run_ids=False), rows), fmt)  # (as compare's: helper-207)
