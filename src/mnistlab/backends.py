@@ -46,7 +46,7 @@ import torch
 from mnistlab.callbacks import Callback, Logs
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, first_line, user_level
 from mnistlab.execute import CHECKPOINT_ENDS, CellTask, Claims, claim_cells, record_cells, train_cells
-from mnistlab.files import stop_signals_held, write_atomic
+from mnistlab.files import pid_alive, stop_signals_held, write_atomic
 from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunRecord, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE
@@ -311,22 +311,12 @@ def _worker_folder() -> Path:
     root = Path(tempfile.gettempdir())
     for old in root.glob("mnistlab-ray-cell-*"):
         pid = old.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     folder = root / f"mnistlab-ray-cell-{os.getpid()}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     return folder
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's: alive
-        return True
-    return True
 
 
 def _units(cpus: float, gpus: float | None) -> str:

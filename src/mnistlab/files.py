@@ -413,7 +413,7 @@ def drop_stale_temporaries(path: Path, older_than: float = 3600.0) -> int:
         parts = tmp.name[len(stem) + 2:].split("-")  # pid, thread, the process's tag + .tmp<suffix>
         pid = parts[0] if len(parts) == 3 and parts[2].endswith(f".tmp{path.suffix}") else ""
         try:
-            if not pid.isdigit() or now - tmp.stat().st_mtime < older_than or _alive(int(pid)):
+            if not pid.isdigit() or now - tmp.stat().st_mtime < older_than or pid_alive(int(pid)):
                 continue
             tmp.unlink()
             gone += 1
@@ -422,15 +422,29 @@ def drop_stale_temporaries(path: Path, older_than: float = 3600.0) -> int:
     return gone
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` lives on this host (one of another user's counts as alive)."""
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` lives on this host: one of another user's counts as alive, one that
+    ended but was not reaped yet (a zombie) does not, nor a pid no process can have (0, or past a C
+    int's range). The one check of a pid: the store's runs, Ray's cell folders, a killed writer's
+    temporary files."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # a pid past a C int's range is no process
         return False
-    except OSError:
+    except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has ended but was not reaped yet (Linux: state Z or X in /proc; a killed
+    driver's worker stays one where the container's init does not reap orphans)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], object], *, through: bool = True) -> Path:

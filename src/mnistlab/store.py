@@ -56,7 +56,8 @@ import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, StoreWarning, first_line, printable, user_level
-from mnistlab.files import CHECKPOINT_FILE, safetensors_header, save_weights, shell_word, stop_signals_held, write_atomic
+from mnistlab.files import (CHECKPOINT_FILE, pid_alive, safetensors_header, save_weights, shell_word, stop_signals_held,
+                            write_atomic)
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -1478,7 +1479,7 @@ class _NewIndex(RunStore):
         for left in root.glob(f"{DB_FILE}.rebuilding-*"):  # a killed rebuild's files, from this host
             whose = re.fullmatch(rf"{re.escape(DB_FILE)}\.rebuilding-(.*)-(\d+)-[0-9a-f]{{8}}(-wal|-shm|-journal)?",
                                  left.name)
-            if whose and whose[1] == host and not _alive(int(whose[2])):
+            if whose and whose[1] == host and not pid_alive(int(whose[2])):
                 left.unlink(missing_ok=True)
         store = cls(root)
         new = staged = store.db_path
@@ -1992,7 +1993,7 @@ def _unmade(db: Path) -> None:
 def process_alive(pid: int, host: str) -> bool:
     """Whether the process ``pid`` on ``host`` (a running run's, or a sweep driver's) still lives:
     on this host, whether the pid exists; on another (which cannot be asked), assumed so."""
-    return host != socket.gethostname() or _alive(pid)
+    return host != socket.gethostname() or pid_alive(pid)
 
 
 # The runs this process started (:func:`_running`): a ``running`` row with this process's pid that
@@ -2073,22 +2074,3 @@ def _process_start(pid: int) -> float | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):  # a pid past a C int's range is no process
-        return False
-    except PermissionError:
-        return True
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """Whether ``pid`` has ended but was not reaped yet (Linux: state Z or X in /proc; a killed
-    driver's worker stays one where the container's init does not reap orphans)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return False
