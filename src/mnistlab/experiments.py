@@ -215,8 +215,7 @@ class Experiment:
                 for m in range(members):
                     its = None
                     if v.start is not None and v.start.variant in counts:  # (a partial experiment's: its data checked)
-                        theirs = counts[v.start.variant]
-                        its = made.get((v.start.variant, r if theirs[0] > 1 else 0, m if theirs[1] > 1 else 0))
+                        its = made.get((v.start.variant, *_paired(r, m, counts[v.start.variant])))
                     made[(v.name, r, m)] = self._cell(v, r, m, quick, its, store)
         return [made[(v.name, r, m)] for v in self.variants
                 for r in range(counts[v.name][0]) for m in range(counts[v.name][1])]
@@ -229,8 +228,7 @@ class Experiment:
         theirs = [c for c in cells if c.variant == cell.after] if cell.after else []
         if not theirs:
             return None
-        repeats, members = max(c.repeat for c in theirs) + 1, max(c.member for c in theirs) + 1
-        want = (cell.repeat if repeats > 1 else 0, cell.member if members > 1 else 0)
+        want = _paired(cell.repeat, cell.member, (max(c.repeat for c in theirs) + 1, max(c.member for c in theirs) + 1))
         return next((c for c in theirs if (c.repeat, c.member) == want), None)
 
     @staticmethod
@@ -271,6 +269,12 @@ class Experiment:
             return str(path.resolve()) if path.is_file() else ""
         except (OSError, ValueError):  # (a deleted current folder, a name the system refuses)
             return ""
+
+
+def _paired(repeat: int, member: int, theirs: tuple[int, int]) -> tuple[int, int]:
+    """The (repeat, member) of the run a cell of ``repeat``, ``member`` starts from, of a variant of
+    ``theirs`` (repeats, members): the same numbers, or 0 where that variant has one."""
+    return (repeat if theirs[0] > 1 else 0, member if theirs[1] > 1 else 0)
 
 
 def start_levels(variants: Sequence[Variant]) -> dict[str, int]:
