@@ -659,7 +659,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     every = checkpoint_every()  # ... and the environment's setting
     check_data_before_store(exp, cells, store, data_dir, files_here=runner is None, quick=quick)
     st = store if isinstance(store, RunStore) else RunStore.to_record(store)
-    cells = exp.cells(quick=quick, store=st)  # (a variant that starts from another's: its runs' weights, where finished)
+    if exp.starts_from_runs:  # (a variant that starts from another's: its runs' weights, where finished)
+        cells = exp.cells(quick=quick, store=st)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
     if st.read_only:  # a read-only disk, another user's store: nothing can be recorded

@@ -180,6 +180,12 @@ class Experiment:
     resources: Resources = Resources()  # the [resources] table
     committees: tuple[VariantCommittee, ...] = ()  # the [[committees]] tables
 
+    @property
+    def starts_from_runs(self) -> bool:
+        """Whether a variant starts from another's runs (``weights = { variant = ... }``): its cells'
+        keys then depend on the store (:meth:`cells`' ``store``)."""
+        return any(v.start is not None for v in self.variants)
+
     def committee_variants(self) -> dict[str, tuple[str, ...]]:
         """The ``[[committees]]`` as name -> the variants it gathers (what a comparison shows)."""
         return {c.name: c.variants for c in self.committees}

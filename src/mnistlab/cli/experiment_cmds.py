@@ -228,7 +228,8 @@ def _run_one(experiment: str, *, store: str | None, jobs: int, force: bool, quic
     runner, st = backend_and_store(exp.resources, todo, store, read_only_ok=True, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs,
                                    tasks=len(todo))
-    todo = exp.cells(quick=quick, store=st)  # a variant that starts from another's runs: their weights, where finished
+    if exp.starts_from_runs:  # a variant that starts from another's runs: their weights, where finished
+        todo = exp.cells(quick=quick, store=st)
     cells = len(todo)
     with terminate_as_interrupt() as stop, closed_output_stops(stop):
         try:
@@ -400,8 +401,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     root = Path(store) if store else default_root()
     RunStore.check_root(root)
     st = RunStore(root, create=False) if (root / DB_FILE).is_file() else None
-    if st is not None:  # a variant that starts from another's runs: those finished give its cells their keys
-        cells = exp.cells(quick=quick, store=st)
+    if st is not None and exp.starts_from_runs:  # a variant that starts from another's runs: those finished give
+        cells = exp.cells(quick=quick, store=st)  # its cells their keys
     plan = plan_cells(st, cells, force)
     todo = [c for c, state, _ in plan if state == "train"]
     check_data(exp, todo, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)
