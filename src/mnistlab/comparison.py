@@ -245,8 +245,9 @@ def experiment_rows(store: RunStore) -> list[dict[str, Any]]:
     how many have no result (failed or interrupted) or diverged, variants, the best test accuracy of
     a run (a single run's, not a variant's mean: `compare NAME` ranks those; of a search, its best
     trial's by the search's metric, the one `search-best` and `predict` take, not the trial the test
-    set would pick: helper-207), when its last run started (epoch seconds) and the experiment file
-    its last run came from (None if none recorded)."""
+    set would pick: helper-207) on the test set of its latest run, that test set (``test_set``), when
+    its last run started (epoch seconds) and the experiment file its last run came from (None if none
+    recorded)."""
     from mnistlab.search import best_trial, is_search
 
     by: dict[str, list[RunRecord]] = {}
@@ -260,15 +261,29 @@ def experiment_rows(store: RunStore) -> list[dict[str, Any]]:
                 chosen = [best_trial(runs)]
             except SpecError:  # no trial complete yet
                 chosen = []
-        accs = [a for r in chosen if r.status in ("finished", "diverged")
-                and isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
+        best, test_set = _best_on_latest_set(chosen, runs)
         files = [f for r in runs if isinstance(f := (r.env or {}).get("experiment_file"), str) and f]
         rows.append({"experiment": name, "runs": len(runs), "finished": sum(r.status == "finished" for r in runs),
                      "no_result": sum(r.status in ("failed", "interrupted") for r in runs),
                      "diverged": sum(r.status == "diverged" for r in runs), "variants": len({r.variant for r in runs}),
-                     "best_run_acc": max(accs, default=None), "last_started": max(r.created_at for r in runs),
+                     "best_run_acc": best, "test_set": test_set, "last_started": max(r.created_at for r in runs),
                      "file": files[-1] if files else None})
     return sorted(rows, key=lambda row: -row["last_started"])
+
+
+def _best_on_latest_set(chosen: Sequence[RunRecord], runs: Sequence[RunRecord]) -> tuple[float | None, str | None]:
+    """The best test accuracy among ``chosen`` (finished or diverged runs with one) on the test set
+    of the latest of ``runs`` with a score, and that test set's label (None where no run recorded
+    one), with how many other test sets the experiment's runs were scored on ("mnist (10,000 test
+    images) +1 more test set"): an
+    experiment run on two datasets has no best run across them (note 53: the best MNIST score stood
+    over the Fashion-MNIST ones)."""
+    sets = test_sets(runs)  # (a record without its test set's size counts beside any: made before it was kept)
+    key, label = sets[max((r for r in runs if r.run_id in sets), key=lambda r: r.created_at).run_id] if sets else ("", None)
+    accs = [a for r in chosen if r.status in ("finished", "diverged") and sets.get(r.run_id, (key,))[0] == key
+            and isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
+    others = len({k for k, _ in sets.values()}) - 1
+    return max(accs, default=None), label and label + (f" +{others} more test set{'s' * (others != 1)}" if others else "")
 
 
 def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[dict[str, Any]]:
@@ -716,12 +731,12 @@ def _say_reruns(runs: Sequence[RunRecord], counted: set[str]) -> None:
                   ReportWarning, stacklevel=user_level())
 
 
-def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
-    """One line when ``runs`` were scored on different test sets (another dataset, other data
-    files, or another number of test images: a ``data.subset``), naming them: their test accuracies
-    do not compare, and :func:`compare_runs` marks no row best. None when they share one (runs that
-    recorded no test set are left out of the count)."""
-    sets: dict[Any, str] = {}
+def test_sets(runs: Sequence[RunRecord]) -> dict[str, tuple[str, str]]:
+    """Each run's test set, by run id: ``(key, label)``, equal keys for runs scored on the same images
+    (a registered dataset and the seed of a held-out part, or the user's data by its recorded digests),
+    the label as a user reads it (``mnist (10,000 test images)``). Runs without a score (stopped,
+    failed, or no recorded ``test_size``) are left out."""
+    found: dict[str, tuple[str, str]] = {}
     carves: dict[str, bool] = {}  # each dataset's answer for records made before data.test_seed, asked once
     for r in runs:
         size = (r.metrics or {}).get("test_size")
@@ -738,7 +753,18 @@ def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
         else:  # a registered dataset (or a path to the user's data: by its path, and the seed of a held-out part)
             name, identity = str(dataset), (str(dataset), seed)
         held_with = f" held out with seed {seed}" if seed is not None else ""
-        sets.setdefault(json.dumps([identity, size], default=str), f"{name} ({size:,} test images{held_with})")
+        found[r.run_id] = (json.dumps([identity, size], default=str), f"{name} ({size:,} test images{held_with})")
+    return found
+
+
+def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
+    """One line when ``runs`` were scored on different test sets (another dataset, other data
+    files, or another number of test images: a ``data.subset``), naming them: their test accuracies
+    do not compare, and :func:`compare_runs` marks no row best. None when they share one (runs that
+    recorded no test set are left out of the count)."""
+    sets: dict[str, str] = {}
+    for key, label in test_sets(runs).values():
+        sets.setdefault(key, label)  # (the first run's label: own data moved since is named as first read)
     if len(sets) < 2:
         return None
     named = ", ".join(list(dict.fromkeys(sets.values()))[:4]) + (" ..." if len(sets) > 4 else "")

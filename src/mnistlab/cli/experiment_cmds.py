@@ -1408,6 +1408,7 @@ EXPERIMENT_COLUMNS = (Column("experiment", "experiment", whole=True), Column("ru
                       Column("finished", "finished", right=True, drop=3), Column("no_result", "no result", right=True, drop=4),
                       Column("diverged", "diverged", right=True, drop=5), Column("variants", "variants", right=True, drop=2),
                       Column("best_run_acc", "best run", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
+                      Column("test_set", "scored on", drop=7, fold=True),
                       Column("last_started", "last started", lambda t: t[:16].replace("T", " "), drop=1),
                       Column("file", "file", shown_path, drop=6, fold=True))
 
@@ -1424,8 +1425,8 @@ EXPERIMENT_SORTS = ("last_started", "experiment", "runs", "finished", "no_result
 def experiments_cmd(store: str | None, sort_key: str, limit: int | None, fmt: str) -> None:
     """List the store's experiments, most recently active first: runs (finished, without a result,
     diverged), variants, the best test accuracy of a single run (of a search, its best trial's by its
-    metric; `compare NAME` ranks the variants' means), when the last run started, and the experiment
-    file it came from."""
+    metric; `compare NAME` ranks the variants' means) on the test set its latest run was scored on,
+    that test set, when the last run started, and the experiment file it came from."""
     from mnistlab.comparison import experiment_rows
 
     order = _run_sort(sort_key, EXPERIMENT_SORTS)  # (before the store is read: a typo costs nothing)
