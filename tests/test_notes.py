@@ -3,6 +3,8 @@ trained; real runs in a real store, the CLI's own entry point."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -179,3 +181,20 @@ def test_a_hand_written_tag_can_be_chosen_and_taken_away_and_other_keys_stay(two
     assert json.loads((store.artifact_dir(a) / NOTES_FILE).read_text()) == {"reviewer": "kim", "note": "", "tags": []}
     code, _, err = _cli(capsys, "note", a, "--tag", "a,b", "--store", str(store.root))  # a new one: still refused
     assert code == 2 and "a tag has no commas" in err
+
+
+def test_a_hand_written_tag_with_a_comma_reads_as_one(two: tuple[RunStore, str, str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Note 53's leftover: the hand-written tag "lr 0.01, tanh" read as two tags in `runs`' tags column,
+    its CSV and `show`/`note`: such a tag is quoted, as JSON writes it; plain ones are not."""
+    store, a, _ = two
+    (store.artifact_dir(a) / NOTES_FILE).write_text('{"tags": ["best", "lr 0.01, tanh", "say \\"hi\\""]}')
+    said = 'best, "lr 0.01, tanh", "say \\"hi\\""'
+    code, out, _ = _cli(capsys, "runs", "--store", str(store.root))
+    assert code == 0 and said in out
+    code, out, _ = _cli(capsys, "runs", "--format", "csv", "--store", str(store.root))
+    assert code == 0 and [row["tags"] for row in csv.DictReader(io.StringIO(out)) if row["run_id"] == a] == [said]
+    code, out, _ = _cli(capsys, "note", a, "--store", str(store.root))
+    assert code == 0 and f"tags {said}" in out
+    code, out, _ = _cli(capsys, "runs", "--format", "json", "--store", str(store.root))
+    assert [r["tags"] for r in json.loads(out) if r["run_id"] == a] == [["best", "lr 0.01, tanh", 'say "hi"']]

@@ -32,8 +32,8 @@ from mnistlab.files import write_atomic
 if TYPE_CHECKING:
     from mnistlab.store import RunRecord, RunStore
 
-__all__ = ["MAX_NOTE", "MAX_TAG", "MAX_TAGS", "NOTES_FILE", "Notes", "check_note", "check_tag", "read_notes",
-           "tag_named", "tagged", "write_notes"]
+__all__ = ["MAX_NOTE", "MAX_TAG", "MAX_TAGS", "NOTES_FILE", "Notes", "check_note", "check_tag", "read_notes", "tag_named",
+           "tagged", "tags_said", "write_notes"]
 
 NOTES_FILE = "notes.json"
 MAX_TAG, MAX_TAGS, MAX_NOTE = 64, 50, 10_000
@@ -77,6 +77,14 @@ def tag_named(tag: str) -> str:
     if not isinstance(tag, str) or not tag.strip():
         raise SpecError("--tag: a tag is a short label, such as best or baseline; got an empty one")
     return unicodedata.normalize("NFC", tag)
+
+
+def tags_said(tags: Sequence[str]) -> str:
+    """``tags`` as one text, joined by ", " (the ``tags`` column of ``runs`` and its CSV); a tag that
+    holds a comma, a quote or spaces at its ends (one written by hand in a notes file: note 53's
+    leftover, where "a, b" read as two tags) in double quotes, its quotes and backslashes escaped as JSON
+    writes them."""
+    return ", ".join(json.dumps(t, ensure_ascii=False) if ("," in t or '"' in t or t != t.strip()) else t for t in tags)
 
 
 def check_note(text: str) -> str:

@@ -79,11 +79,13 @@ def _csv_cell(value: Any) -> Any:
     write them; helper-165: `runs` wrote Python's ``True``), a text's control characters escaped
     (``\\x1b``), as JSON escapes them: a class folder's name set a terminal's title, and in a pipe
     click dropped an escape code from the data (helper-174); one a spreadsheet would run as a formula
-    led by ``'`` (:func:`~mnistlab.files.csv_text`); a list (a run's tags) its items joined by ", "."""
+    led by ``'`` (:func:`~mnistlab.files.csv_text`); a list (a run's tags) as :func:`~mnistlab.notes.tags_said` joins them."""
     if isinstance(value, str):
         return csv_text(value)
     if isinstance(value, list):  # a run's tags: as the table shows them
-        return csv_text(", ".join(map(str, value)))
+        from mnistlab.notes import tags_said
+
+        return csv_text(tags_said(list(map(str, value))))
     return "" if value is None else str(value).lower() if isinstance(value, bool) else value
 
 

@@ -23,6 +23,7 @@ from mnistlab.cli._output import (Column, closed_output_stops, emit, format_opti
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, clip, printable, together
 from mnistlab.files import display_name, shell_word, shown_path
+from mnistlab.notes import tags_said
 
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
@@ -611,7 +612,7 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("quick", "quick", lambda q: "yes" if q else "no", drop=4),
                Column("dataset", "dataset", drop=2, whole=True),  # (each added last: readers by position)
                Column("file", "file", shown_path, drop=7, fold=True),  # its experiment file (table: runs of several)
-               Column("tags", "tags", lambda t: ", ".join(t), drop=8),  # (table: where a run listed has some)
+               Column("tags", "tags", tags_said, drop=8),  # (table: where a run listed has some)
                Column("note", "note", drop=9))
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
@@ -893,7 +894,7 @@ def _shown_record(st: RunStore, r: RunRecord) -> dict[str, Any]:
 def notes_said(notes: Any) -> list[str]:
     """`show`'s lines of a run's :class:`~mnistlab.notes.Notes`: ``tags best, baseline``, then ``note``
     and each line of it indented; none for a run without."""
-    lines = [f"tags {', '.join(printable(t) for t in notes.tags)}"] if notes.tags else []
+    lines = [f"tags {printable(tags_said(notes.tags))}"] if notes.tags else []
     if notes.note:
         lines += ["note:", *(f"  {printable(line)}" for line in notes.note.split("\n"))]
     return lines
