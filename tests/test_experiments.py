@@ -273,6 +273,9 @@ def test_a_layer_key_of_a_short_form_model_writes_it_out_as_layers(tmp_path: Pat
     ('"model.layers[0].filters[0]" = 16', "model.layers[0].filters is integer 64 in the base, not a table", 2),
     ('"train.schedule.type" = "cosine"', 'train.schedule is not set in the base: set it whole instead '
      '("train.schedule" = { ... })', 2),
+    ('"train.schedule" = { type = "cosine" }\n"train.schedule.alpha" = 0.1', 'sets train.schedule whole '
+     '(train.schedule = { ... }) and "train.schedule.alpha" beside it: write alpha inside that table (train.schedule = '
+     '{ type = ..., alpha = ... })', 3),  # (note 53: "not set in the base: set it whole instead", as it was)
     ('model = "seed000-ex1"\n"model.layers[0].filters" = 16',
      'sets model whole and "model.layers[0].filters" inside it', 3),
     ('"model.layers[0].filters" = -2', "layers[0] (Conv2D): filters must be at least 1, got -2", 2),

@@ -148,6 +148,9 @@ def test_a_pending_variant_says_it_trains_again_from_new_runs_not_that_its_weigh
     ("", 'weights = { variant = "pre", skip_mismatch = "yes" }', "weights.skip_mismatch: must be true or false", 14),
     ("", 'weights = { varient = "pre" }', 'unknown key "varient" (did you mean "variant"?); known keys: file, variant', 14),
     ("", 'weights = "pre"', 'in an experiment file, weights = { variant = "pre" } starts from that variant', 14),
+    ("", 'weights = { variant = "pre" }\n"weights.skip_mismatch" = true', 'sets weights whole (weights = { ... }) and '
+     '"weights.skip_mismatch" beside it: write skip_mismatch inside that table (weights = { variant = ..., '
+     'skip_mismatch = ... })', 15),  # (note 53: said weights "is not set in the base: set it whole instead")
 ])
 def test_mistakes_of_a_start_are_one_line_at_their_key_before_anything_trains(
         pre: str, fine: str, said: str, line: int, tmp_path: Path, data_dir: Path,

@@ -1209,7 +1209,8 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
     overrides: dict[str, Any] = {}
     faults: list[SpecError] = []
     _whole_or_inside({k: v for k, v in rv.items() if isinstance(k, str) and k not in (*VARIANT_META_KEYS, "augment")
-                      and (not isinstance(v, Mapping) or "." in k)}, source, where, at)  # before a key is looked up
+                      and (not isinstance(v, Mapping) or "." in k or known.get(k, {}) is None)},  # (a table the base
+                     source, where, at)  # leaves unset, as weights, is set whole: note 53) before a key is looked up
     for key, value in rv.items():
         if key in VARIANT_META_KEYS:
             continue
@@ -1244,6 +1245,11 @@ def _whole_or_inside(overrides: Mapping[str, Any], source: str, where: str, at: 
     for path in paths:
         if (inner := next((p for p in paths if len(p) > len(path) and p[:len(path)] == path), None)):
             whole, inside = written_key(path), written_key(inner)
+            if isinstance(table := overrides[next(k for k in overrides if key_path(k) == path)], Mapping):
+                raise SpecError(f'{source}: {where}: sets {whole} whole ({whole} = {{ ... }}) and "{inside}" beside it: '
+                                f"write {written_key(inner[len(path):])} inside that table ({whole} = {{ "
+                                f"{', '.join([*(f'{k} = ...' for k in table), f'{written_key(inner[len(path):])} = ...'])} }})",
+                                path=(*at, *inner), source=source)
             raise SpecError(f'{source}: {where}: sets {whole} whole and "{inside}" inside it: the key would change '
                             f"what the variant replaces; give one of them (a key inside [base]'s {whole} goes "
                             "without the whole)", path=(*at, *inner), source=source)
