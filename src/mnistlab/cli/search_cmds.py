@@ -183,7 +183,8 @@ def _header(name: str, space, root: Path) -> str:  # noqa: ANN001
 @_STORE
 @click.option("--output", "-o", type=PathArg(dir_okay=False), default=None,
               help="The experiment file to write (default: the TOML on stdout).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file (an experiment file may hold your edits, "
+              "so it is never replaced unasked, where plots and exports, made again from the store, are).")
 @click.option("--repeats", type=IntRange(1, 1000), default=3, show_default=True, help="Seeds the written file trains.")
 @click.option("--quick", is_flag=True, help="With a search file: the best trial of its --quick study.")
 def search_best_cmd(experiment: str, store: str | None, output: str | None, force: bool, repeats: int,
