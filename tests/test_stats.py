@@ -12,7 +12,7 @@ import io
 import pytest
 
 from mnistlab.comparison import best_legend, display_cells, format_rows, mark_vs_best
-from mnistlab.stats import betainc, welch_test
+from mnistlab.stats import betainc, holm, mean_sd, welch_test
 
 SCIPY_WELCH = [  # (m1, s1, n1, m2, s2, n2) -> (t, two-sided p)
     ((0.9123, 0.0031, 5, 0.9101, 0.0042, 5), (0.9423764611318538, 0.3758940448634778)),
@@ -68,13 +68,15 @@ def test_the_table_marks_variants_within_the_best_ones_noise():
 
 def test_the_marks_are_explained_under_the_table():
     rows = mark_vs_best([row("a", 0.9101, 0.0042, 5), row("b", 0.9123, 0.0031, 5)])
-    assert best_legend(rows) == ("best: the highest mean test accuracy of the variants with 2 runs or more; ~best: "
-                                 "Welch's t-test cannot tell its mean from best's (p >= 0.05), so their order may be "
-                                 "seed noise")
+    assert best_legend(rows) == ("best: the highest mean test accuracy of the variants with 2 runs or more (mean +- "
+                                 "sample sd, n - 1 in its denominator); ~best: Welch's t-test cannot tell its mean from "
+                                 "best's (p >= 0.05), so their order may be seed noise")
     apart = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("c", 0.8476, 0.0093, 5)])
     assert best_legend(apart).endswith("; unmarked ones with 2 runs or more differ from best by Welch's test (p < "
-                                       "0.05, each row tested alone against the best, uncorrected for the rows "
-                                       "compared: with few runs, a hint, not a proof)")
+                                       "0.05, the best is chosen by the same runs, so with few runs a hint, not a proof)")
+    three = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("c", 0.8476, 0.0093, 5), row("a", 0.9101, 0.0042, 5)])
+    assert "(p < 0.05, Holm-adjusted for the 2 rows tested against the best; the best" in best_legend(three)
+    assert "(p >= 0.05, Holm-adjusted)" in best_legend(three)
     comm = mark_vs_best([{**row("b", 0.9123, 0.0031, 5), "committee_acc": 0.93}, row("c", 0.8476, 0.0093, 5)])
     assert best_legend(comm).endswith("; a committee row is tested by its members' mean")
     # new-user finding (helper-102): 2 runs a row, one row's runs alike: 6 points apart read "~best" unexplained
@@ -128,3 +130,31 @@ def test_csv_and_json_carry_no_binary_noise_of_a_mean() -> None:
     assert ",0.88475,0.00742462120246," in line and "0.30000000000000004" not in line and "[0.3]" in line
     said = json.loads(format_rows(rows, "json"))[0]
     assert said["test_acc"] == 0.88475 and said["params"] == 43_706 and said["model.dense"] == [0.3]
+
+
+def test_equal_scores_are_never_told_apart_by_a_floats_residue():
+    """helper-215: ten runs of 12.60% against two marked the ten "below" (p = 0.015): np.mean of ten
+    0.126 is 0.12599999999999997 and its sd 3e-17, which Welch's test read as a real difference."""
+    assert mean_sd([0.126] * 10) == (0.126, 0.0) and mean_sd([0.126]) == (0.126, None)
+    mean, sd = mean_sd([0.9, 0.92, 0.91])
+    assert mean == pytest.approx(0.91, abs=1e-15) and sd == pytest.approx(0.01, abs=1e-15)
+    assert welch_test(0.12599999999999997, 2.9e-17, 10, 0.126, 0.0, 2).p == 1.0
+    rows = mark_vs_best([row("ten", 0.12599999999999997, 2.9e-17, 10), row("two", 0.126, 0.0, 2)])
+    assert [r["vs_best"] for r in rows] == ["best", "within noise"]  # (of equal means, the one with more runs)
+    with pytest.raises(ValueError, match="at least one"):
+        mean_sd([])
+
+
+def test_rows_tested_against_the_best_are_holm_adjusted():
+    """helper-215: each row was tested alone against the best, so 10 variants of one setting called
+    one "below" in half of the tables. The p-values are Holm's (statsmodels' multipletests(method="holm")
+    gives [0.03, 0.06, 0.06] for these)."""
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.2]) == [0.2] and holm([]) == [] and holm([0.5, 0.9]) == [1.0, 1.0]
+    raw = [welch_test(0.9123, 0.0031, 5, m, s, 5).p for m, s in ((0.907, 0.0031), (0.9075, 0.0031), (0.90, 0.02))]
+    assert raw[0] < 0.05 and raw[1] < 0.05  # alone, two rows would read "below"
+    rows = mark_vs_best([row("best", 0.9123, 0.0031, 5), row("x", 0.907, 0.0031, 5), row("y", 0.9075, 0.0031, 5),
+                         row("z", 0.90, 0.02, 5)])
+    assert [r["vs_best"] for r in rows[1:]] == ["within noise"] * 3  # 0.027 x 3 and 0.040 x 2: noise of 3 rows
+    assert [r["vs_best_p"] for r in rows[1:]] == pytest.approx(holm(raw))
+    assert [r["vs_best"] for r in rows[1:]] == ["below" if p < 0.05 else "within noise" for p in holm(raw)]

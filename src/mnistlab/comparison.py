@@ -50,7 +50,7 @@ from mnistlab.errors import MnistlabError, NotRecorded, SpecError, StoreError, c
 from mnistlab.files import csv_text
 from mnistlab.experiments import (QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name,
                                   variant_setting)
-from mnistlab.stats import welch_test
+from mnistlab.stats import holm, mean_sd, welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_id_like, store_flag
 
 _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best",
@@ -1233,8 +1233,8 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "epochs": _whole(mean("epochs_run")),  # 30, not 30.0, unless early stopping made runs differ
         "train_acc": mean("train_accuracy"),
         "val_acc": mean("val_accuracy"),
-        "test_acc": float(np.mean(accs)) if accs else None,
-        "test_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
+        "test_acc": mean_sd(accs)[0] if accs else None,  # (equal scores: their value and sd 0, exactly)
+        "test_acc_std": mean_sd(accs)[1] if accs else None,
         "vs_best": None,  # set across rows by mark_vs_best
         "vs_best_p": None,
         "test_balanced_acc": mean("test_balanced_accuracy"),  # the metric Kuzushiji-49 is judged by
@@ -1244,13 +1244,13 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "seconds_per_epoch": mean("seconds_per_epoch"),
         "member_acc_min": min(accs) if is_committee and accs else None,
         "member_acc_max": max(accs) if is_committee and accs else None,
-        "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,  # mean over repeats
+        "committee_acc": mean_sd([c.accuracy for c in comms])[0] if comms else None,  # mean over repeats
         # what a committee is chosen on (when its members shared their validation images)
         "committee_val_acc": (float(np.mean([c.val_accuracy for c in comms]))
                               if comms and all(c.val_accuracy is not None for c in comms) else None),
         "failed": sum(r.status == "failed" for r in recs),  # (an interrupted run is not: the note says it)
         "note": _row_note(recs, ok, blown, penalty),
-        "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
+        "committee_acc_std": mean_sd([c.accuracy for c in comms])[1] if comms else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
         "run_ids": [r.run_id for r in ok],  # the runs its figures come from (`mnistlab show ID`)
         "tta_val_gain": mean("tta_val_gain"),  # what [evaluate] tta adds on validation: where to choose it
@@ -1302,21 +1302,25 @@ def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experimen
 
 def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Set each row's ``vs_best`` and ``vs_best_p``: can its mean test accuracy be told apart from
-    the best variant's? Welch's t-test on the rows' means, sds and n (:func:`mnistlab.stats.welch_test`):
-    ``"best"`` for the variant with the highest mean, ``"within noise"`` where p >= :data:`NOISE_P`,
-    ``"below"`` where p < NOISE_P, None where either has fewer than 2 runs (no sd). Returns ``rows``.
+    the best variant's? Welch's t-test on the rows' means, sds and n (:func:`mnistlab.stats.welch_test`),
+    its p-values Holm-adjusted for the rows tested against the best (:func:`mnistlab.stats.holm`;
+    helper-215: uncorrected, 10 variants of one setting made half of such tables call one "below"):
+    ``"best"`` for the variant with the highest mean (of equal means, the one with the most runs),
+    ``"within noise"`` where the adjusted p >= :data:`NOISE_P`, ``"below"`` where it is less, None
+    where a row has fewer than 2 runs (no sd). Returns ``rows``.
     """
     scored = [r for r in rows if r.get("test_acc") is not None and r.get("test_acc_std") is not None]
     for r in rows:
         r.update(vs_best=None, vs_best_p=None)
     if len(scored) < 2:
         return rows
-    best = max(scored, key=lambda r: r["test_acc"])
+    best = max(scored, key=lambda r: (round(r["test_acc"], 12), r["n"]))  # (a float's residue breaks no tie)
     best["vs_best"] = "best"
-    for r in scored:
-        if r is not best:
-            p = welch_test(best["test_acc"], best["test_acc_std"], best["n"], r["test_acc"], r["test_acc_std"], r["n"]).p
-            r["vs_best"], r["vs_best_p"] = ("within noise" if p >= NOISE_P else "below"), p
+    others = [r for r in scored if r is not best]
+    raw = [welch_test(best["test_acc"], best["test_acc_std"], best["n"], r["test_acc"], r["test_acc_std"], r["n"]).p
+           for r in others]
+    for r, p in zip(others, holm(raw)):
+        r["vs_best"], r["vs_best_p"] = ("within noise" if p >= NOISE_P else "below"), p
     return rows
 
 
@@ -1477,21 +1481,24 @@ def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> st
     marks = {r.get("vs_best") for r in rows}
     if "best" not in marks:
         return None
+    tested = sum(r.get("vs_best") in ("within noise", "below") for r in rows)
     near = (f"; {'within noise' if words else '~best'}: Welch's t-test cannot tell its mean from best's "
-            f"(p >= {NOISE_P:g}), so their order may be seed noise" if "within noise" in marks else "")
+            f"(p >= {NOISE_P:g}{', Holm-adjusted' * (tested > 1)}), so their order may be seed noise"
+            if "within noise" in marks else "")
     best_n = next((r.get("n") for r in rows if r.get("vs_best") == "best"), None)
     if near and any(r.get("vs_best") == "within noise" and 2 in (r.get("n"), best_n) for r in rows):
         near += (" (or too few runs to tell: 2 runs a row leave the test almost no power, 1 degree of freedom where "
                  "a row's runs agree; repeats = 3 or more tell more)")
     who = "below: differs" if words else "unmarked ones with 2 runs or more differ"
-    below = (f"; {who} from best by Welch's test (p < {NOISE_P:g}, each row "
-             "tested alone against the best, uncorrected for the rows compared: with few runs, a hint, not a proof)"
-             if "below" in marks else "")
+    below = (f"; {who} from best by Welch's test (p < {NOISE_P:g}, "
+             + (f"Holm-adjusted for the {tested} rows tested against the best; " if tested > 1 else "")
+             + "the best is chosen by the same runs, so with few runs a hint, not a proof)" if "below" in marks else "")
     across = [str(r.get("note") or "").startswith(ACROSS_NOTE) for r in rows]
     committees = ("; a committee row is tested by its members' mean" if any(
         r.get("committee_acc") is not None and not a for r, a in zip(rows, across)) else "")
     committees += "; a committee across variants is not ranked (its runs are its variants')" if any(across) else ""
-    return "best: the highest mean test accuracy of the variants with 2 runs or more" + near + below + committees
+    return ("best: the highest mean test accuracy of the variants with 2 runs or more (mean +- sample sd, n - 1 in "
+            "its denominator)" + near + below + committees)
 
 
 def _row_note(recs: Sequence[RunRecord], ok: Sequence[RunRecord], blown: int, penalty: bool) -> str | None:

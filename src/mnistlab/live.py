@@ -22,7 +22,6 @@ import json
 import math
 import os
 import socket
-import statistics
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,6 +34,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import columns_that_fit, counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.files import write_atomic
+from mnistlab.stats import mean_sd
 from mnistlab.store import ENDED, QUEUED, RESULT_STATUSES, RunRecord, RunStore, epochs_trained, process_holds, run_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
@@ -333,9 +333,10 @@ def _leader(recs: Sequence[RunRecord | None]) -> tuple[Any, ...] | None:
             scored.append(r)
     if not scores or scored_on_note(scored):  # another dataset's (or test set's) accuracy is no rival
         return None
-    best = max(scores, key=lambda v: sum(scores[v]) / len(scores[v]))
+    best = max(scores, key=lambda v: mean_sd(scores[v])[0])
     accs = scores[best]  # (its sd, from 2 runs, is said beside it: a leader by seed noise shows so)
-    return best, sum(accs) / len(accs), len(accs), *([statistics.stdev(accs)] if len(accs) > 1 else [])
+    mean, sd = mean_sd(accs)
+    return best, mean, len(accs), *([sd] if sd is not None else [])
 
 
 def _search_leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int, str] | None:

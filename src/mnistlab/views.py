@@ -812,7 +812,7 @@ def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
     if len(accs) < 2:
         return None
     variant = runs[0].variant
-    spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
+    spread = _spread(accs)
     if pick == "latest":
         return f"the latest of {len(accs)} runs of variant {variant} (their test accuracy: {spread})"
     if pick == "best-val":
@@ -820,6 +820,15 @@ def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
                 f"set (their test accuracy: {spread})")
     return (f"the best of {len(accs)} runs of variant {variant} by test accuracy, an optimistic figure as the "
             f"test set chose it: their mean is {spread}")
+
+
+def _spread(accs: Sequence[float]) -> str:
+    """Two or more accuracies (fractions) as ``97.81% +- 0.09 (n=3)``: the mean and the sample sd
+    (:func:`mnistlab.stats.mean_sd`) in percent."""
+    from mnistlab.stats import mean_sd
+
+    mean, sd = mean_sd(accs)
+    return f"{100 * mean:.2f}% +- {100 * (sd or 0.0):.2f} (n={len(accs)})"
 
 
 def variant_committees(store: RunStore, target: str, variant: str, quick: bool = False) -> list[CommitteeRecord]:
@@ -841,7 +850,7 @@ def committee_pick_note(chosen: CommitteeRecord, among: Sequence[CommitteeRecord
     accs = [float(c.accuracy) for c in among]
     if len(accs) < 2:
         return None
-    spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
+    spread = _spread(accs)
     of = f"{len(accs)} committees of {len(chosen.member_ids)} of variant {chosen.variant}"
     if pick == "latest":
         return f"the latest of {of} (their test accuracy: {spread})"
