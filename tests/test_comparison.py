@@ -1399,6 +1399,18 @@ def test_an_unknown_name_in_a_big_store_says_the_closest_experiments_not_all(tmp
     assert err.rstrip().endswith("and 8 more (`mnistlab runs --format csv` lists every run)") and err.count("\n") == 1
 
 
+def test_a_cut_table_says_how_many_rows_it_hid_are_within_noise_of_the_best() -> None:
+    """helper-215: `--sort -test_acc -n 3` said "7 more rows not shown", all 7 as good as the best."""
+    from mnistlab.cli.experiment_cmds import _not_shown
+    from mnistlab.comparison import mark_vs_best
+
+    rows = mark_vs_best([{"variant": str(i), "n": 3, "test_acc": 0.79 + 0.001 * (i % 3), "test_acc_std": 0.016}
+                         for i in range(10)] + [{"variant": "low", "n": 3, "test_acc": 0.5, "test_acc_std": 0.01}])
+    shown = sorted(rows, key=lambda r: -r["test_acc"])[:3]
+    assert _not_shown(rows, shown) == ["8 more rows not shown (--limit), 7 of them within noise of the best"]
+    assert _not_shown(rows, rows) == []
+
+
 def test_compare_sorts_and_limits_its_rows(recorded, capsys) -> None:
     """helper-196: a table of 500 variants came in file order, whole; --sort and --limit as `runs` has them."""
     from mnistlab.cli import main
@@ -1415,6 +1427,9 @@ def test_compare_sorts_and_limits_its_rows(recorded, capsys) -> None:
     assert main(["compare", "tiny", "--store", str(root), "--format", "json", "--sort", "variant", "-n", "1"]) == 0
     out, err = capsys.readouterr()
     assert [r["variant"] for r in json.loads(out)] == [min(r["variant"] for r in rows)]
-    assert f"note: {len(rows) - 1} more rows not shown (--limit)" in err
+    hidden = [r for r in rows if r["variant"] != min(r["variant"] for r in rows)]
+    near = sum(r["vs_best"] in ("best", "within noise") for r in hidden)  # (helper-215: "the best rows" hid as good)
+    assert f"note: {len(rows) - 1} more rows not shown (--limit)" + (f", {near} of them within noise of the best"
+                                                                     if near else "") + "\n" in err
     assert main(["compare", "tiny", "--store", str(root), "--sort", "acc"]) == 2
     assert capsys.readouterr().err.startswith("error: --sort: unknown key 'acc' (did you mean \"val_acc\"?)")

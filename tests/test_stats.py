@@ -69,8 +69,8 @@ def test_the_table_marks_variants_within_the_best_ones_noise():
 def test_the_marks_are_explained_under_the_table():
     rows = mark_vs_best([row("a", 0.9101, 0.0042, 5), row("b", 0.9123, 0.0031, 5)])
     assert best_legend(rows) == ("best: the highest mean test accuracy of the variants with 2 runs or more (mean +- "
-                                 "sample sd, n - 1 in its denominator); ~best: Welch's t-test cannot tell its mean from "
-                                 "best's (p >= 0.05), so their order may be seed noise")
+                                 "sample sd in points, n - 1 in its denominator); ~best: Welch's t-test cannot tell its "
+                                 "mean from best's (p >= 0.05), so their order may be seed noise")
     apart = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("c", 0.8476, 0.0093, 5)])
     assert best_legend(apart).endswith("; unmarked ones with 2 runs or more differ from best by Welch's test (p < "
                                        "0.05, the best is chosen by the same runs, so with few runs a hint, not a proof)")

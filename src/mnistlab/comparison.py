@@ -272,7 +272,7 @@ def experiment_rows(store: RunStore) -> list[dict[str, Any]]:
 
 
 def _best_on_latest_set(chosen: Sequence[RunRecord], runs: Sequence[RunRecord]) -> tuple[float | None, str | None]:
-    """The best test accuracy among ``chosen`` (finished or diverged runs with one) on the test set
+    """The best test accuracy among ``chosen`` (finished runs with one, else diverged ones) on the test set
     of the latest of ``runs`` with a score, and that test set's label (None where no run recorded
     one), with how many other test sets the experiment's runs were scored on ("mnist (10,000 test
     images) +1 more test set"): an
@@ -280,8 +280,10 @@ def _best_on_latest_set(chosen: Sequence[RunRecord], runs: Sequence[RunRecord]) 
     over the Fashion-MNIST ones)."""
     sets = test_sets(runs)  # (a record without its test set's size counts beside any: made before it was kept)
     key, label = sets[max((r for r in runs if r.run_id in sets), key=lambda r: r.created_at).run_id] if sets else ("", None)
-    accs = [a for r in chosen if r.status in ("finished", "diverged") and sets.get(r.run_id, (key,))[0] == key
-            and isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
+    scored = [r for r in chosen if r.status in ("finished", "diverged") and sets.get(r.run_id, (key,))[0] == key]
+    if any(r.status == "finished" for r in scored):  # (a diverged run is no best run beside a finished one: helper-215)
+        scored = [r for r in scored if r.status == "finished"]
+    accs = [a for r in scored if isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
     others = len({k for k, _ in sets.values()}) - 1
     return max(accs, default=None), label and label + (f" +{others} more test set{'s' * (others != 1)}" if others else "")
 
@@ -1497,8 +1499,8 @@ def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> st
     committees = ("; a committee row is tested by its members' mean" if any(
         r.get("committee_acc") is not None and not a for r, a in zip(rows, across)) else "")
     committees += "; a committee across variants is not ranked (its runs are its variants')" if any(across) else ""
-    return ("best: the highest mean test accuracy of the variants with 2 runs or more (mean +- sample sd, n - 1 in "
-            "its denominator)" + near + below + committees)
+    return ("best: the highest mean test accuracy of the variants with 2 runs or more (mean +- sample sd in points, "
+            "n - 1 in its denominator)" + near + below + committees)
 
 
 def _row_note(recs: Sequence[RunRecord], ok: Sequence[RunRecord], blown: int, penalty: bool) -> str | None:

@@ -1038,9 +1038,12 @@ def _chosen_rows(rows: list[dict[str, Any]], order: tuple[str, bool] | None, lim
 
 
 def _not_shown(rows: Sequence[dict[str, Any]], shown: Sequence[dict[str, Any]]) -> list[str]:
-    """The note under a table that ``--limit`` cut: how many rows it left out."""
+    """The note under a table that ``--limit`` cut: how many rows it left out, and how many of those
+    Welch's test cannot tell from the best (helper-215: "the 3 best rows" hid 7 as good, unsaid)."""
     n = len(rows) - len(shown)
-    return [f"{n} more row{'s' * (n != 1)} not shown (--limit)"] if n else []
+    near = sum(r.get("vs_best") in ("best", "within noise") for r in rows if not any(r is t for t in shown))
+    return [f"{n} more row{'s' * (n != 1)} not shown (--limit)" + (
+        f", {near} of them within noise of the best" if near else "")] if n else []
 
 
 def _notes_out(notes: Sequence[str], fmt: str) -> None:
