@@ -70,6 +70,37 @@ def test_csv_with_numeric_labels_and_a_test_file(tmp_path: Path) -> None:
                             str(test): hashlib.sha256(test.read_bytes()).hexdigest()}
 
 
+@pytest.mark.parametrize("slow", [False, True])  # (numpy's one-pass reader; the checked one, a label "3.0" sends it)
+def test_csv_pixel_columns_are_read_by_their_numbers_not_their_place(tmp_path: Path, slow: bool) -> None:
+    """helper-214: a Kaggle CSV whose columns were sorted by name (pixel0, pixel1, pixel10, ...: pandas'
+    df[sorted(df.columns)]) was read in that order, every image scrambled, the submission at 16% with
+    exit 0. Numbered columns are read by their numbers (from 0 or 1, or row x column)."""
+    from mnistlab.data.userdata import read_csv
+
+    images = four_images()
+    flat = images.reshape(4, -1)
+    names = [f"pixel{i}" for i in range(784)]
+    order = sorted(range(784), key=lambda i: names[i])  # the columns as sorted(df.columns) leaves them
+    label = "3.0" if slow else "3"
+    rows = [",".join(["label", *(names[i] for i in order)])]
+    rows += [",".join([label, *(str(int(row[i])) for i in order)]) for row in flat]
+    (tmp_path / "sorted.csv").write_text("\n".join(rows) + "\n")
+    got, _ = read_csv(tmp_path / "sorted.csv")
+    assert np.array_equal(got, images)
+    by_cell = [f"{r}x{c}" for r in range(1, 29) for c in range(1, 29)][::-1]  # reversed, by row and column
+    rows = [",".join(by_cell)] + [",".join(str(int(v)) for v in row[::-1]) for row in flat]
+    (tmp_path / "cells.csv").write_text("\n".join(rows) + "\n")
+    assert np.array_equal(read_csv(tmp_path / "cells.csv", labels=False)[0], images)
+    twice = ["pixel0", *names[:783]]
+    (tmp_path / "twice.csv").write_text(",".join(twice) + "\n" + ",".join(["0"] * 784) + "\n")
+    with pytest.raises(DataError, match=r"numbered \(pixel0, pixel0, ...\) but it has 'pixel0' twice: each pixel's "
+                                        "column is read by its number"):
+        read_csv(tmp_path / "twice.csv", labels=False)
+    plain = [f"c{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(784)]  # no numbers: the file's order, as before
+    (tmp_path / "plain.csv").write_text(",".join(plain) + "\n" + ",".join(map(str, flat[0])) + "\n")
+    assert np.array_equal(read_csv(tmp_path / "plain.csv", labels=False)[0][0], images[0])
+
+
 def test_csv_with_the_byte_order_mark_excel_writes(tmp_path: Path) -> None:
     plain = write_csv(tmp_path / "plain.csv", four_images(), [3, 1, 3, 0])
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
