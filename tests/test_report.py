@@ -646,3 +646,27 @@ def test_the_new_listing_flags_refuse_bad_values_in_one_line(argv, said, recorde
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_reports_top_rows_and_its_several_experiments_keep_test_sets_apart(data_dir, tmp_path):
+    """helper-216: `report --top 1` of an experiment with an MNIST and a Fashion-MNIST variant drew the
+    MNIST one alone, ranked over the other though the page said they do not compare; a report of an
+    MNIST and a Fashion-MNIST experiment said nothing of it, where `compare a b` does."""
+    from test_experiments import TINY, write
+
+    mixed = write(tmp_path, 'name = "mixed"\n' + TINY + '[[variants]]\nname = "digits"\n[[variants]]\nname = "clothes"\n'
+                  'dataset = "fashion-mnist"\n[[variants]]\nname = "digits-lr"\n"train.lr" = 0.01\n', "mixed.toml")
+    store = RunStore(tmp_path / "s")
+    run_experiment(mixed, store, data_dir=data_dir, progress="none")
+    text = html.unescape(report.build_report(store, "mixed", data_dir=data_dir, top=1))
+    drawn = re.findall(r'<section class="variant" id="variant-\d+"><h3>([^<]+)</h3>', text)
+    digits = max((r for r in compare(store, "mixed") if r["variant"] != "clothes"), key=lambda r: r["test_acc"])
+    assert sorted(drawn) == sorted(["clothes", digits["variant"]])  # the best of each test set
+    assert "Sections for the 1 best of the 3 rows by test accuracy of each of the 2 test sets (--top 1)" in text
+    fashion = write(tmp_path, 'name = "clothes"\n' + TINY.replace('"mnist"', '"fashion-mnist"')
+                    + '[[variants]]\nname = "dense"\n', "clothes.toml")
+    digits_only = write(tmp_path, 'name = "digits"\n' + TINY + '[[variants]]\nname = "dense"\n', "digits.toml")
+    for p in (fashion, digits_only):
+        run_experiment(p, store, data_dir=data_dir, progress="none")
+    both = html.unescape(report.build_report(store, ["digits", "clothes"], data_dir=data_dir))
+    assert "These runs were scored on 2 different test sets (mnist (20 test images), fashion-mnist (20 test " in both

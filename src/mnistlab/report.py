@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from mnistlab import plots, views
 from mnistlab.comparison import (best_legend, compare_experiment, compare_runs, looks_like_file, notes_below,
-                                 resolve_experiment, rows_runs, shown_runs, smoke_note)
+                                 resolve_experiment, rows_runs, scored_on_note, shown_runs, smoke_note, test_sets)
 from mnistlab.data.userdata import dataset_label, recorded_digests
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
@@ -570,7 +570,7 @@ def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLi
         notes.insert(0, smoke[0].upper() + smoke[1:])
     notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
-    sectioned = _best_rows(rows, top, notes)
+    sectioned = _best_rows(rows, top, notes, current)
     by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in sectioned if "variant" in row}
     for r in sorted(current, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
         if r.status in RESULT_STATUSES and (top is None or str(r.variant) in by_variant):  # a diverged run's
@@ -596,17 +596,25 @@ def _experiment_part(store: RunStore, experiment: str, data_dir: str | os.PathLi
                  file.description if file is not None else "", made)
 
 
-def _best_rows(rows: Sequence[dict[str, Any]], top: int | None, notes: list[str]) -> list[dict[str, Any]]:
+def _best_rows(rows: Sequence[dict[str, Any]], top: int | None, notes: list[str],
+               runs: Sequence[RunRecord] = ()) -> list[dict[str, Any]]:
     """The rows a report gives sections: every one, or the ``top`` best by test accuracy (a committee
-    row by its committee's), a note saying so (helper-196: 120 variants made 18 MB of HTML, 131 s)."""
+    row by its committee's), a note saying so (helper-196: 120 variants made 18 MB of HTML, 131 s);
+    where ``runs`` (the rows' runs) were scored on different test sets, the ``top`` best of each, as
+    their accuracies do not compare (helper-216: an MNIST row was chosen over a Fashion-MNIST one)."""
     if top is None or len(rows) <= top:
         return list(rows)
     def score(row: Mapping[str, Any]) -> float:
         return max((v for v in (row.get("test_acc"), row.get("committee_acc")) if isinstance(v, (int, float))),
                    default=-1.0)
-    best = {id(r) for r in sorted(rows, key=score, reverse=True)[:top]}
-    notes.append(f"Sections for the {top} best of the {len(rows)} rows by test accuracy (--top {top}); the table "
-                 "holds every row")
+    sets = {run_id: key for run_id, (key, _) in test_sets(runs).items()}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(next((sets[i] for i in r.get("run_ids") or () if i in sets), ""), []).append(r)
+    best = {id(r) for group in groups.values() for r in sorted(group, key=score, reverse=True)[:top]}
+    each = f" of each of the {len(groups)} test sets" if len(groups) > 1 else ""
+    notes.append(f"Sections for the {top} best of the {len(rows)} rows by test accuracy{each} (--top {top}); the "
+                 "table holds every row")
     return [r for r in rows if id(r) in best]
 
 
@@ -636,6 +644,8 @@ def _several_report(store: RunStore, experiments: list[str], data_dir: str | os.
             part.notes.insert(0, f"Given {len(given)} times ({', '.join(given)}), shown once")
     rows = compare_runs(store, [r.run_id for p in parts for r in p.current if r.status != "running"])
     notes = [f"Left out: {mistake}" for mistake in left] + [f"{p.name}: {n}" for p in parts for n in p.notes]
+    if (apart := scored_on_note([r for p in parts for r in p.current])) and len(parts) > 1:  # (helper-216: as
+        notes.insert(0, apart[0].upper() + apart[1:])  # `compare a b` says it; one part's own notes say its own)
     for mistake in left:
         warnings.warn(f"left out of the report: {mistake}", ReportWarning, stacklevel=user_level())
     figures = _comparison_figures(rows, notes, [r for p in parts for r in p.current])
