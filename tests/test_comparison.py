@@ -1433,3 +1433,31 @@ def test_compare_sorts_and_limits_its_rows(recorded, capsys) -> None:
                                                                      if near else "") + "\n" in err
     assert main(["compare", "tiny", "--store", str(root), "--sort", "acc"]) == 2
     assert capsys.readouterr().err.startswith("error: --sort: unknown key 'acc' (did you mean \"val_acc\"?)")
+
+
+def test_an_old_committee_of_members_scored_on_different_test_sets_is_not_counted(tmp_path: Path) -> None:
+    """helper-217: a store of mnistlab before 2026-12-02 held each committee member's test images of the
+    user's own data out with its own seed, and recorded the committee's score (50.62% beside members of
+    67.50% and 69.38%). compare showed that score, and plot, predict, export and the card used it."""
+    from mnistlab.store import CommitteeRecord
+    from mnistlab.views import trained_runs
+
+    store = RunStore(tmp_path / "s")
+    (tmp_path / "train.csv").write_text("label,pixel0,pixel1,pixel2,pixel3\n" + "1,0,255,0,255\n" * 10)
+    for experiment, seeds in (("own", (0, 1)), ("same", (0, 0))):  # same: members scored on one test set
+        ids = []
+        for member, (seed, acc) in enumerate(zip(seeds, (0.675, 0.6938))):
+            config = {"dataset": {"csv": str(tmp_path / "train.csv")}, "train": {"seed": seed}}  # (no data.test_seed:
+            rid = store.start_run(experiment=experiment, variant="pair", seed=0, member=member, config=config,
+                                  config_hash=f"h{member}")  # held out with the split seed, train.seed, as then)
+            store.finish_run(rid, status="finished", history=[], env={}, files=False,
+                             metrics={"test_accuracy": acc, "test_size": 160})
+            ids.append(rid)
+        store.save_committee(CommitteeRecord(experiment, "pair", 0, 0.5062, ids, [0.675, 0.6938], 1.0))
+    (row,) = compare(store, "own")
+    assert row["committee_acc"] is None and row["committees"] is None
+    with pytest.raises(StoreError, match="its committee's members were scored on different test sets"):
+        trained_runs(store, "own")
+    (row,) = compare(store, "same")
+    assert row["committee_acc"] == pytest.approx(0.5062)
+    assert trained_runs(store, "same")[1] is not None

@@ -1200,16 +1200,21 @@ class Comparison:
 
     def _row(self, variant: str) -> dict[str, Any]:
         recs = [r for _, r in sorted(self._cells[variant].values(), key=lambda cell: cell[0])]
-        return _row(variant, recs, counted_committees(self._committees.get(variant, []), {r.run_id for r in recs}))
+        return _row(variant, recs, counted_committees(self._committees.get(variant, []), recs))
 
 
-def counted_committees(comms: Iterable[CommitteeRecord], ids: set[str]) -> list[CommitteeRecord]:
-    """For each repeat, the committee of the counted runs ``ids``: of the records whose members all
+def counted_committees(comms: Iterable[CommitteeRecord], runs: Sequence[RunRecord]) -> list[CommitteeRecord]:
+    """For each repeat, the committee of the counted ``runs``: of the records whose members all
     count, the one with the most members, then the latest (a ``--quick`` smoke committee of the
-    same first members, or one a rerun replaced, is recorded beside it)."""
+    same first members, or one a rerun replaced, is recorded beside it). A record whose members were
+    scored on different test sets counts not at all (helper-217: mnistlab before 2026-12-02 held each
+    member's test images of one's own data out with that member's seed, and still averaged them into
+    a committee score, 50.62% beside members of 67.50% and 69.38%)."""
+    ids = {r.run_id for r in runs}
+    sets = test_sets(runs)
     best: dict[int, CommitteeRecord] = {}
     for c in comms:
-        if all(m in ids for m in c.member_ids):
+        if all(m in ids for m in c.member_ids) and len({sets[m][0] for m in c.member_ids if m in sets}) <= 1:
             held = best.get(c.repeat)
             if held is None or (len(c.member_ids), c.created_at) > (len(held.member_ids), held.created_at):
                 best[c.repeat] = c

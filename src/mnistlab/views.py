@@ -840,7 +840,7 @@ def variant_committees(store: RunStore, target: str, variant: str, quick: bool =
 
     runs = resolve_runs(store, target, variant, quick=quick, diverged=True)
     name = runs[0].experiment if runs else variant
-    return counted_committees([c for c in store.committees(name) if c.variant == variant], {r.run_id for r in runs})
+    return counted_committees([c for c in store.committees(name) if c.variant == variant], runs)
 
 
 def committee_pick_note(chosen: CommitteeRecord, among: Sequence[CommitteeRecord], pick: str = "best") -> str | None:
@@ -901,8 +901,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
         named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]
         raise StoreError(f"experiment {name!r} has {len(variants)} variants: choose one with --variant; "
                          f"variants: {', '.join(variants)}" + (f"; committees: {', '.join(named)}" if named else ""))
-    ids = {r.run_id for r in runs}
-    committees = [c for c in store.committees(name) if c.variant == variants[0] and set(c.member_ids) <= ids]
+    committees = _scored_committees(store, name, variants[0], runs, ref.name)
     if pick == "best-val":
         _refuse_test_as_validation(runs)
     if committees:  # the whole committee, not a --quick smoke committee of its first members
@@ -917,6 +916,25 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
         raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
                          "(a member did not finish): give one member's run id instead")
     return [picked_run(runs, pick).run_id], None
+
+
+def _scored_committees(store: RunStore, name: str, variant: str, runs: Sequence[RunRecord],
+                       said: str) -> list[CommitteeRecord]:
+    """The committee records of ``variant`` of experiment ``name`` whose members are all among
+    ``runs`` and were scored on one test set; StoreError where every such record's members were
+    scored on different ones (helper-217: an old store's committee of the user's own data, each
+    member's test images held out with its own seed, 50.62% beside members of 67.50% and 69.38%)."""
+    from mnistlab.comparison import test_sets
+
+    ids = {r.run_id for r in runs}
+    recorded = [c for c in store.committees(name) if c.variant == variant and set(c.member_ids) <= ids]
+    sets = test_sets(runs)
+    kept = [c for c in recorded if len({sets[m][0] for m in c.member_ids if m in sets}) <= 1]
+    if recorded and not kept:
+        raise StoreError(f"variant {variant!r} of {said!r}: its committee's members were scored on different "
+                         "test sets (held out with each member's seed, as mnistlab did before 2026-12-02), so it is "
+                         "no model to score as one: give one member's run id, or train the variant again")
+    return kept
 
 
 def _refuse_test_as_validation(runs: Sequence[RunRecord]) -> None:
