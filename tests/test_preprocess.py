@@ -158,6 +158,19 @@ def test_fashion_mnists_own_images_are_taken_as_they_are(data_dir):
     assert np.flatnonzero(preprocess(small, "fashion-mnist").max(0) > 0).size >= 27
 
 
+def test_fashion_mnist_items_touching_the_frame_are_taken_as_they_are(data_dir):
+    """helper-216: 23 of Fashion-MNIST's test images, items touching the frame (mostly bags), were
+    remade: their border read as the background, a pullover became a white square, 6 answers changed."""
+    x = np.asarray(load_dataset("fashion-mnist", data_dir).test_images)
+    for i in (320, 2367, 4115, 4495, 4512, 4735, 7899, 8321, 9596):
+        assert np.array_equal(preprocess(x[i], "fashion-mnist"), x[i]), i
+    assert sum(np.array_equal(preprocess(im, "fashion-mnist"), im) for im in x[4400:4600]) == 200
+    framed = np.zeros((28, 28), np.uint8)
+    framed[2:26, 2:26] = 90  # a small-bordered grey item in a white-framed photo, inverted: still remade
+    photo = 255 - np.pad(framed[2:26, 2:26], 2, constant_values=0)
+    assert not np.array_equal(preprocess(photo, "fashion-mnist"), photo)
+
+
 def test_other_datasets_are_only_resized():
     recipe = recipe_for("my-letters")
     assert recipe.kind == "resize" and recipe.invert == "never"
