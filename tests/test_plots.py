@@ -104,7 +104,7 @@ def test_every_figure_of_dataset_images_draws_them_alike(fashion):
     assert {k: ax.images[0].get_cmap().name for k, ax in figures.items()} == dict.fromkeys(figures, "binary")
     assert figures["seen"].get_title().startswith("what the model saw (28x28)")
     # a user who gave dark ink on paper saw it drawn alike and read the inversion as not done (helper-105)
-    assert "its ink drawn dark, as plot samples draws the data" in figures["seen"].get_title()
+    assert "its light pixels drawn dark, as plot samples draws the data" in figures["seen"].get_title()
 
 
 def test_scans_of_dark_ink_on_paper_are_drawn_as_they_look_not_inverted(fashion):

@@ -538,8 +538,10 @@ def test_a_tiny_image_or_ink_is_predicted_with_a_warning_that_it_is_mostly_blur(
     tiny[1] = 255
     with pytest.warns(DataWarning, match=r"tiny\.png: the ink is only 3x1 pixels, enlarged to 20 px"):
         assert preprocess(tiny, "mnist", name="tiny.png").shape == (28, 28)
-    with pytest.warns(DataWarning, match=r"the ink is only 6x9 pixels, enlarged to 28 px"):
+    with pytest.warns(DataWarning, match=r"the item is only 6x9 pixels, enlarged to 28 px"):  # (no "ink": helper-216)
         preprocess(np.pad(np.full((9, 6), 200, np.uint8), 10), "fashion-mnist")
+    with pytest.raises(DataError, match=r"blank\.png: no item found: the image is one flat colour or faint noise"):
+        preprocess(np.full((40, 40), 128, np.uint8), "fashion-mnist", name="blank.png")
     with pytest.warns(DataWarning, match=r"the image is only 5x4 pixels, enlarged to 28 px"):
         preprocess(np.full((4, 5), 9, np.uint8), None)
     with warnings.catch_warnings():
@@ -596,3 +598,26 @@ def test_a_path_named_twice_is_two_rows_and_a_pattern_gives_each_image_once(tmp_
     (tmp_path / "d" / "sub" / "up").symlink_to("..")
     assert list_images(["d/a.png", "d/a.png"]) == ["d/a.png", "d/a.png"]
     assert sorted(list_images("d/**")) == ["d/a.png", "d/sub/b.png"]
+
+
+def test_a_clothing_photo_whose_background_cannot_be_told_apart_is_warned_of():
+    """helper-216: a red shirt on a beige background lit from one side came out one bright rectangle,
+    the shirt unseen, without a word and with exit 0."""
+    import warnings
+
+    h, w = 240, 180
+    shirt = np.zeros((h, w), bool)
+    shirt[60:200, 50:130] = True
+    photo = np.empty((h, w, 3), np.uint8)
+    light = np.linspace(150, 250, w)[None, :].repeat(h, 0)  # the light falls across the photo
+    photo[..., 0] = np.where(shirt, 200, light)
+    photo[..., 1] = np.where(shirt, 30, light * 0.9)
+    photo[..., 2] = np.where(shirt, 30, light * 0.8)
+    with pytest.warns(DataWarning, match="photo.jpg: the item cannot be told from its background"):
+        preprocess(photo, "fashion-mnist", name="photo.jpg")
+    even = photo.copy()
+    for c, level in enumerate((240, 216, 192)):
+        even[..., c] = np.where(shirt, photo[..., c], level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preprocess(even, "fashion-mnist", name="photo.jpg")  # a plain background: cropped to the shirt, nothing said

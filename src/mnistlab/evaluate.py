@@ -339,11 +339,11 @@ def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *,
         return
     if limit is not None and limit[0] == "light":
         bad = np.flatnonzero(border_brightness(images) < limit[1])
-        seen, was, drawing = f"dark (mean under {limit[1]:g} of 255)", "light", "a dark drawing on a light background"
+        seen, was, drawing = f"dark (mean under {limit[1]:g} of 255)", "light", "dark on a light background"
     else:
         bound = limit[1] if limit is not None else INVERTED_BORDER.get(dataset or "", DEFAULT_INVERTED_BORDER)
         bad = np.flatnonzero(border_brightness(images) > bound)
-        seen, was, drawing = f"bright (mean above {bound:g} of 255)", "dark", "a light drawing on a dark background"
+        seen, was, drawing = f"bright (mean above {bound:g} of 255)", "dark", "light on a dark background"
     if len(bad):
         listed = "index " + ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
         warnings.warn(InvertedImageWarning(

@@ -1009,8 +1009,8 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
         given.imshow(original, cmap="gray" if original.ndim == 2 else None)
         given.set_title(str(names[i]), fontsize=8, parse_math=False)
         model.imshow(seen[i], cmap=cmap, vmin=0, vmax=255)  # as the data's samples are drawn: alike when right
-        model.set_title(f"what the model saw ({seen.shape[1]}x{seen.shape[2]})\nits ink drawn dark, as plot samples draws "
-                        "the data", fontsize=8)  # (not the file's colours: the column beside has those)
+        model.set_title(f"what the model saw ({seen.shape[1]}x{seen.shape[2]})\nits light pixels drawn dark, as plot "
+                        "samples draws the data", fontsize=8)  # (not the file's colours: the column beside has those)
         for ax in (given, model):
             ax.set_xticks([]), ax.set_yticks([])
         best = int(probs[i].argmax())

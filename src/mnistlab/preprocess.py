@@ -123,7 +123,8 @@ RECIPES: dict[str, Recipe] = {
         "exactly black where the item touches the frame, the item's box 27 or 28 px on its longer side and centred "
         "within a pixel: the dataset's own images, which remaking would change)",
         "invert when the border is light: the item must be light on a dark background",
-        "trim the border colour: crop to the item's bounding box",
+        "trim the border colour (its level and noise subtracted, the brightest 0.1% of the image stretched to 255: "
+        "a grey-40 and a grey-200 shirt come out alike): crop to the item's bounding box",
         "scale the longer side to 28 px with antialiasing (Lanczos), keeping the aspect ratio",
         "sharpen (unsharp mask, radius 1)",
         "centre the item's bounding box in a 28x28 black frame",
@@ -389,7 +390,12 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     gray = _light_on_dark(gray) if recipe.invert == "light-background" else gray
     ink = _ink(gray, shown, denoise=digits)
     ink = _main_ink(_without_lines(ink)) if digits else ink
-    _warn_if_small(_crop(ink).shape, recipe.fit if digits else min(recipe.fit, *recipe.size), shown, "ink")
+    _warn_if_small(_crop(ink).shape, recipe.fit if digits else min(recipe.fit, *recipe.size), shown,
+                   "ink" if digits else "item")  # (helper-216: a clothing model's warnings spoke of ink)
+    if not digits and min(gray.shape) > 2 * min(recipe.size) and min(np.divide(_crop(ink).shape, ink.shape)) > FILLS:
+        warnings.warn(f"{shown}: the item cannot be told from its background (what stands out of the border fills "
+                      f"the whole photo: uneven light, a textured or noisy background): photograph it on a plain, "
+                      "evenly lit background, or crop the photo to the item", DataWarning, stacklevel=user_level())
     if digits and (marks := side_by_side(ink)) > 1:
         warnings.warn(f"{shown}: {marks} marks side by side, as several digits written in a row: the model reads one "
                       "digit an image, and answers for the whole row as one; crop each digit into its own image",
@@ -397,6 +403,7 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     return _to_uint8(_digits(ink, recipe) if digits else _items(ink, recipe))
 
 
+FILLS = 0.97  # an item whose box is this much of a photo's height and width is its background too (helper-216)
 SMALL = 0.5  # ink (or an image) whose longer side is under half the size it is scaled to is mostly blur
 
 
@@ -463,6 +470,9 @@ def _ink(gray: np.ndarray, shown: str, *, denoise: bool) -> np.ndarray:
     top = float(np.percentile(gray, 99.9)) if gray.size > 1000 else float(gray.max())
     if top - back < MIN_CONTRAST:  # a small digit in a large photo: under 0.1% of its pixels (helper-133)
         gray, top = _fine_ink(raw, gray, back)
+    if top - back < MIN_CONTRAST and not denoise:  # an item's image (a clothing model's)
+        raise DataError(f"{shown}: no item found: the image is one flat colour or faint noise (nothing stands "
+                        f"{MIN_CONTRAST:.0f} of 255 from the background at its border)")
     if top - back < MIN_CONTRAST:
         raise DataError(f"{shown}: no ink found: the image is one flat colour, faint noise or specks of dust (no "
                         f"stroke {FINE_SIDE} px long stands {MIN_CONTRAST:.0f} of 255 from the background)")
