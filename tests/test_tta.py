@@ -18,8 +18,9 @@ from mnistlab.run import prepare_data, run_config
 from mnistlab.store import RunStore
 
 
-def test_views_never_flip_and_count_as_documented() -> None:
+def test_views_flip_only_when_asked_and_count_as_documented() -> None:
     assert tta_views() == [(0, 0, 0.0)]
+    assert tta_views(1, 10, flip=True)[-1] == (0, 0, 0.0, True) and len(tta_views(1, 10, True)) == 8
     assert len(tta_views(2)) == 5 and len(tta_views(0, 10)) == 3 and len(tta_views(1, 10)) == 7
     assert (2, 0, 0.0) in tta_views(2) and (0, -2, 0.0) in tta_views(2) and (0, 0, -10.0) in tta_views(1, 10)
 
@@ -39,6 +40,29 @@ def test_a_view_moves_whole_pixels_and_turns_about_the_centre() -> None:
     assert torch.allclose(turned[1, :, 0, :], torch.ones(6)) and torch.allclose(turned[0, :, 0, :], torch.zeros(6))
     torch.testing.assert_close(view_of(x, (0, 0, 90.0)), torch.rot90(x, -1, (2, 3)))  # a quarter turn, clockwise
     assert torch.equal(view_of(x, (0, 0, 0.0)), x)
+    assert torch.equal(view_of(x, (0, 0, 0.0, True)), x.flip(-1)) and torch.equal(view_of(x, (0, 0, 0.0, False)), x)
+
+
+def test_a_flipped_view_is_a_setting_that_keeps_older_runs_keys(tmp_path: Path, data_dir: Path) -> None:
+    """helper-216: a Fashion-MNIST user could flip in training but not at test time, where fastai's
+    tta flips by default; `tta = { flip = true }` adds the mirrored image. Off, it is no key of the
+    config (a run recorded before it keeps its key and is not trained again)."""
+    from mnistlab.config import run_key
+
+    on = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 300},
+                           "train": {"epochs": 1}, "evaluate": {"tta": {"shift": 1, "flip": True}}})
+    off = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 300},
+                            "train": {"epochs": 1}, "evaluate": {"tta": {"shift": 1}}})
+    assert on.resolved()["evaluate"]["tta"] == {"shift": 1, "rotation": 0.0, "flip": True}
+    before = {**off.resolved(), "evaluate": {"tta": {"shift": 1, "rotation": 0.0}}}  # as recorded before flip was
+    assert run_key(off.resolved()) == run_key(before) != run_key(on.resolved())  # offered: the same key
+    with pytest.raises(SpecError, match="flip"):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": {"flip": "yes"}}})
+    result = run_config(on, data_dir=data_dir, progress="none")
+    assert result.metrics["tta_views"] == 6
+    data = prepare_data(on, data_dir)
+    _, acc, _ = evaluate_tta(result.model, data.test_x, data.test_y, tta_views(1, 0.0, True))
+    assert result.metrics["tta_test_accuracy"] == pytest.approx(acc, abs=1e-9)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +132,7 @@ def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
                     '[[variants]]\nname = "v"\n')
     run_experiment(load_experiment(path), tmp_path / "store", data_dir=data_dir)
     (run,) = RunStore(tmp_path / "store").runs(experiment="tta", status="finished")
-    assert run.config["evaluate"]["tta"] == {"shift": 2, "rotation": 8.0}
+    assert run.config["evaluate"]["tta"] == {"shift": 2, "rotation": 8.0, "flip": False}
     assert run.metrics["tta_views"] == 7 and 0 <= run.metrics["tta_test_accuracy"] <= 1
     from mnistlab.comparison import compare, display_cells
 
@@ -126,7 +150,7 @@ def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
     card = model_card(Run.from_store(RunStore(tmp_path / "store"), run.run_id), data_dir=data_dir)
     assert "with test-time augmentation (7 views of each image averaged): test accuracy " in card
     assert "give the plain predictions" in card  # predict and export: no TTA, and the card says so
-    assert '| test-time augmentation | {"shift": 2, "rotation": 8.0} |' in card.replace("\\", "")
+    assert '| test-time augmentation | {"shift": 2, "rotation": 8.0, "flip": false} |' in card.replace("\\", "")
 
 
 def test_train_prints_the_tta_score(tmp_path: Path, data_dir: Path, capsys) -> None:
@@ -149,7 +173,7 @@ def test_train_prints_the_tta_score(tmp_path: Path, data_dir: Path, capsys) -> N
 
 @pytest.mark.parametrize("tta, fragment", [
     ({"shift": -1}, "evaluate.tta.shift"), ({"rotation": 90}, "evaluate.tta.rotation"),
-    ({"flip": True}, "evaluate.tta"),
+    ({"flip": "yes"}, "evaluate.tta.flip"), ({"mirror": True}, "evaluate.tta"),
 ])
 def test_bad_tta_settings_are_one_line_errors(tta: dict, fragment: str) -> None:
     with pytest.raises(SpecError, match=fragment.replace(".", r"\.")) as info:
@@ -166,7 +190,7 @@ def test_tta_and_ema_are_set_like_any_setting() -> None:
     exp = parse_experiment({"name": "x", "base": {"dataset": "mnist", "model": "seed000-dense"},
                             "variants": [{"name": "tta", "evaluate.tta": {"rotation": 5.0}}, {"name": "plain"}]},
                            source="x")
-    assert [c.config["evaluate"]["tta"] for c in exp.cells()] == [{"shift": 0, "rotation": 5.0}, None]
+    assert [c.config["evaluate"]["tta"] for c in exp.cells()] == [{"shift": 0, "rotation": 5.0, "flip": False}, None]
 
 
 def test_the_report_shows_the_tta_gain_on_validation_before_the_tta_test_score() -> None:

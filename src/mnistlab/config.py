@@ -43,8 +43,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, plain_data, read_text_file, toml_value, with_line
@@ -653,15 +653,18 @@ def _table_or_off(v: Any, cls: type[BaseModel], key: str, example: str) -> Any:
 # ------------------------------------------------------------------------------------- evaluation
 class TTAConfig(BaseModel):
     """Test-time augmentation: the test score averages the softmax over the image and a few fixed
-    shifted/rotated copies of it (never flipped: digits and clothes are not mirror-symmetric).
+    shifted, rotated or mirrored copies of it.
 
     Views: the image itself; with ``shift`` > 0 also the image moved ``shift`` pixels left, right,
     up and down (4 more); with ``rotation`` > 0 also the image turned by +-``rotation`` degrees
-    (2 more). Both 0 = the image alone, which scores exactly as plain evaluation."""
+    (2 more); with ``flip`` also the image mirrored left-right (1 more: fastai's ``tta`` default,
+    for clothes, which a mirror leaves what they are; never for digits, which it does not). All off
+    = the image alone, which scores exactly as plain evaluation."""
 
     model_config = _FROZEN
     shift: int = Field(0, ge=0, le=4)  # pixels
     rotation: float = Field(0.0, ge=0, le=30)  # degrees
+    flip: StrictBool = False  # (off, no part of a run's key: runs recorded before it keep theirs)
 
 
 class EvaluateConfig(BaseModel):
@@ -1364,6 +1367,8 @@ def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, A
         payload["augment"] = {k: v for k, v in augment.items() if not _at_later_default("augment", k, v)}
     if (identity := data_identity(resolved.get("dataset"))) is not None:
         payload["dataset"] = identity
+    if isinstance(tta := (resolved.get("evaluate") or {}).get("tta"), Mapping) and tta.get("flip") is False:
+        payload["evaluate"] = {**resolved["evaluate"], "tta": {k: v for k, v in tta.items() if k != "flip"}}
     if payload.get("evaluate") == _EVALUATE_DEFAULT:
         del payload["evaluate"]
     if isinstance(model := resolved.get("model"), Mapping):

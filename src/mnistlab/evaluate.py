@@ -70,33 +70,42 @@ def evaluate_model(
     return loss, int(correct) / max(n, 1), out
 
 
-#: One test-time view of an image: (dx, dy, degrees): moved dx pixels right and dy down, then
-#: turned by degrees about its centre (clockwise as the image is drawn, row 0 on top); (0, 0, 0.0) is the image itself.
-View = tuple[int, int, float]
+#: One test-time view of an image: (dx, dy, degrees[, mirrored]): moved dx pixels right and dy down,
+#: then turned by degrees about its centre (clockwise as the image is drawn, row 0 on top), then with
+#: a fourth item True mirrored left-right; (0, 0, 0.0) is the image itself.
+View = tuple[int, int, float] | tuple[int, int, float, bool]
 
 
-def tta_views(shift: int = 0, rotation: float = 0.0) -> list[View]:
+def tta_views(shift: int = 0, rotation: float = 0.0, flip: bool = False) -> list[View]:
     """The views test-time augmentation averages over: the image, then (with ``shift`` > 0) the
     image moved ``shift`` pixels right, left, down and up, then (with ``rotation`` > 0) turned by
-    +``rotation`` and -``rotation`` degrees. Never a flip (digits and clothes are not mirror-symmetric).
+    +``rotation`` and -``rotation`` degrees, then (with ``flip``) mirrored left-right: a view for
+    clothes (fastai's ``tta`` flips), never for digits, which a mirror makes other marks.
 
     >>> tta_views(1)
     [(0, 0, 0.0), (1, 0, 0.0), (-1, 0, 0.0), (0, 1, 0.0), (0, -1, 0.0)]
+    >>> tta_views(flip=True)
+    [(0, 0, 0.0), (0, 0, 0.0, True)]
     """
     views: list[View] = [(0, 0, 0.0)]
     if shift:
         views += [(shift, 0, 0.0), (-shift, 0, 0.0), (0, shift, 0.0), (0, -shift, 0.0)]
     if rotation:
         views += [(0, 0, float(rotation)), (0, 0, -float(rotation))]
+    if flip:
+        views.append((0, 0, 0.0, True))
     return views
 
 
 def view_of(x: torch.Tensor, view: View) -> torch.Tensor:
-    """float (N, C, H, W) images seen as ``view``: shifted by whole pixels, then rotated about the
-    centre (bilinear); what comes in is each image's background, the median of its border pixels
-    in each channel: 0 for the MNIST family, white for dark ink on paper (helper-128: a black fill
-    took inverted digits' TTA accuracy from 72.9% to 67.6%). Same shape, dtype."""
-    dx, dy, degrees = view
+    """float (N, C, H, W) images seen as ``view``: mirrored left-right where it says so, shifted by
+    whole pixels, then rotated about the centre (bilinear); what comes in is each image's
+    background, the median of its border pixels in each channel: 0 for the MNIST family, white for
+    dark ink on paper (helper-128: a black fill took inverted digits' TTA accuracy from 72.9% to
+    67.6%). Same shape, dtype."""
+    dx, dy, degrees = view[:3]
+    if len(view) > 3 and view[3]:  # mirrored left-right (the rest of a view moves the mirrored image)
+        x = torch.flip(x, dims=(-1,))
     if not (dx or dy or degrees):
         return x.contiguous()
     border = torch.cat([x[..., 0, :], x[..., -1, :], x[..., 1:-1, 0], x[..., 1:-1, -1]], dim=-1)

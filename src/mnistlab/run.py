@@ -657,7 +657,7 @@ def _tta_metrics(cfg: RunConfig, trainer: Trainer, data: Split) -> dict[str, Any
     tta = cfg.evaluate.tta
     if tta is None:
         return {}
-    views = tta_views(tta.shift, tta.rotation)
+    views = tta_views(tta.shift, tta.rotation, tta.flip)
     score = functools.partial(evaluate_tta, trainer.model, label_smoothing=trainer.label_smoothing,
                               channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
     loss, acc, _ = score(data.test_x, data.test_y, views)
