@@ -337,7 +337,11 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
                          "--store", mnist_models, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 1 and [r["file"] for r in rows] == [str(tmp_path / "one.png")], (out, err)
-    assert "error: " in err and "cut.csv" in err and "1 of 2 images could not be read" in err, err
+    assert "error: " in err and "cut.csv" in err and "1 of 2 files could not be read" in err, err
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "labelled.csv", tmp_path / "cut.csv",
+                         "--store", mnist_models, "-o", tmp_path / "sub.csv")  # helper-214: a part was written,
+    assert code == 1 and not (tmp_path / "sub.csv").exists(), err  # its ImageIds numbered anew from 1
+    assert err.rstrip().endswith("sub.csv was not written (its ImageIds would number a part of the images as if whole)")
 
 
 def test_a_folders_images_are_predicted_in_natural_order(mnist_models, tmp_path, capsys, test_digits):
@@ -479,7 +483,7 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     assert len(lines) == 4 and all(line.startswith("error: ") for line in lines) and "Traceback" not in err
     assert "bad-empty.png: no ink" in err and "bad-text.png: not an image" in err
     assert "missing.png: no such file or folder" in err
-    assert lines[-1] == "error: 3 of 6 images could not be read (listed above); the other 3 were predicted"
+    assert lines[-1] == "error: 3 of 6 files could not be read (listed above); the 3 images of the others were predicted"
     (folder / "sub" / "deeper").mkdir(parents=True)  # images at any depth are read, as training reads a class's
     Image.fromarray(on_paper(x[4], seed=4)).save(folder / "sub" / "deeper" / "more.png")
     (folder / ".ipynb_checkpoints").mkdir()  # a notebook's copies: not read, and said so

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -63,9 +64,10 @@ def _load(store_path: str | None, model: str, variant: str | None, pick: str) ->
               "and its probabilities (the first 64 images).")
 @click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
 @click.option("-o", "--output", type=PathArg(), default=None,
-              help="Also write a competition submission CSV (ImageId,Label: "
-              "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv. An existing "
-              "file is replaced only if it is a submission.")
+              help="Write a competition submission CSV (ImageId,Label: "
+              "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv, in place of the "
+              "table (beside it with --format csv or json). An existing file is replaced only if it is a "
+              "submission; none is written where an input cannot be read.")
 def predict_command(model: str, images: tuple[str, ...], variant: str | None, pick: str, store_path: str | None,
                     top: int, all_classes: bool, fmt: str, show: str | None, no_preprocess: bool,
                     output: str | None) -> None:
@@ -93,7 +95,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     names = trained.class_names  # the registry's or the run's record: no dataset file is read
     if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
         (_emit_all if all_classes else _emit_top)(sources, probs, names, top, fmt)
-    if output is not None:
+    if output is not None and not bad:  # (a part would number its rows anew: ImageId 1 another image, helper-214)
         from mnistlab.data.userdata import write_submission
 
         write_submission(Path(output), probs.argmax(1), tuple(names), dataset=trained.dataset)  # (labels as its files')
@@ -116,8 +118,12 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     if bad:
         for message in bad:
             click.echo(f"error: {message}", err=True)
-        raise PartlyUnreadable(f"{len(bad)} of {len(bad) + len(probs)} images could not be read (listed above); "
-                               f"the other {len(probs)} {'was' if len(probs) == 1 else 'were'} predicted")
+        files = len({re.sub(r"#\d+$", "", str(name)) for name, _ in sources})  # (a CSV's rows: one file, helper-214)
+        raise PartlyUnreadable(f"{len(bad)} of {len(bad) + files} files could not be read (listed above); the "
+                               f"{len(probs)} image{'s' * (len(probs) != 1)} of the others "
+                               f"{'was' if len(probs) == 1 else 'were'} predicted" + (
+                                   f"; {display_name(output)} was not written (its ImageIds would number a part "
+                                   "of the images as if whole)" if output is not None else ""))
 
 
 def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessing: bool,

@@ -1832,6 +1832,7 @@ def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows([["ImageId", "Label"], *rows])
+            csv.writer(f, lineterminator="\n").writerows([["ImageId", "Label"], *rows])  # (as pandas and Kaggle's
+            # sample_submission.csv end lines; helper-214: csv's default \r\n made a diff of every line)
 
     write_output(path, write)  # an OSError: OutputError, "cannot write PATH: why", as every output says it
