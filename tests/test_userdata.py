@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import csv
 import io
 import json
 import re
@@ -2405,6 +2406,13 @@ def test_a_model_trained_on_a_csv_with_its_own_label_column_predicts_csvs_of_tha
     assert main(["predict", rec.run_id, "new.csv", "--store", "store", "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert [r.split(",")[0] for r in out.splitlines()[1:]] == ["new.csv#1", "new.csv#2"]
+    import mnistlab  # helper-214: in Python, run.predict("test.csv") was "not an image mnistlab reads"
+
+    run = mnistlab.load_trained("store", rec.run_id)
+    by_cli = [int(r["class_1"]) for r in csv.DictReader(io.StringIO(out))]
+    assert run.predict("new.csv").argmax(1).tolist() == by_cli
+    both = run.predict(["new.csv", "new.csv"])
+    assert both.shape == (4, 2) and np.allclose(both[:2], both[2:])
 
 
 def test_one_dataset_of_a_folder_of_several_idx_datasets_is_named_by_its_prefix(tmp_path: Path, monkeypatch) -> None:

@@ -1478,7 +1478,8 @@ class Run:
         (so they agree with ``test_accuracy``).
 
         ``images``: an image file or a folder of them (a path, or a list of paths; row ``i`` is
-        :func:`mnistlab.list_images`'s file ``i``), PIL images, or arrays.
+        :func:`mnistlab.list_images`'s file ``i``), Kaggle-style CSV files (images already in dataset
+        form, a row each, a label column left unread: ``run.predict("test.csv")``), PIL images, or arrays.
         ``preprocess`` (None: files and PIL images yes, arrays no) puts each image in dataset form first, as the
         run's dataset was made (:func:`mnistlab.preprocess.preprocess`: for MNIST, inverted when
         the background is light, cropped, scaled to 20 px, centred by mass): any size, colour or
@@ -1897,6 +1898,24 @@ def label_targets(labels: Any, n: int, classes: int) -> np.ndarray:
     return np.eye(classes)[y.astype(np.int64)]
 
 
+def _is_csv(path: str | os.PathLike) -> bool:
+    return os.fspath(path).lower().endswith(".csv")
+
+
+def _csv_images(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> np.ndarray:
+    """The images of a Kaggle-style CSV (a ``label`` column, if any, left unread), already in dataset
+    form: uint8 (N, *size), rows of another square size resized as a CSV dataset's are for training,
+    with a DataWarning. DataError as :func:`~mnistlab.data.userdata.read_csv`."""
+    from mnistlab.data.userdata import read_csv, resize_images
+
+    x, _ = read_csv(Path(path), label, labels=False)
+    if tuple(x.shape[1:]) != size:
+        warnings.warn(f"{path}: its {x.shape[2]}x{x.shape[1]} images resized to the model's {size[1]}x{size[0]}, as a "
+                      "CSV dataset's are for training", DataWarning, stacklevel=user_level())
+        x = resize_images(x, (int(size[0]), int(size[1])))
+    return x
+
+
 def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Sequence[int]) -> Any:
     """What :meth:`Run.predict` feeds the model: files and PIL images read (and preprocessed unless
     ``preprocess`` is False), arrays preprocessed one by one when ``preprocess`` is True, else
@@ -1910,10 +1929,14 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
     from mnistlab.preprocess import image_sources, preprocess as prepare, read_images, recipe_dataset
 
     size = tuple(shape)
+    label = str(dataset.get("label", "label")) if isinstance(dataset, Mapping) else "label"
     dataset = recipe_dataset(dataset)
     is_path = lambda x: isinstance(x, (str, os.PathLike))
     if is_path(images) or (isinstance(images, (list, tuple)) and images and all(is_path(i) for i in images)):
         paths = [images] if is_path(images) else list(images)
+        if any(_is_csv(p) for p in paths):  # Kaggle-style CSVs, as `mnistlab predict` reads them (helper-214)
+            return np.concatenate([_csv_images(p, label, size) if _is_csv(p) else read_images(
+                image_sources([p]), dataset, size=size, preprocessing=preprocess is not False)[1] for p in paths])
         return read_images(image_sources(paths), dataset, size=size, preprocessing=preprocess is not False)[1]
     one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)
     is_pil = lambda x: hasattr(x, "convert")
