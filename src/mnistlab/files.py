@@ -240,6 +240,36 @@ def not_utf8_said(raw: bytes, first_line: int = 1) -> str | None:
     return f"line {line} is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"
 
 
+COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"PK\x03\x04", "zip", "unzip"), (b"BZh", "bzip2", "bunzip2"),
+              (b"\xfd7zXZ\x00", "xz", "unxz"))  # (magic bytes, format, the command that unpacks it)
+
+
+def compressed_said(path: str | os.PathLike) -> str:
+    """``": gzip-compressed: unpack it first (gunzip FILE)"`` for a file that starts as a compressed
+    one does (pandas reads a .csv.gz as it is: helper-214 got a different wrong answer from each
+    command), else ''; '' too for a file that cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(6)
+    except OSError:
+        return ""
+    for magic, kind, tool in COMPRESSED:
+        if start.startswith(magic) and not (kind == "zip" and _npz(path)):  # (an .npz is a zip of .npy arrays)
+            return f": {kind}-compressed: unpack it first ({tool} {shell_word(path)})"
+    return ""
+
+
+def _npz(path: str | os.PathLike) -> bool:
+    """Whether the zip ``path`` holds numpy arrays (an ``.npz`` under another name)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith(".npy") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def data_dir_astray(data_dir: str | os.PathLike | None = None) -> str | None:
     """``"MNISTLAB_DATA_DIR is '/dta', which is no folder"`` where the folder named to search for
     datasets first (``data_dir``, else the ``MNISTLAB_DATA_DIR`` variable) does not exist; None

@@ -51,7 +51,7 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from mnistlab.data.userdata import IMAGE_SUFFIXES, Entry, special_file, system_file, walk_images
 from mnistlab.errors import DataError, DataWarning, user_level
-from mnistlab.files import display_name, missing_hint, path_as_typed
+from mnistlab.files import compressed_said, display_name, missing_hint, path_as_typed
 
 __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_image", "to_gray", "image_sources",
            "read_images", "display_name"]
@@ -195,7 +195,9 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     except UnidentifiedImageError:
         if _empty(source):  # a download or a copy that did not finish: not a format question
             raise DataError(f"{shown()}: an empty file (0 bytes), not an image") from None
-        raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM or PPM)") from None
+        packed = compressed_said(source) if isinstance(source, (str, os.PathLike)) else ""
+        raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM or PPM)"
+                        + packed.replace(":", ";", 1)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then one of two limits
         pixels = f"{int(size.group(1)):,} pixels, " if size else ""

@@ -47,8 +47,8 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, MnistlabError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
-from mnistlab.files import (display_name, missing_hint, missing_said, not_utf8_said, path_as_typed, shown_path, utf8_text,
-                            write_output)
+from mnistlab.files import (compressed_said, display_name, missing_hint, missing_said, not_utf8_said, path_as_typed,
+                            shown_path, utf8_text, write_output)
 
 # (.jfif: a JPEG as Edge and Chrome save one on Windows; .dib: a bitmap as Paint names one; helper-177)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -174,8 +174,10 @@ def _from_path(text: str) -> UserData:
         raise UserDataError(f"{shown_path(text)}: one IDX file; a dataset of them is their folder: the table "
                             f"{{ idx = {toml_repr(shown_path(str(path.parent)))} }}")
     if path.exists():
+        packed = compressed_said(path) if path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")) else ""
         raise UserDataError(f"{shown_path(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads"
-                            + (" (a zip of images: unzip it and give the folder)" if path.suffix.lower() == ".zip" else "")
+                            + (f" (a compressed CSV{packed.replace(':', ';', 1)})" if packed else
+                               " (a zip of images: unzip it and give the folder)" if path.suffix.lower() == ".zip" else "")
                             + f"; a dataset is a name ({', '.join(_REGISTRY)}), {own}")
     if path.is_symlink():  # helper-166: a loop of links was "no such file or folder"
         raise UserDataError(f"{shown_path(text)}: {_broken_link(path)}")
@@ -364,7 +366,7 @@ def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
 
 def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int, *, after_gap: bool = True) -> str:
     """Where the highest label is, when it looks like a typo (on a handful of images only, and
-    above a gap unless not ``after_gap``): ``; 12 labels 1 image only: line 31 of train.csv, a
+    above a gap unless not ``after_gap``): ``; label 12 is on 1 image only: line 31 of train.csv, a
     typo?`` (an .npz's: ``index 29 of the labels of data.npz (counting from 0)``); else ''."""
     where = [(spec.path, np.flatnonzero(train == top))]
     if test is not None:
@@ -373,7 +375,7 @@ def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int, *
     if (after_gap and top - 1 in set(train.tolist()) | (set() if test is None else set(test.tolist()))) or count > 3:
         return ""
     file, at = next((f, i) for f, i in where if len(i))
-    only = f"; {top} labels {count} image{'s' * (count != 1)} only: "
+    only = f"; label {top} is on {count} image{'s' * (count != 1)} only: "  # (helper-214: "10 labels 1 image only")
     if Path(file).suffix.lower() == ".csv":  # a second pass, on this rare path only: the file's lines of those rows
         lines = _csv_rows(Path(file), _csv_header(Path(file)), None)[1]
         shown = ", ".join(str(lines[i]) for i in at[:3].tolist())
@@ -1148,6 +1150,8 @@ def _csv_header(path: Path) -> list[str]:
                             "UTF-8)") from None
         if said := not_utf8_said(start.rsplit(b"\n", 1)[0] if b"\n" in start else start):  # (helper-177: cp1252)
             raise DataError(f"{path}: {said} (Excel: \"CSV UTF-8\")") from None
+        if packed := compressed_said(path):
+            raise DataError(f"{path}: not a text CSV{packed}") from None
         raise DataError(f"{path}: not a text CSV (its bytes are not UTF-8 text): a CSV holds a header and rows of "
                         "numbers; an .npz is given as { npz = ... }") from None
     except OSError as exc:
@@ -1238,6 +1242,9 @@ def _quoted_rows(path: Path, rows: Any) -> Iterator[list[str]]:
             start = rows.line_num
             yield row
     except csv.Error as exc:
+        if "field limit" in str(exc):  # (csv's own words said nothing to a user: helper-214)
+            raise DataError(f"{path} line {start + 1}: a quote (\") opens a cell that never closes: remove the stray "
+                            "quote") from None
         raise DataError(f"{path} line {start + 1}: cannot read the CSV there ({exc}): a quote (\") that opens a cell and "
                         "never closes?") from None
 
