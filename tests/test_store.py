@@ -225,6 +225,14 @@ def test_a_lost_database_is_never_started_afresh_over_recorded_runs(tmp_path: Pa
     assert all((tmp_path / "s" / "runs" / i / "config.json").is_file() for i in ids)  # the runs' files are untouched
     assert db.exists() == (loss == "emptied")  # a refusal makes no database either
     assert RunStore(tmp_path / "new").runs() == []  # a new store starts empty, as ever
+    for i in ids:  # helper-217: folders of before record.json were kept: reindex cannot help, so it is not advised
+        (tmp_path / "s" / "runs" / i / "record.json").rename(tmp_path / f"{i}.json")
+    with pytest.raises(StoreError, match=r"holds 2 recorded run\(s\): .*none of its run folders holds a record\.json to "
+                                         r"rebuild it from .* so restore the database from a copy") as err:
+        RunStore(tmp_path / "s")
+    assert "reindex" not in str(err.value)
+    for i in ids:
+        (tmp_path / f"{i}.json").rename(tmp_path / "s" / "runs" / i / "record.json")
     (tmp_path / "other" / "runs" / "notes").mkdir(parents=True)  # another tool's folder is no recorded run
     (tmp_path / "other" / "runs" / "notes" / "config.json").write_text("{}")
     assert RunStore(tmp_path / "other").runs() == []
