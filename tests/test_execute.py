@@ -1151,3 +1151,16 @@ def test_a_sigterm_swallowed_in_a_garbage_collectors_callback_is_still_known() -
         del held  # the callback runs now
         time.sleep(0.05)
     assert ref() is None and stop.came and stop.signum == signal.SIGTERM
+
+
+def test_a_run_of_own_data_from_before_its_keys_changed_is_said_to_be_an_older_versions() -> None:
+    """helper-217: after an upgrade, a sweep on the user's own data said "its settings changed since run
+    ... (dataset.csv: "data/train.csv" -> "/home/.../data/train.csv")" though nothing was edited."""
+    from mnistlab.execute import _older_own_data
+
+    then = {"dataset.csv": "data/train.csv", "data.test_seed": None, "train.lr": 0.01}
+    now = {"dataset.csv": "/home/kim/exp/data/train.csv", "data.test_seed": 0, "train.lr": 0.01}
+    assert _older_own_data(["dataset.csv", "data.test_seed"], then, now)
+    assert not _older_own_data(["dataset.csv", "train.lr"], then, {**now, "train.lr": 0.1})  # an edit too
+    assert not _older_own_data(["dataset.csv"], then, {**now, "dataset.csv": "/home/kim/exp/data/other.csv"})
+    assert not _older_own_data(["dataset.csv"], {"dataset.csv": "/a/train.csv"}, {"dataset.csv": "/b/train.csv"})

@@ -1220,11 +1220,29 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         if differ == [""]:
             said.append(f'variant "{variant}": the runs of variant "{cell.after}" it starts from train again first; its '
                         "cells train again from them, unless they end with the weights its runs started from")
+        elif differ and _older_own_data(differ, then, now):
+            said.append(f'variant "{variant}": its run {last[-1].run_id} was recorded by an older mnistlab (before '
+                        "2026-12-02), which keyed your own data by its path as typed and held each run's test images "
+                        "out with its own seed; nothing of yours changed, but its cells train again once")
         elif differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'
                         f"{', ...' if len(differ) > most else ''}): its cells train again")
     return said
+
+
+def _older_own_data(differ: Sequence[str], then: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    """Whether a variant's settings differ from its last run's only as a run on the user's own data
+    recorded before 2026-12-02 differs (helper-217: "its settings changed" where the user changed
+    nothing): its data's paths as typed where they are now absolute and end the same, and its
+    ``data.test_seed`` unset where it is now set."""
+    def same_path(k: str) -> bool:
+        old, new = then.get(k), now.get(k)
+        return (isinstance(old, str) and isinstance(new, str) and not os.path.isabs(old) and os.path.isabs(new)
+                and Path(new).parts[-len(Path(old).parts):] == Path(old).parts)
+
+    return all((k.startswith("dataset.") and same_path(k)) or (k == "data.test_seed" and then.get(k) is None)
+               for k in differ)
 
 
 def _adapted(key: str, now: Any) -> bool:
