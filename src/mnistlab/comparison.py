@@ -62,8 +62,10 @@ COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and
 # committee_members: how many members voted in each committee (a failed one leaves it smaller);
 # test_images, smoke, chosen_on_test: what the notes under a table say of its figures, for a program
 # that reads csv or json (helper-154: only stderr said that an accuracy was of 50 test images)
+# test_set: what its runs were scored on ("mnist (10,000 test images)"): rows of two datasets in one
+# table tell a program so (helper-216: only a note on stderr did)
 COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain", "committee_members", "test_images", "smoke",
-                                               "chosen_on_test")
+                                               "chosen_on_test", "test_set")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -1265,6 +1267,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "test_images": sizes.pop() if len(sizes := {r.metrics.get("test_size") for r in ok}) == 1 else None,  # each
         "smoke": any(smoke_run(r) for r in ok) if ok else None,  # run's; --quick's size (smoke_note)
         "chosen_on_test": chosen_on_test_note(ok) is not None if ok else None,  # optimistic (chosen_on_test_note)
+        "test_set": "; ".join(dict.fromkeys(label for _, label in test_sets(ok).values())) or None,  # (helper-216)
     }
 
 
