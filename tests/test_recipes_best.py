@@ -59,7 +59,8 @@ def test_a_best_recipe_runs_quick_and_records_ema_and_tta(name: str, runs: int, 
     recorded = RunStore(tmp_path / "store").runs(experiment=name, status="finished")
     assert len(recorded) == runs
     for run in recorded:
-        assert run.config["train"]["use_ema"] is True and run.config["evaluate"]["tta"] == {"shift": 1, "rotation": 0.0}
+        assert run.config["train"]["use_ema"] is True
+        assert run.config["evaluate"]["tta"] == {"shift": 1, "rotation": 0.0, "flip": False}
         assert run.metrics["tta_views"] == 5 and 0 <= run.metrics["tta_test_accuracy"] <= 1
         assert run.metrics["val_size"] > 0 and run.metrics["validation_is_test"] is False
         assert 0 <= run.metrics["tta_val_accuracy"] <= 1  # whether the TTA pays, read on validation
@@ -72,14 +73,16 @@ def test_a_best_recipe_runs_quick_and_records_ema_and_tta(name: str, runs: int, 
 
 def test_best_fashion_candidates_are_best_fashion_beside_it_with_flips() -> None:
     """recipes/best-fashion-candidates.toml: its "as-recorded" variant trains best-fashion's config
-    exactly, and "flip" the same with left-right flips (so best-fashion's quick run above covers
-    both; a wide ResNet's quick run is not cheap). An edit to best-fashion it does not follow fails here."""
+    exactly, and "flip" the same with left-right flips, in training and among its TTA views (so
+    best-fashion's quick run above covers both; a wide ResNet's quick run is not cheap). An edit to
+    best-fashion it does not follow fails here."""
     (best,) = load_experiment(RECIPES / "best-fashion.toml").cells()
     cells = {c.variant: c for c in load_experiment(RECIPES / "best-fashion-candidates.toml").cells()}
     assert set(cells) == {"as-recorded", "flip"} and all(c.config["data"]["subset"] == 0 for c in cells.values())
     assert cells["as-recorded"].config == best.config and cells["as-recorded"].key == best.key
-    flipped = {**best.config, "augment": {**best.config["augment"], "horizontal_flip": True}}
-    assert cells["flip"].config == flipped
+    flipped = {**best.config, "augment": {**best.config["augment"], "horizontal_flip": True},
+               "evaluate": {**best.config["evaluate"], "tta": {**best.config["evaluate"]["tta"], "flip": True}}}
+    assert cells["flip"].config == flipped  # (flipped at test time too: the mirrored image among its TTA views)
 
 
 def _full(name: str, tmp_path: Path, data_dir: Path) -> list:
