@@ -667,3 +667,18 @@ def test_history_draws_variants_in_the_comparison_s_order(tmp_path: Path, data_d
             fig = views.figure_for("history", store, target, variant=variants)
             drawn = [line.get_label().split()[0] for line in fig.axes[0].get_lines()]
             assert list(dict.fromkeys(drawn)) == ["x", "twin", "y"], (target, variants, drawn)
+
+
+def test_a_data_file_given_as_an_experiment_points_to_show_data(tmp_path: Path, capsys, monkeypatch) -> None:
+    """helper-214: `plot samples train.csv` was read as an experiment file ("invalid TOML", or "too large
+    for an experiment file; the store has an experiment named 'train'": `mnistlab train`'s own)."""
+    from mnistlab.store import RunStore
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.csv").write_text("label,pixel0,pixel1,pixel2,pixel3\n1,0,255,0,255\n")
+    store = str(RunStore(tmp_path / "s").root)
+    for argv in (["plot", "samples", "train.csv", "-o", "s.png"], ["predict", "train.csv", "train.csv"]):
+        assert main([*argv, "--store", store]) == 2
+        err = capsys.readouterr().err
+        assert err == ("error: train.csv: a data file, not an experiment, its file or a run: `mnistlab show-data "
+                       "train.csv` draws its images; a run trained on it is named by its run id\n"), err

@@ -47,7 +47,7 @@ import numpy as np
 from mnistlab.config import test_seed
 from mnistlab.data.userdata import carves_test_split, recorded_digests
 from mnistlab.errors import MnistlabError, NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
-from mnistlab.files import csv_text
+from mnistlab.files import csv_text, shell_word
 from mnistlab.experiments import (QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name,
                                   variant_setting)
 from mnistlab.stats import holm, mean_sd, welch_test
@@ -134,10 +134,17 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
     return replace(_resolved(store, target, run_ids=run_ids, quick=quick), flag=store_flag(store.root), store=store)
 
 
+DATA_SUFFIXES = (".csv", ".npz", ".gz", ".zip", ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm",
+                 ".ppm")  # a dataset's or an image's file, never an experiment file
+
+
 def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> ExperimentRef:
     """:func:`resolve_experiment`'s reading of ``target``, without the store's flag."""
     known = store.experiments()
     if looks_like_file(target) or (target not in known and Path(target).is_file()):
+        if Path(target).suffix.lower() in DATA_SUFFIXES and target not in known:  # (helper-214: train.csv was read as
+            raise SpecError(f"{target}: a data file, not an experiment, its file or a run: `mnistlab show-data "  # TOML)
+                            f"{shell_word(target)}` draws its images; a run trained on it is named by its run id")
         try:
             exp = load_experiment(target)
         except SpecError as exc:  # a file that no longer loads (its data gone, a typo): its runs are still there by name
