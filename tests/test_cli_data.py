@@ -133,3 +133,25 @@ def test_a_data_dir_variable_naming_no_folder_is_a_warning_line(tmp_path: Path, 
     monkeypatch.setenv("MNISTLAB_DATA_DIR", str(data_dir))
     assert main(["datasets"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_show_data_draws_an_unlabelled_csv_by_its_rows(tmp_path: Path, capsys, monkeypatch) -> None:
+    """helper-214: `show-data test.csv` (a competition's unlabelled images) was refused: "a file without
+    labels can only be predicted". Its images are drawn, each titled by its row (a submission's ImageId)."""
+    import numpy as np
+
+    from mnistlab.cli.data_cmds import _unlabelled_csv
+
+    monkeypatch.chdir(tmp_path)
+    images = np.zeros((3, 28, 28), np.uint8)
+    for i in range(3):
+        images[i, 5 + i: 20, 10] = 255
+    rows = [",".join(f"pixel{j}" for j in range(784))] + [",".join(map(str, im.ravel())) for im in images]
+    (tmp_path / "test.csv").write_text("\n".join(rows) + "\n")
+    assert np.array_equal(_unlabelled_csv("test.csv"), images)
+    (tmp_path / "train.csv").write_text("label," + rows[0] + "\n" + "\n".join("7," + r for r in rows[1:]) + "\n")
+    assert _unlabelled_csv("train.csv") is None and _unlabelled_csv({"csv": "train.csv", "test": "test.csv"}) is None
+    assert main(["show-data", "test.csv", "-o", "grid.png", "--index", "2"]) == 0, capsys.readouterr().err
+    assert Image.open("grid.png").size[0] > 300 and (tmp_path / "grid-image-2.png").is_file()
+    assert main(["show-data", "test.csv", "--index", "3"]) == 2  # past its last row: one line
+    assert "3 is past the last image (2)" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -76,7 +77,9 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
     the dataset's own script where the font has it
     (hiragana for the Kuzushiji sets), romanised otherwise. The grid shows the first images in the
     order training takes them (a folder's shuffled, as Keras's image_dataset_from_directory does), or
-    the first of each class in turn where the first ones miss classes.
+    the first of each class in turn where the first ones miss classes. A CSV without its label
+    column (a competition's test.csv) shows its images in order, each titled by its row: the
+    ImageId a submission gives it.
     """
     from mnistlab import plots
 
@@ -87,10 +90,17 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
         (str(v) for k, v in dataset.items() if k in KINDS), "")).stem
     output = check_output(output or Path(f"{stem or 'data'}-samples.png"),
                           (".png", ".svg", ".pdf", ".jpg", ".jpeg"))
-    ds = datasets.load_dataset(dataset, data_dir)
-    names = datasets.display_names(ds.info)
-    images = ds.train_images if split == "train" else ds.test_images
-    labels = ds.train_labels if split == "train" else ds.test_labels
+    unlabelled = _unlabelled_csv(dataset)
+    if unlabelled is not None:  # a competition's test.csv: its images alone (helper-214: refused)
+        import numpy as np
+
+        images, labels, split = unlabelled, np.arange(len(unlabelled)), "unlabelled (by ImageId)"
+        names: Sequence[str] = [f"#{i + 1}" for i in range(len(unlabelled))]  # each row: its ImageId
+    else:
+        ds = datasets.load_dataset(dataset, data_dir)
+        names = datasets.display_names(ds.info)
+        images = ds.train_images if split == "train" else ds.test_images
+        labels = ds.train_labels if split == "train" else ds.test_labels
     if index >= len(images):
         raise click.BadParameter(f"{index} is past the last image ({len(images) - 1})", param_hint="--index")
     shown = plots.sample_indices(labels, rows * cols)
@@ -102,6 +112,18 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
     for fig, path in ((grid, output), (single, single_path)):
         save_figure(fig, path)
         click.echo(f"wrote {display_name(path)}")
+
+
+def _unlabelled_csv(dataset: str | dict[str, Any]) -> Any:
+    """The images of ``dataset`` where it is one CSV file without its label column (a Kaggle test.csv,
+    images to predict), uint8 (N, S, S); None for any other dataset. DataError as
+    :func:`~mnistlab.data.userdata.read_csv`."""
+    from mnistlab.data.userdata import unlabelled_csv_images
+
+    table = dataset if isinstance(dataset, dict) else {"csv": dataset} if dataset.lower().endswith(".csv") else {}
+    if not table or set(table) - {"csv", "label"}:
+        return None
+    return unlabelled_csv_images(Path(str(table["csv"])), str(table.get("label", "label")))
 
 
 COMMANDS: list[click.Command] = [datasets_cmd, show_data_cmd]

@@ -974,6 +974,19 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
         raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
 
 
+def unlabelled_csv_images(path: Path, label: str = "label") -> np.ndarray | None:
+    """The images of the CSV ``path`` where its header has no ``label`` column (a competition's
+    test.csv: images to predict, or to look at), uint8 (N, S, S); None where it has one. DataError as
+    :func:`read_csv`."""
+    if special_file(path):
+        raise DataError(f"{shown_path(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
+    try:
+        header = _csv_header(path)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
+    return None if any(h.lower() == label.lower() for h in header) else read_csv(path, label, labels=False)[0]
+
+
 def _not_utf8_line(path: Path) -> str:
     """What :func:`~mnistlab.files.not_utf8_said` says of the first line of ``path`` that is not UTF-8."""
     with open(path, "rb") as f:
