@@ -329,3 +329,16 @@ def test_a_start_naming_a_committee_across_variants_says_so_and_show_says_a_star
     assert main(["show", runs["fine"].run_id, "--store", str(store.root)]) == 0
     assert f"initial weights run {runs['pre'].run_id}'s (" in (out := capsys.readouterr().out)
     assert "(that run deleted since)\n" in out
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_starts_fresh_layers_are_said_of_its_cell_in_a_sweep(jobs: str, tmp_path: Path, data_dir: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Note 53's leftover: "weights: 2 layers of 3 keep their fresh initialisation" among a sweep's lines
+    (with --jobs 2 too) said not which variant's runs they were."""
+    text = (HEAD.replace('model = "seed000-dense"', "model = { dense = [8] }") + PRE + '[[variants]]\nname = "deeper"\n'
+            'weights = { variant = "pre", skip_mismatch = true }\n"model.dense" = [8, 8]\n')
+    code = main(["run", str(_file(tmp_path, text)), "--data-dir", str(data_dir), "--store", str(tmp_path / "s"),
+                 "--jobs", jobs])
+    err = capsys.readouterr().err
+    assert code == 0 and 'warning: variant "deeper" (seed 0): weights: 2 layers of 3 keep their fresh initialisation' in err

@@ -157,8 +157,9 @@ class SpecWarning(UserWarning):
 
 
 class TrainingWarning(SpecWarning):
-    """Of one run's training as it goes (its epochs, its checkpoint), not of a setting it shares
-    with others: in a sweep, the line names the cell (:func:`mnistlab.execute.warnings_named`)."""
+    """Of one run's training as it goes (its start from trained weights, its epochs, its checkpoint),
+    not of a setting it shares with others: in a sweep, the line names the cell
+    (:func:`mnistlab.execute.warnings_named`)."""
 
 
 class DataWarning(SpecWarning):

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line, user_level
+from mnistlab.errors import MnistlabError, SpecError, TrainingWarning, first_line, user_level
 from mnistlab.files import display_name, safetensors_header
 from mnistlab.specs import ModelSpec
 
@@ -327,8 +327,8 @@ def load_weights(model: Any, source: Source, fit: Fit) -> dict[str, Any]:
         said = "; ".join(f"{layer} ({why})" for layer, why in fit.fresh.items())
         one = len(fit.fresh) == 1
         warnings.warn(f"weights: {len(fit.fresh)} layer{'' if one else 's'} of {len(fit.fresh) + len(_layers(fit))} "
-                      f"keep{'s its' if one else ' their'} fresh initialisation (skip_mismatch): {said}", SpecWarning,
-                      stacklevel=user_level())
+                      f"keep{'s its' if one else ' their'} fresh initialisation (skip_mismatch): {said}", TrainingWarning,
+                      stacklevel=user_level())  # (of this run's start: a sweep's line names its cell, note 53)
     return {"file": str(source.path), "sha256": file_sha256(source.path), "runs": list(source.runs),
             "loaded": len(fit.loaded), "skipped": fit.skipped}
 
