@@ -169,6 +169,10 @@ def test_fashion_mnist_items_touching_the_frame_are_taken_as_they_are(data_dir):
     framed[2:26, 2:26] = 90  # a small-bordered grey item in a white-framed photo, inverted: still remade
     photo = 255 - np.pad(framed[2:26, 2:26], 2, constant_values=0)
     assert not np.array_equal(preprocess(photo, "fashion-mnist"), photo)
+    drawn = np.full((28, 28), 255, np.uint8)
+    drawn[0:28, 8:20] = 0  # review: a black garment on white that touches the frame was taken as it is, not inverted
+    seen = preprocess(drawn, "fashion-mnist")
+    assert seen[14, 14] > 200 and seen[14, 2] == 0  # light on dark, as the dataset's
 
 
 def test_other_datasets_are_only_resized():

@@ -75,7 +75,8 @@ def test_csv_with_numeric_labels_and_a_test_file(tmp_path: Path) -> None:
 def test_csv_pixel_columns_are_read_by_their_numbers_not_their_place(tmp_path: Path, slow: bool) -> None:
     """helper-214: a Kaggle CSV whose columns were sorted by name (pixel0, pixel1, pixel10, ...: pandas'
     df[sorted(df.columns)]) was read in that order, every image scrambled, the submission at 16% with
-    exit 0. Numbered columns are read by their numbers (from 0 or 1, or row x column)."""
+    exit 0. Columns numbered one by one (from any number), or row x column, are read by their numbers;
+    names of no sure order keep the file's order, as before."""
     from mnistlab.data.userdata import read_csv
 
     images = four_images()
@@ -92,11 +93,14 @@ def test_csv_pixel_columns_are_read_by_their_numbers_not_their_place(tmp_path: P
     rows = [",".join(by_cell)] + [",".join(str(int(v)) for v in row[::-1]) for row in flat]
     (tmp_path / "cells.csv").write_text("\n".join(rows) + "\n")
     assert np.array_equal(read_csv(tmp_path / "cells.csv", labels=False)[0], images)
-    twice = ["pixel0", *names[:783]]
-    (tmp_path / "twice.csv").write_text(",".join(twice) + "\n" + ",".join(["0"] * 784) + "\n")
-    with pytest.raises(DataError, match=r"numbered \(pixel0, pixel0, ...\) but it has 'pixel0' twice: each pixel's "
-                                        "column is read by its number"):
-        read_csv(tmp_path / "twice.csv", labels=False)
+    for header in (["pixel0", *names[:783]], [f"x{i % 28}_y{i // 28}" for i in range(784)]):  # a number twice; two
+        (tmp_path / "odd.csv").write_text(",".join(header) + "\n" + ",".join(map(str, flat[0])) + "\n")  # numbers
+        assert np.array_equal(read_csv(tmp_path / "odd.csv", labels=False)[0][0], images[0])  # of no sure order:
+    for header in ([f"V{i + 2}" for i in range(784)], [f"f28_{i}" for i in range(784)]):  # the file's, as before
+        shuffled = [header[i] for i in order]  # (R's V2..V785 beside a label V1; a number that stays: review)
+        rows = [",".join(shuffled)] + [",".join(str(int(row[i])) for i in order) for row in flat]
+        (tmp_path / "other.csv").write_text("\n".join(rows) + "\n")
+        assert np.array_equal(read_csv(tmp_path / "other.csv", labels=False)[0], images)
     plain = [f"c{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(784)]  # no numbers: the file's order, as before
     (tmp_path / "plain.csv").write_text(",".join(plain) + "\n" + ",".join(map(str, flat[0])) + "\n")
     assert np.array_equal(read_csv(tmp_path / "plain.csv", labels=False)[0][0], images[0])

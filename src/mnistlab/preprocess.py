@@ -432,7 +432,8 @@ def _in_form(gray: np.ndarray, recipe: Recipe) -> bool:
     the border black or, where an item touches the frame, at least :data:`ITEM_BLACK_BORDER` of it
     (21 of the other 23 were remade, a pullover into a white square: helper-216)."""
     edge = _border(gray) if gray.shape == tuple(recipe.size) else np.ones(1)
-    touching = recipe.kind == "items" and (edge == 0).mean() >= ITEM_BLACK_BORDER  # an item touching the frame, the
+    touching = (recipe.kind == "items" and (edge == 0).mean() >= ITEM_BLACK_BORDER  # an item touching the frame, the
+                and np.median(edge) < 128)  # (a dark ground: a black item on white touches it too, review)
     if np.median(edge) != 0 and not touching:  # dataset's black ground beside it (helper-216: 21 were remade)
         return False
     rows, cols = np.nonzero(gray)

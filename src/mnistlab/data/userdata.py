@@ -1024,7 +1024,7 @@ def _read_csv(path: Path, label: str, *, labels: bool) -> tuple[np.ndarray, np.n
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
                         f"({near}x{near} needs {near * near}){_one_too_many(header, pixel_cols)}")
-    order = _pixel_order(path, [header[i] for i in pixel_cols], side)
+    order = _pixel_order([header[i] for i in pixel_cols], side)
     if (fast := _csv_whole_numbers(path, len(header), label_at)) is not None:
         return (fast[0] if order is None else fast[0][:, order]).reshape(-1, side, side), fast[1] if labels else None
     if order is not None:  # (the pixels in the image's row-major order, each by its name: helper-214)
@@ -1046,35 +1046,32 @@ def _read_csv(path: Path, label: str, *, labels: bool) -> tuple[np.ndarray, np.n
     return images, found
 
 
-def _pixel_order(path: Path, names: list[str], side: int) -> list[int] | None:
-    """Where the pixel columns ``names`` are numbered (``pixel0`` ... ``pixel783`` as Kaggle's, from 0
-    or 1, or ``1x1`` ... ``28x28`` by row and column), the order of the columns that puts the pixels
-    in the image's row-major order, None where the file's order is already that or the names carry
-    no numbers (then the columns are taken in the file's order). A table whose columns were sorted
-    by name (pixel0, pixel1, pixel10, ...: ``df[sorted(df.columns)]``) was read in that order, the
-    images scrambled without a word (helper-214). DataError for numbered names that skip or repeat one."""
+def _pixel_order(names: list[str], side: int) -> list[int] | None:
+    """Where the pixel columns ``names`` are numbered one by one (``pixel0`` ... ``pixel783`` as
+    Kaggle's; ``V2`` ... ``V785`` as R writes them: any first number, each once, one number that
+    changes from name to name) or by row and column (``1x1`` ... ``28x28``), the order of the columns
+    that puts the pixels in the image's row-major order; None where the file's order is already
+    that, or the names say no order for certain (no number, a number twice or skipped, other
+    forms): the columns are then taken in the file's order, as before. A table whose columns were
+    sorted by name (pixel0, pixel1, pixel10, ...: ``df[sorted(df.columns)]``) was read in that order,
+    the images scrambled without a word (helper-214)."""
     forms = [re.sub(r"\d+", "#", n.strip().lower()) for n in names]
     if len(set(forms)) != 1 or "#" not in forms[0]:
         return None
     numbers = [tuple(int(d) for d in re.findall(r"\d+", n)) for n in names]
-    if len(numbers[0]) == 1:
-        keys = [k[0] for k in numbers]
-        start = min(keys)
-        wanted: list[Any] = list(range(start, start + len(names))) if start in (0, 1) else []
-    elif len(numbers[0]) == 2:  # row and column
-        keys = numbers  # type: ignore[assignment]
-        start = min(min(k) for k in numbers)
-        wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)] if start in (0, 1) else []
+    varying = [k for k in range(len(numbers[0])) if len({n[k] for n in numbers}) > 1]
+    keys: list[Any]
+    if len(varying) == 1:
+        keys = [n[varying[0]] for n in numbers]
+        wanted: list[Any] = list(range(min(keys), min(keys) + len(names)))
+    elif len(varying) == 2 and re.fullmatch(r"\D*#\s*[x×]\s*#\D*", forms[0]):  # row x column, as "1x1"
+        keys = [tuple(n[k] for k in varying) for n in numbers]
+        start = min(min(k) for k in keys)
+        wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)]
     else:
         return None
     if sorted(keys) != wanted:
-        have = set(keys)
-        missing = next((w for w in wanted if w not in have), None) if wanted else None
-        twice = next((k for k in keys if keys.count(k) > 1), None)
-        why = (f"{names[keys.index(twice)]!r} twice" if twice is not None else
-               f"none numbered {missing}" if missing is not None else "numbers that start at neither 0 nor 1")
-        raise DataError(f"{path}: its pixel columns are numbered ({names[0]}, {names[1]}, ...) but it has {why}: "
-                        "each pixel's column is read by its number, so each number once")
+        return None
     order = sorted(range(len(keys)), key=lambda i: keys[i])
     return None if order == list(range(len(keys))) else order
 
