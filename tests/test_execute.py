@@ -1164,3 +1164,4 @@ def test_a_run_of_own_data_from_before_its_keys_changed_is_said_to_be_an_older_v
     assert not _older_own_data(["dataset.csv", "train.lr"], then, {**now, "train.lr": 0.1})  # an edit too
     assert not _older_own_data(["dataset.csv"], then, {**now, "dataset.csv": "/home/kim/exp/data/other.csv"})
     assert not _older_own_data(["dataset.csv"], {"dataset.csv": "/a/train.csv"}, {"dataset.csv": "/b/train.csv"})
+    assert _older_own_data(["dataset"], {"dataset": "train.csv"}, {"dataset": "/home/kim/train.csv"})  # (helper-218)

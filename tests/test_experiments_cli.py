@@ -1125,8 +1125,8 @@ def test_several_experiments_are_listed_and_deleted_together(tmp_path: Path, dat
     assert [e["experiment"] for e in listed] == ["lab-c", "lab-b", "lab-a"]  # the last active first
     run = store.runs(experiment="lab-a")[0]
     assert listed[2] == {"experiment": "lab-a", "runs": 1, "finished": 1, "no_result": 0, "diverged": 0, "variants": 1,
-                         "best_run_acc": run.metrics["test_accuracy"], "test_set": "mnist (20 test images)",
-                         "last_started": listed[2]["last_started"], "file": str(tmp_path / "a.toml")}
+                         "best_run_acc": run.metrics["test_accuracy"], "last_started": listed[2]["last_started"],
+                         "file": str(tmp_path / "a.toml"), "test_set": "mnist (20 test images)"}
     assert main(["experiments", "--store", str(store.root)]) == 0
     assert capsys.readouterr().out.splitlines()[0].split()[:3] == ["experiment", "runs", "finished"]
     assert main(["experiments", "--store", str(store.root), "--format", "json", "--sort", "experiment", "-n", "2"]) == 0
@@ -1148,7 +1148,8 @@ def test_an_experiments_best_run_is_of_one_test_set(tmp_path: Path, data_dir: Pa
     """Note 53: an experiment run on MNIST and then on Fashion-MNIST listed its best MNIST run's score as
     its best, over the Fashion-MNIST ones it does not compare with. The best is of its latest run's test
     set, which the row names, with how many others its runs were scored on."""
-    lab = EXP.split("[[variants]]")[0] + '[[variants]]\nname = "dense"\n'
+    lab = (EXP.split("[[variants]]")[0] + '[[variants]]\nname = "dense"\n').replace("subset = 120", "subset = 600")
+    lab = lab.replace("epochs = 1", "epochs = 2")  # (larger than a --quick run, which follows)
     (tmp_path / "lab.toml").write_text(lab)
     args = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
     assert main(["run", str(tmp_path / "lab.toml"), *args]) == 0
@@ -1160,9 +1161,16 @@ def test_an_experiments_best_run_is_of_one_test_set(tmp_path: Path, data_dir: Pa
     assert main(["experiments", "--store", str(tmp_path / "s"), "--format", "json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["best_run_acc"] == runs[1].metrics["test_accuracy"]
-    assert row["test_set"] == "fashion-mnist (20 test images) +1 more test set"
+    assert row["test_set"] == "fashion-mnist (100 test images) +1 more test set"
     assert main(["experiments", "--store", str(tmp_path / "s")]) == 0
     assert "+1 more test set" in capsys.readouterr().out
+    assert main(["run", str(tmp_path / "lab.toml"), "--quick", *args]) == 0  # review: a smoke run after it was
+    capsys.readouterr()  # the best, its test set the experiment's
+    assert main(["experiments", "--store", str(tmp_path / "s"), "--format", "json"]) == 0
+    [again] = json.loads(capsys.readouterr().out)
+    assert len(RunStore(tmp_path / "s").runs()) == 3  # (the smoke run was recorded)
+    assert again["best_run_acc"] == row["best_run_acc"] and again["test_set"] == "fashion-mnist (100 test images) +2 " \
+        "more test sets"
 
 
 def test_a_stop_between_files_names_those_not_started(tmp_path: Path, data_dir: Path) -> None:

@@ -93,6 +93,15 @@ def test_csv_pixel_columns_are_read_by_their_numbers_not_their_place(tmp_path: P
     rows = [",".join(by_cell)] + [",".join(str(int(v)) for v in row[::-1]) for row in flat]
     (tmp_path / "cells.csv").write_text("\n".join(rows) + "\n")
     assert np.array_equal(read_csv(tmp_path / "cells.csv", labels=False)[0], images)
+    sorted_twice = [names[i] for i in order]
+    sorted_twice[5] = sorted_twice[4]  # helper-218: sorted by name, one number twice: neither order says where
+    (tmp_path / "ambiguous.csv").write_text(",".join(sorted_twice) + "\n" + ",".join(["0"] * 784) + "\n")
+    with pytest.raises(DataError, match=r"ambiguous\.csv: its pixel columns are numbered \(pixel0, pixel1, \.\.\.\) out of "
+                                        r"order, with a number skipped or given twice"):
+        read_csv(tmp_path / "ambiguous.csv", labels=False)
+    as_pandas = [str(i) for i in range(784)]  # helper-218: pandas' header of unnamed columns, a test file's
+    (tmp_path / "pandas.csv").write_text(",".join(as_pandas) + "\n" + ",".join(map(str, flat[0])) + "\n")
+    assert np.array_equal(read_csv(tmp_path / "pandas.csv", labels=False)[0][0], images[0])
     for header in (["pixel0", *names[:783]], [f"x{i % 28}_y{i // 28}" for i in range(784)]):  # a number twice; two
         (tmp_path / "odd.csv").write_text(",".join(header) + "\n" + ",".join(map(str, flat[0])) + "\n")  # numbers
         assert np.array_equal(read_csv(tmp_path / "odd.csv", labels=False)[0][0], images[0])  # of no sure order:
@@ -2711,11 +2720,17 @@ def test_a_compressed_csv_is_said_to_be_compressed_wherever_it_is_given(tmp_path
     (tmp_path / "named.csv").write_bytes(gzip.compress(raw))
     with zipfile.ZipFile(tmp_path / "train.csv.zip", "w") as z:
         z.writestr("train.csv", raw)
-    with pytest.raises(DataError, match=r"a compressed CSV; gzip-compressed: unpack it first \(gunzip train\.csv\.gz\)"):
+    with pytest.raises(DataError, match=r"train\.csv\.gz: a CSV gzip-compressed: unpack it first: gzip -dc train\.csv\.gz > "
+                                        r"train\.csv, and give the \.csv$"):
         load_dataset("train.csv.gz")
-    with pytest.raises(DataError, match=r"zip-compressed: unpack it first \(unzip train\.csv\.zip\)"):
+    with pytest.raises(DataError, match=r"zip-compressed: unpack it first: unzip -p train\.csv\.zip > train\.csv,"):
         load_dataset("train.csv.zip")
-    with pytest.raises(DataError, match=r"named\.csv: not a text CSV: gzip-compressed: unpack it first"):
+    with pytest.raises(DataError, match=r"named\.csv: not a text CSV but gzip-compressed: unpack it first: gzip -dc "
+                                        r"named\.csv > named-unpacked\.csv$"):  # (helper-218: gunzip named.csv fails)
         load_dataset("named.csv")
-    with pytest.raises(DataError, match=r"not an image mnistlab reads \(.*\); gzip-compressed: unpack it first"):
+    with pytest.raises(DataError, match=r"train\.csv\.gz: gzip-compressed: unpack it first"):
         open_image("train.csv.gz")
+    import subprocess
+
+    subprocess.run("gzip -dc named.csv > named-unpacked.csv", shell=True, check=True)  # the advice works as said
+    assert (tmp_path / "named-unpacked.csv").read_bytes() == raw

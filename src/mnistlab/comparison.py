@@ -275,23 +275,26 @@ def experiment_rows(store: RunStore) -> list[dict[str, Any]]:
         rows.append({"experiment": name, "runs": len(runs), "finished": sum(r.status == "finished" for r in runs),
                      "no_result": sum(r.status in ("failed", "interrupted") for r in runs),
                      "diverged": sum(r.status == "diverged" for r in runs), "variants": len({r.variant for r in runs}),
-                     "best_run_acc": best, "test_set": test_set, "last_started": max(r.created_at for r in runs),
-                     "file": files[-1] if files else None})
+                     "best_run_acc": best, "last_started": max(r.created_at for r in runs),
+                     "file": files[-1] if files else None, "test_set": test_set})  # (added later: last, review)
     return sorted(rows, key=lambda row: -row["last_started"])
 
 
 def _best_on_latest_set(chosen: Sequence[RunRecord], runs: Sequence[RunRecord]) -> tuple[float | None, str | None]:
-    """The best test accuracy among ``chosen`` (finished runs with one, else diverged ones) on the test set
-    of the latest of ``runs`` with a score, and that test set's label (None where no run recorded
-    one), with how many other test sets the experiment's runs were scored on ("mnist (10,000 test
-    images) +1 more test set"): an
-    experiment run on two datasets has no best run across them (note 53: the best MNIST score stood
-    over the Fashion-MNIST ones)."""
+    """The best test accuracy among ``chosen`` (finished runs with one, else diverged ones; full-size
+    ones, where there are some) on the test set of the latest of ``runs`` with a score (of a full-size
+    run, where there is one), and that test set's label (None where no run recorded one), with how
+    many other test sets the experiment's runs were scored on ("mnist (10,000 test images) +1 more
+    test set"): an experiment run on two datasets has no best run across them (note 53: the best
+    MNIST score stood over the Fashion-MNIST ones)."""
     sets = test_sets(runs)  # (a record without its test set's size counts beside any: made before it was kept)
-    key, label = sets[max((r for r in runs if r.run_id in sets), key=lambda r: r.created_at).run_id] if sets else ("", None)
+    full = [r for r in runs if r.run_id in sets and not smoke_run(r)] or [r for r in runs if r.run_id in sets]
+    key, label = sets[max(full, key=lambda r: r.created_at).run_id] if full else ("", None)  # (review: a --quick run
+    # after a sweep made its smoke score the experiment's best)
     scored = [r for r in chosen if r.status in ("finished", "diverged") and sets.get(r.run_id, (key,))[0] == key]
     if any(r.status == "finished" for r in scored):  # (a diverged run is no best run beside a finished one: helper-215)
         scored = [r for r in scored if r.status == "finished"]
+    scored = [r for r in scored if not smoke_run(r)] or scored  # (nor a smoke run beside a full-size one)
     accs = [a for r in scored if isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
     others = len({k for k, _ in sets.values()}) - 1
     return max(accs, default=None), label and label + (f" +{others} more test set{'s' * (others != 1)}" if others else "")

@@ -1241,8 +1241,8 @@ def _older_own_data(differ: Sequence[str], then: Mapping[str, Any], now: Mapping
         return (isinstance(old, str) and isinstance(new, str) and not os.path.isabs(old) and os.path.isabs(new)
                 and Path(new).parts[-len(Path(old).parts):] == Path(old).parts)
 
-    return all((k.startswith("dataset.") and same_path(k)) or (k == "data.test_seed" and then.get(k) is None)
-               for k in differ)
+    return all(((k == "dataset" or k.startswith("dataset.")) and same_path(k))  # (helper-218: dataset = "x.csv" too)
+               or (k == "data.test_seed" and then.get(k) is None) for k in differ)
 
 
 def _adapted(key: str, now: Any) -> bool:

@@ -23,6 +23,7 @@ import functools
 import glob
 import json
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -240,22 +241,26 @@ def not_utf8_said(raw: bytes, first_line: int = 1) -> str | None:
     return f"line {line} is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"
 
 
-COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"PK\x03\x04", "zip", "unzip"), (b"BZh", "bzip2", "bunzip2"),
-              (b"\xfd7zXZ\x00", "xz", "unxz"))  # (magic bytes, format, the command that unpacks it)
+COMPRESSED = ((b"\x1f\x8b", "gzip", "gzip -dc"), (b"PK\x03\x04", "zip", "unzip -p"), (b"BZh", "bzip2", "bzip2 -dc"),
+              (b"\xfd7zXZ\x00", "xz", "xz -dc"))  # (magic bytes, format, the command that writes it unpacked)
 
 
 def compressed_said(path: str | os.PathLike) -> str:
-    """``": gzip-compressed: unpack it first (gunzip FILE)"`` for a file that starts as a compressed
-    one does (pandas reads a .csv.gz as it is: helper-214 got a different wrong answer from each
-    command), else ''; '' too for a file that cannot be read."""
+    """``"gzip-compressed: unpack it first: gzip -dc train.csv.gz > train.csv"`` for a file that
+    starts as a compressed one does (pandas reads a .csv.gz as it is: helper-214 got a different
+    wrong answer from each command), else ''; '' too for a file that cannot be read, and for a zip
+    of numpy arrays (an ``.npz``)."""
     try:
         with open(path, "rb") as f:
             start = f.read(6)
     except OSError:
         return ""
     for magic, kind, tool in COMPRESSED:
-        if start.startswith(magic) and not (kind == "zip" and _npz(path)):  # (an .npz is a zip of .npy arrays)
-            return f": {kind}-compressed: unpack it first ({tool} {shell_word(path)})"
+        if start.startswith(magic) and not (kind == "zip" and _npz(path)):
+            name = os.fspath(path)
+            bare = re.sub(r"\.(gz|zip|bz2|xz)$", "", name, flags=re.IGNORECASE)
+            out = bare if bare != name else f"{Path(name).stem}-unpacked{Path(name).suffix}"
+            return f"{kind}-compressed: unpack it first: {tool} {shell_word(path)} > {shell_word(out)}"
     return ""
 
 

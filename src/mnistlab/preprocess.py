@@ -195,9 +195,9 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     except UnidentifiedImageError:
         if _empty(source):  # a download or a copy that did not finish: not a format question
             raise DataError(f"{shown()}: an empty file (0 bytes), not an image") from None
-        packed = compressed_said(source) if isinstance(source, (str, os.PathLike)) else ""
-        raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM or PPM)"
-                        + packed.replace(":", ";", 1)) from None
+        if packed := compressed_said(source) if isinstance(source, (str, os.PathLike)) else "":
+            raise DataError(f"{shown()}: {packed}") from None
+        raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM or PPM)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then one of two limits
         pixels = f"{int(size.group(1)):,} pixels, " if size else ""

@@ -43,16 +43,16 @@ NOT_SHOWN = frozenset({"run_ids", "committee_members", "test_images", "smoke", "
 COLUMNS: dict[str, tuple[str, str]] = {
     "variant": ("variant", "text"), "n": ("n", "int"), "params": ("params", "int"), "epochs": ("epochs", "num"),
     "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
-    "test_acc": ("test acc", "pct"), "test_acc_std": ("± std", "pct"),
+    "test_acc": ("test acc", "pct"), "test_acc_std": ("± sd (points)", "sd"),
     "test_balanced_acc": ("balanced acc", "pct"), "tta_val_gain": ("TTA gain (val)", "pts"),
     "tta_test_acc": ("test acc (TTA)", "pct"),  # after the gain on validation, as the CLI table
-    "vs_best": ("vs best (Welch)", "text"), "vs_best_p": ("p", "num"),
+    "vs_best": ("vs best (Welch)", "text"), "vs_best_p": ("p (Holm)", "num"),
     "test_loss": ("test loss", "num"),
     "train_seconds": ("train s", "num"), "seconds_per_epoch": ("s / epoch", "num"),
     "member_acc_min": ("member acc min", "pct"), "member_acc_max": ("member acc max", "pct"),
-    "committee_acc": ("committee acc", "pct"), "committee_acc_std": ("committee ± std", "pct"),
+    "committee_acc": ("committee acc", "pct"), "committee_acc_std": ("committee ± sd (points)", "sd"),
     "committees": ("committees", "int"), "committee_val_acc": ("committee val acc", "pct"),
-    "failed": ("failed", "int"),
+    "failed": ("failed", "int"), "test_set": ("scored on", "text"),
     # a search's trial fields (mnistlab.search.TRIAL_FIELDS), in words
     "trial": ("trial", "int"), "trial_state": ("trial state", "text"), "search_metric": ("search metric", "text"),
     "search_value": ("its value", "num"),
@@ -150,7 +150,8 @@ def _cell(value: Any, how: str) -> tuple[str, str]:
     v = float(value)
     if how == "auto":  # a search's parameter (train.lr): a float to 4 significant digits, as the CLI table
         how = "num" if isinstance(value, (float, np.floating)) else "text"
-    shown = {"pct": f"{v:.2%}", "pts": f"{100 * v:+.2f} pts", "int": f"{int(v):,}", "num": f"{v:.4g}"}.get(how, str(value))
+    shown = {"pct": f"{v:.2%}", "pts": f"{100 * v:+.2f} pts", "sd": f"{100 * v:.2f}", "int": f"{int(v):,}",
+             "num": f"{v:.4g}"}.get(how, str(value))  # (sd: in points, as the CLI's +- 2.02; helper-215)
     return repr(v), shown
 
 

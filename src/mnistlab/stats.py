@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 __all__ = ["WelchResult", "betainc", "holm", "mean_sd", "welch_test"]
 
-NEGLIGIBLE = 1e-12  # relative: a difference or sd this small against the means is a float's residue, not data
+NEGLIGIBLE = 1e-12  # relative: a difference of means this small against them is a float's residue, not data
 
 
 @dataclass(frozen=True)
@@ -38,17 +38,15 @@ def welch_test(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: 
     """Welch's two-sided t-test of equal means from each sample's mean, sample sd (ddof 1) and size.
 
     Raises ValueError when a sample has fewer than 2 values (no sd). Two samples without any spread
-    give p = 1 for equal means and p = 0 otherwise. A difference of means or an sd below
-    :data:`NEGLIGIBLE` times the larger mean counts as 0: ten runs of 0.126 average to
-    0.12599999999999997 with an sd of 3e-17, which scipy's test calls different from two runs of
-    0.126 (p = 0.015; helper-215), where this one gives p = 1.
+    give p = 1 for equal means and p = 0 otherwise. A difference of means below :data:`NEGLIGIBLE`
+    times the larger mean counts as 0 (p = 1): ten runs of 0.126 average to 0.12599999999999997
+    with an sd of 3e-17, which scipy's test calls different from two runs of 0.126 (p = 0.015;
+    helper-215). :func:`mean_sd` gives such runs their exact mean and sd 0 to begin with.
     """
     if n1 < 2 or n2 < 2:
         raise ValueError(f"Welch's test needs at least 2 values per sample, got {n1} and {n2}")
-    tiny = NEGLIGIBLE * max(abs(mean1), abs(mean2))
-    sd1, sd2 = (0.0 if sd <= tiny else sd for sd in (sd1, sd2))
     v1, v2 = sd1 * sd1 / n1, sd2 * sd2 / n2
-    diff = 0.0 if abs(mean1 - mean2) <= tiny else mean1 - mean2
+    diff = 0.0 if abs(mean1 - mean2) <= NEGLIGIBLE * max(abs(mean1), abs(mean2)) else mean1 - mean2
     if v1 + v2 == 0:
         return WelchResult(0.0 if diff == 0 else math.copysign(math.inf, diff), float(n1 + n2 - 2),
                            1.0 if diff == 0 else 0.0)

@@ -1412,9 +1412,9 @@ EXPERIMENT_COLUMNS = (Column("experiment", "experiment", whole=True), Column("ru
                       Column("finished", "finished", right=True, drop=3), Column("no_result", "no result", right=True, drop=4),
                       Column("diverged", "diverged", right=True, drop=5), Column("variants", "variants", right=True, drop=2),
                       Column("best_run_acc", "best run", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
-                      Column("test_set", "scored on", drop=7, fold=True),
                       Column("last_started", "last started", lambda t: t[:16].replace("T", " "), drop=1),
-                      Column("file", "file", shown_path, drop=6, fold=True))
+                      Column("file", "file", shown_path, drop=6, fold=True),
+                      Column("test_set", "scored on", drop=7, fold=True))  # (added later: last, for scripts by position)
 
 
 EXPERIMENT_SORTS = ("last_started", "experiment", "runs", "finished", "no_result", "diverged", "variants", "best_run_acc")

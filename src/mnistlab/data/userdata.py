@@ -174,10 +174,10 @@ def _from_path(text: str) -> UserData:
         raise UserDataError(f"{shown_path(text)}: one IDX file; a dataset of them is their folder: the table "
                             f"{{ idx = {toml_repr(shown_path(str(path.parent)))} }}")
     if path.exists():
-        packed = compressed_said(path) if path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")) else ""
+        if path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")) and (packed := compressed_said(path)):
+            raise UserDataError(f"{shown_path(text)}: a CSV {packed}, and give the .csv")
         raise UserDataError(f"{shown_path(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads"
-                            + (f" (a compressed CSV{packed.replace(':', ';', 1)})" if packed else
-                               " (a zip of images: unzip it and give the folder)" if path.suffix.lower() == ".zip" else "")
+                            + (" (a zip of images: unzip it and give the folder)" if path.suffix.lower() == ".zip" else "")
                             + f"; a dataset is a name ({', '.join(_REGISTRY)}), {own}")
     if path.is_symlink():  # helper-166: a loop of links was "no such file or folder"
         raise UserDataError(f"{shown_path(text)}: {_broken_link(path)}")
@@ -1024,7 +1024,10 @@ def _read_csv(path: Path, label: str, *, labels: bool) -> tuple[np.ndarray, np.n
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
                         f"({near}x{near} needs {near * near}){_one_too_many(header, pixel_cols)}")
-    order = _pixel_order([header[i] for i in pixel_cols], side)
+    try:
+        order = _pixel_order([header[i] for i in pixel_cols], side)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
     if (fast := _csv_whole_numbers(path, len(header), label_at)) is not None:
         return (fast[0] if order is None else fast[0][:, order]).reshape(-1, side, side), fast[1] if labels else None
     if order is not None:  # (the pixels in the image's row-major order, each by its name: helper-214)
@@ -1051,8 +1054,9 @@ def _pixel_order(names: list[str], side: int) -> list[int] | None:
     Kaggle's; ``V2`` ... ``V785`` as R writes them: any first number, each once, one number that
     changes from name to name) or by row and column (``1x1`` ... ``28x28``), the order of the columns
     that puts the pixels in the image's row-major order; None where the file's order is already
-    that, or the names say no order for certain (no number, a number twice or skipped, other
-    forms): the columns are then taken in the file's order, as before. A table whose columns were
+    that, or the names say no order for certain (no number, other forms, a number twice or skipped
+    where the columns are in order): the columns are then taken in the file's order, as before;
+    DataError where numbers are skipped or repeated out of order (neither says the order). A table whose columns were
     sorted by name (pixel0, pixel1, pixel10, ...: ``df[sorted(df.columns)]``) was read in that order,
     the images scrambled without a word (helper-214)."""
     forms = [re.sub(r"\d+", "#", n.strip().lower()) for n in names]
@@ -1070,7 +1074,11 @@ def _pixel_order(names: list[str], side: int) -> list[int] | None:
         wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)]
     else:
         return None
-    if sorted(keys) != wanted:
+    if sorted(keys) != wanted and keys != sorted(keys):  # numbers skipped or repeated, out of order: no order
+        raise DataError(f"its pixel columns are numbered ({names[0]}, {names[1]}, ...) out of order, with a number "
+                        "skipped or given twice, so neither their numbers nor their order say where each pixel is: "
+                        "number them once each")  # (helper-218: a sorted file with one such name read scrambled)
+    if sorted(keys) != wanted:  # in order, a number skipped or repeated: the file's order, as before
         return None
     order = sorted(range(len(keys)), key=lambda i: keys[i])
     return None if order == list(range(len(keys))) else order
@@ -1161,7 +1169,7 @@ def _csv_header(path: Path) -> list[str]:
         if said := not_utf8_said(start.rsplit(b"\n", 1)[0] if b"\n" in start else start):  # (helper-177: cp1252)
             raise DataError(f"{path}: {said} (Excel: \"CSV UTF-8\")") from None
         if packed := compressed_said(path):
-            raise DataError(f"{path}: not a text CSV{packed}") from None
+            raise DataError(f"{path}: not a text CSV but {packed}") from None
         raise DataError(f"{path}: not a text CSV (its bytes are not UTF-8 text): a CSV holds a header and rows of "
                         "numbers; an .npz is given as { npz = ... }") from None
     except OSError as exc:
@@ -1170,10 +1178,17 @@ def _csv_header(path: Path) -> list[str]:
         raise DataError(f"{path}: empty file: expected a header (label, pixel0, pixel1, ...) and rows")
     if len(header) == 1 and (sep := next((c for c in ";\t|" if c in header[0]), None)):
         raise DataError(f"{path}: its columns are separated by {sep!r}, not commas: save it as comma-separated values")
-    if all(_parses(h) for h in header):  # the first image, not a header: reading on would drop it
+    if all(_parses(h) for h in header) and not _numbered_columns(header):  # the first image, not a header
         raise DataError(f"{path}: line 1 holds numbers, not a header: add a first line naming the columns "
                         "(label, pixel0, pixel1, ...; without label for unlabelled images)")
     return [h.strip() for h in header]
+
+
+def _numbered_columns(header: list[str]) -> bool:
+    """Whether a header of numbers is pandas' own for unnamed columns, 0, 1, 2, ... (or 1, 2, 3, ...):
+    no image's first row, whose pixels stop at 255 (helper-218: a test file written so was refused)."""
+    cells = [h.strip() for h in header]
+    return len(cells) > 256 and cells in ([str(i) for i in range(len(cells))], [str(i + 1) for i in range(len(cells))])
 
 
 def _parses(cell: str, as_type: Callable[[str], Any] = float) -> bool:
