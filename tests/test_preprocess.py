@@ -640,3 +640,13 @@ def test_frame_filling_fashion_items_enlarged_are_no_false_alarm(data_dir):
         for i in (320, 2367, 4115, 4495, 7852):  # items that touch the frame (8321 and 9596, on a grey ground that
             # the recipe takes for the item's, are warned of: remade, they are one block)
             preprocess(np.kron(x[i], np.ones((4, 4), np.uint8)), "fashion-mnist")
+
+
+@pytest.mark.parametrize("ground, item", [(130, 255), (200, 255), (100, 0), (240, 20), (0, 180)])
+def test_a_clothing_item_is_made_light_on_dark_by_its_contrast_not_by_its_grounds_level(ground: int, item: int):
+    """helper-219: a white shirt on a grey table of 130 or more was inverted (a border above mid-gray
+    was the rule) and refused as "no item found"; so was a black item on grey of 100 or less."""
+    photo = np.full((120, 90), ground, np.uint8)
+    photo[20:100, 25:65] = item
+    seen = preprocess(photo, "fashion-mnist")
+    assert seen[14, 14] > 200 and seen[14, 1] < 30 and seen[0, 0] < 30  # the item light, its ground dark

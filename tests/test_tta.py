@@ -58,6 +58,10 @@ def test_a_flipped_view_is_a_setting_that_keeps_older_runs_keys(tmp_path: Path, 
     assert run_key(off.resolved()) == run_key(before) != run_key(on.resolved())  # offered: the same key
     with pytest.raises(SpecError, match="flip"):
         parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": {"flip": "yes"}}})
+    from mnistlab.errors import SpecWarning
+
+    with pytest.warns(SpecWarning, match="evaluate.tta.flip on mnist: a mirrored digit or letter is another mark"):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": {"flip": True}}})
     result = run_config(on, data_dir=data_dir, progress="none")
     assert result.metrics["tta_views"] == 6
     data = prepare_data(on, data_dir)
@@ -200,3 +204,15 @@ def test_the_report_shows_the_tta_gain_on_validation_before_the_tta_test_score()
     html = render_table([{"variant": "v", "test_acc": 0.9, "tta_test_acc": 0.91, "tta_val_gain": 0.0012}])
     assert html.index("TTA gain (val)") < html.index("test acc (TTA)") and ">+0.12 pts<" in html
     assert "TTA gain (val)" not in render_table([{"variant": "v", "test_acc": 0.9, "tta_val_gain": None}])
+
+
+def test_a_run_recorded_before_flip_reads_as_flip_off_in_every_comparison() -> None:
+    """Review: a run recorded before tta.flip lacks the key where a new one holds false; compare's
+    labels and run's "settings changed" would name evaluate.tta.flip as a change."""
+    from mnistlab.comparison import _differing_keys, setting_value
+
+    old = {"evaluate.tta.shift": 1, "train.lr": 0.01}
+    assert setting_value(old, "evaluate.tta.flip") is False and setting_value(old, "train.use_ema") is False
+    assert setting_value(old, "train.nothing") is None
+    assert _differing_keys({"a": old, "b": {**old, "evaluate.tta.flip": False}}) == []
+    assert _differing_keys({"a": old, "b": {**old, "evaluate.tta.flip": True}}) == ["evaluate.tta.flip"]

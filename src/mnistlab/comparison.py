@@ -955,7 +955,18 @@ def _differing_keys(flat: Mapping[Any, Mapping[str, Any]]) -> list[str]:
     by name; none of seeds, threads or device."""
     configs = list(flat.values())
     return [d for d in sorted({d for c in configs for d in c}) if d not in NOT_SETTINGS
-            and len({repr(c.get(d)) for c in configs}) > 1]
+            and len({repr(setting_value(c, d)) for c in configs}) > 1]
+
+
+def setting_value(flat: Mapping[str, Any], key: str) -> Any:
+    """The value of ``key`` in the flattened config ``flat``; for a setting added later that ``flat``
+    (a run recorded before it) lacks, the default it trained with (:func:`~mnistlab.config.later_default`);
+    else None."""
+    from mnistlab.config import later_default
+
+    if key not in flat and (later := later_default(key))[0]:
+        return later[1]
+    return flat.get(key)
 
 
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:

@@ -1188,7 +1188,7 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
     "finished" for the cells it trained again): the first ``most`` config keys that differ, then
     and now (seeds, threads and device aside; runs of the same size, a --quick run beside --quick
     runs). Empty with ``force`` (every cell trains anyway)."""
-    from mnistlab.comparison import NOT_SETTINGS, flatten_config, smoke_run
+    from mnistlab.comparison import NOT_SETTINGS, flatten_config, setting_value, smoke_run
     from mnistlab.config import without_layer_names
     from mnistlab.experiments import is_quick
 
@@ -1209,7 +1209,7 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         if not last:
             continue
         then, now = flat(last[-1].config), flat(cell.config)
-        differ = [k for k in sorted(set(then) | set(now)) if repr(then.get(k)) != repr(now.get(k))
+        differ = [k for k in sorted(set(then) | set(now)) if repr(setting_value(then, k)) != repr(setting_value(now, k))
                   and k not in NOT_SETTINGS and not _adapted(k, now.get(k))]
         if cell.after:  # (its weights are another variant's runs, new or still to train: said so, not as a file)
             differ = [k for k in differ if k not in ("weights.file", "weights.variant", "weights.skip_mismatch")
