@@ -1221,9 +1221,10 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
             said.append(f'variant "{variant}": the runs of variant "{cell.after}" it starts from train again first; its '
                         "cells train again from them, unless they end with the weights its runs started from")
         elif differ and _older_own_data(differ, then, now):
+            held = (" and held each run's test images out with its own seed" if "data.test_seed" in differ else "")
             said.append(f'variant "{variant}": its run {last[-1].run_id} was recorded by an older mnistlab (before '
-                        "2026-12-02), which keyed your own data by its path as typed and held each run's test images "
-                        "out with its own seed; nothing of yours changed, but its cells train again once")
+                        f"2026-12-02), which keyed your own data by its path as typed{held}; nothing of yours "
+                        "changed, but its cells train again once")
         elif differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'

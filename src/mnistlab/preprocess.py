@@ -398,8 +398,9 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
                    "ink" if digits else "item")  # (helper-216: a clothing model's warnings spoke of ink)
     if not digits and min(gray.shape) > 2 * min(recipe.size) and (ink > 0).mean() > FILLS:
         warnings.warn(f"{shown}: the item cannot be told from its background (what stands out of the border covers "
-                      f"the whole photo: uneven light, a textured or noisy background): photograph it on a plain, "
-                      "evenly lit background, or crop the photo to the item", DataWarning, stacklevel=user_level())
+                      "the whole photo: light falling across it, a textured or noisy background, or the item cropped "
+                      "edge to edge): photograph it on a plain, evenly lit background, with a margin of it around the "
+                      "item", DataWarning, stacklevel=user_level())
     if digits and (marks := side_by_side(ink)) > 1:
         warnings.warn(f"{shown}: {marks} marks side by side, as several digits written in a row: the model reads one "
                       "digit an image, and answers for the whole row as one; crop each digit into its own image",

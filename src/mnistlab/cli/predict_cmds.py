@@ -93,7 +93,8 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     for message in dict.fromkeys(_named(w.message, sources) for w in caught):  # a committee's members: once
         click.echo(f"warning: {message}", err=True)
     names = trained.class_names  # the registry's or the run's record: no dataset file is read
-    if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
+    if output is None or fmt != "table" or bad:  # a submission file is the answer: no per-image table beside it
+        # (where none is written, the table shows what was predicted: helper-218)
         (_emit_all if all_classes else _emit_top)(sources, probs, names, top, fmt)
     if output is not None and not bad:  # (a part would number its rows anew: ImageId 1 another image, helper-214)
         from mnistlab.data.userdata import write_submission
