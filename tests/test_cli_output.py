@@ -232,8 +232,8 @@ LISTINGS = {
     "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started",
              "quick", "dataset", "file", "tags", "note"],
     "compare": list(COLUMNS),
-    "experiments": ["experiment", "runs", "finished", "no_result", "diverged", "variants", "best_run_acc", "test_set",
-                    "last_started", "file"],
+    "experiments": ["experiment", "runs", "finished", "no_result", "diverged", "variants", "best_run_acc",
+                    "last_started", "file", "test_set"],
 }
 
 
