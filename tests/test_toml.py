@@ -230,3 +230,38 @@ def test_a_file_too_large_says_the_limit(tmp_path) -> None:
     big.write_text("#" * 2000)
     with pytest.raises(SpecError, match=r"too large for a file \(2,000 bytes; at most 1,000\)$"):
         read_text_file(big, what="a file", max_bytes=1000)
+
+
+NESTED = """name = "x"
+[[variants]]
+name = "a"
+[[variants]]
+name = "v"
+[variants.model]
+input_shape = [28, 28, 1]
+[[variants.model.layers]]
+type = "Conv2D"
+[[variants.model.layers]]
+type = "Residual"
+[[variants.model.layers.branch]]
+type = "Conv2D"
+[[variants.model.layers.branch]]
+type = "Conv2D"
+paddding = "same"
+[[variants.model.layers]]
+type = "Dense"
+units = 10
+"""
+
+
+@pytest.mark.parametrize("path, line", [
+    (["variants", 1, "model", "input_shape"], 7),
+    (["variants", 1, "model", "layers", 0, "type"], 9),
+    (["variants", 1, "model", "layers", 1, "branch", 1, "paddding"], 16),
+    (["variants", 1, "model", "layers", 2, "units"], 19),
+    (["variants", 1, "model", "layers", 1, "branch", 0], 12),
+])
+def test_key_line_follows_arrays_of_tables_inside_arrays_of_tables(path, line) -> None:
+    """helper-222: a layer of a model written in a variant ([[variants.model.layers]], a Residual's
+    [[variants.model.layers.branch]]) was said at [variants.model]'s line, whatever the key."""
+    assert key_line(NESTED, path) == line

@@ -267,13 +267,7 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
         if starts_inside:
             continue
         if m := _HEADER.match(line):
-            names: list[str | int] = list(_key_parts(m.group(2)))
-            if m.group(1) == "[[":
-                array = tuple(map(str, names))
-                counts[array] = counts.get(array, 0) + 1
-                names.append(counts[array] - 1)
-            elif names and (str(names[0]),) in counts:  # [variants.train] inside the latest [[variants]]
-                names.insert(1, counts[(str(names[0]),)] - 1)
+            names = _indexed(list(_key_parts(m.group(2))), counts, array=m.group(1) == "[[")
             table, full = names, names
         elif m := _KEY.match(line):
             full = [*table, *_key_parts(m.group(1))]
@@ -298,6 +292,25 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
         # the key of an inline array or table around it (not a [table] header: its value is not on its line)
         return _inline_line(text, best[1], [str(p) for p in path[best[0]:]]) or best[1]
     return best[1]
+
+
+def _indexed(names: list[str], counts: dict[tuple[str, ...], int], *, array: bool) -> list[str | int]:
+    """A table header's path with the position of each array of tables it is inside: ``[variants.train]``
+    is ``variants, 2, train`` in the third ``[[variants]]``, and ``[[variants.model.layers]]`` the next
+    layer of that variant's model (helper-222: its errors were said at ``[variants.model]``'s line).
+    ``counts`` holds each array's elements so far, keyed by its path with positions; ``array``: the
+    header is ``[[...]]``, one more element of its array."""
+    out: list[str | int] = []
+    for i, name in enumerate(names):
+        out.append(name)
+        key = tuple(map(str, out))
+        if i < len(names) - 1 and key in counts:  # inside the latest element of an array of tables
+            out.append(counts[key] - 1)
+    if array:
+        key = tuple(map(str, out))
+        counts[key] = counts.get(key, 0) + 1
+        out.append(counts[key] - 1)
+    return out
 
 
 def _same(written: list[str], wanted: list[str]) -> bool:
