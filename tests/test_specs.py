@@ -769,3 +769,21 @@ def test_a_bad_zero_padding_is_a_one_line_spec_error_at_its_key(padding, says):
     with pytest.raises(SpecError, match=re.escape(says)) as info:
         parse_model_spec(_layers({"type": "ZeroPadding2D", "padding": padding}, FLAT, OUT))
     assert info.value.path == ("layers", 0, "padding") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("axis, ok", [(-1, True), (3, True), (1, False), (True, False), ("3", False)])
+def test_batch_normalization_takes_keras_channel_axis(axis, ok: bool) -> None:
+    """helper-222: keras.applications' ResNets write BatchNormalization(axis=3) (channels last), which a
+    spec refused as an unknown key, though the same layer from Keras's JSON was read."""
+    from mnistlab.specs import ModelSpec
+
+    d = {"input_shape": [28, 28, 1], "layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3},
+                                                {"type": "BatchNormalization", "axis": axis},
+                                                {"type": "Flatten"}, {"type": "Dense", "units": 10}]}
+    if ok:
+        plain = ModelSpec.from_dict({**d, "layers": [d["layers"][0], {"type": "BatchNormalization"}, *d["layers"][2:]]})
+        assert ModelSpec.from_dict(d) == plain  # the same layer, written or not
+    else:
+        with pytest.raises(SpecError, match=r"layers\[1\] \(BatchNormalization\): axis = .*: mnistlab normalizes the "
+                                            "channels, the last axis"):
+            ModelSpec.from_dict(d)

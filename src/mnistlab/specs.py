@@ -668,7 +668,9 @@ class Residual(LayerSpec):
     activation = "relu"}``. `branch` and `shortcut` hold plain layers (no blocks, no Normalization
     to adapt). Keras names the layers in that order (branch, shortcut, add, activation), and its
     summary lists them in graph order (see `keras_graph`). An Add of two different shapes is a
-    one-line SpecError, as Keras refuses it. Parameters: those of the layers inside (Add has none).
+    one-line SpecError: Keras refuses most such pairs, and broadcasts one of a single channel
+    (28x28x16 + 28x28x1), which mnistlab refuses too, as a shortcut that cannot be meant (helper-222).
+    Parameters: those of the layers inside (Add has none).
     """
 
     branch: tuple[LayerSpec, ...]
@@ -985,6 +987,25 @@ def _is_zeros(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower() == "zeros"
 
 
+def _layout_written(name: str, key: str, value: Any, where: str, path: tuple[str | int, ...]) -> bool:
+    """Whether ``key`` of a layer of type ``name`` is Keras's word for the only layout mnistlab builds,
+    channels last: ``data_format = "channels_last"`` (helper-125) or BatchNormalization's ``axis`` of -1
+    or 3, as keras.applications write it (helper-222). SpecError (one line, at the key) for another
+    layout; False for any other key."""
+    if key == "data_format" and name in _DATA_FORMAT_TAKERS:
+        if not isinstance(value, str) or value.lower() != "channels_last":  # Keras lowercases it too
+            raise SpecError(f"{where}: data_format = {show(value)}: mnistlab's layers take images channels last "
+                            '(H, W, C), Keras\'s default "channels_last"', path=(*path, "data_format"))
+        return True
+    if key == "axis" and name == "BatchNormalization":
+        if isinstance(value, bool) or value not in (-1, 3):
+            raise SpecError(f"{where}: axis = {show(value)}: mnistlab normalizes the channels, the last axis "
+                            "(channels last): axis = -1, or 3 for images (H, W, C); after a Dense layer -1",
+                            path=(*path, "axis"))
+        return True
+    return False
+
+
 def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] = ()) -> LayerSpec:
     """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten").
 
@@ -1027,11 +1048,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
             continue
         if key == "bias_initializer" and name in ("Dense", "Conv2D") and _is_zeros(value):
             continue  # Keras's default, the only one built: written or not, the same layer (helper-130)
-        if key == "data_format" and name in _DATA_FORMAT_TAKERS:  # Keras's word for the layout (helper-125)
-            if not isinstance(value, str) or value.lower() != "channels_last":  # Keras lowercases it too
-                raise SpecError(f"{where}: data_format = {show(value)}: mnistlab's layers take images channels last "
-                                '(H, W, C), Keras\'s default "channels_last"', path=(*path, "data_format"))
-            continue  # the default, the only layout built: written or not, the same layer (and the same run)
+        if _layout_written(name, key, value, where, path):
+            continue  # the only layout built: written or not, the same layer (and the same run)
         if key not in fields:
             raise _unknown_spec_key(key, list(fields), where=where, path=path)
         args[key] = value
