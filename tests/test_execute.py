@@ -1152,24 +1152,6 @@ def test_a_sigterm_swallowed_in_a_garbage_collectors_callback_is_still_known() -
         time.sleep(0.05)
     assert ref() is None and stop.came and stop.signum == signal.SIGTERM
 
-    def ctrl_c(_: object) -> None:  # note 53's leftover: a Ctrl-C swallowed so was not known
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.2)
-
-    with terminate_as_interrupt() as stop:
-        held = Held()
-        ref = weakref.ref(held, ctrl_c)
-        del held
-        time.sleep(0.05)
-    assert ref() is None and stop.came and stop.signum == signal.SIGINT
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler back after it
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job started with &: Ctrl-C stays ignored inside
-    try:
-        with terminate_as_interrupt():
-            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
 
 def test_a_run_of_own_data_from_before_its_keys_changed_is_said_to_be_an_older_versions() -> None:
     """helper-217: after an upgrade, a sweep on the user's own data said "its settings changed since run

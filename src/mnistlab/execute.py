@@ -279,8 +279,8 @@ class StopSignal:
     signum: int = signal.SIGINT
     defer: bool = False
     pending: int = 0  # the signal of a stop asked for while ``defer`` was set; 0: none
-    #: a SIGTERM (or Ctrl-C) came: its KeyboardInterrupt may have been swallowed (raised inside a garbage
-    #: collector's callback, which Python ignores: CI, a parallel search ran to its end), so the caller checks this too
+    #: a SIGTERM came: its KeyboardInterrupt may have been swallowed (raised inside a garbage collector's
+    #: callback, which Python ignores: CI, a parallel search ran to its end), so the caller checks this too
     came: bool = False
 
 
@@ -288,9 +288,7 @@ class StopSignal:
 def terminate_as_interrupt() -> Iterator[StopSignal]:
     """While inside, SIGTERM (a scheduler stopping a job, ``kill``) stops the work as Ctrl-C does:
     it raises KeyboardInterrupt in the main thread, so the running cells are recorded as
-    interrupted and the finished ones stay; either signal is also noted in the :class:`StopSignal`
-    (Ctrl-C where Python's own handler had it, not where it was ignored). Outside the main thread
-    it does nothing."""
+    interrupted and the finished ones stay. Outside the main thread it does nothing."""
     got = StopSignal()
     if threading.current_thread() is not threading.main_thread():
         yield got
@@ -301,17 +299,10 @@ def terminate_as_interrupt() -> Iterator[StopSignal]:
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, on_term)
-    # Ctrl-C too, where Python's own handler has it (not where it is ignored: a job started with &), so that one
-    # swallowed in a garbage collector's callback is noticed as a SIGTERM is (note 53's leftover)
-    ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    if ours:
-        signal.signal(signal.SIGINT, on_term)
     try:
         yield got
     finally:
         signal.signal(signal.SIGTERM, old)
-        if ours:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass(frozen=True)
