@@ -151,6 +151,8 @@ def test_show_data_draws_an_unlabelled_csv_by_its_rows(tmp_path: Path, capsys, m
     assert np.array_equal(_unlabelled_csv("test.csv"), images)
     (tmp_path / "train.csv").write_text("label," + rows[0] + "\n" + "\n".join("7," + r for r in rows[1:]) + "\n")
     assert _unlabelled_csv("train.csv") is None and _unlabelled_csv({"csv": "train.csv", "test": "test.csv"}) is None
+    (tmp_path / "class.csv").write_text("class," + rows[0] + "\n" + "\n".join("7," + r for r in rows[1:]) + "\n")
+    assert _unlabelled_csv("class.csv") is None  # review: a label of another name is a label, which load says
     assert main(["show-data", "test.csv", "-o", "grid.png", "--index", "2"]) == 0, capsys.readouterr().err
     assert Image.open("grid.png").size[0] > 300 and (tmp_path / "grid-image-2.png").is_file()
     assert main(["show-data", "test.csv", "--index", "3"]) == 2  # past its last row: one line

@@ -650,3 +650,14 @@ def test_a_clothing_item_is_made_light_on_dark_by_its_contrast_not_by_its_ground
     photo[20:100, 25:65] = item
     seen = preprocess(photo, "fashion-mnist")
     assert seen[14, 14] > 200 and seen[14, 1] < 30 and seen[0, 0] < 30  # the item light, its ground dark
+
+
+@pytest.mark.parametrize("ground, item, detail", [(150, 60, 255), (170, 30, 250), (110, 230, 0)])
+def test_a_clothing_items_detail_does_not_decide_its_polarity(ground: int, item: int, detail: int):
+    """Review (helper-223): a charcoal hoodie with a small white logo on a grey floor was not inverted,
+    the logo alone left as the item: its lightest 0.1% decided. The item's own pixels decide."""
+    photo = np.full((120, 90), ground, np.uint8)
+    photo[20:100, 25:65] = item
+    photo[40:46, 40:50] = detail  # a logo, a sole
+    seen = preprocess(photo, "fashion-mnist")
+    assert seen[14, 14 - 5] > 150 and seen[0, 0] < 30  # the item's body light, its ground dark

@@ -241,7 +241,7 @@ def not_utf8_said(raw: bytes, first_line: int = 1) -> str | None:
     return f"line {line} is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"
 
 
-COMPRESSED = ((b"\x1f\x8b", "gzip", "gzip -dc"), (b"PK\x03\x04", "zip", "unzip -p"), (b"BZh", "bzip2", "bzip2 -dc"),
+COMPRESSED = ((b"\x1f\x8b", "gzip", "gzip -dc"), (b"PK\x03\x04", "zip", "unzip"), (b"BZh", "bzip2", "bzip2 -dc"),
               (b"\xfd7zXZ\x00", "xz", "xz -dc"))  # (magic bytes, format, the command that writes it unpacked)
 
 
@@ -260,6 +260,8 @@ def compressed_said(path: str | os.PathLike) -> str:
             name = os.fspath(path)
             bare = re.sub(r"\.(gz|zip|bz2|xz)$", "", name, flags=re.IGNORECASE)
             out = bare if bare != name else f"{Path(name).stem}-unpacked{Path(name).suffix}"
+            if kind == "zip":  # (its members are files of their own: -p would join them into one, review)
+                return f"zip-compressed: unpack it first (unzip {shell_word(path)}) and give what it holds"
             return f"{kind}-compressed: unpack it first: {tool} {shell_word(path)} > {shell_word(out)}"
     return ""
 

@@ -93,8 +93,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     for message in dict.fromkeys(_named(w.message, sources) for w in caught):  # a committee's members: once
         click.echo(f"warning: {message}", err=True)
     names = trained.class_names  # the registry's or the run's record: no dataset file is read
-    if output is None or fmt != "table" or bad:  # a submission file is the answer: no per-image table beside it
-        # (where none is written, the table shows what was predicted: helper-218)
+    if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
         (_emit_all if all_classes else _emit_top)(sources, probs, names, top, fmt)
     if output is not None and not bad:  # (a part would number its rows anew: ImageId 1 another image, helper-214)
         from mnistlab.data.userdata import write_submission
@@ -124,7 +123,8 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
                                f"{len(probs)} image{'s' * (len(probs) != 1)} of the others "
                                f"{'was' if len(probs) == 1 else 'were'} predicted" + (
                                    f"; {display_name(output)} was not written (its ImageIds would number a part "
-                                   "of the images as if whole)" if output is not None else ""))
+                                   "of the images as if whole): mend or leave out the file that failed, and run "
+                                   "again" if output is not None else ""))
 
 
 def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessing: bool,

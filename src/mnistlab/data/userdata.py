@@ -984,7 +984,9 @@ def unlabelled_csv_images(path: Path, label: str = "label") -> np.ndarray | None
         header = _csv_header(path)
     except UnicodeDecodeError:
         raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
-    return None if any(h.lower() == label.lower() for h in header) else read_csv(path, label, labels=False)[0]
+    if any(h.lower() == label.lower() for h in header) or math.isqrt(len(header)) ** 2 != len(header):
+        return None  # (a column besides the pixels: a label of another name, which read_csv names: review)
+    return read_csv(path, label, labels=False)[0]
 
 
 def _not_utf8_line(path: Path) -> str:
@@ -1073,6 +1075,11 @@ def _pixel_order(names: list[str], side: int) -> list[int] | None:
         start = min(min(k) for k in keys)
         wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)]
     else:
+        keyed = [tuple(n[k] for k in varying) for n in numbers]
+        if varying and keyed != sorted(keyed) and names == sorted(names):  # sorted by name, as text: scrambled
+            raise DataError(f"its pixel columns ({names[0]}, {names[1]}, ...) are sorted by name, as text, and "
+                            "their names do not say the image's order for certain: write them in the image's "
+                            "row-major order (review: pixel_0_0, pixel_0_1, pixel_0_10, ... read scrambled)")
         return None
     if sorted(keys) != wanted and keys != sorted(keys):  # numbers skipped or repeated, out of order: no order
         raise DataError(f"its pixel columns are numbered ({names[0]}, {names[1]}, ...) out of order, with a number "
@@ -1188,7 +1195,8 @@ def _numbered_columns(header: list[str]) -> bool:
     """Whether a header of numbers is pandas' own for unnamed columns, 0, 1, 2, ... (or 1, 2, 3, ...):
     no image's first row, whose pixels stop at 255 (helper-218: a test file written so was refused)."""
     cells = [h.strip() for h in header]
-    return len(cells) > 256 and cells in ([str(i) for i in range(len(cells))], [str(i + 1) for i in range(len(cells))])
+    return len(cells) > 256 and sorted(cells, key=lambda c: (len(c), c)) in (
+        [str(i) for i in range(len(cells))], [str(i + 1) for i in range(len(cells))])  # (sorted by name too: review)
 
 
 def _parses(cell: str, as_type: Callable[[str], Any] = float) -> bool:
