@@ -296,7 +296,8 @@ def _best_on_latest_set(chosen: Sequence[RunRecord], runs: Sequence[RunRecord]) 
         scored = [r for r in scored if r.status == "finished"]
     scored = [r for r in scored if not smoke_run(r)] or scored  # (nor a smoke run beside a full-size one)
     accs = [a for r in scored if isinstance(a := (r.metrics or {}).get("test_accuracy"), float)]
-    others = len({k for k, _ in sets.values()}) - 1
+    counted = {r.run_id for r in full} if full else set(sets)  # (a --quick run's smaller test set is no other: review)
+    others = len({k for rid, (k, _) in sets.items() if rid in counted} - {key})
     return max(accs, default=None), label and label + (f" +{others} more test set{'s' * (others != 1)}" if others else "")
 
 
