@@ -40,9 +40,10 @@ from mnistlab.backends import RayRunner  # noqa: E402 - only with Ray installed
 
 @pytest.fixture(scope="session")
 def ray_address() -> Iterator[str]:
-    """A local Ray with 2 CPUs, started once for the session; its GCS address (for other drivers)."""
+    """A local Ray with 2 CPUs, started once for the session (a new one, never a cluster another process left
+    running on this machine: its num_cpus would be refused); its GCS address (for other drivers)."""
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     # The test's own train functions travel to the workers by value (tests/ is not on their path).
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield ray.get_runtime_context().gcs_address
