@@ -175,7 +175,7 @@ def _from_path(text: str) -> UserData:
                             f"{{ idx = {toml_repr(shown_path(str(path.parent)))} }}")
     if path.exists():
         if path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")) and (packed := compressed_said(path)):
-            raise UserDataError(f"{shown_path(text)}: a CSV {packed}, and give the .csv")
+            raise UserDataError(f"{shown_path(text)}: a CSV {packed}" + ("" if "give " in packed else ", and give the .csv"))
         raise UserDataError(f"{shown_path(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads"
                             + (" (a zip of images: unzip it and give the folder)" if path.suffix.lower() == ".zip" else "")
                             + f"; a dataset is a name ({', '.join(_REGISTRY)}), {own}")
