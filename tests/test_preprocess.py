@@ -661,3 +661,14 @@ def test_a_clothing_items_detail_does_not_decide_its_polarity(ground: int, item:
     photo[40:46, 40:50] = detail  # a logo, a sole
     seen = preprocess(photo, "fashion-mnist")
     assert seen[14, 14 - 5] > 150 and seen[0, 0] < 30  # the item's body light, its ground dark
+
+
+def test_an_item_too_close_to_its_ground_is_refused_not_read_as_its_detail():
+    """helper-224: a hoodie of 110 on a grey floor of 150 with a white logo came out as the logo alone,
+    without a word: the logo decided the polarity, the hoodie (40 levels off) did not count. Now the
+    hoodie decides, and as it stands less than 48 of 255 off its ground, the image is refused."""
+    photo = np.full((120, 90), 150, np.uint8)
+    photo[20:100, 25:65] = 110
+    photo[40:46, 40:50] = 255
+    with pytest.raises(DataError, match="no item found"):
+        preprocess(photo, "fashion-mnist")

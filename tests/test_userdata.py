@@ -2734,8 +2734,8 @@ def test_a_compressed_csv_is_said_to_be_compressed_wherever_it_is_given(tmp_path
     with pytest.raises(DataError, match=r"train\.csv\.gz: a CSV gzip-compressed: unpack it first: gzip -dc train\.csv\.gz > "
                                         r"train\.csv, and give the \.csv$"):
         load_dataset("train.csv.gz")
-    with pytest.raises(DataError, match=r"zip-compressed: unpack it first \(unzip train\.csv\.zip\) and give what it "
-                                        r"holds$"):
+    with pytest.raises(DataError, match=r"train\.csv\.zip: a zip of CSV files: unzip it \(unzip train\.csv\.zip\) and "
+                                        r"give the \.csv it holds$"):
         load_dataset("train.csv.zip")
     with pytest.raises(DataError, match=r"named\.csv: not a text CSV but gzip-compressed: unpack it first: gzip -dc "
                                         r"named\.csv > named-unpacked\.csv$"):  # (helper-218: gunzip named.csv fails)
@@ -2749,3 +2749,32 @@ def test_a_compressed_csv_is_said_to_be_compressed_wherever_it_is_given(tmp_path
     command = str(said.value).split("unpack it first: ", 1)[1]
     subprocess.run(command, shell=True, check=True)  # the advice works as printed (review: it was a copy here)
     assert (tmp_path / "named-unpacked.csv").read_bytes() == raw
+
+
+def test_archives_and_id_columns_get_the_advice_that_works(tmp_path: Path, monkeypatch) -> None:
+    """helper-224: a .tar.gz was told to gzip -dc (a tar then, unread); Kaggle's digit-recognizer.zip (CSVs)
+    was "a zip of images"; an unlabelled CSV with an ImageId column drawn by show-data was told that column
+    looks like the label (its advice made 301 classes)."""
+    import tarfile
+    import zipfile
+
+    from mnistlab.data.userdata import unlabelled_csv_images
+
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "train.csv", four_images(), [0, 1, 0, 1])
+    with tarfile.open(tmp_path / "data.tar.gz", "w:gz") as t:
+        t.add(tmp_path / "train.csv", arcname="train.csv")
+    with pytest.raises(DataError, match=r"data\.tar\.gz: not a text CSV but a tar archive: unpack it first \(tar -xf "
+                                        r"data\.tar\.gz\) and give what it holds$"):
+        load_dataset({"csv": "data.tar.gz"})
+    with zipfile.ZipFile(tmp_path / "digit-recognizer.zip", "w") as z:
+        z.write(tmp_path / "train.csv", "train.csv")
+    with pytest.raises(DataError, match=r"digit-recognizer\.zip: a zip of CSV files: unzip it \(unzip "
+                                        r"digit-recognizer\.zip\) and give the \.csv it holds$"):
+        load_dataset("digit-recognizer.zip")
+    flat = four_images().reshape(4, -1)
+    rows = ["ImageId," + ",".join(f"pixel{i}" for i in range(784))]
+    rows += [f"{k + 1}," + ",".join(map(str, r)) for k, r in enumerate(flat)]
+    (tmp_path / "ids.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r'"ImageId" looks like no pixel \(an id\?\): delete that column'):
+        unlabelled_csv_images(tmp_path / "ids.csv")

@@ -258,6 +258,8 @@ def compressed_said(path: str | os.PathLike) -> str:
     for magic, kind, tool in COMPRESSED:
         if start.startswith(magic) and not (kind == "zip" and _npz(path)):
             name = os.fspath(path)
+            if re.search(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz)$", name, flags=re.IGNORECASE):  # (helper-224)
+                return f"a tar archive: unpack it first (tar -xf {shell_word(path)}) and give what it holds"
             bare = re.sub(r"\.(gz|zip|bz2|xz)$", "", name, flags=re.IGNORECASE)
             out = bare if bare != name else f"{Path(name).stem}-unpacked{Path(name).suffix}"
             if kind == "zip":  # (its members are files of their own: -p would join them into one, review)

@@ -461,13 +461,15 @@ def _border(a: np.ndarray) -> np.ndarray:
 
 def _item_light(gray: np.ndarray) -> np.ndarray:
     """An item made light on its background: inverted where the pixels that stand out of the
-    border's level (by :data:`MIN_CONTRAST` or more) are mostly darker than it (their median below
-    it), so a detail does not decide (review: a charcoal hoodie's white logo did). With nothing that
+    border's level (by 4 of its noise's deviations, at least 12 of 255) are mostly darker than it
+    (their median below it), so a detail does not decide (review: a charcoal hoodie's white logo did). With nothing that
     stands out, as the border rule: inverted where the border is lighter than mid-gray. helper-219:
     a white shirt on a grey table of 130 was inverted by the border rule into a dark item on grey,
     and then refused as "no item found"."""
-    back = float(np.median(_border(gray)))
-    apart = gray[np.abs(gray - back) >= MIN_CONTRAST]
+    border = _border(gray)
+    back = float(np.median(border))
+    noise = 1.4826 * float(np.median(np.abs(border - back)))  # the border's robust sd: a photo's grain
+    apart = gray[np.abs(gray - back) >= max(4 * noise, 12.0)]  # (helper-224: an item 40 levels off its ground)
     if not apart.size:
         return _light_on_dark(gray)
     return 255.0 - gray if float(np.median(apart)) < back else gray

@@ -48,7 +48,7 @@ import numpy as np
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, MnistlabError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
 from mnistlab.files import (compressed_said, display_name, missing_hint, missing_said, not_utf8_said, path_as_typed,
-                            shown_path, utf8_text, write_output)
+                            shell_word, shown_path, utf8_text, write_output)
 
 # (.jfif: a JPEG as Edge and Chrome save one on Windows; .dib: a bitmap as Paint names one; helper-177)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -174,6 +174,9 @@ def _from_path(text: str) -> UserData:
         raise UserDataError(f"{shown_path(text)}: one IDX file; a dataset of them is their folder: the table "
                             f"{{ idx = {toml_repr(shown_path(str(path.parent)))} }}")
     if path.exists():
+        if path.suffix.lower() == ".zip" and _zip_of_csv(path):  # (helper-224: Kaggle's digit-recognizer.zip)
+            raise UserDataError(f"{shown_path(text)}: a zip of CSV files: unzip it (unzip {shell_word(path)}) and give the "
+                                ".csv it holds")
         if path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")) and (packed := compressed_said(path)):
             raise UserDataError(f"{shown_path(text)}: a CSV {packed}" + ("" if "give " in packed else ", and give the .csv"))
         raise UserDataError(f"{shown_path(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads"
@@ -195,6 +198,17 @@ def is_folder_dataset(dataset: Any) -> bool:
     kind; no file is touched)."""
     setting = data_setting(dataset)
     return isinstance(setting, Mapping) and setting.get("own data") == "folder"
+
+
+def _zip_of_csv(path: Path) -> bool:
+    """Whether the zip ``path`` holds CSV files (a competition's download), read from its index alone."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.lower().endswith(".csv") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def carves_test_split(dataset: Any, unreadable: bool = True) -> bool:
@@ -984,9 +998,13 @@ def unlabelled_csv_images(path: Path, label: str = "label") -> np.ndarray | None
         header = _csv_header(path)
     except UnicodeDecodeError:
         raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
-    if any(h.lower() == label.lower() for h in header) or math.isqrt(len(header)) ** 2 != len(header):
+    if any(h.lower() == label.lower() for h in header):
+        return None
+    extra = math.isqrt(len(header)) ** 2 != len(header)
+    odd = _odd_column(header) if extra else None
+    if extra and not (header[0] == "" or (odd is not None and re.search(r"id|index|unnamed", odd, re.IGNORECASE))):
         return None  # (a column besides the pixels: a label of another name, which read_csv names: review)
-    return read_csv(path, label, labels=False)[0]
+    return read_csv(path, label, labels=False)[0]  # (an id column: read_csv says to delete it, helper-224)
 
 
 def _not_utf8_line(path: Path) -> str:
@@ -1079,7 +1097,7 @@ def _pixel_order(names: list[str], side: int) -> list[int] | None:
         if varying and keyed != sorted(keyed) and names == sorted(names):  # sorted by name, as text: scrambled
             raise DataError(f"its pixel columns ({names[0]}, {names[1]}, ...) are sorted by name, as text, and "
                             "their names do not say the image's order for certain: write them in the image's "
-                            "row-major order (review: pixel_0_0, pixel_0_1, pixel_0_10, ... read scrambled)")
+                            "row-major order")  # (review: pixel_0_0, pixel_0_1, pixel_0_10, ... read scrambled)
         return None
     if sorted(keys) != wanted and keys != sorted(keys):  # numbers skipped or repeated, out of order: no order
         raise DataError(f"its pixel columns are numbered ({names[0]}, {names[1]}, ...) out of order, with a number "
