@@ -1412,6 +1412,20 @@ def test_a_cut_table_says_how_many_rows_it_hid_are_within_noise_of_the_best() ->
     assert _not_shown(rows, rows) == []
 
 
+def test_a_cut_tables_legend_is_the_whole_comparisons(capsys) -> None:
+    """helper-219: a table cut by --limit with its best row left out printed no legend at all, and with
+    one tested row left said nothing of Holm's adjustment, though its p was adjusted."""
+    from mnistlab.cli.experiment_cmds import _rows_out
+    from mnistlab.comparison import best_legend, mark_vs_best
+
+    rows = mark_vs_best([{"variant": v, "n": 3, "test_acc": a, "test_acc_std": 0.01}
+                         for v, a in (("a", 0.90), ("b", 0.899), ("c", 0.70))])
+    cut = [r for r in rows if r["vs_best"] != "best"][:1]  # --sort variant -n 1 on another order: no best shown
+    _rows_out(cut, "t", "table", rows)
+    out = capsys.readouterr().out
+    assert best_legend(cut) is None and best_legend(rows) in out and "Holm-adjusted" in out
+
+
 def test_compare_sorts_and_limits_its_rows(recorded, capsys) -> None:
     """helper-196: a table of 500 variants came in file order, whole; --sort and --limit as `runs` has them."""
     from mnistlab.cli import main

@@ -34,20 +34,23 @@ _STORE = store_option()
 COMPARE_FORMATS = ("table", "csv", "json", "markdown")
 
 
-def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
-    """The comparison rows: rich's table on a terminal, plain aligned text in a pipe, or csv/json/markdown."""
+def _rows_out(rows: list[dict], title: str, fmt: str, every: Sequence[dict] | None = None) -> None:
+    """The comparison rows: rich's table on a terminal, plain aligned text in a pipe, or csv/json/markdown;
+    the marks' legend of ``every`` row of the comparison where ``--limit`` cut it to ``rows`` (helper-219:
+    with the best row cut, no legend at all; with one tested row left, no "Holm-adjusted")."""
     from mnistlab.comparison import best_legend, format_rows, plain_rows, rich_table, table_fits
 
+    every = rows if every is None else every
     if fmt != "table":
         click.echo(format_rows(rows, fmt), nl=False)
-        if fmt == "markdown" and (legend := best_legend(rows)):  # pasted into a page, the marks need their key
+        if fmt == "markdown" and (legend := best_legend(every)):  # pasted into a page, the marks need their key
             click.echo(f"\n{legend}")
         return
     if is_terminal() and table_fits(rows, (console := rich_console()).width):
         console.print(rich_table(rows, title=title))
     else:  # a pipe, a file, or a terminal too narrow for the table even cut (helper-163): the plain lines
         click.echo(plain_rows(rows, title, plain_width()), nl=False)
-    if legend := best_legend(rows):
+    if legend := best_legend(every):
         click.echo(legend)
 
 
@@ -1009,7 +1012,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         ended = as_rows_name([r for r in chosen if r.status != "running"])  # (notes name rows)
         _say_smoke(smoke_note(ended), fmt)
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
-        _rows_out(shown := _chosen_rows(rows, order, limit), "chosen runs", fmt)
+        _rows_out(shown := _chosen_rows(rows, order, limit), "chosen runs", fmt, rows)
         trained = {r.env.get("same_run_as") for r in ended} - {None}  # one run recorded under two variants (not
         shared = shared_runs((r.variant, r.env.get("same_run_as") or r.run_id, r.seed) for r in ended  # two runs of one
                              if r.status in RESULT_STATUSES and (r.run_id in trained or r.env.get("same_run_as")))  # config)
@@ -1021,7 +1024,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         rows = only_variants(rows, variants, ref.name, ref=ref, quick=quick)
         variants = tuple(str(r["variant"]) for r in rows)  # a grid's entry stood for its variants: theirs are the notes
     _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)), fmt)
-    _rows_out(shown := _chosen_rows(rows, order, limit), ref.recorded_as(quick=quick), fmt)
+    _rows_out(shown := _chosen_rows(rows, order, limit), ref.recorded_as(quick=quick), fmt, rows)
     _notes_out([*notes_below(st, ref, rows, quick=quick, variants=variants), *_not_shown(rows, shown)], fmt)
 
 
