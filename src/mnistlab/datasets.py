@@ -26,6 +26,7 @@ given a path or a table (:mod:`mnistlab.data.userdata`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
@@ -33,7 +34,6 @@ import json
 import math
 import os
 import sys
-import dataclasses
 import re
 import tempfile
 import urllib.error

@@ -1241,15 +1241,15 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
 def _whole_or_inside(overrides: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> None:
     """SpecError where a variant sets a value whole and also a key inside it (``model = "seed000-cnn"``
     beside ``"model.filters" = 16``): the second would be written into what the first replaced."""
-    paths = [key_path(key) for key in overrides]
-    for path in paths:
-        if (inner := next((p for p in paths if len(p) > len(path) and p[:len(path)] == path), None)):
-            whole, inside = written_key(path), written_key(inner)
-            if isinstance(table := overrides[next(k for k in overrides if key_path(k) == path)], Mapping):
+    paths = {key: key_path(key) for key in overrides}
+    for key, path in paths.items():
+        if (inner := next((p for p in paths.values() if len(p) > len(path) and p[:len(path)] == path), None)):
+            whole, inside, rest = written_key(path), written_key(inner), written_key(inner[len(path):])
+            if isinstance(table := overrides[key], Mapping):  # (weights = { variant = ... } and "weights.x" beside)
+                keys = ", ".join([*(f"{k} = ..." for k in table), f"{rest} = ..."])
                 raise SpecError(f'{source}: {where}: sets {whole} whole ({whole} = {{ ... }}) and "{inside}" beside it: '
-                                f"write {written_key(inner[len(path):])} inside that table ({whole} = {{ "
-                                f"{', '.join([*(f'{k} = ...' for k in table), f'{written_key(inner[len(path):])} = ...'])} }})",
-                                path=(*at, *inner), source=source)
+                                f"write {rest} inside that table ({whole} = {{ {keys} }})", path=(*at, *inner),
+                                source=source)
             raise SpecError(f'{source}: {where}: sets {whole} whole and "{inside}" inside it: the key would change '
                             f"what the variant replaces; give one of them (a key inside [base]'s {whole} goes "
                             "without the whole)", path=(*at, *inner), source=source)

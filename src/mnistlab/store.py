@@ -437,15 +437,17 @@ class RunStore:
             return
         empty = empty or not self.db_path.exists() or (self.db_path.is_file() and self.db_path.stat().st_size == 0
                                                        and not (wal.is_file() and wal.stat().st_size))
-        if empty and (kept := sum((f / "config.json").exists() for f in run_folders(self.root / "runs"))):
-            records = sum((f / RECORD_FILE).exists() for f in run_folders(self.root / "runs"))
-            fix = (f"rebuild it from the run folders with `mnistlab reindex --store {shell_word(self.root)}`" if records
-                   else f"none of its run folders holds a {RECORD_FILE} to rebuild it from (they were recorded before "
-                   "stores kept one, and the store was not opened since), so restore the database from a copy")
-            raise LostDatabase(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
-                               f"run(s): the database was lost (a truncated copy?); restore it, or {fix}"
-                               if records else f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds "
-                               f"{kept} recorded run(s): the database was lost (a truncated copy?); {fix}")
+        if not empty:
+            return
+        folders = list(run_folders(self.root / "runs"))
+        if not (kept := sum((f / "config.json").exists() for f in folders)):
+            return
+        fix = (f"restore it, or rebuild it from the run folders with `mnistlab reindex --store {shell_word(self.root)}`"
+               if any((f / RECORD_FILE).exists() for f in folders) else f"none of its run folders holds a {RECORD_FILE} "
+               "to rebuild it from (they were recorded before stores kept one, and the store was not opened since), "
+               "so restore the database from a copy")  # (helper-217: a reindex that cannot help was advised)
+        raise LostDatabase(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
+                           f"run(s): the database was lost (a truncated copy?); {fix}")
 
     @classmethod
     def to_record(cls, root: str | os.PathLike | None = None) -> RunStore:
