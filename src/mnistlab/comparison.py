@@ -1238,11 +1238,17 @@ def counted_committees(comms: Iterable[CommitteeRecord], runs: Sequence[RunRecor
     sets = test_sets(runs)
     best: dict[int, CommitteeRecord] = {}
     for c in comms:
-        if all(m in ids for m in c.member_ids) and len({sets[m][0] for m in c.member_ids if m in sets}) <= 1:
+        if all(m in ids for m in c.member_ids) and on_one_test_set(c, sets):
             held = best.get(c.repeat)
             if held is None or (len(c.member_ids), c.created_at) > (len(held.member_ids), held.created_at):
                 best[c.repeat] = c
     return [best[r] for r in sorted(best)]
+
+
+def on_one_test_set(committee: CommitteeRecord, sets: Mapping[str, tuple[str, str]]) -> bool:
+    """Whether ``committee``'s members were scored on one test set, by :func:`test_sets`' ``sets`` of
+    their runs (a member without one counts beside any)."""
+    return len({sets[m][0] for m in committee.member_ids if m in sets}) <= 1
 
 
 def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> dict[str, Any]:

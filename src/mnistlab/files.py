@@ -256,25 +256,28 @@ def compressed_said(path: str | os.PathLike) -> str:
     except OSError:
         return ""
     for magic, kind, tool in COMPRESSED:
-        if start.startswith(magic) and not (kind == "zip" and _npz(path)):
-            name = os.fspath(path)
-            if re.search(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz)$", name, flags=re.IGNORECASE):  # (helper-224)
-                return f"a tar archive: unpack it first (tar -xf {shell_word(path)}) and give what it holds"
-            bare = re.sub(r"\.(gz|zip|bz2|xz)$", "", name, flags=re.IGNORECASE)
-            out = bare if bare != name else f"{Path(name).stem}-unpacked{Path(name).suffix}"
-            if kind == "zip":  # (its members are files of their own: -p would join them into one, review)
-                return f"zip-compressed: unpack it first (unzip {shell_word(path)}) and give what it holds"
-            return f"{kind}-compressed: unpack it first: {tool} {shell_word(path)} > {shell_word(out)}"
+        if not start.startswith(magic) or (kind == "zip" and zip_holds(path, ".npy")):  # (an .npz: a zip of arrays)
+            continue
+        if kind == "zip":  # (its members are files of their own: -p would join them into one, review)
+            return f"zip-compressed: unpack it first (unzip {shell_word(path)}) and give what it holds"
+        name = os.fspath(path)
+        if re.search(r"\.(tar\.gz|tgz|tar\.bz2|tar\.xz)$", name, flags=re.IGNORECASE):  # (helper-224)
+            return f"a tar archive: unpack it first (tar -xf {shell_word(path)}) and give what it holds"
+        bare = re.sub(r"\.(gz|bz2|xz)$", "", name, flags=re.IGNORECASE)
+        out = bare if bare != name else f"{Path(name).stem}-unpacked{Path(name).suffix}"
+        return f"{kind}-compressed: unpack it first: {tool} {shell_word(path)} > {shell_word(out)}"
     return ""
 
 
-def _npz(path: str | os.PathLike) -> bool:
-    """Whether the zip ``path`` holds numpy arrays (an ``.npz`` under another name)."""
+def zip_holds(path: str | os.PathLike, suffix: str) -> bool:
+    """Whether the zip ``path`` holds a file whose name ends in ``suffix`` (any case), read from its
+    index alone: ``.npy`` for an ``.npz`` under another name, ``.csv`` for a competition's download;
+    False for a file that is no zip or cannot be read."""
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as z:
-            return any(n.endswith(".npy") for n in z.namelist())
+            return any(n.lower().endswith(suffix.lower()) for n in z.namelist())
     except (OSError, zipfile.BadZipFile):
         return False
 

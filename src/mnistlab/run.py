@@ -1904,16 +1904,13 @@ def _is_csv(path: str | os.PathLike) -> bool:
 
 
 def _csv_images(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> np.ndarray:
-    """The images of a Kaggle-style CSV (a ``label`` column, if any, left unread), already in dataset
-    form: uint8 (N, *size), rows of another square size resized as a CSV dataset's are for training,
-    with a DataWarning. DataError as :func:`~mnistlab.data.userdata.read_csv`."""
-    from mnistlab.data.userdata import read_csv, resize_images
+    """:func:`~mnistlab.data.userdata.csv_to_predict`'s images, a DataWarning where it resized them."""
+    from mnistlab.data.userdata import csv_to_predict
 
-    x, _ = read_csv(Path(path), label, labels=False)
-    if tuple(x.shape[1:]) != size:
-        warnings.warn(f"{path}: its {x.shape[2]}x{x.shape[1]} images resized to the model's {size[1]}x{size[0]}, as a "
+    x, was = csv_to_predict(Path(path), label, size)
+    if was is not None:
+        warnings.warn(f"{path}: its {was[1]}x{was[0]} images resized to the model's {size[1]}x{size[0]}, as a "
                       "CSV dataset's are for training", DataWarning, stacklevel=user_level())
-        x = resize_images(x, (int(size[0]), int(size[1])))
     return x
 
 

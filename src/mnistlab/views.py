@@ -924,12 +924,12 @@ def _scored_committees(store: RunStore, name: str, variant: str, runs: Sequence[
     ``runs`` and were scored on one test set; StoreError where every such record's members were
     scored on different ones (helper-217: an old store's committee of the user's own data, each
     member's test images held out with its own seed, 50.62% beside members of 67.50% and 69.38%)."""
-    from mnistlab.comparison import test_sets
+    from mnistlab.comparison import on_one_test_set, test_sets
 
     ids = {r.run_id for r in runs}
     recorded = [c for c in store.committees(name) if c.variant == variant and set(c.member_ids) <= ids]
     sets = test_sets(runs)
-    kept = [c for c in recorded if len({sets[m][0] for m in c.member_ids if m in sets}) <= 1]
+    kept = [c for c in recorded if on_one_test_set(c, sets)]
     if recorded and not kept:
         raise StoreError(f"variant {variant!r} of {said!r}: its committee's members were scored on different "
                          "test sets (held out with each member's seed, as mnistlab did before 2026-12-02), so it is "

@@ -1044,7 +1044,8 @@ def _not_shown(rows: Sequence[dict[str, Any]], shown: Sequence[dict[str, Any]]) 
     """The note under a table that ``--limit`` cut: how many rows it left out, and how many of those
     Welch's test cannot tell from the best (helper-215: "the 3 best rows" hid 7 as good, unsaid)."""
     n = len(rows) - len(shown)
-    near = sum(r.get("vs_best") in ("best", "within noise") for r in rows if not any(r is t for t in shown))
+    seen = {id(t) for t in shown}
+    near = sum(r.get("vs_best") in ("best", "within noise") for r in rows if id(r) not in seen)
     return [f"{n} more row{'s' * (n != 1)} not shown (--limit)" + (
         f", {near} of them within noise of the best" if near else "")] if n else []
 

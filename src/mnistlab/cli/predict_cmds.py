@@ -340,19 +340,18 @@ def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], original
     line to ``bad``, as a bad image file does, and the others are still predicted."""
     import numpy as np
 
-    from mnistlab.data.userdata import read_csv, resize_images
+    from mnistlab.data.userdata import csv_to_predict
 
     parts = [] if seen is None else [np.asarray(seen)]
     for k, table in tables:
         try:
-            x, _ = read_csv(Path(table), label, labels=False)  # labels, if any, are not needed to predict: not read
+            x, was = csv_to_predict(Path(table), label, shape)  # labels, if any, are not needed to predict: not read
         except DataError as exc:
             bad.append(str(exc))
             continue
-        if tuple(x.shape[1:]) != tuple(shape):
-            click.echo(f"note: {table}: its {x.shape[2]}x{x.shape[1]} images resized to the model's {shape[1]}x{shape[0]}, "
+        if was is not None:
+            click.echo(f"note: {table}: its {was[1]}x{was[0]} images resized to the model's {shape[1]}x{shape[0]}, "
                        "as a CSV dataset's are for training", err=True)
-            x = resize_images(x, (int(shape[0]), int(shape[1])))
         sources = [*sources, *((f"{table}#{i + 1}", None) for i in range(len(x)))]
         originals = [*originals, *x]
         origins = [*origins, *[k] * len(x)]

@@ -41,14 +41,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, MnistlabError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
 from mnistlab.files import (compressed_said, display_name, missing_hint, missing_said, not_utf8_said, path_as_typed,
-                            shell_word, shown_path, utf8_text, write_output)
+                            shell_word, shown_path, utf8_text, write_output, zip_holds)
+
+_T = TypeVar("_T")
 
 # (.jfif: a JPEG as Edge and Chrome save one on Windows; .dib: a bitmap as Paint names one; helper-177)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -174,7 +176,7 @@ def _from_path(text: str) -> UserData:
         raise UserDataError(f"{shown_path(text)}: one IDX file; a dataset of them is their folder: the table "
                             f"{{ idx = {toml_repr(shown_path(str(path.parent)))} }}")
     if path.exists():
-        if path.suffix.lower() == ".zip" and _zip_of_csv(path):  # (helper-224: Kaggle's digit-recognizer.zip)
+        if path.suffix.lower() == ".zip" and zip_holds(path, ".csv"):  # (helper-224: Kaggle's digit-recognizer.zip)
             raise UserDataError(f"{shown_path(text)}: a zip of CSV files: unzip it (unzip {shell_word(path)}) and give the "
                                 ".csv it holds")
         if path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")) and (packed := compressed_said(path)):
@@ -198,17 +200,6 @@ def is_folder_dataset(dataset: Any) -> bool:
     kind; no file is touched)."""
     setting = data_setting(dataset)
     return isinstance(setting, Mapping) and setting.get("own data") == "folder"
-
-
-def _zip_of_csv(path: Path) -> bool:
-    """Whether the zip ``path`` holds CSV files (a competition's download), read from its index alone."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            return any(n.lower().endswith(".csv") for n in z.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 def carves_test_split(dataset: Any, unreadable: bool = True) -> bool:
@@ -980,24 +971,36 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     (with its line and column), a row with the wrong number of cells; a pipe or a device (read, it
     would never end: helper-174, `predict RUN fifo.csv`); text not in UTF-8, with the first line
     that is not (helper-181: Windows-1252 class names after a UTF-8 header were a bare decode error)."""
+    return _csv_read(path, lambda: _read_csv(path, label, labels=labels))
+
+
+def _csv_read(path: Path, read: Callable[[], _T]) -> _T:
+    """``read()`` of the CSV ``path``, refused first where it is a pipe or a device (read, it would
+    never end), its text not UTF-8 said with the first line that is not (:func:`read_csv`'s DataErrors)."""
     if special_file(path):
         raise DataError(f"{shown_path(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
     try:
-        return _read_csv(path, label, labels=labels)
+        return read()
     except UnicodeDecodeError:
         raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
+
+
+def csv_to_predict(path: Path, label: str, shape: Sequence[int]) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """The images of a Kaggle-style CSV to predict (already in dataset form, a row each, a ``label``
+    column, if any, left unread): uint8 (N, *shape), rows of another square size resized to it as a
+    CSV dataset's are for training (:func:`resize_images`), and that other size (H, W), else None.
+    DataError as :func:`read_csv`. What `mnistlab predict` and ``Run.predict`` read (helper-214)."""
+    x, _ = read_csv(path, label, labels=False)
+    if tuple(x.shape[1:]) == tuple(shape):
+        return x, None
+    return resize_images(x, (int(shape[0]), int(shape[1]))), (int(x.shape[1]), int(x.shape[2]))
 
 
 def unlabelled_csv_images(path: Path, label: str = "label") -> np.ndarray | None:
     """The images of the CSV ``path`` where its header has no ``label`` column (a competition's
     test.csv: images to predict, or to look at), uint8 (N, S, S); None where it has one. DataError as
     :func:`read_csv`."""
-    if special_file(path):
-        raise DataError(f"{shown_path(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
-    try:
-        header = _csv_header(path)
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
+    header = _csv_read(path, lambda: _csv_header(path))
     if any(h.lower() == label.lower() for h in header):
         return None
     extra = math.isqrt(len(header)) ** 2 != len(header)
