@@ -1133,6 +1133,7 @@ def test_a_sigterm_swallowed_in_a_garbage_collectors_callback_is_still_known() -
     recorded (StopSignal.came), so `search` and `run` still stop with 143."""
     import os
     import signal
+    import sys
     import time
     import weakref
 
@@ -1145,12 +1146,27 @@ def test_a_sigterm_swallowed_in_a_garbage_collectors_callback_is_still_known() -
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.2)  # the handler runs here, inside the callback: its KeyboardInterrupt is ignored
 
-    with terminate_as_interrupt() as stop:
-        held = Held()
-        ref = weakref.ref(held, collected)
-        del held  # the callback runs now
-        time.sleep(0.05)
-    assert ref() is None and stop.came and stop.signum == signal.SIGTERM
+    def wrong(_: object) -> None:
+        raise ValueError("not ours")
+
+    told: list[BaseException | None] = []
+    def hook(u: Any) -> None:
+        told.append(u.exc_value)
+
+    before, sys.unraisablehook = sys.unraisablehook, hook
+    try:
+        with terminate_as_interrupt() as stop:
+            held, other = Held(), Held()
+            ref, other_ref = weakref.ref(held, collected), weakref.ref(other, wrong)
+            del held  # the callback runs now
+            time.sleep(0.05)
+            del other  # an error of someone else's callback is still told
+        after = sys.unraisablehook  # put back as it was
+    finally:
+        sys.unraisablehook = before
+    assert ref() is None and other_ref() is None and stop.came and stop.signum == signal.SIGTERM
+    # our own stop is not printed as "Exception ignored in ... KeyboardInterrupt" (a parallel search's stderr)
+    assert [type(e) for e in told] == [ValueError] and after is hook
 
 
 def test_a_run_of_own_data_from_before_its_keys_changed_is_said_to_be_an_older_versions() -> None:

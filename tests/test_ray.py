@@ -705,7 +705,9 @@ def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path,
                                                                  ray_address: str) -> None:
     import threading
 
-    exp = write(tmp_path, SLOW.replace("repeats = 4", "repeats = 1"))
+    # 12 epochs: the first is written at once and the rest take over a second, long enough for the
+    # watcher to look in on a busy machine (4 epochs ended between two of its looks on a CI runner)
+    exp = write(tmp_path, SLOW.replace("repeats = 4", "repeats = 1").replace("epochs = 4", "epochs = 12"))
     seen: list[list[dict]] = []
     stop = threading.Event()
 
@@ -729,7 +731,8 @@ def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path,
         watcher.join()
     assert res.outcomes[0].record.status == "finished"
     assert seen, "no epoch reached the store while the cell trained"
-    assert all(h[-1]["epochs"] == 4 and h[-1]["epoch"] == len(h) for h in seen)
+    assert all(h[-1]["epochs"] == 12 and h[-1]["epoch"] == len(h) for h in seen)
+    assert min(len(h) for h in seen) < 12  # seen mid-run, not only as it ended
 
 
 # --------------------------------------------------------------------------- per-cell resources

@@ -294,15 +294,24 @@ def terminate_as_interrupt() -> Iterator[StopSignal]:
         yield got
         return
 
+    raised: list[KeyboardInterrupt] = []
+
     def on_term(signum: int, frame: FrameType | None) -> None:
         got.signum, got.came = signum, True
-        raise KeyboardInterrupt
+        raised.append(KeyboardInterrupt())
+        raise raised[-1]
 
-    old = signal.signal(signal.SIGTERM, on_term)
+    def unraisable(hook: Any) -> None:  # our stop, swallowed in a garbage collector's callback: no traceback
+        if not any(hook.exc_value is r for r in raised):
+            old_hook(hook)
+
+    old, old_hook = signal.signal(signal.SIGTERM, on_term), sys.unraisablehook
+    sys.unraisablehook = unraisable
     try:
         yield got
     finally:
         signal.signal(signal.SIGTERM, old)
+        sys.unraisablehook = old_hook
 
 
 @dataclass(frozen=True)
