@@ -178,6 +178,24 @@ def test_train_prints_the_tta_score(tmp_path: Path, data_dir: Path, capsys) -> N
     assert line.endswith(" points over the same weights without TTA on the validation images)"), line
 
 
+def test_a_dry_run_and_a_run_each_say_once_that_flipping_digits_votes_against_them(tmp_path: Path, data_dir: Path,
+                                                                                  capsys) -> None:
+    """helper-224: `run --dry-run` said nothing of flip on MNIST, which the run then said as it started."""
+    from mnistlab.cli import main
+
+    (tmp_path / "e.toml").write_text('name = "flipped"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                                      "[base.data]\nsubset = 300\n[base.train]\nepochs = 1\n"
+                                      "[base.evaluate]\ntta = { flip = true }\n"
+                                      '[[variants]]\nname = "plain"\n"evaluate.tta" = false\n[[variants]]\nname = "flip"\n')
+    said = "evaluate.tta.flip on mnist: a mirrored digit or letter is another mark"
+    flags = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", str(tmp_path / "e.toml"), "--dry-run", *flags]) == 0
+    err = capsys.readouterr().err
+    assert err.count(said) == 1 and f'e.toml: variant "flip": {said}' in err and not (tmp_path / "s").exists()
+    assert main(["run", str(tmp_path / "e.toml"), *flags]) == 0
+    assert capsys.readouterr().err.count(said) == 1  # as the file is read, not again as its cell starts
+
+
 @pytest.mark.parametrize("tta, fragment", [
     ({"shift": -1}, "evaluate.tta.shift"), ({"rotation": 90}, "evaluate.tta.rotation"),
     ({"flip": "yes"}, "evaluate.tta.flip"), ({"mirror": True}, "evaluate.tta"),

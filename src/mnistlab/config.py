@@ -1338,18 +1338,27 @@ _LATER_DEFAULTS: Mapping[str, Mapping[str, tuple[Any, ...]]] = MappingProxyType(
 _EVALUATE_DEFAULT = EvaluateConfig().model_dump(mode="json")
 
 
-def mirrored_digits_warning(cfg: RunConfig) -> None:
-    """A SpecWarning where ``cfg`` sets ``tta = { flip = true }`` on a registered dataset of handwriting
-    (MNIST's digits, EMNIST's letters, Kuzushiji): a mirrored 2 or b is another mark (helper-219:
-    MNIST's TTA score fell 2.9 points on validation with it, unsaid). Said as a run starts, not as a
-    recorded config is read again (review: every view of such runs said it)."""
+def mirrored_digits(dataset: Any, evaluate: Any) -> str | None:
+    """The warning for ``evaluate`` (an :class:`EvaluateConfig` or its table as written) that sets
+    ``tta = { flip = true }`` on a registered dataset of handwriting (MNIST's digits, EMNIST's letters,
+    Kuzushiji): a mirrored 2 or b is another mark (helper-219: MNIST's TTA score fell 2.9 points on
+    validation with it, unsaid); None where it does not."""
     from mnistlab.data.registry import is_registered
 
-    tta = cfg.evaluate.tta
-    if tta is not None and tta.flip and is_registered(cfg.dataset) and "fashion" not in str(cfg.dataset):
-        warnings.warn(f"evaluate.tta.flip on {cfg.dataset}: a mirrored digit or letter is another mark, so a "
-                      "flipped view votes against the right class (it is for clothes); leave flip out", SpecWarning,
-                      stacklevel=user_level())
+    tta = evaluate.get("tta") if isinstance(evaluate, Mapping) else getattr(evaluate, "tta", None)
+    flip = tta.get("flip") is True if isinstance(tta, Mapping) else bool(getattr(tta, "flip", False))
+    if not (flip and isinstance(dataset, str) and is_registered(dataset) and "fashion" not in dataset):
+        return None
+    return (f"evaluate.tta.flip on {dataset}: a mirrored digit or letter is another mark, so a flipped view votes "
+            "against the right class (it is for clothes); leave flip out")
+
+
+def mirrored_digits_warning(cfg: RunConfig) -> None:
+    """:func:`mirrored_digits` as a SpecWarning: said as a run starts, not as a recorded config is read
+    again (review: every view of such runs said it); an experiment file says it as it is read
+    (:func:`~mnistlab.experiments.model_warnings`), and its cells' runs then not again."""
+    if (message := mirrored_digits(cfg.dataset, cfg.evaluate)) is not None:
+        warnings.warn(message, SpecWarning, stacklevel=user_level())
 
 
 def later_default(key: str) -> tuple[bool, Any]:

@@ -1150,12 +1150,13 @@ def _as_point(grid_part: Mapping[str, Any], name: Any, where: str, vname: str) -
 
 def model_warnings(exp: Experiment) -> list[str]:
     """One line for each incoherent choice of the models of ``exp``'s variants
-    (:func:`~mnistlab.specs.spec_warnings`), at the first variant that makes it and how many more do
+    (:func:`~mnistlab.specs.spec_warnings`, and TTA's flip on handwriting: :func:`~mnistlab.config.mirrored_digits`),
+    at the first variant that makes it and how many more do
     (or of all of them, where each does):
     what `run` and `run --dry-run` say before anything trains (helper-193: Keras 3's ``"l1l2"``, which the
     resolved config writes as its zeros, was said by `summary` and `train`, never by `run`; a sigmoid
     output by `run` alone). Other commands reading the file say none (helper-194)."""
-    from mnistlab.config import parse_run_config
+    from mnistlab.config import mirrored_digits, parse_run_config
     from mnistlab.specs import spec_warnings
 
     heard: dict[str, list[str]] = {}
@@ -1163,10 +1164,12 @@ def model_warnings(exp: Experiment) -> list[str]:
         try:
             with warnings.catch_warnings():  # (said as the file was read)
                 warnings.simplefilter("ignore")
-                spec = parse_run_config(v.config, source=exp.source, check_model=False).model_spec()
+                cfg = parse_run_config(v.config, source=exp.source, check_model=False)
+                spec = cfg.model_spec()
         except MnistlabError:  # (its mistake is said where its run is checked)
             continue
-        for message in spec_warnings(spec):
+        flipped = mirrored_digits(cfg.dataset, cfg.evaluate)  # (`run --dry-run` did not say it: note 54)
+        for message in [*spec_warnings(spec), *([flipped] if flipped else [])]:
             heard.setdefault(message, []).append(v.name)
     implicit = [v.name for v in exp.variants] == ["base"]
     every = len(exp.variants)  # a choice all of them make ([base]'s, mostly) is said of all, not of the first (note 50)
