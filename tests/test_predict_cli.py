@@ -396,6 +396,11 @@ def test_list_images_names_predicts_rows_and_pil_images_are_preprocessed(mnist_m
         run.predict(big, preprocess=False)
     with pytest.raises(mnistlab.DataError, match="no such file"):
         mnistlab.list_images(tmp_path / "missing")
+    (tmp_path / "d" / "bad.png").write_bytes(b"not a png")  # two bad files among good ones: both named at once,
+    (tmp_path / "d" / "cut.png").write_bytes((tmp_path / "d" / "img1.png").read_bytes()[:60])  # (note 54: the first)
+    with pytest.raises(mnistlab.DataError, match=r"^2 of 6 files could not be read \(.*bad\.png: .*; .*cut\.png: .*"
+                                                 r"predict a list of the others"), pytest.warns(UserWarning):
+        run.predict(tmp_path / "d")
 
 
 def test_the_inverted_images_warning_names_the_files(mnist_models, tmp_path, capsys, test_digits):

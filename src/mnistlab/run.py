@@ -1497,7 +1497,8 @@ class Run:
         :class:`~mnistlab.errors.InvertedImageWarning`; for the user's own data, which may be drawn
         either way, those whose border is on the other side of every training image's (recorded as
         ``env["data"]["border"]``: a light border where all were dark, or the reverse) warn so.
-        Unreadable files and images with no ink raise :class:`~mnistlab.errors.DataError`.
+        Unreadable files and images with no ink raise :class:`~mnistlab.errors.DataError` (one for
+        a folder or list, naming each file that could not be read).
         """
         del verbose  # Keras's progress bar: predict prints nothing
         return self._predicted(images, preprocess, batch_size)
@@ -1914,6 +1915,24 @@ def _csv_images(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> n
     return x
 
 
+def _every_file(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, size: tuple[int, ...],
+                preprocessing: bool) -> np.ndarray:
+    """:func:`~mnistlab.preprocess.read_images`' uint8 (N, H, W) of every file of ``sources``, or one
+    DataError naming each that could not be read (not the first alone: note 54), as ``mnistlab predict``
+    lists them; row ``i`` is file ``i``, so none is left out silently."""
+    from mnistlab.preprocess import read_images
+
+    errors: list[tuple[int, str]] = []
+    seen = read_images(sources, dataset, size=size, preprocessing=preprocessing, errors=errors)[1]
+    if not errors:
+        return seen
+    if len(sources) == 1:
+        raise DataError(errors[0][1])
+    shown = "; ".join(message for _, message in errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
+    raise DataError(f"{len(errors)} of {len(sources)} files could not be read ({shown}): predict a list of the "
+                    "others (mnistlab.list_images gives a folder's) to keep row i for file i")
+
+
 def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Sequence[int]) -> Any:
     """What :meth:`Run.predict` feeds the model: files and PIL images read (and preprocessed unless
     ``preprocess`` is False), arrays preprocessed one by one when ``preprocess`` is True, else
@@ -1933,9 +1952,9 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
     if is_path(images) or (isinstance(images, (list, tuple)) and images and all(is_path(i) for i in images)):
         paths = [images] if is_path(images) else list(images)
         if any(_is_csv(p) for p in paths):  # Kaggle-style CSVs, as `mnistlab predict` reads them (helper-214)
-            return np.concatenate([_csv_images(p, label, size) if _is_csv(p) else read_images(
-                image_sources([p]), dataset, size=size, preprocessing=preprocess is not False)[1] for p in paths])
-        return read_images(image_sources(paths), dataset, size=size, preprocessing=preprocess is not False)[1]
+            return np.concatenate([_csv_images(p, label, size) if _is_csv(p) else _every_file(
+                image_sources([p]), dataset, size, preprocess is not False) for p in paths])
+        return _every_file(image_sources(paths), dataset, size, preprocess is not False)
     one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)
     is_pil = lambda x: hasattr(x, "convert")
     if isinstance(images, (list, tuple)) and images and all(is_path(i) or is_pil(i) for i in images) \
