@@ -116,6 +116,20 @@ def test_csv_pixel_columns_are_read_by_their_numbers_not_their_place(tmp_path: P
     for header in (["pixel0", *names[:783]], [f"x{i % 28}_y{i // 28}" for i in range(784)]):  # a number twice; two
         (tmp_path / "odd.csv").write_text(",".join(header) + "\n" + ",".join(map(str, flat[0])) + "\n")  # numbers
         assert np.array_equal(read_csv(tmp_path / "odd.csv", labels=False)[0][0], images[0])  # of no sure order:
+    rows = [",".join(f"pixel_{r}_{c}" for c in range(28) for r in range(28))]  # note 54: two numbers, the first
+    rows += [",".join(str(int(row[r * 28 + c])) for c in range(28) for r in range(28)) for row in flat]  # fastest
+    (tmp_path / "across.csv").write_text("\n".join(rows) + "\n")
+    with pytest.warns(DataWarning, match=r"across\.csv: its pixel columns \(pixel_0_0, pixel_1_0, \.\.\.\) change "
+                                         "their first number fastest: they are taken in the file's order"):
+        got = read_csv(tmp_path / "across.csv", labels=False)[0]
+    assert np.array_equal(got, images.transpose(0, 2, 1))  # as said: the file's order (its numbers say no more)
+    for named in ([f"row{r}_col{c}" for c in range(28) for r in range(28)],  # the names say which is the row:
+                  [f"y{r}x{c}" for c in range(28) for r in range(28)], [f"c{c}_r{r}" for c in range(28) for r in range(28)]):
+        rows = [",".join(named)] + [",".join(str(int(row[r * 28 + c])) for c in range(28) for r in range(28)) for row in flat]
+        (tmp_path / "named.csv").write_text("\n".join(rows) + "\n")  # each pixel where its name puts it
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert np.array_equal(read_csv(tmp_path / "named.csv", labels=False)[0], images), named[:2]
     for header in ([f"V{i + 2}" for i in range(784)], [f"f28_{i}" for i in range(784)]):  # the file's, as before
         shuffled = [header[i] for i in order]  # (R's V2..V785 beside a label V1; a number that stays: review)
         rows = [",".join(shuffled)] + [",".join(str(int(row[i])) for i in order) for row in flat]

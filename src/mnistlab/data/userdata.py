@@ -1048,7 +1048,7 @@ def _read_csv(path: Path, label: str, *, labels: bool) -> tuple[np.ndarray, np.n
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
                         f"({near}x{near} needs {near * near}){_one_too_many(header, pixel_cols)}")
     try:
-        order = _pixel_order([header[i] for i in pixel_cols], side)
+        order = _pixel_order([header[i] for i in pixel_cols], side, path)
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from None
     if (fast := _csv_whole_numbers(path, len(header), label_at)) is not None:
@@ -1072,7 +1072,7 @@ def _read_csv(path: Path, label: str, *, labels: bool) -> tuple[np.ndarray, np.n
     return images, found
 
 
-def _pixel_order(names: list[str], side: int) -> list[int] | None:
+def _pixel_order(names: list[str], side: int, path: Path | str = "") -> list[int] | None:
     """Where the pixel columns ``names`` are numbered one by one (``pixel0`` ... ``pixel783`` as
     Kaggle's; ``V2`` ... ``V785`` as R writes them: any first number, each once, one number that
     changes from name to name) or by row and column (``1x1`` ... ``28x28``), the order of the columns
@@ -1081,7 +1081,9 @@ def _pixel_order(names: list[str], side: int) -> list[int] | None:
     where the columns are in order): the columns are then taken in the file's order, as before;
     DataError where numbers are skipped or repeated out of order (neither says the order). A table whose columns were
     sorted by name (pixel0, pixel1, pixel10, ...: ``df[sorted(df.columns)]``) was read in that order,
-    the images scrambled without a word (helper-214)."""
+    the images scrambled without a word (helper-214). Two numbers are the row and the column where
+    the names say which (``x3_y5``, ``row5_col3``, ``r5c3``, ``5x3``); where they do not and the first
+    changes fastest, the file's order is taken with a DataWarning naming ``path`` (it may be transposed)."""
     forms = [re.sub(r"\d+", "#", n.strip().lower()) for n in names]
     if len(set(forms)) != 1 or "#" not in forms[0]:
         return None
@@ -1095,12 +1097,21 @@ def _pixel_order(names: list[str], side: int) -> list[int] | None:
         keys = [tuple(n[k] for k in varying) for n in numbers]
         start = min(min(k) for k in keys)
         wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)]
+    elif len(varying) == 2 and (axes := _named_axes(names[0], varying)) is not None:  # x3_y5, row5_col3
+        keys = [(n[axes[0]], n[axes[1]]) for n in numbers]
+        start = min(min(k) for k in keys)
+        wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)]
     else:
         keyed = [tuple(n[k] for k in varying) for n in numbers]
         if varying and keyed != sorted(keyed) and names == sorted(names):  # sorted by name, as text: scrambled
             raise DataError(f"its pixel columns ({names[0]}, {names[1]}, ...) are sorted by name, as text, and "
                             "their names do not say the image's order for certain: write them in the image's "
                             "row-major order")  # (review: pixel_0_0, pixel_0_1, pixel_0_10, ... read scrambled)
+        if len(varying) == 2 and keyed != sorted(keyed) and keyed == sorted(keyed, key=lambda k: k[::-1]):
+            _warn(f"{path}: its pixel columns ({names[0]}, {names[1]}, ...) change their first number fastest: they are "
+                  "taken in the file's order, as the image's rows one after another (the first number as the column); "
+                  "where it is the row, the images are read transposed: write the columns row by row, or name them "
+                  "row and column (r0_c0 or 0x0)")  # (note 54: read in the file's order without a word)
         return None
     if sorted(keys) != wanted and keys != sorted(keys):  # numbers skipped or repeated, out of order: no order
         raise DataError(f"its pixel columns are numbered ({names[0]}, {names[1]}, ...) out of order, with a number "
@@ -1110,6 +1121,21 @@ def _pixel_order(names: list[str], side: int) -> list[int] | None:
         return None
     order = sorted(range(len(keys)), key=lambda i: keys[i])
     return None if order == list(range(len(keys))) else order
+
+
+_ROW_NAMES, _COLUMN_NAMES = frozenset({"r", "row", "y"}), frozenset({"c", "col", "column", "x"})
+
+
+def _named_axes(name: str, varying: list[int]) -> tuple[int, int] | None:
+    """Which of ``name``'s two varying numbers (their places ``varying`` among its numbers) is the row
+    and which the column, where the letters just before each say so (``x3_y5``, ``row5_col3``,
+    ``r5c3``); None where they do not."""
+    words = [w.lower() for w in re.findall(r"([A-Za-z]*)[_\- ]*\d+", name)]
+    said = [("row" if w in _ROW_NAMES else "column" if w in _COLUMN_NAMES else "")
+            for w in (words[k] for k in varying)]
+    if sorted(said) != ["column", "row"]:
+        return None
+    return (varying[0], varying[1]) if said[0] == "row" else (varying[1], varying[0])
 
 
 def _csv_whole_numbers(path: Path, cells: int, label_at: int | None) -> tuple[np.ndarray, np.ndarray | None] | None:
