@@ -238,6 +238,62 @@ def test_a_finished_run_whose_metrics_are_gone_comes_back_failed_saying_so(tmp_p
     assert rec.status == "failed" and "recorded as finished, but its metrics.json was gone" in rec.message
 
 
+def test_a_half_copied_run_is_said_and_taken_whole_by_the_next_reindex_and_no_clean_up_deletes_it(tmp_path: Path,
+                                                                                                   capsys) -> None:
+    """helper-227: a run folder copied in without its metrics.json was indexed as failed without a word;
+    copied again whole, reindex said "already lists every run folder", and `rm --status failed` then
+    deleted the whole result."""
+    there, here = RunStore(tmp_path / "there"), RunStore(tmp_path / "here")
+    rid, whole = _add(there, "t", acc=0.77), _add(there, "w", acc=0.5)
+    here.close()
+    for r in (rid, whole):
+        shutil.copytree(tmp_path / "there" / "runs" / r, tmp_path / "here" / "runs" / r)
+    (tmp_path / "here" / "runs" / rid / "metrics.json").unlink()  # the copy cut short
+    (tmp_path / "here" / "runs" / whole / "weights.safetensors").write_bytes(b"\x08" + bytes(20))  # and another's weights
+    store = ["--store", str(tmp_path / "here")]
+    assert main(["reindex", *store]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("added 2 runs") and f"runs/{rid}: indexed as failed: its metrics.json is missing" in err
+    assert f"runs/{whole}: finished, but its weights.safetensors" in err and err.splitlines()[-1].startswith("error: 2 ")
+    assert main(["rm", "--status", "failed", "--yes", *store]) == 0 and "deleted 1 run" in capsys.readouterr().out
+    _add(RunStore(tmp_path / "here"), "again")  # (the deleted one: a result whose copy stays cut short)
+    shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / rid)
+    (tmp_path / "here" / "runs" / rid / "metrics.json").unlink()
+    assert main(["reindex", *store]) == 1
+    shutil.copy(tmp_path / "there" / "runs" / rid / "metrics.json", tmp_path / "here" / "runs" / rid)  # the rest comes
+    capsys.readouterr()
+    assert main(["rm", "--status", "failed", "--yes", *store]) == 0  # not deleted: whole now
+    assert "nothing deleted; 1 run left that a reindex marked failed" in capsys.readouterr().out
+    assert main(["reindex", *store]) == 0
+    assert "1 run brought up to date" in capsys.readouterr().out
+    rec = RunStore(tmp_path / "here").get(rid)
+    assert rec.status == "finished" and rec.metrics["test_accuracy"] == 0.77 and rec.message == ""
+    shutil.copy(tmp_path / "there" / "runs" / whole / "weights.safetensors", tmp_path / "here" / "runs" / whole)
+    assert main(["reindex", "--check", *store]) == 0
+
+
+def test_runs_where_no_reindex_looks_are_said_by_reindex_and_check(tmp_path: Path, capsys) -> None:
+    """helper-227: runs copied one folder too deep (runs/runs/<id>, a whole store copied in) or a run
+    folder renamed (<id>.bak) were left out, and `reindex --check` said every folder matched its row."""
+    there, here = RunStore(tmp_path / "there"), RunStore(tmp_path / "here")
+    rid = _add(there, "t")
+    _add(here, "mine")
+    here.close()
+    shutil.copytree(tmp_path / "there" / "runs", tmp_path / "here" / "runs" / "runs")
+    shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / f"{rid}.bak")
+    shutil.copytree(tmp_path / "there", tmp_path / "here" / "there")
+    (tmp_path / "here" / "runs" / "notes").mkdir()  # another tool's folder, holding no run: not said
+    store = ["--store", str(tmp_path / "here")]
+    for command in (["reindex"], ["reindex", "--check"]):
+        assert main([*command, *store]) == 1
+        out, err = capsys.readouterr()
+        said = out + err
+        assert f"runs/{rid}.bak: a run folder under another name" in said, command
+        assert "runs/runs: holds 1 run folder one level too deep" in said
+        assert "here/there: another store inside this one, with 1 run folder" in said and "notes" not in said
+    assert [r.variant for r in RunStore(tmp_path / "here").runs()] == ["mine"]
+
+
 @pytest.mark.parametrize("content", ["{", "[]", '{"experiment": "exp"}',
                                      '{"experiment": "exp", "variant": "c", "repeat": 0, "accuracy": "high", '
                                      '"member_ids": ["a", "b"], "member_accuracies": [], "created_at": 0}'])
@@ -456,6 +512,7 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
     other = RunStore(tmp_path / "other")
     copied = _add(other, "copied")
     shutil.copytree(tmp_path / "other" / "runs" / copied, tmp_path / "runs" / copied)
+    shutil.rmtree(tmp_path / "other")  # (left inside, it would be another store in this one, said too)
     d = next(r.run_id for r in store.runs() if r.status in ("finished", "diverged") and r.run_id not in (a, b, c))
     (tmp_path / "runs" / d / "metrics.json").write_text('{"test_accuracy": 0.999, "test_size": 4}')  # a result edited
     (e,) = (r.run_id for r in store.runs() if r.run_id not in (a, b, c, d))

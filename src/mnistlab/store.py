@@ -329,6 +329,9 @@ def _new_store_inside(root: Path) -> Path | None:
 
 
 _RUN_ID = "[0-9a-f]{10}"  # a run id (new_run_id), and so the name of its folder under runs/
+#: how a reindex's ``failed`` message ends where it found a result's metrics.json gone (a copy cut
+#: short): a later reindex reads such a folder again, and takes its result once it is whole
+METRICS_GONE = ", but its metrics.json was gone when the store was reindexed"
 
 
 def run_folders(runs: Path) -> list[Path]:
@@ -372,6 +375,11 @@ class Reindexed:
     updated: int = 0  # rows of runs that had ended without the database hearing, now as their folders say
     records: int = 0  # record.json files that still said running of runs the database says ended, now as it says
     unread_committees: int = 0  # of ``skipped``, committee files (a committee is scored again from its members)
+    #: runs added or brought up to date whose folder is not whole, as (folder, why): a result's
+    #: metrics.json gone (indexed as failed until a reindex finds it whole), a finished run's weights
+    #: or predictions gone or cut short (helper-227: a half-copied run, indexed without a word)
+    incomplete: list[tuple[str, str]] = field(default_factory=list)
+    strays: list[tuple[str, str]] = field(default_factory=list)  # :func:`stray_folders`: runs no reindex takes in
 
 
 # ---------------------------------------------------------------------------------- the store
@@ -938,7 +946,10 @@ class RunStore:
         So a rebuild cut short leaves the store as it found it; a second pass then takes in the
         runs that started or ended while it was built. An intact database keeps its rows and only
         gains the folders it lacks. Added runs that were ``running`` in a process that has ended are marked
-        ``interrupted``. A folder that cannot be read (no
+        ``interrupted``. A result whose ``metrics.json`` is gone (a copy cut short) is indexed as
+        ``failed`` and said (:attr:`Reindexed.incomplete`, with finished runs whose weights are gone or
+        cut short); a later reindex that finds the folder whole takes its result. Folders that hold
+        runs where no reindex looks are said too (:attr:`Reindexed.strays`). A folder that cannot be read (no
         ``record.json``: a run recorded before mnistlab kept one, or a folder cut short) is skipped
         and reported. Raises NotRecorded when there is no ``runs/`` folder, StoreError for a
         database of a newer mnistlab.
@@ -964,7 +975,8 @@ class RunStore:
                              "leave an empty store)")
         return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
                          done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated,
-                         built.records + done.records, done.unread_committees)
+                         built.records + done.records, done.unread_committees, built.incomplete + done.incomplete,
+                         done.strays)
 
     def _records_brought_up_to_date(self, ended: Sequence[str]) -> int:
         """Rewrite the ``record.json`` of runs ``ended`` (ids) whose row has ended while their record
@@ -996,8 +1008,16 @@ class RunStore:
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
+        incomplete = [(f"runs/{r.run_id}", why) for r in added if (why := self._incomplete(r))]
         return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, updated, records,
-                         len(skipped) - folders_skipped)
+                         len(skipped) - folders_skipped, incomplete, stray_folders(self.root))
+
+    def _incomplete(self, rec: RunRecord) -> str | None:
+        """Why the folder of ``rec``, a run a reindex added, is not whole (:attr:`Reindexed.incomplete`); None where it is."""
+        if rec.status == "failed" and rec.message.endswith(METRICS_GONE):
+            return ("indexed as failed: its metrics.json is missing (a copy cut short?): copy the folder whole, then "
+                    "reindex again, which takes its result")
+        return _not_whole(self.root / "runs" / rec.run_id) if rec.status == "finished" else None
 
     def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
         """Add the run folders the database lacks, and bring up to date the rows of runs whose
@@ -1013,8 +1033,9 @@ class RunStore:
             _settle_hidden(self.root / "runs", rows)
             for folder in folders:
                 row = rows.get(folder.name)
-                if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED)):
-                    continue  # indexed, and ended as the database knows
+                if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED) or (
+                        row[0] == "failed" and str(row[1] or "").endswith(METRICS_GONE))):
+                    continue  # indexed, and ended as the database knows (helper-227: a copy cut short, whole now)
                 if folder.is_symlink() or not folder.is_dir():
                     if row is None and folder.is_symlink():
                         skipped.append((f"runs/{folder.name}", "a link: copy the run's folder into the store instead"))
@@ -1026,7 +1047,7 @@ class RunStore:
                         skipped.append((f"runs/{folder.name}", str(why)))
                     continue
                 if row is not None:
-                    if rec.status in FINAL_STATUSES and rec.status != row[0]:
+                    if rec.status in FINAL_STATUSES and (rec.status, rec.message) != row:
                         _update(con, rec)
                         updated += 1
                 elif _insert(con, rec, skipped):
@@ -1037,7 +1058,8 @@ class RunStore:
         """Read every run folder and compare it with its row, changing nothing: how many runs were
         checked, and the problems found as (run folder, what is wrong), e.g. a ``record.json``
         that could not be read (that run would be lost with the database), a folder the database
-        lacks, a row whose folder is gone, a row and record that disagree, or a result whose
+        lacks, a row whose folder is gone, runs where no reindex looks (:func:`stray_folders`), a
+        row and record that disagree, or a result whose
         ``metrics.json`` and row differ (one of them edited). `mnistlab reindex --check`;
         :meth:`reindex` adds what the database lacks and brings running rows up to date. The count
         is of runs in the database or in a folder."""
@@ -1075,14 +1097,9 @@ class RunStore:
                     for k in differ)))
             elif row.status in RESULT_STATUSES and (edited := _metrics_differ(folder, row)):
                 problems.append((f"runs/{name}", edited))
-            elif row.status == "finished" and (gone := [f for f in ("weights.safetensors", "predictions.npy")
-                                                       if not (folder / f).is_file()]):
-                problems.append((f"runs/{name}", f"finished, but its {' and '.join(gone)} {'is' if len(gone) == 1 else 'are'} "
-                                 "gone: its model cannot predict, be exported or be drawn"))
-            elif row.status == "finished" and (cut := _safetensors_cut(folder / "weights.safetensors")):
-                problems.append((f"runs/{name}", f"finished, but its weights.safetensors {cut}: its model cannot "
-                                 "predict, be exported or be drawn"))  # (helper-156: a cut file passed the check)
-        return len(set(names) | set(rows)), problems
+            elif row.status == "finished" and (short := _not_whole(folder)):
+                problems.append((f"runs/{name}", short))
+        return len(set(names) | set(rows)), problems + stray_folders(self.root)
 
     @staticmethod
     def check_folders(root: str | os.PathLike) -> tuple[int, list[tuple[str, str]]]:
@@ -1103,7 +1120,7 @@ class RunStore:
                     problems.append((f"runs/{folder.name}", str(why)))
                 continue
             readable += 1
-        return readable, problems
+        return readable, problems + stray_folders(Path(root))
 
     def _index_committees(self, skipped: list[tuple[str, str]]) -> int:
         """Add the committee records whose files the run folders hold and whose members are all in
@@ -1798,6 +1815,46 @@ def _checked_row(row: dict[str, Any], folder: Path) -> None:
         raise StoreError(f'{RECORD_FILE}: unknown status "{row["status"][:20]}"')
 
 
+def _not_whole(folder: Path) -> str | None:
+    """What a finished run's ``folder`` lacks for its model to be used (its weights or predictions
+    gone, its weights file cut short: helper-156), as a line; None where it is whole."""
+    gone = [f for f in ("weights.safetensors", "predictions.npy") if not (folder / f).is_file()]
+    if gone:
+        return (f"finished, but its {' and '.join(gone)} {'is' if len(gone) == 1 else 'are'} gone: its model cannot "
+                "predict, be exported or be drawn")
+    if cut := _safetensors_cut(folder / "weights.safetensors"):
+        return f"finished, but its weights.safetensors {cut}: its model cannot predict, be exported or be drawn"
+    return None
+
+
+def stray_folders(root: Path) -> list[tuple[str, str]]:
+    """Folders of the store at ``root`` that hold runs no reindex takes in, as (folder, what to do):
+    a run folder renamed (``runs/1c6a197cac.bak``), run folders one level too deep (``runs/runs/<id>``,
+    a whole store copied into this one). Said by `reindex` and `reindex --check` (helper-227: eight
+    copied results were left out without a word)."""
+    found: list[tuple[str, str]] = []
+    runs = root / "runs"
+    try:
+        entries = sorted(e for e in runs.iterdir() if not re.fullmatch(_RUN_ID, e.name) and not e.name.startswith("."))
+        inside = sorted(e for e in root.iterdir() if e.is_dir() and e.name != "runs" and not e.name.startswith("."))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        if (entry / RECORD_FILE).is_file():
+            found.append((f"runs/{entry.name}", "a run folder under another name: no reindex takes it in; give it its "
+                          "run's id as name (its record.json says which), or move it out of runs/"))
+        elif deeper := run_folders(entry) or run_folders(entry / "runs"):
+            found.append((f"runs/{entry.name}", f"holds {len(deeper)} run folder{'s' * (len(deeper) != 1)} one level "
+                          "too deep: no reindex takes them in; move them up into runs/"))
+    for entry in inside:
+        if deeper := run_folders(entry / "runs"):
+            found.append((entry.name, f"another store inside this one, with {len(deeper)} run folder"
+                          f"{'s' * (len(deeper) != 1)}: no reindex takes them in; copy its runs/<id> folders into runs/"))
+    return found
+
+
 def _folder_record(folder: Path, *, row_only: bool = False) -> RunRecord:
     """The run recorded in ``folder``: its ``RECORD_FILE`` and ``config.json``, with
     ``history.json`` (or, for a run that never ended, ``PROGRESS_FILE``) and ``metrics.json``
@@ -1821,7 +1878,7 @@ def _with_files(rec: RunRecord, folder: Path) -> RunRecord:
                   metrics=_read_json(folder / "metrics.json", dict, optional=True))
     _checked_shapes(rec)
     if rec.status in RESULT_STATUSES and not (folder / "metrics.json").is_file():
-        rec.message = f"recorded as {rec.status}, but its metrics.json was gone when the store was reindexed"
+        rec.message = f"recorded as {rec.status}{METRICS_GONE}"
         rec.status = "failed"
     return rec
 

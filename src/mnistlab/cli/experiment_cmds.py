@@ -1258,7 +1258,7 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     deleted together (``dry_run``: listed, nothing deleted)."""
     from mnistlab.notes import read_notes, tag_named
     from mnistlab.search import search_of_runs
-    from mnistlab.store import trained_here_now
+    from mnistlab.store import METRICS_GONE, trained_here_now
 
     before = _since(older_than, "--older-than") if older_than is not None else None
     kept_tags = {tag_named(t) for t in keep}
@@ -1266,17 +1266,22 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     tags = {r.run_id: read_notes(st, r.run_id).tags for r in recs}
     trials = {rid for rid, _ in search_of_runs(recs, st)}
     live = {r.run_id for r in trained_here_now(recs)}  # (helper-205: one run in training refused the whole clean-up)
-    spared = [r for r in recs if r.run_id in trials or r.run_id in live or kept_tags & set(tags[r.run_id])]
+    whole = {r.run_id for r in recs if r.status == "failed" and r.message.endswith(METRICS_GONE)  # (helper-227: failed
+             and (st.root / "runs" / r.run_id / "metrics.json").is_file()}  # for a copy cut short, whole now: deleted)
+    spared = [r for r in recs if r.run_id in trials or r.run_id in live | whole or kept_tags & set(tags[r.run_id])]
     recs = [r for r in recs if r not in spared]
     parts = ([f"of {', '.join(n for n in names if n)}"] if names != [None] else []) + (
         [f"status {' or '.join(statuses)}"] if statuses else []) + (
         [f"started before {_local_time(before)[:19].replace('T', ' ')}"] if before is not None else [])
     said = f" ({', '.join(parts)})"
     n_trials, n_live = sum(r.run_id in trials for r in spared), sum(r.run_id in live for r in spared)
-    n_kept = len(spared) - n_trials - n_live
+    n_whole = sum(r.run_id in whole for r in spared)
+    n_kept = len(spared) - n_trials - n_live - n_whole
     left = ((f"; {n_trials} search trial{'s' * (n_trials != 1)} left (`mnistlab rm -e SEARCH` deletes a search whole)"
              if n_trials else "")
             + (f"; {n_live} run{'s' * (n_live != 1)} being trained now left" if n_live else "")
+            + (f"; {n_whole} run{'s' * (n_whole != 1)} left that a reindex marked failed for a metrics.json since copied "
+               "in (`mnistlab reindex` takes the result)" if n_whole else "")
             + (f"; {n_kept} run{'s' * (n_kept != 1)} tagged {' or '.join(sorted(kept_tags))} left" if n_kept else ""))
     if not recs:
         click.echo(f"no runs match{said}: nothing deleted{left}")
@@ -1383,8 +1388,9 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     if done.updated:
         many = done.updated != 1
         click.echo(f"{done.updated} run{'s' * many} brought up to date from {'their' if many else 'its'} folder"
-                   f"{'s' * many} (the database still said running: a backup restored, a database lost while "
-                   "training, or a run ending as the reindex ran)")
+                   f"{'s' * many} (the database still said running, or failed for a folder copied in cut short, and the "
+                   "folder now says how the run ended: a backup restored, a database lost while training, a run ending "
+                   "as the reindex ran, or the rest of a copy come in)")
     if done.without_folder:
         n = len(done.without_folder)
         click.echo(f"note: {n} run{'s' * (n != 1)} in the database {'have' if n != 1 else 'has'} no folder (its "
@@ -1397,9 +1403,15 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     if committee_files := done.unread_committees:  # (a committee is scored again from its members: no run lost)
         click.echo(f"{committee_files} committee file{'s' * (committee_files != 1)} could not be read (the warnings "
                    "above say why): those committees are not listed until scored again", err=True)
+    for name, why in [*done.incomplete, *done.strays]:  # (helper-227: a half-copied run, runs one folder too deep)
+        click.echo(f"warning: {root / name}: {why}", err=True)
     if folders := skipped - committee_files:  # exit status 1 (helper-183: 0, as if every run were indexed)
         raise StoreCheckFailed(f"{folders} run folder{'s' * (folders != 1)} could not be read (the warnings above say "
                                "why): the database lacks their runs")
+    if done.incomplete or done.strays:
+        n = len(done.incomplete) + len(done.strays)
+        raise StoreCheckFailed(f"{n} folder{'s' * (n != 1)} not whole or not where a reindex looks (the warnings above "
+                               "say which and what to do)")
 
 
 def _local_time(seconds: float) -> str:
