@@ -55,6 +55,12 @@ def test_second_load_comes_from_decoded_cache(data_dir: Path) -> None:
     second = load_dataset("mnist", data_dir)
     assert isinstance(second.train_images, np.memmap)
     np.testing.assert_array_equal(first.train_images[:100], second.train_images[:100])
+    # helper-228: read-only arrays, where Keras's load_data() gives arrays one can write to (and torch's
+    # from_numpy warned): copy-on-write, a change in this process's memory only, never in the cache
+    kept = int(second.train_images[0, 14, 14])
+    second.train_images[0, 14, 14] = 255 - kept
+    assert second.train_images.flags.writeable and int(second.train_images[0, 14, 14]) == 255 - kept
+    assert int(load_dataset("mnist", data_dir).train_images[0, 14, 14]) == kept
 
 
 def test_checksums_match_the_registry(data_dir: Path) -> None:

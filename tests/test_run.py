@@ -1239,6 +1239,37 @@ def test_a_callback_class_given_for_an_instance_is_said_so() -> None:
         train("mnist", "seed000-dense", 1, subset=300, store=False, progress="none", callbacks=EarlyStopping)
 
 
+def test_python_callers_mistakes_are_said_in_their_own_words(tmp_path) -> None:
+    """helper-228: a setting given twice (epochs=1 and train={"epochs": 2}; subset and data={"subset"})
+    trained with the table's without a word; a Keras-style callback not subclassing mnistlab.Callback
+    was "must be a table with a type"; run_config(dict) was an AttributeError; a variant's list of
+    rates (where a grid goes) was only "must be a valid number"."""
+    from mnistlab.experiments import load_experiment
+    from mnistlab.run import run_config, train
+
+    class KerasStyle:
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            pass
+
+    for kwargs, said in [({"train": {"epochs": 2}}, r"train.epochs is given twice, as epochs \(1\) and as "
+                                                    r"train=\{'epochs': ...\} \(2\): give it once"),
+                         ({"subset": 300, "data": {"subset": 500}}, r"data.subset is given twice, as subset \(300\)"),
+                         ({"lr": 0.1, "train.lr": 0.2}, r"train.lr is given twice, as lr \(0.1\) and as train.lr"),
+                         ({"callbacks": [KerasStyle()]}, r"callbacks\[0\]: KerasStyle has Keras's callback methods "
+                                                         r"but is no mnistlab.Callback: subclass mnistlab.Callback")]:
+        with pytest.raises(SpecError, match=said):
+            train("mnist", "seed000-dense", 1, **{"subset": 300, **kwargs}, store=False, progress="none")
+    with pytest.raises(SpecError, match=r"run_config: cfg must be a RunConfig, got dict: make one with "
+                                        r"mnistlab.parse_run_config"):
+        run_config({"dataset": "mnist", "model": "seed000-dense"})  # type: ignore[arg-type]
+    (tmp_path / "e.toml").write_text('name = "e"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                                     '[[variants]]\nname = "rates"\n"train.lr" = [0.001, 0.01]\n')
+    with pytest.raises(SpecError, match=r'e.toml:7: variant "rates": train.lr: must be a valid number \(got array '
+                                        r'\[0.001, 0.01\]\); to train one run for each value, put the list in the '
+                                        r'variant\'s grid: grid = \{ "train.lr" = \[...\] \}'):
+        load_experiment(tmp_path / "e.toml")
+
+
 def test_a_committee_gives_its_networks_summary_as_a_run_does(data_dir) -> None:
     """helper-211: Committee.summary() was an AttributeError (a Run's is Keras's model.summary())."""
     from mnistlab.run import Committee, train

@@ -1067,6 +1067,11 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         # table with a type, got type")
         raise SpecError(f"{source}: {label}: the class {obj.__name__} itself: give an instance, {obj.__name__}(...), "
                         "as Keras takes callbacks", path=where, source=source)
+    if not isinstance(obj, Mapping) and any(hasattr(obj, f"on_{e}") for e in ("epoch_end", "epoch_begin", "train_begin",
+                                                                                "train_end", "batch_end")):
+        raise SpecError(f"{source}: {label}: {type(obj).__name__} has Keras's callback methods but is no "
+                        "mnistlab.Callback: subclass mnistlab.Callback (as Keras's keras.callbacks.Callback), or give "
+                        "a table such as {\"type\": \"EarlyStopping\"}", path=where, source=source)  # (helper-228)
     if not isinstance(obj, Mapping):
         raise SpecError(f"{source}: {label}: must be a table with a type, got {type_name(obj)}",
                         path=where, source=source)
@@ -1514,6 +1519,32 @@ def setting_path(key: str) -> str:
     return f"{_FLAT_SECTIONS[key]}.{key}" if key in _FLAT_SECTIONS else key
 
 
+def overridden(overrides: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """The settings ``overrides`` (as :func:`apply_overrides` takes them) set, as ``{"train.epochs":
+    (the name it was given by, its value)}``; a setting given twice, the last."""
+    found: dict[str, tuple[str, Any]] = {}
+    for key, value in overrides.items():
+        if "." in key:
+            found[key] = (key, value)
+        elif key in ("train", "data") and isinstance(value, Mapping):
+            found.update({f"{key}.{k}": (f"{key}={{{k!r}: ...}}", v) for k, v in value.items()})
+        elif key in _FLAT_SECTIONS:
+            found[f"{_FLAT_SECTIONS[key]}.{key}"] = (key, value)
+    return found
+
+
+def _given_once(overrides: Mapping[str, Any], source: str) -> None:
+    """SpecError where two of ``overrides`` set one setting to different values (``subset=300`` and
+    ``data={"subset": 500}``: helper-228, the table won without a word)."""
+    seen: dict[str, tuple[str, Any]] = {}
+    for key, value in overrides.items():
+        for setting, (name, v) in overridden({key: value}).items():
+            if setting in seen and seen[setting][1] != v:
+                raise SpecError(f"{source}: {setting} is given twice, as {seen[setting][0]} ({seen[setting][1]!r}) and as "
+                                f"{name} ({v!r}): give it once", path=tuple(setting.split(".")), source=source)
+            seen[setting] = (name, v)
+
+
 def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str = "<overrides>") -> dict[str, Any]:
     """Merge flat or dotted overrides into a raw config dict (not validated; parse afterwards).
 
@@ -1528,6 +1559,7 @@ def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, so
             raise SpecError(f"{source}: {section}: must be a table ([{section}]), got {type_name(out[section])}",
                             path=(section,), source=source)
     top = set(RunConfig.model_fields)
+    _given_once(overrides, source)
     for key, value in overrides.items():
         if "." in key:
             section, _, name = key.partition(".")

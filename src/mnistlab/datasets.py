@@ -455,7 +455,9 @@ def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str
     ``{"npz": ...}``, ``{"idx": ...}``; :func:`mnistlab.data.userdata.load_user_data`).
 
     A registered dataset's first load decodes and verifies (a second or more); later loads
-    memory-map a decoded copy in the cache (milliseconds). The user's images come as uint8
+    memory-map a decoded copy in the cache (milliseconds), copy-on-write: the arrays can be written
+    to, as Keras's ``load_data()`` arrays (and ``torch.from_numpy`` takes them without a warning),
+    and a change stays in this process's memory, never in the cache. The user's images come as uint8
     grayscale resized to ``image_shape`` (H, W), in a shuffled order with ``shuffle`` (``data.shuffle``;
     None: as training takes them, a folder of class folders shuffled, a CSV or an .npz not); a test
     split is carved with ``seed`` (a run's ``data.test_seed``, 0 unless set) when none is given. Raises DataError
@@ -531,7 +533,7 @@ def _load_decoded(info: DatasetInfo, located: Located) -> tuple[dict[str, np.nda
     try:
         saved = json.loads(stamp_file.read_text())
         if saved.get("stamp") == stamp:
-            arrays = {key: np.load(folder / f"{key}.npy", mmap_mode="r", allow_pickle=False) for key in SPLIT_FILES}
+            arrays = {key: np.load(folder / f"{key}.npy", mmap_mode="c", allow_pickle=False) for key in SPLIT_FILES}
             return arrays, str(saved.get("verified", "structure"))
     except (OSError, ValueError, AttributeError):
         pass  # no cache, or a damaged one: decode from the source files again

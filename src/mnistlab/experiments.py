@@ -878,6 +878,7 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
                                         repeats, committee, warned)  # (implicit: its settings are [base]'s, helper-193)
         except SpecError as exc:
             for each in (exc, *(m for m in exc.more if isinstance(m, SpecError))):
+                each = _grid_hint(each)
                 if _mistake_key(each) not in {_mistake_key(m) for m in mistakes}:  # a bad top-level grid value
                     mistakes.append(each)  # is every variant's: said once
             exc.more = ()
@@ -888,6 +889,20 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
             too_many.more = tuple(mistakes)
             raise too_many
     return variants, mistakes
+
+
+def _grid_hint(exc: SpecError) -> SpecError:
+    """``exc``, a variant's setting that was given a list where one value goes, with where a list of
+    values to try goes: the variant's grid (helper-228: ``"train.lr" = [0.001, 0.01]`` in a variant
+    was only "must be a valid number (got array ...)")."""
+    path = exc.path
+    if not (len(path) > 2 and path[0] == "variants" and "(got array" in str(exc)):
+        return exc
+    key = ".".join(str(p) for p in path[2:])
+    hinted = exc.within(message=f'{exc}; to train one run for each value, put the list in the variant\'s grid: '
+                                f'grid = {{ "{key}" = [...] }}')
+    hinted.more = exc.more
+    return hinted
 
 
 def _mistake_key(exc: SpecError) -> tuple[Any, ...]:

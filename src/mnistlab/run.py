@@ -36,7 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
-                             apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
+                             apply_overrides, checkpoint_config, overridden, checkpoint_key, data_shuffled, ema_replaced,
                              mirrored_digits_warning, parse_run_config, run_key, setting_default, split_seed, test_seed,
                              warn_if_min_lr_never_acts)
 from mnistlab.data.arrays import as_given, given_dataset, said_as_given, saved_if_given
@@ -451,7 +451,11 @@ def run_config(
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
     status and message say what happened and the history so far is kept. Bad configs, missing data
     and unreadable checkpoints raise :class:`MnistlabError` before training starts. The warnings said
-    while it ran are kept in ``metrics["warnings"]`` (:func:`~mnistlab.errors.warnings_kept`)."""
+    while it ran are kept in ``metrics["warnings"]`` (:func:`~mnistlab.errors.warnings_kept`). ``cfg``
+    must be a :class:`RunConfig` (:func:`parse_run_config` makes one of a dict; SpecError otherwise)."""
+    if not isinstance(cfg, RunConfig):  # (helper-228: a dict was an AttributeError)
+        raise SpecError(f"run_config: cfg must be a RunConfig, got {type(cfg).__name__}: make one with "
+                        "mnistlab.parse_run_config(...), or call mnistlab.train(...)")
     return with_warnings_kept(lambda: _run_config(
         cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
         checkpoint_every=checkpoint_every, extra_callbacks=extra_callbacks, extra_at=extra_at, interrupt=interrupt,
@@ -1400,7 +1404,9 @@ class Run:
         self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
         self.verbose = 0  # Keras's verbose of the progress train() showed (history.params): 0 none, 1 bar, 2 lines
 
-    status = property(lambda self: self.result.status)
+    status = property(lambda self: self.result.status,
+                      doc='How it ended: "finished", "diverged", "interrupted" or "failed" (``message`` says why).')
+
     @property
     def history(self) -> History:
         """Its epochs (:class:`History`), also by metric: ``history["val_accuracy"]``, with Keras's ``params``."""
@@ -1409,16 +1415,29 @@ class Run:
         steps = math.ceil(n / size) if isinstance(n, int) and isinstance(size, int) and size > 0 else None
         return History(self.result.history, {"verbose": self.verbose, "epochs": train.get("epochs"), "steps": steps})
 
-    metrics = property(lambda self: self.result.metrics)
-    config = property(lambda self: self.result.config)
-    env = property(lambda self: self.result.env)  # where and on what data it ran (env["data"]: the data's checksums)
-    model = property(lambda self: self.result.model)
-    message = property(lambda self: self.result.message)
-    test_accuracy = property(lambda self: self.result.metrics.get("test_accuracy"))
-    test_loss = property(lambda self: self.result.metrics.get("test_loss"))
+    metrics = property(lambda self: self.result.metrics, doc="Its recorded results, a dict: ``test_accuracy`` (a "
+                       "fraction), ``test_loss``, ``train_seconds``, ``params``, the TTA and EMA scores where asked, "
+                       "``warnings``.")
+    config = property(lambda self: self.result.config, doc="The resolved run config it trained with, a dict (every "
+                      "setting, defaults included), as ``config.json`` keeps it.")
+    env = property(lambda self: self.result.env, doc="Where and on what it ran, a dict: ``host``, ``device``, "
+                   "``precision`` (float32 or bf16), torch's version, threads; ``env['data']`` the data's checksums.")
+    model = property(lambda self: self.result.model, doc="""The trained ``torch.nn.Module``, float32, in eval mode;
+        it takes float32 (N, 1, H, W) images in [0, 1] and gives logits (N, classes). A run tested in bf16
+        (``env["precision"]``) computed its ``test_accuracy`` and :meth:`predict` under
+        ``torch.autocast(device_type, dtype=torch.bfloat16)``: calling ``model(x)`` in float32 gives
+        logits a little different (a few predictions in a thousand may change); wrap the call in that
+        autocast to get :meth:`predict`'s numbers.""")
+    message = property(lambda self: self.result.message, doc="Why it ended as it did (empty for a finished run).")
+    test_accuracy = property(lambda self: self.result.metrics.get("test_accuracy"),
+                             doc="Its accuracy on the test set, a fraction (0.9912), as Keras's evaluate gives it.")
+    test_loss = property(lambda self: self.result.metrics.get("test_loss"),
+                         doc="Its loss on the test set (cross-entropy plus weight penalties, as Keras's evaluate).")
 
-    dataset = property(lambda self: self.result.config.get("dataset"))
-    input_shape = property(lambda self: tuple(self.result.config["model"]["input_shape"][:2]))
+    dataset = property(lambda self: self.result.config.get("dataset"),
+                       doc="The dataset it trained on: a registered name, or the user's data (a path or a table).")
+    input_shape = property(lambda self: tuple(self.result.config["model"]["input_shape"][:2]),
+                           doc="The (height, width) of the images its model takes, in pixels.")
 
     @property
     def class_names(self) -> list[str]:
@@ -1529,7 +1548,8 @@ class Run:
         Keras's, ``{"loss": ..., "accuracy": ...}``. The loss is the run's own: the cross-entropy
         of the predicted probabilities (with the run's label smoothing) plus the weight penalties,
         as Keras adds them, from the logits (a confident mistake costs what it costs: helper-190); on
-        the run's test images it is the recorded ``test_loss`` and ``test_accuracy``. ``batch_size``
+        the run's test images it is the recorded ``test_accuracy`` and ``test_loss`` (this to float32
+        rounding: a batch's sum in another order moves the sixth digit). ``batch_size``
         (images a pass, 250 if None) and ``verbose`` are taken as Keras takes them; nothing is
         printed. No images, or labels that do not fit the images or the classes, raise SpecError.
         """
@@ -1718,6 +1738,9 @@ def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, An
     (checked as their tables are) and their places in the list given; ``validating``:
     ``validation_data`` was given. SpecError otherwise."""
     cb_objects, cb_at = _callback_objects(overrides)
+    if (set_too := overridden(overrides).get("train.epochs")) and epochs != _DEFAULT_EPOCHS and set_too[1] != epochs:
+        raise SpecError(f"train(): train.epochs is given twice, as epochs ({epochs!r}) and as {set_too[0]} "
+                        f"({set_too[1]!r}): give it once")  # (helper-228: the table won without a word)
     raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
                           source="train()")
     with warnings.catch_warnings():

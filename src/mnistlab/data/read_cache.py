@@ -81,7 +81,7 @@ def load(key: str, count: int) -> tuple[np.ndarray, np.ndarray | None, list[str]
     try:
         folder = root() / key
         meta = json.loads((folder / _ENTRY).read_text(encoding="utf-8"))
-        x = np.load(folder / "images.npy", mmap_mode="r", allow_pickle=False)
+        x = np.load(folder / "images.npy", mmap_mode="c", allow_pickle=False)
         digests = np.load(folder / "sha256.npy", mmap_mode="r", allow_pickle=False)
         if not (meta["key"] == key and isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 3
                 and isinstance(digests, np.ndarray) and digests.dtype == np.dtype("S64") and digests.shape == (count,)
