@@ -159,6 +159,73 @@ def test_feature_map_rows_name_the_test_index_and_class_asked_for(recorded, data
     assert all(line in svg for label in rows for line in label.split("\n")) and "image 1" not in svg
 
 
+def test_a_lecturers_figures_every_filter_of_one_digit_slides_and_editable_text(recorded, data_dir, tmp_path, capsys):
+    """helper-226: the 64 maps of the first layer for one chosen digit took 64 commands; the figure of
+    one image and one layer cut its title; figures were unreadable on a projector; SVG text was
+    outlines; a figure written over an earlier one said nothing; the accuracy axis was a fraction
+    beside a legend in percent; the digits 0-9 of a confusion matrix were turned 45 degrees."""
+    from matplotlib.ticker import PercentFormatter
+
+    from mnistlab import plots
+
+    root, ids = recorded
+    model = RunStore(root).load_model(ids["cnn0"])
+    ds = load_dataset("fashion-mnist", data_dir)
+    fig = plots.plot_feature_maps(model, ds.test_images[[5]], None, 1, labels=["test #5"])
+    filters = plots.feature_maps(model, ds.test_images[[5]], 1)[0][1].shape[1]
+    assert len(fig.axes) == filters + 1 and fig.axes[0].get_title() == "test #5"
+    assert [ax.get_title() for ax in fig.axes[1:]] == [f"filter {f}" for f in range(filters)]
+    one = plots.plot_feature_maps(model, ds.test_images[[5]], 0, 1)
+    assert one.get_size_inches()[0] >= 5.5  # room for its title
+    out, flags = tmp_path / "all.svg", ["--store", str(root), "--data-dir", str(data_dir)]
+    for again in (False, True):
+        assert main(["plot", "feature-maps", ids["cnn0"], "--filter", "all", "--images", "1234", "-o", str(out),
+                     "--font-scale", "1.5", *flags]) == 0
+        said = capsys.readouterr().out
+        assert said.startswith(f"wrote {out} (replacing the file there)" if again else f"wrote {out}:"), said
+    svg = out.read_text()
+    assert svg.count("<text") > filters and ">filter 0<" in svg  # text, not outlines: editable on a slide
+    assert main(["plot", "feature-maps", ids["cnn0"], "--filter", "all", "--images", "1,2", "-o", str(out), *flags]) == 2
+    assert "--filter all draws every filter for one image" in capsys.readouterr().err
+    assert main(["plot", "feature-maps", ids["cnn0"], "--filter", "some", "-o", str(out), *flags]) == 2
+    base = views.figure_for("history", RunStore(root), ids["cnn0"])
+    bigger = plots.scale_fonts(views.figure_for("history", RunStore(root), ids["cnn0"]), 1.5)
+    assert bigger.axes[0].title.get_fontsize() == pytest.approx(1.5 * base.axes[0].title.get_fontsize())
+    assert isinstance(base.axes[0].yaxis.get_major_formatter(), PercentFormatter)
+    cm = views.figure_for("confusion", RunStore(root), ids["cnn0"], data_dir=data_dir)
+    assert all(t.get_rotation() == 0 for t in cm.axes[0].get_xticklabels()) or any(
+        len(t.get_text()) > 3 for t in cm.axes[0].get_xticklabels())
+
+
+def test_figures_of_an_interrupted_runs_model_say_so_as_its_test_figures_do(data_dir, tmp_path, capsys):
+    """helper-226: feature maps and filters of a run stopped in its first epoch looked like a result."""
+    import os
+    import signal
+
+    from mnistlab import TrainingInterrupted
+    from mnistlab.callbacks import Callback
+    from mnistlab.run import train
+
+    class CtrlCInEpoch2(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train("mnist", "seed000-cnn", epochs=3, data_dir=data_dir, progress="none", subset=240,
+              callbacks=[CtrlCInEpoch2()], store=tmp_path / "runs")
+    run_id = stopped.value.run.run_id
+    store = RunStore(tmp_path / "runs", create=False)
+    for kind in ("feature-maps", "filters"):
+        with pytest.warns(ReportWarning, match=f"run {run_id} was interrupted after 1 of 3 epochs: its weights are "
+                                               "those at the stop"):
+            fig = views.figure_for(kind, store, run_id, data_dir=data_dir)
+        assert "(run interrupted after 1 of 3 epochs: the weights at the stop)" in fig.get_suptitle(), kind
+    assert main(["report", run_id, "--store", str(store.root), "--data-dir", str(data_dir),
+                 "-o", str(tmp_path / "r.html")]) == 0  # a run id stands for its experiment: said
+    assert f"note: {run_id} is a run of experiment train: the report is of the experiment" in capsys.readouterr().err
+
+
 def test_data_figures_from_a_run(recorded, data_dir):
     root, ids = recorded
     fig = views.figure_for("samples", RunStore(root), ids["cnn0"], data_dir=data_dir, rows=2, cols=3)
@@ -243,7 +310,7 @@ def test_plot_cli_bad_kind_and_extension(tmp_path, capsys):
     assert main(["plot", "confussion", "abc", "-o", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'did you mean "confusion"' in err
-    assert main(["plot", "confusion", "abc", "-o", str(tmp_path / "x.jpg")]) == 2
+    assert main(["plot", "confusion", "abc", "-o", str(tmp_path / "x.gif")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and ".png" in err and ".svg" in err
     assert main(["plot", "feature-maps", "abc", "--images", "1,x", "-o", str(tmp_path / "x.png")]) == 2

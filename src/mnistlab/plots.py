@@ -31,9 +31,10 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
+import matplotlib
 import matplotlib.transforms as mtransforms
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from mnistlab.errors import PlotError, ReportWarning, clip, did_you_mean, user_level
 from mnistlab.metrics import class_recall
@@ -66,8 +67,21 @@ def save(fig: Figure, target: Any, **savefig: Any) -> None:
     if backwards:  # helper-184: "ארבע" drawn as "עברא", Arabic's letters unjoined, with no word
         warnings.warn("names in a right-to-left script (Hebrew, Arabic) are drawn left to right in the figures, Arabic's "
                       "letters unjoined: matplotlib lays no text out right to left", ReportWarning, stacklevel=user_level())
-    with quiet_fonts():
-        fig.savefig(target, **savefig)
+    svg = savefig.get("format") == "svg" or str(getattr(target, "name", target)).lower().endswith(".svg")
+    with quiet_fonts(), matplotlib.rc_context({"svg.fonttype": "none"} if svg else {}):
+        fig.savefig(target, **savefig)  # an SVG's text as text, to edit in a slide (helper-226: drawn as outlines)
+
+
+def scale_fonts(fig: Figure, factor: float) -> Figure:
+    """``fig`` with every text (titles, labels, ticks, legends, cell counts) ``factor`` times its
+    size, as seaborn's ``font_scale`` (1.5: legible on a projector); the figure's size stays, its
+    constrained layout makes room. ``factor`` 1 changes nothing."""
+    from matplotlib.text import Text
+
+    if factor != 1:
+        for text in fig.findobj(Text):
+            text.set_fontsize(float(text.get_fontsize()) * factor)
+    return fig
 
 
 @contextlib.contextmanager
@@ -365,7 +379,7 @@ def plot_history(runs: Sequence[HistoryRun] | Any) -> Figure:
             ax_acc.axhline(float(test_acc), color=color, linestyle=":", label=f"{label} test {float(test_acc):.2%}")
     if not drawn:
         raise PlotError("the runs have no recorded epochs")
-    ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
+    _accuracy_axis(ax_acc, [t for _, _, t, _ in curves])
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
     if ax_lr is not None:  # the rate each epoch logged (a schedule spans decades: log scale)
         ax_lr.set(title="Learning rate", xlabel="epoch", ylabel="lr (log scale)", yscale="log")
@@ -380,8 +394,22 @@ def plot_history(runs: Sequence[HistoryRun] | Any) -> Figure:
     shown = dict(zip(*reversed(ax_acc.get_legend_handles_labels())))
     for handle, label in zip(*ax_loss.get_legend_handles_labels()):  # a history of losses alone (helper-131)
         shown.setdefault(label, handle)
-    fig.legend(list(shown.values()), list(shown), loc="outside right upper", fontsize=7, handlelength=3)
+    fig.legend(list(shown.values()), list(shown), loc="outside right upper", fontsize=8, handlelength=3)
     return fig
+
+
+def _accuracy_axis(ax: Any, tests: Sequence[Any]) -> None:
+    """The accuracy panel titled, its axis in percent as the legend's test scores (helper-226: 0.975
+    beside 97.60%), its limits taking in the test lines ``tests`` (None where a run has none) with a
+    margin (helper-226: a line on the panel's edge)."""
+    ax.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    shown = [float(t) for t in tests if t is not None and math.isfinite(float(t))]
+    if shown:
+        low, high = ax.get_ylim()
+        low, high = min(low, *shown), max(high, *shown)
+        pad = 0.05 * ((high - low) or 0.01)
+        ax.set_ylim(low - pad, high + pad)
 
 
 def _epoch_axes(axes: Sequence[Any], epochs: Sequence[int]) -> None:
@@ -790,9 +818,11 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = No
     threshold = cm.max() / 2 if cm.size else 0
     for t in range(k):
         for p in range(k):
-            ax.text(p, t, str(int(cm[t, p])), ha="center", va="center", fontsize=7,
-                    color="white" if cm[t, p] > threshold else "black")
-    ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
+            ax.text(p, t, str(int(cm[t, p])), ha="center", va="center", fontsize=9 if k <= 10 else 7,
+                    color="white" if cm[t, p] > threshold else "black" if cm[t, p] else "#b0b0b0")  # zeros pale: the
+            # mistakes stand out (helper-226)
+    short = max(map(len, names)) <= 3  # digits stand upright (helper-226: 0-9 turned 45 degrees)
+    ax.set_xticks(range(k), names, rotation=0 if short else 45, ha="center" if short else "right", fontsize=8)
     ax.set_yticks(range(k), names, fontsize=8)
     ax.set(title="Confusion matrix", xlabel="predicted", ylabel="true")
     return fig
@@ -918,26 +948,33 @@ def _layer_labels(model: nn.Module) -> dict[Any, str]:
     return {m: named.get(n.rsplit(".", 1)[-1], n) if n else n for n, m in model.named_modules()}
 
 
-def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
+def plot_feature_maps(model: nn.Module | Any, images: Any, filter_index: int | None = 0,
                       layers: int | Sequence[str] | None = None, *, labels: Sequence[str] | None = None) -> Figure:
     """Seed 001's grid: rows = images, columns = conv/pool layers, showing one filter, "inferno".
 
-    ``labels`` names each row (one per image, e.g. "test #23: Trouser"); without them the rows
-    read "image 0", "image 1", ... (positions in ``images``). Raises PlotError for a filter index
-    out of range or a label count that differs from the image count.
+    ``model``: a torch model, or a trained :class:`mnistlab.Run` (its ``.model``). ``labels`` names
+    each row (one per image, e.g. "test #23: Trouser"); without them the rows read "image 0",
+    "image 1", ... (positions in ``images``). ``filter_index=None``: every filter of one layer, the
+    last of ``layers`` (``layers=1``: the first), for the first image, which is drawn first (a
+    lecture's "what the first layer sees"). Raises PlotError for a filter index out of range or a
+    label count that differs from the image count.
     Three test images over the first four layers of a trained ``model`` (the 3x4 grid):
 
     >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4,
     ...                   labels=["test #0: Ankle boot", "test #23: Trouser", "test #28: Dress"])  # doctest: +SKIP
     """
+    model = getattr(model, "model", model)  # a Run (helper-226: "'Run' object has no attribute 'parameters'")
     maps = feature_maps(model, images, layers)
     n = maps[0][1].shape[0]
     if labels is not None and len(labels) != n:
         raise PlotError(f"{len(labels)} row labels for {n} images: give one label per image")
+    if filter_index is None:
+        return _every_filter(images, maps[-1], labels[0] if labels is not None else "image 0")
     for name, m in maps:
         if not 0 <= filter_index < m.shape[1]:
             raise PlotError(f"filter {filter_index} out of range: layer {name} has {m.shape[1]} filters (0..{m.shape[1] - 1})")
-    fig = Figure(figsize=(2.2 * len(maps), 2.1 * n), layout="constrained")
+    # at least 5.5 x 3 inches: one image of one layer was 2.2 x 2.1, its title cut (helper-226)
+    fig = Figure(figsize=(max(5.5, 2.2 * len(maps)), max(3.0, 2.1 * n + 0.5)), layout="constrained")
     for r in range(n):
         for c, (name, m) in enumerate(maps):
             ax = fig.add_subplot(n, len(maps), r * len(maps) + c + 1)
@@ -949,8 +986,32 @@ def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
                 # it; a 300-character name, clipped (helper-138)
             if c == 0:
                 ax.set_ylabel(labels[r] if labels is not None else f"image {r}", fontsize=8)
-    fig.suptitle(f"Feature maps, filter {filter_index} (each map on its own scale: dark low, bright high)",
+    fig.suptitle(f"Feature maps, filter {filter_index}\n(each map on its own scale: dark low, bright high)",
                  fontsize=10)  # helper-129: no scale said
+    return fig
+
+
+def _every_filter(images: Any, layer: tuple[str, np.ndarray], label: str) -> Figure:
+    """:func:`plot_feature_maps` with ``filter_index=None``: the first of ``images`` as the model
+    takes it, then each filter's map of ``layer`` (name, maps (N, C, H, W)), numbered."""
+    name, m = layer
+    count = m.shape[1]
+    cols = min(8, count + 1)
+    rows = math.ceil((count + 1) / cols)
+    fig = Figure(figsize=(max(5.5, 1.45 * cols), 1.5 * rows + 0.9), layout="constrained")
+    first = np.asarray(images)
+    first = first[0] if first.ndim >= 3 else first
+    ax = fig.add_subplot(rows, cols, 1)
+    ax.imshow(first.squeeze(), cmap=FEATURE_CMAP)  # as the model takes it: the dataset's own polarity
+    ax.set_xticks([]), ax.set_yticks([])
+    ax.set_title(clip(label, 28), fontsize=8)
+    for f in range(count):
+        ax = fig.add_subplot(rows, cols, f + 2)
+        ax.imshow(m[0, f], cmap=FEATURE_CMAP)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(f"filter {f}", fontsize=7)
+    fig.suptitle(f"Feature maps of every filter of {clip(name, 48)} {tuple(m.shape[2:])}\n(the image first; each map "
+                 "on its own scale: dark low, bright high)", fontsize=10)
     return fig
 
 

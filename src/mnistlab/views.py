@@ -384,7 +384,7 @@ class Drawing:
 # long: one branch a kind of figure, each a few lines; its choices read best in one place
 def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | Sequence[str] | None = None,
          data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] | None = None,
-         filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
+         filter_index: int | None = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
          split: str = "train", quick: bool = False) -> Drawing:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
     (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids), with
@@ -449,9 +449,10 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         model.spec = ModelSpec.from_dict(now)
     try:
         if kind == "filters":
-            return Drawing(_named(plot_filters(model), record), drawn)
+            return Drawing(_model_of_unfinished(_named(plot_filters(model), record), record), drawn)
         ds = _dataset_of(record, data_dir)
         images = feature_images(ds.test_labels) if images is None else images
+        images = images[:1] if filter_index is None else images  # every filter: of one image
         for i in images:
             _check_index(i, len(ds.test_images), "test")
         row_labels = _feature_rows(store, record, ds, images)
@@ -461,7 +462,18 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
             raise
         raise PlotError(f"the model of variant {record.variant} (run {record.run_id}){str(exc).removeprefix('the model')}"
                         ) from None
-    return Drawing(_named(fig, record), drawn)
+    return Drawing(_model_of_unfinished(_named(fig, record), record), drawn)
+
+
+def _model_of_unfinished(fig: Figure, record: RunRecord, *, predictions: bool = False) -> Figure:
+    """``fig``, a figure of ``record``'s model (``predictions``: of its test predictions), saying in its
+    title (and a ReportWarning) when the run did not finish (helper-226: feature maps of an
+    interrupted run said nothing, where its test figures said it)."""
+    if unfinished := unfinished_note(record):
+        warnings.warn(f"run {record.run_id} " + (unfinished if predictions else f"{unfinished.split(':')[0]}: its weights "
+                                                 "are those at the stop"), ReportWarning, stacklevel=user_level())
+        subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")  # "ended diverged ..."
+    return fig
 
 
 def _in_table_order(store: RunStore, target: str, records: Sequence[RunRecord], quick: bool) -> list[RunRecord]:
@@ -511,10 +523,7 @@ def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged:
     ds, test_images, true, probs = run_predictions(store, record, data_dir)
     who = f"run {record.run_id}" if averaged is None else f"the committee of run {record.run_id}"
     fig = _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
-    if averaged is None and (unfinished := unfinished_note(record)):
-        warnings.warn(f"run {record.run_id} {unfinished}", ReportWarning, stacklevel=user_level())
-        subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")  # "ended diverged ..."
-    return fig
+    return fig if averaged is not None else _model_of_unfinished(fig, record, predictions=True)
 
 
 def unfinished_note(record: RunRecord) -> str:

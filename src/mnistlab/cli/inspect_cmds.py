@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, open_store, save_figure, store_option
+from click.core import ParameterSource
+
+from mnistlab.cli._common import (FiniteRange, IntRange, PathArg, check_output, data_dir_option, open_store, save_figure,
+                                  store_option)
 from mnistlab.errors import OutputError, StoreError
 from mnistlab.files import display_name
 
-FIGURE_FORMATS = (".png", ".svg", ".pdf")
+FIGURE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg")  # as show-augment takes them (helper-226)
 
 
 def _parse_indices(text: str) -> list[int]:
@@ -26,10 +29,24 @@ def _parse_indices(text: str) -> list[int]:
     return values
 
 
+def _filter_index(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """``--filter``: a whole number at least 0, or ``all`` (None: every filter of one layer)."""
+    if value.strip().lower() == "all":
+        return None
+    try:
+        index = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither a filter index (0, 1, ...) nor all") from None
+    if index < 0:
+        raise click.BadParameter(f"{value!r}: a filter index is 0 or more")
+    return index
+
+
+
 @click.command("plot")
 @click.argument("kind")
 @click.argument("target", metavar="EXPERIMENT_OR_RUN...", nargs=-1, required=True)
-@click.option("-o", "--output", type=PathArg(), required=True, help="Output file: .png, .svg or .pdf.")
+@click.option("-o", "--output", type=PathArg(), required=True, help="Output file: .png, .svg, .pdf or .jpg.")
 @store_option("store_path")
 @data_dir_option("for images, labels and predictions")
 @click.option("--variant", "variants", multiple=True,
@@ -37,7 +54,9 @@ def _parse_indices(text: str) -> list[int]:
 @click.option("--images", "images", default=None,
               help="feature-maps: test image indices [default: 0,23,28, MNIST's 7, 5 and 0; where two of them "
                    "share a class, the first test images of three classes].")
-@click.option("--filter", "filter_index", type=int, default=0, show_default=True, help="feature-maps: filter index.")
+@click.option("--filter", "filter_index", default="0", show_default=True, callback=_filter_index,
+              help="feature-maps: filter index, or all: every filter of one layer (the last of --layers, the first "
+                   "unless given) for one image, the image first.")
 @click.option("--layers", type=IntRange(0, 64), default=4, show_default=True,
               help="feature-maps: how many conv/pool layers (0 = all).")
 @click.option("--index", type=int, default=0, show_default=True, help="image: which image.")
@@ -45,11 +64,13 @@ def _parse_indices(text: str) -> list[int]:
               help="samples/image: which set.")
 @click.option("--max-images", type=IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
 @click.option("--dpi", type=IntRange(20, 600), default=100, show_default=True)
+@click.option("--font-scale", type=FiniteRange(0.5, 4.0), default=1.0, show_default=True,
+              help="Every text this many times its size, as seaborn's font_scale (1.5 reads on a projector).")
 @click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")
-def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None,
+def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None,  # noqa: PLR0913
              variants: tuple[str, ...],
-             images: str | None, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int,
-             quick: bool) -> None:
+             images: str | None, filter_index: int | None, layers: int, index: int, split: str, max_images: int, dpi: int,
+             font_scale: float, quick: bool) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
 
     EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix);
@@ -62,6 +83,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
     (Optuna's figures). Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
     """
     from mnistlab import views
+    from mnistlab.plots import scale_fonts
 
     views.check_kind(kind)  # before opening the store: a typo fails fast
     _refuse_options_of_other_kinds(kind)
@@ -71,6 +93,10 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
         raise OutputError("--quick draws an experiment file's smoke runs, not chosen run ids")
     out = check_output(output, FIGURE_FORMATS)
     indices = None if images is None else _parse_indices(images)
+    if filter_index is None and click.get_current_context().get_parameter_source("layers") != ParameterSource.COMMANDLINE:
+        layers = 1  # every filter: of the first layer unless --layers says which
+    if filter_index is None and indices is not None and len(indices) != 1:
+        raise OutputError(f"--filter all draws every filter for one image: give one --images index, not {len(indices)}")
     try:
         drawing = views.draw(kind, open_store(store_path), target[0] if len(target) == 1 else target,
                              variant=variants, data_dir=data_dir,
@@ -83,8 +109,10 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
             raise
         raise StoreError(f"{exc}; {target[0]} is a dataset: `mnistlab show-data {target[0]}` draws its images "
                          "(plot samples draws those of an experiment's dataset)") from None
-    save_figure(drawing.figure, out, dpi=dpi)
-    click.echo(f"wrote {display_name(out)}" + (f": {drawing.drawn}" if drawing.drawn else ""))
+    replaced = out.exists()
+    save_figure(scale_fonts(drawing.figure, font_scale), out, dpi=dpi)
+    click.echo(f"wrote {display_name(out)}" + (" (replacing the file there)" if replaced else "")  # (helper-226)
+               + (f": {drawing.drawn}" if drawing.drawn else ""))
 
 
 # The options that apply to some kinds only (the rest apply to every kind): given with another, refused
@@ -122,9 +150,16 @@ def report_cmd(experiment: tuple[str, ...], output: str, store_path: str | None,
     """
     from mnistlab.report import write_report
 
+    from mnistlab.comparison import resolve_experiment
+
     out = check_output(output, (".html", ".htm"))
-    write_report(open_store(store_path), experiment, out, data_dir=data_dir, quick=quick, jobs=jobs, top=top)
+    st = open_store(store_path)
+    write_report(st, experiment, out, data_dir=data_dir, quick=quick, jobs=jobs, top=top)
     click.echo(f"wrote {display_name(out)}")
+    for given in experiment:  # (helper-226: a run id's report showed another run without a word)
+        if (ref := resolve_experiment(st, given, quick=quick)).run is not None:
+            click.echo(f"note: {given} is a run of experiment {ref.name}: the report is of the experiment, each "
+                       "variant's runs at its latest settings (`mnistlab show` and `plot` take the run alone)", err=True)
 
 
 COMMANDS: list[click.Command] = [plot_cmd, report_cmd]
