@@ -278,6 +278,38 @@ def test_two_drivers_on_one_store_split_the_cells(tmp_path: Path, data_dir: Path
     assert said.count(b"being trained by another process") + said.count(b"skipped (already finished)") >= 1
 
 
+def _claim_and_hold(root: str, exp_file: str, ready: object, release: object) -> None:
+    """Another driver: holds the first cell of ``exp_file`` as running until ``release`` is set."""
+    from mnistlab.experiments import load_experiment
+
+    cell = load_experiment(exp_file).cells()[0]
+    RunStore(root).claim_run(experiment=cell.experiment, variant=cell.variant, seed=0, member=0, config=cell.config,
+                             config_hash=cell.key)
+    ready.set()
+    release.wait(60)
+
+
+def test_a_dry_run_says_which_runs_another_process_trains_now(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """helper-227: `run --dry-run` said "to train" of a cell another process held; `run` then left it."""
+    import multiprocessing
+
+    exp = tmp_path / "held.toml"
+    exp.write_text(EXP.replace('committee = 2\n', ''))
+    spawn = multiprocessing.get_context("spawn")
+    ready, release = spawn.Event(), spawn.Event()
+    other = spawn.Process(target=_claim_and_hold, args=(str(tmp_path / "s"), str(exp), ready, release))
+    other.start()
+    try:
+        assert ready.wait(60)
+        assert main(["run", str(exp), "--dry-run", "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
+        err = capsys.readouterr().err
+        assert (f"note: 1 of the runs to train is being trained now by another process (pid {other.pid} on "
+                f"{socket.gethostname()}): `run` leaves it to it") in err, err
+    finally:
+        release.set()
+        other.join(60)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_sweep_loses_nothing_and_resumes(tmp_path: Path, data_dir: Path, sig: signal.Signals) -> None:
     exp = tmp_path / "kill.toml"
@@ -1094,6 +1126,12 @@ def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Pat
     err = capsys.readouterr().err
     assert f'warning: experiment "lab": 1 run here was recorded from another file, {alice}' in err, err
     assert "settings changed" not in err
+    import socket
+
+    with monkeypatch.context() as elsewhere:  # helper-227: a run made on another machine names that machine's file,
+        elsewhere.setattr(socket, "gethostname", lambda: "laptop")  # not another one here (its runs copied in)
+        assert main(["run", str(bob), "--dry-run", *args]) == 0
+        assert "recorded from another file" not in capsys.readouterr().err
     assert main(["run", str(bob), *args]) == 0
     store = RunStore(tmp_path / "s")
     assert {r.env["experiment_file"] for r in store.runs()} == {str(alice), str(bob)}

@@ -1167,12 +1167,16 @@ FOLLOWS_OPTIMIZER = frozenset({"beta_1", "beta_2", "epsilon", "rho", "momentum",
 def from_other_file(rec: RunRecord, source: str) -> bool:
     """Whether ``rec`` was recorded from another experiment file than ``source`` (an absolute path;
     its ``env["experiment_file"]``), one still there: False where either is unknown (a run recorded
-    before files were, a file read from no path), and where the recorded file is gone (this file,
-    moved or renamed since, or a clone of it elsewhere)."""
+    before files were, a file read from no path), where the recorded file is gone (this file,
+    moved or renamed since, or a clone of it elsewhere), and for a run recorded on another host (its
+    path is that machine's: the same experiment run on a laptop and a server, their runs copied into
+    one store, helper-227)."""
     env = rec.env or {}
     theirs = env.get("experiment_file")
     if not (source and isinstance(theirs, str) and theirs and theirs != source) or env.get("same_run_as"):
         return False  # (a run recorded as another's: its env is that run's, helper-194)
+    if isinstance(host := env.get("host"), str) and host and host != socket.gethostname():
+        return False
     try:  # a file moved or renamed since (gone from there) is this one: its runs are its own (helper-194)
         return os.path.isfile(theirs) and not os.path.samefile(theirs, source)
     except OSError:
@@ -1294,6 +1298,18 @@ def plan_cells(st: RunStore | None, cells: Sequence[Cell], force: bool = False) 
             first.add(c.key)
         out.append((c, state, held))
     return out
+
+
+def held_elsewhere(st: RunStore, cells: Sequence[Cell]) -> list[RunRecord]:
+    """The ``running`` runs of ``cells`` that another live process trains now (:func:`~mnistlab.store.run_alive`;
+    on another host, assumed alive, as a claim assumes it): cells `run` leaves to them, which
+    `run --dry-run` says (helper-227: it said "to train", then `run` skipped them)."""
+    from mnistlab.store import run_alive
+
+    wanted = {(c.experiment, c.variant, c.key) for c in cells}
+    runs = [r for e in {c.experiment for c in cells} for r in st.runs(experiment=e)]
+    return [r for r in runs if r.status == "running" and (r.experiment, r.variant, r.config_hash) in wanted
+            and r.pid != os.getpid() and run_alive(r.run_id, r.pid, r.host, r.created_at)]
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:

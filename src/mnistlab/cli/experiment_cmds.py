@@ -398,7 +398,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     train in one that cannot be written. Nothing is trained or written (helper-161, helper-164)."""
     from mnistlab.data.registry import get_info, is_registered
     from mnistlab.datasets import find_files
-    from mnistlab.execute import check_data, data_changed, other_files, plan_cells, settings_changed, shared_checkpoints
+    from mnistlab.execute import (check_data, data_changed, held_elsewhere, other_files, plan_cells, settings_changed,
+                                  shared_checkpoints)
     from mnistlab.experiments import model_warnings
     from mnistlab.store import DB_FILE, RunStore, default_root
 
@@ -421,6 +422,10 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
         click.echo(line, err=True)
     for line in shared_checkpoints(todo):  # as `run` says it before training (helper-193: the dry run did not)
         click.echo(f"warning: {line}", err=True)
+    if st is not None and (held := held_elsewhere(st, todo)):  # (helper-227: said "to train"; `run` then left them)
+        who = ", ".join(dict.fromkeys(f"pid {r.pid} on {r.host}" for r in held))
+        click.echo(f"note: {len(held)} of the runs to train {'is' if len(held) == 1 else 'are'} being trained now by "
+                   f"another process ({who}): `run` leaves {'it' if len(held) == 1 else 'them'} to it", err=True)
     if todo and st is not None and st.read_only:
         raise StoreError(f"{root}: the store cannot be written (a read-only disk or folder, or another user's?), and "
                          f"{len(todo)} of {len(cells)} runs are to train for {exp.name}: give one that can be written "
