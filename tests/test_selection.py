@@ -24,8 +24,8 @@ def store(tmp_path: Path) -> RunStore:
                                            ("c", {"layers": [{"type": "Flatten"}]}, 0.001, 0.95, "interrupted")):
         config = {"dataset": "mnist", "model": model, "train": {"lr": lr, "optimizer": "adam", "use_ema": False}}
         rid = st.start_run(experiment="e", variant=variant, seed=0, member=0, config=config, config_hash=variant)
-        st.finish_run(rid, status=status, history=[], metrics={} if acc is None else {"test_accuracy": acc}, env={},
-                      files=False)
+        st.finish_run(rid, status=status, history=[], metrics={} if acc is None else {"test_accuracy": acc},
+                      env={"host": "laptop" if variant == "a" else "labserver", "precision": "bf16"}, files=False)
     return st
 
 
@@ -46,6 +46,11 @@ def test_runs_are_chosen_by_their_settings_and_metrics(store: RunStore) -> None:
         assert _variants(store, written) == ["b"], written
     assert _variants(store, "use_ema=False") == ["a", "b", "c"] == _variants(store, "use_ema=false")
     assert _variants(store, "metrics.test_accuracy>.9") == ["a"]
+    # where it ran (helper-227: the runs of one machine in a store of two could not be listed)
+    assert _variants(store, "host=labserver") == ["b", "c"] == _variants(store, "env.host=labserver")
+    assert _variants(store, "precision=bf16", "host!=labserver") == ["a"]
+    with pytest.raises(SpecError, match='no run listed has env.hots \\(did you mean "env.host"\\?\\)'):
+        _variants(store, "env.hots=laptop")
 
 
 @pytest.mark.parametrize("where, said", [

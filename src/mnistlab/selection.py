@@ -7,7 +7,9 @@
 A condition is ``KEY OP VALUE``, ``OP`` one of ``=`` (``==``), ``!=``, ``<``, ``<=``, ``>``, ``>=``.
 ``KEY`` is, in the order looked up: ``model`` (the model's name: a preset's, or ``(inline)``),
 ``dataset`` (as the tables name it), ``weights`` (the run or file a run started from), ``status``,
-``seed``, ``experiment``, ``variant``, a metric the run recorded (``test_accuracy``, ``epochs_run``,
+``seed``, ``experiment``, ``variant``, where it ran (``host``, ``device``, ``device_name``,
+``precision``, or any ``env.KEY`` of its environment: ``env.torch``), a metric the run
+recorded (``test_accuracy``, ``epochs_run``,
 ``train_seconds``...; a test score only of a run with a result, as the tables show it), else a
 setting of its resolved config, dotted (``train.lr``, ``model.layers[0].filters``) or a train/data
 field alone (``lr`` is ``train.lr``, as ``--set`` reads it); MLflow's ``params.lr`` and
@@ -37,6 +39,7 @@ __all__ = ["Condition", "parse_condition", "selected"]
 
 _OPS = ("!=", "<=", ">=", "==", "=", "<", ">")
 _FIELDS = ("status", "seed", "experiment", "variant")
+_ENV = ("host", "device", "device_name", "precision")  # where it ran, by these names alone (helper-227: by machine)
 _MISSING = object()
 
 
@@ -127,6 +130,11 @@ def value_of(record: RunRecord, key: str) -> Any:
         return weights_label(config.get("weights")) or None
     if key in _FIELDS:
         return getattr(record, key)
+    if key in _ENV or key.startswith("env."):
+        value: Any = record.env or {}
+        for part in key.removeprefix("env.").split("."):
+            value = value.get(part, _MISSING) if isinstance(value, Mapping) else _MISSING
+        return value
     if key in (record.metrics or {}):
         from mnistlab.store import RESULT_STATUSES
 
@@ -195,9 +203,10 @@ def _keys(records: Sequence[RunRecord]) -> list[str]:
     """The keys a condition may name for ``records`` (a few runs' worth: those a did-you-mean picks from)."""
     from mnistlab.comparison import flatten_config
 
-    keys = {"model", "dataset", "weights", *_FIELDS}
+    keys = {"model", "dataset", "weights", *_FIELDS, *_ENV}
     for r in records[:50]:
         keys.update(r.metrics or {})
+        keys.update(f"env.{k}" for k, v in (r.env or {}).items() if not isinstance(v, Mapping))
         for key, _ in flatten_config(r.config or {}):
             keys.add(re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key))  # as the condition writes it: model.layers[2].units
             keys.add(key.rsplit(".", 1)[-1])

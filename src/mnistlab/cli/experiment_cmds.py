@@ -646,8 +646,8 @@ RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "sta
 @click.option("--tag", "-t", "tags", multiple=True, help="Only runs tagged so (`mnistlab note RUN --tag TAG`); repeat "
               "it for runs that carry every one.")
 @click.option("--where", "-w", "where", multiple=True, metavar="KEY=VALUE",
-              help="Only runs whose setting or metric is so: lr=0.01, model=seed000-cnn, \"test_accuracy>0.9\" (=, !=, "
-                   "<, <=, >, >=); repeat it for runs that meet every one.")
+              help="Only runs whose setting or metric is so: lr=0.01, model=seed000-cnn, host=labserver, "
+                   "\"test_accuracy>0.9\" (=, !=, <, <=, >, >=); repeat it for runs that meet every one.")
 @format_option()
 def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str, ...], since: str | None,
              older_than: str | None, sort_key: str, limit: int | None, tags: tuple[str, ...], where: tuple[str, ...],
