@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -361,7 +362,10 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     write(tmp_path, text + '[[variants]]\nname = "new"\n"train.lr" = 0.1\n')
     only_smoke = run_experiment(p, store, data_dir=data_dir, quick=True).rows[1]
     by_name = compare(store, exp.name)
-    assert [r["variant"] for r in by_name] == ["a", "new"] and by_name[1] == only_smoke
+    settings = lambda row: {k: v for k, v in row.items() if k != "settings"}  # noqa: E731 (what the rows beside it
+    # set differently: the smoke table's rows differ in lr alone, this table's in epochs too)
+    assert [r["variant"] for r in by_name] == ["a", "new"] and settings(by_name[1]) == settings(only_smoke)
+    assert by_name[1]["settings"] == {"train.epochs": 1, "train.lr": 0.1}
     assert by_name[1]["epochs"] == 1 and by_name[0]["epochs"] == 2
     # what by name leaves out is counted, and compare says so: a's 2 runs at lr 0.001 and its 2 smoke runs
     assert left_out(store.runs(experiment=exp.name)) == 4
@@ -501,8 +505,10 @@ def test_csv_and_json_rows_carry_what_the_notes_say(tmp_path: Path, data_dir: Pa
         (20, True, False), (20, True, True)]  # subset 120 keeps 20 test images; 1 epoch of 120 images: smoke size
     assert main([*args, "--format", "csv"]) == 0
     head, first = capsys.readouterr().out.splitlines()[:2]
-    assert head.endswith(",test_images,smoke,chosen_on_test,test_set") and first.startswith("a,")
-    assert first.endswith(",20,true,false,mnist (20 test images)")  # what the runs were scored on (helper-216)
+    assert head.endswith(",test_images,smoke,chosen_on_test,test_set,settings") and first.startswith("a,")
+    assert ",20,true,false,mnist (20 test images)," in first  # what the runs were scored on (helper-216)
+    assert [json.loads(next(csv.reader([line]))[-1]) for line in (first,)] == [rows["a"]["settings"]]
+    assert rows["a"]["settings"] != rows["t"]["settings"] and set(rows["a"]["settings"]) == set(rows["t"]["settings"])
     from mnistlab.report import write_report
 
     page = write_report(RunStore(tmp_path / "s"), str(p), tmp_path / "r.html").read_text()

@@ -908,7 +908,8 @@ def test_a_search_s_trial_runs_are_rebuilt_by_reindex(tmp_path: Path, capsys: py
     store.close()
     for f in (tmp_path / "store").glob("runs.sqlite*"):
         f.unlink()
-    assert main(["reindex", "--store", str(tmp_path / "store")]) == 0
+    assert main(["reindex", "--store", str(tmp_path / "store")]) == 1  # taken in, their missing weights said
+    assert "finished, but its weights.safetensors and predictions.npy are gone" in capsys.readouterr().err
     assert sorted(r.run_id for r in RunStore(tmp_path / "store").runs()) == sorted(ids)
 
 

@@ -639,6 +639,20 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     return table
 
 
+def _settings_told(rows: Sequence[dict[str, Any]], runs: Sequence[RunRecord]) -> None:
+    """Give each row of a run's ``settings``: the settings its variants set differently (dotted,
+    ``{"train.lr": 0.01}``), from its first run's config, as MLflow's ``params.*`` columns
+    (``pandas.json_normalize(rows)`` makes them ``settings.train.lr``; helper-228: lr was to be
+    parsed out of variant names). Seeds, threads and device aside; ``{}`` where every row sets the same."""
+    by_id = {r.run_id: r for r in runs}
+    flat = {i: dict(flatten_config(rec.config)) for i, row in enumerate(rows)
+            if (ids := row.get("run_ids")) and (rec := by_id.get(ids[0])) is not None and rec.config}
+    differ = _differing_keys(flat)
+    for i, row in enumerate(rows):
+        if i in flat:
+            row["settings"] = {k: setting_value(flat[i], k) for k in differ}
+
+
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:
     """The variants of ``experiment`` (its ``runs``, in start order) in the order its rows follow by
     name: the file's order as its last sweep planned it (:func:`~mnistlab.live.read_plan`;
@@ -1166,6 +1180,7 @@ class Comparison:
         else:
             for row in variants:
                 row.update(vs_best=None, vs_best_p=None)
+        _settings_told(variants, [r for cells in self._cells.values() for _, r in cells.values()])
         return variants + self._variant_committee_rows()
 
     def _variant_committee_rows(self) -> list[dict[str, Any]]:
