@@ -65,7 +65,7 @@ COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and
 # test_set: what its runs were scored on ("mnist (10,000 test images)"): rows of two datasets in one
 # table tell a program so (helper-216: only a note on stderr did)
 COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain", "committee_members", "test_images", "smoke",
-                                               "chosen_on_test", "test_set")
+                                               "chosen_on_test", "test_set", "settings")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
