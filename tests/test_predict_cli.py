@@ -401,6 +401,9 @@ def test_list_images_names_predicts_rows_and_pil_images_are_preprocessed(mnist_m
     with pytest.raises(mnistlab.DataError, match=r"^2 of 6 files could not be read \(.*bad\.png: .*; .*cut\.png: .*"
                                                  r"predict a list of the others"), pytest.warns(UserWarning):
         run.predict(tmp_path / "d")
+    with pytest.raises(mnistlab.DataError, match=r"^2 of 3 files could not be read \(.*gone1\.png: no such file.*; "
+                                                 r".*gone2\.png: no such file"):  # (helper-230: the first alone)
+        run.predict([files[0], tmp_path / "gone1.png", tmp_path / "gone2.png"])
 
 
 def test_the_inverted_images_warning_names_the_files(mnist_models, tmp_path, capsys, test_digits):

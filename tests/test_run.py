@@ -1254,11 +1254,12 @@ def test_python_callers_mistakes_are_said_in_their_own_words(tmp_path) -> None:
     for kwargs, said in [({"train": {"epochs": 2}}, r"train.epochs is given twice, as epochs \(1\) and as "
                                                     r"train=\{'epochs': ...\} \(2\): give it once"),
                          ({"subset": 300, "data": {"subset": 500}}, r"data.subset is given twice, as subset \(300\)"),
+                         ({"epochs": 5, "train": {"epochs": 2}}, r"given twice, as epochs \(5\)"),  # (the default, said)
                          ({"lr": 0.1, "train.lr": 0.2}, r"train.lr is given twice, as lr \(0.1\) and as train.lr"),
                          ({"callbacks": [KerasStyle()]}, r"callbacks\[0\]: KerasStyle has Keras's callback methods "
                                                          r"but is no mnistlab.Callback: subclass mnistlab.Callback")]:
         with pytest.raises(SpecError, match=said):
-            train("mnist", "seed000-dense", 1, **{"subset": 300, **kwargs}, store=False, progress="none")
+            train("mnist", "seed000-dense", **{"epochs": 1, "subset": 300, **kwargs}, store=False, progress="none")
     with pytest.raises(SpecError, match=r"run_config: cfg must be a RunConfig, got dict: make one with "
                                         r"mnistlab.parse_run_config"):
         run_config({"dataset": "mnist", "model": "seed000-dense"})  # type: ignore[arg-type]

@@ -123,6 +123,11 @@ def test_csv_pixel_columns_are_read_by_their_numbers_not_their_place(tmp_path: P
                                          "their first number fastest: they are taken in the file's order"):
         got = read_csv(tmp_path / "across.csv", labels=False)[0]
     assert np.array_equal(got, images.transpose(0, 2, 1))  # as said: the file's order (its numbers say no more)
+    shuffled = [f"pixel_{i // 28}_{i % 28}" for i in order]  # helper-230: in no order, read scrambled without a word
+    (tmp_path / "shuffled.csv").write_text(",".join(shuffled) + "\n" + ",".join(str(int(flat[0][i])) for i in order) + "\n")
+    with pytest.raises(DataError, match=r"shuffled\.csv: its pixel columns \(pixel_0_0, pixel_0_1, \.\.\.\) are out of "
+                                        "order, and their two numbers do not say which is the row"):
+        read_csv(tmp_path / "shuffled.csv", labels=False)
     for named in ([f"row{r}_col{c}" for c in range(28) for r in range(28)],  # the names say which is the row:
                   [f"y{r}x{c}" for c in range(28) for r in range(28)], [f"c{c}_r{r}" for c in range(28) for r in range(28)]):
         rows = [",".join(named)] + [",".join(str(int(row[r * 28 + c])) for c in range(28) for r in range(28)) for row in flat]

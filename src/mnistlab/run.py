@@ -1441,7 +1441,7 @@ class Run:
 
     @property
     def class_names(self) -> list[str]:
-        """Its classes' names in label order (row ``i`` of :meth:`predict`'s columns is class ``i``),
+        """Its classes' names in label order (column ``i`` of :meth:`predict`'s rows is class ``i``),
         without reading any data file: the registry's for a registered dataset, those recorded in
         the run (``env["data"]["class_names"]``: the user's own data's folder names or label
         values), else numbers 0..N-1 (runs recorded before names were)."""
@@ -1640,7 +1640,7 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
 def train(
     dataset: Any = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
-    epochs: int = _DEFAULT_EPOCHS,
+    epochs: int | None = None,
     *,
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",
@@ -1653,6 +1653,8 @@ def train(
 ) -> Run:
     """Train a model the way a notebook does; returns a :class:`Run`.
 
+    ``epochs``: as Keras's ``fit`` (None: the default, 5; ``train={"epochs": 2}`` sets it too, and the
+    two given differently are a SpecError).
     ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of class
     folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``
     (``{"idx": "folder"}`` for a folder of IDX files), or arrays in memory (:mod:`mnistlab.data.arrays`:
@@ -1732,17 +1734,17 @@ def _noted(error: BaseException, run: Run) -> BaseException:
     return error
 
 
-def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, Any], *,
+def _train_config(dataset: Any, model: Any, epochs: int | None, overrides: dict[str, Any], *,
                   validating: bool) -> tuple[RunConfig, list[Callback], list[int]]:
     """:func:`train`'s arguments as a checked config, the callback objects among ``overrides``
     (checked as their tables are) and their places in the list given; ``validating``:
     ``validation_data`` was given. SpecError otherwise."""
     cb_objects, cb_at = _callback_objects(overrides)
-    if (set_too := overridden(overrides).get("train.epochs")) and epochs != _DEFAULT_EPOCHS and set_too[1] != epochs:
+    if (set_too := overridden(overrides).get("train.epochs")) and epochs is not None and set_too[1] != epochs:
         raise SpecError(f"train(): train.epochs is given twice, as epochs ({epochs!r}) and as {set_too[0]} "
                         f"({set_too[1]!r}): give it once")  # (helper-228: the table won without a word)
-    raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
-                          source="train()")
+    raw = apply_overrides({**_as_written(dataset, model, overrides),
+                           "train": {"epochs": _DEFAULT_EPOCHS if epochs is None else epochs}}, overrides, source="train()")
     with warnings.catch_warnings():
         if cb_objects:  # the tables' order among themselves is not the order they run in: said below, of all of them
             warnings.filterwarnings("ignore", message=f".*{re.escape(RAW_RESTORED)}")
@@ -1938,22 +1940,26 @@ def _csv_images(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> n
     return x
 
 
-def _every_file(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, size: tuple[int, ...],
+def _every_file(paths: Sequence[str | os.PathLike], dataset: str | None, size: tuple[int, ...],
                 preprocessing: bool) -> np.ndarray:
-    """:func:`~mnistlab.preprocess.read_images`' uint8 (N, H, W) of every file of ``sources``, or one
-    DataError naming each that could not be read (not the first alone: note 54), as ``mnistlab predict``
-    lists them; row ``i`` is file ``i``, so none is left out silently."""
-    from mnistlab.preprocess import read_images
+    """:func:`~mnistlab.preprocess.read_images`' uint8 (N, H, W) of the image files ``paths`` name
+    (files, folders: :func:`~mnistlab.preprocess.image_sources`), or one DataError naming each that
+    is missing or could not be read (not the first alone: note 54, helper-230), as ``mnistlab
+    predict`` lists them; row ``i`` is file ``i``, so none is left out silently."""
+    from mnistlab.preprocess import image_sources, read_images
 
+    missing: list[str] = []
+    sources = image_sources(paths, errors=missing)
     errors: list[tuple[int, str]] = []
     seen = read_images(sources, dataset, size=size, preprocessing=preprocessing, errors=errors)[1]
-    if not errors:
+    said = missing + [message for _, message in errors]
+    if not said:
         return seen
-    if len(sources) == 1:
-        raise DataError(errors[0][1])
-    shown = "; ".join(message for _, message in errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
-    raise DataError(f"{len(errors)} of {len(sources)} files could not be read ({shown}): predict a list of the "
-                    "others (mnistlab.list_images gives a folder's) to keep row i for file i")
+    if len(sources) + len(missing) == 1:
+        raise DataError(said[0])
+    shown = "; ".join(said[:3]) + (f"; and {len(said) - 3} more" if len(said) > 3 else "")
+    raise DataError(f"{len(said)} of {len(sources) + len(missing)} files could not be read ({shown}): predict a list of "
+                    "the others (mnistlab.list_images gives a folder's) to keep row i for file i")
 
 
 def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Sequence[int]) -> Any:
@@ -1976,8 +1982,8 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
         paths = [images] if is_path(images) else list(images)
         if any(_is_csv(p) for p in paths):  # Kaggle-style CSVs, as `mnistlab predict` reads them (helper-214)
             return np.concatenate([_csv_images(p, label, size) if _is_csv(p) else _every_file(
-                image_sources([p]), dataset, size, preprocess is not False) for p in paths])
-        return _every_file(image_sources(paths), dataset, size, preprocess is not False)
+                [p], dataset, size, preprocess is not False) for p in paths])
+        return _every_file(paths, dataset, size, preprocess is not False)
     one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)
     is_pil = lambda x: hasattr(x, "convert")
     if isinstance(images, (list, tuple)) and images and all(is_path(i) or is_pil(i) for i in images) \

@@ -1107,7 +1107,11 @@ def _pixel_order(names: list[str], side: int, path: Path | str = "") -> list[int
             raise DataError(f"its pixel columns ({names[0]}, {names[1]}, ...) are sorted by name, as text, and "
                             "their names do not say the image's order for certain: write them in the image's "
                             "row-major order")  # (review: pixel_0_0, pixel_0_1, pixel_0_10, ... read scrambled)
-        if len(varying) == 2 and keyed != sorted(keyed) and keyed == sorted(keyed, key=lambda k: k[::-1]):
+        if len(varying) == 2 and keyed != sorted(keyed) and keyed != sorted(keyed, key=lambda k: k[::-1]):
+            raise DataError(f"its pixel columns ({names[0]}, {names[1]}, ...) are out of order, and their two numbers "
+                            "do not say which is the row: write the columns row by row, or name them by row and "
+                            "column (r0_c0, or 0x0)")  # (helper-230: shuffled, read scrambled without a word)
+        if len(varying) == 2 and keyed != sorted(keyed):
             _warn(f"{path}: its pixel columns ({names[0]}, {names[1]}, ...) change their first number fastest: they are "
                   "taken in the file's order, as the image's rows one after another (the first number as the column); "
                   "where it is the row, the images are read transposed: write the columns row by row, or name them "
