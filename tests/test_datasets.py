@@ -61,6 +61,11 @@ def test_second_load_comes_from_decoded_cache(data_dir: Path) -> None:
     second.train_images[0, 14, 14] = 255 - kept
     assert second.train_images.flags.writeable and int(second.train_images[0, 14, 14]) == 255 - kept
     assert int(load_dataset("mnist", data_dir).train_images[0, 14, 14]) == kept
+    # ... and an edited Dataset trains as it is now, not as the files are (review: its name was taken)
+    from mnistlab.data.arrays import given_dataset
+
+    assert given_dataset(first, None)[0] == "mnist"  # unedited: by its name, its files' checksums recorded
+    assert given_dataset(second, None)[0] is second
 
 
 def test_checksums_match_the_registry(data_dir: Path) -> None:

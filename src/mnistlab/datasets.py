@@ -72,7 +72,9 @@ __all__ = [
 class Dataset:
     """Decoded arrays of one dataset. Images are uint8 (N, H, W); labels int64 (N,) in 0..classes-1.
 
-    The arrays may be read-only memory maps: copy before writing into them. ``verified`` says what
+    The arrays may be memory maps of the decoded cache, copy-on-write: writing into them changes
+    this process's copy only, and :func:`mnistlab.train` of a Dataset so edited trains on its arrays
+    as they are now (an unedited one, by the name it was loaded as). ``verified`` says what
     was checked: ``"sha256"`` (the decompressed payload), ``"md5"`` (the files as published),
     ``"structure"`` (no checksum known: format, shapes and labels only). ``checksums`` names the
     exact data: file -> SHA-256 for the user's own files, the registry's payload checksums otherwise.
