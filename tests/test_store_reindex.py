@@ -260,6 +260,11 @@ def test_a_half_copied_run_is_said_and_taken_whole_by_the_next_reindex_and_no_cl
     shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / rid)
     (tmp_path / "here" / "runs" / rid / "metrics.json").unlink()
     assert main(["reindex", *store]) == 1
+    for again in (["reindex"], ["reindex", "--check"]):  # still cut short: said again, and what to do (review)
+        capsys.readouterr()
+        assert main([*again, *store]) == 1
+        said = capsys.readouterr()
+        assert f"runs/{rid}: indexed as failed: its metrics.json is missing" in said.out + said.err, again
     shutil.copy(tmp_path / "there" / "runs" / rid / "metrics.json", tmp_path / "here" / "runs" / rid)  # the rest comes
     capsys.readouterr()
     assert main(["rm", "--status", "failed", "--yes", *store]) == 0  # not deleted: whole now
@@ -270,6 +275,21 @@ def test_a_half_copied_run_is_said_and_taken_whole_by_the_next_reindex_and_no_cl
     assert rec.status == "finished" and rec.metrics["test_accuracy"] == 0.77 and rec.message == ""
     shutil.copy(tmp_path / "there" / "runs" / whole / "weights.safetensors", tmp_path / "here" / "runs" / whole)
     assert main(["reindex", "--check", *store]) == 0
+
+
+def test_a_run_copied_in_while_it_ran_on_another_machine_holds_no_cell(tmp_path: Path) -> None:
+    """review: a folder copied from a machine where it was running was indexed as running on that
+    host, assumed alive for good: `run` left its cell to it on every sweep."""
+    there = RunStore(tmp_path / "there")
+    rid = _add(there, "t", status="running")
+    there.close()
+    record = tmp_path / "there" / "runs" / rid / RECORD_FILE
+    record.write_text(json.dumps({**json.loads(record.read_text()), "host": "labserver"}))
+    RunStore(tmp_path / "here").close()
+    shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / rid)
+    RunStore.reindex(tmp_path / "here")
+    rec = RunStore(tmp_path / "here").get(rid)
+    assert (rec.status, rec.message, rec.host) == ("interrupted", "the process running it ended", "labserver")
 
 
 def test_runs_where_no_reindex_looks_are_said_by_reindex_and_check(tmp_path: Path, capsys) -> None:
@@ -283,6 +303,8 @@ def test_runs_where_no_reindex_looks_are_said_by_reindex_and_check(tmp_path: Pat
     shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / f"{rid}.bak")
     shutil.copytree(tmp_path / "there", tmp_path / "here" / "there")
     (tmp_path / "here" / "runs" / "notes").mkdir()  # another tool's folder, holding no run: not said
+    shutil.copytree(tmp_path / "here" / "runs", tmp_path / "here" / "backup" / "runs",  # a backup of runs it holds:
+                    ignore=shutil.ignore_patterns("runs", "*.bak"))  # no stray (review: a false alarm, exit 1 for good)
     store = ["--store", str(tmp_path / "here")]
     for command in (["reindex"], ["reindex", "--check"]):
         assert main([*command, *store]) == 1
@@ -291,6 +313,7 @@ def test_runs_where_no_reindex_looks_are_said_by_reindex_and_check(tmp_path: Pat
         assert f"runs/{rid}.bak: a run folder under another name" in said, command
         assert "runs/runs: holds 1 run folder one level too deep" in said
         assert "here/there: another store inside this one, with 1 run folder" in said and "notes" not in said
+        assert "backup" not in said
     assert [r.variant for r in RunStore(tmp_path / "here").runs()] == ["mine"]
 
 
@@ -396,7 +419,7 @@ def test_runs_that_ended_after_a_restored_backup_was_taken_are_brought_up_to_dat
     backup = (tmp_path / "runs.sqlite").read_bytes()
     store = RunStore(tmp_path)
     store.finish_run(live, status="finished", history=[{"epoch": 1}], metrics={"test_accuracy": 0.75}, env={"a": 1},
-                     predictions=np.full((4, 10), 0.1, np.float32))
+                     predictions=np.full((4, 10), 0.1, np.float32), weights={"w": torch.ones(2)})
     store.close()
     _lose(tmp_path)
     (tmp_path / "runs.sqlite").write_bytes(backup)
@@ -672,7 +695,11 @@ def test_a_run_ending_as_the_reindex_reads_it_is_brought_up_to_date_saying_so_pl
     store = RunStore(tmp_path)
     rid = _add(store, "live", status="running")
     folder = tmp_path / "runs" / rid
-    (folder / "metrics.json").write_text('{"test_accuracy": 0.9}')  # the run's end, as finish_run writes it first
+    from mnistlab.files import save_weights
+
+    save_weights({"w": torch.ones(2)}, folder / "weights.safetensors")  # the run's end, as finish_run writes it first
+    np.save(folder / "predictions.npy", np.full((4, 10), 0.1, np.float32))
+    (folder / "metrics.json").write_text('{"test_accuracy": 0.9}')
     (folder / RECORD_FILE).write_text(json.dumps({**json.loads((folder / RECORD_FILE).read_text()),
                                                   "status": "finished", "finished_at": 1.8e9}))
     assert main(["reindex", "--store", str(tmp_path)]) == 0

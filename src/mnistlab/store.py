@@ -46,7 +46,7 @@ import sqlite3
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -332,6 +332,14 @@ _RUN_ID = "[0-9a-f]{10}"  # a run id (new_run_id), and so the name of its folder
 #: how a reindex's ``failed`` message ends where it found a result's metrics.json gone (a copy cut
 #: short): a later reindex reads such a folder again, and takes its result once it is whole
 METRICS_GONE = ", but its metrics.json was gone when the store was reindexed"
+def cut_short(status: str, message: str | None) -> bool:
+    """Whether a row of ``status`` and ``message`` is a result a reindex marked failed for its
+    metrics.json gone (:data:`METRICS_GONE`): a copy cut short, whole again once the rest comes."""
+    return status == "failed" and str(message or "").endswith(METRICS_GONE)
+
+
+CUT_SHORT = ("indexed as failed: its metrics.json is missing (a copy cut short?): copy the folder whole, then reindex "
+             "again, which takes its result")
 
 
 def run_folders(runs: Path) -> list[Path]:
@@ -1004,22 +1012,20 @@ class RunStore:
         with self._errors("read"):
             ids = [r[0] for r in self._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
             over = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status != 'running'")]
+            cut = [r[0] for r in self._conn.execute("SELECT run_id, message FROM runs WHERE status = 'failed'")
+                   if cut_short("failed", r[1])]
         records = self._records_brought_up_to_date(over)
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
-        incomplete = [(f"runs/{r.run_id}", why) for r in added if (why := self._incomplete(r))]
-        return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, updated, records,
-                         len(skipped) - folders_skipped, incomplete, stray_folders(self.root))
+        finished = [r.run_id for r in [*added, *updated] if r.status == "finished"]
+        incomplete = [*((f"runs/{i}", CUT_SHORT) for i in cut),
+                      *((f"runs/{i}", why) for i in finished if (why := _not_whole(self.root / "runs" / i)))]
+        known = set(ids)
+        return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, len(updated), records,
+                         len(skipped) - folders_skipped, incomplete, stray_folders(self.root, known))
 
-    def _incomplete(self, rec: RunRecord) -> str | None:
-        """Why the folder of ``rec``, a run a reindex added, is not whole (:attr:`Reindexed.incomplete`); None where it is."""
-        if rec.status == "failed" and rec.message.endswith(METRICS_GONE):
-            return ("indexed as failed: its metrics.json is missing (a copy cut short?): copy the folder whole, then "
-                    "reindex again, which takes its result")
-        return _not_whole(self.root / "runs" / rec.run_id) if rec.status == "finished" else None
-
-    def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
+    def _index_folders(self) -> tuple[list[RunRecord], list[RunRecord], list[tuple[str, str]]]:
         """Add the run folders the database lacks, and bring up to date the rows of runs whose
         folder says how they ended where the database still says ``running`` (or interrupted
         because the process was gone): a backup of the database restored, one lost while the run
@@ -1027,14 +1033,16 @@ class RunStore:
         The records added, how many rows were updated, and the folders skipped with why. One
         write transaction: a run that starts meanwhile is in the database already or waits for it."""
         folders = run_folders(self.root / "runs")
-        added, updated, skipped = [], 0, []
+        added: list[RunRecord] = []
+        updated: list[RunRecord] = []
+        skipped: list[tuple[str, str]] = []
+        here = socket.gethostname()
         with self._errors("rebuild the index"), self._write() as con:
             rows = {r[0]: (r[1], r[2]) for r in con.execute("SELECT run_id, status, message FROM runs")}
             _settle_hidden(self.root / "runs", rows)
             for folder in folders:
                 row = rows.get(folder.name)
-                if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED) or (
-                        row[0] == "failed" and str(row[1] or "").endswith(METRICS_GONE))):
+                if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED) or cut_short(*row)):
                     continue  # indexed, and ended as the database knows (helper-227: a copy cut short, whole now)
                 if folder.is_symlink() or not folder.is_dir():
                     if row is None and folder.is_symlink():
@@ -1049,8 +1057,11 @@ class RunStore:
                 if row is not None:
                     if rec.status in FINAL_STATUSES and (rec.status, rec.message) != row:
                         _update(con, rec)
-                        updated += 1
-                elif _insert(con, rec, skipped):
+                        updated.append(rec)
+                    continue
+                if rec.status == "running" and rec.host != here:  # copied in from another machine while it ran
+                    rec = replace(rec, status="interrupted", message=ENDED)  # (review: it held its cell for good)
+                if _insert(con, rec, skipped):
                     added.append(rec)
         return added, updated, skipped
 
@@ -1069,9 +1080,9 @@ class RunStore:
         for name in sorted(set(names) | set(rows)):
             folder, row = self.root / "runs" / name, rows.get(name)
             if row is not None and not folder.is_dir():
-                cut_short = any((self.root / "runs").glob(f".rm-{name}-*"))
+                hidden = any((self.root / "runs").glob(f".rm-{name}-*"))
                 problems.append((f"runs/{name}", "its folder was hidden by an `mnistlab rm` cut short: `mnistlab reindex` "
-                                 "puts it back" if cut_short else
+                                 "puts it back" if hidden else
                                  "no folder: its files were removed (`mnistlab rm` deletes the row)"))
                 continue
             try:
@@ -1089,6 +1100,10 @@ class RunStore:
                 except StoreError as why:
                     problems.append((f"runs/{name}", f"{why} (a rebuild of the database would leave this run out)"))
                     continue
+            if cut_short(row.status, row.message):  # (review: said "record and row disagree on status")
+                problems.append((f"runs/{name}", CUT_SHORT if not (folder / "metrics.json").is_file() else
+                                 "indexed as failed for a metrics.json copied in since: `mnistlab reindex` takes its result"))
+                continue
             differ = [k for k in ("experiment", "variant", "seed", "member", "repeat", "config_hash", "status")
                       if getattr(rec, k) != getattr(row, k)]
             if differ and not (differ == ["status"] and row.status == "interrupted" and rec.status == "running"):
@@ -1099,7 +1114,7 @@ class RunStore:
                 problems.append((f"runs/{name}", edited))
             elif row.status == "finished" and (short := _not_whole(folder)):
                 problems.append((f"runs/{name}", short))
-        return len(set(names) | set(rows)), problems + stray_folders(self.root)
+        return len(set(names) | set(rows)), problems + stray_folders(self.root, set(rows))
 
     @staticmethod
     def check_folders(root: str | os.PathLike) -> tuple[int, list[tuple[str, str]]]:
@@ -1827,11 +1842,15 @@ def _not_whole(folder: Path) -> str | None:
     return None
 
 
-def stray_folders(root: Path) -> list[tuple[str, str]]:
+def stray_folders(root: Path, known: Collection[str] = ()) -> list[tuple[str, str]]:
     """Folders of the store at ``root`` that hold runs no reindex takes in, as (folder, what to do):
     a run folder renamed (``runs/1c6a197cac.bak``), run folders one level too deep (``runs/runs/<id>``,
-    a whole store copied into this one). Said by `reindex` and `reindex --check` (helper-227: eight
+    a whole store copied into this one), of runs not among ``known`` (the database's ids: a backup
+    of runs it holds is no stray). Said by `reindex` and `reindex --check` (helper-227: eight
     copied results were left out without a word)."""
+    def unknown(folders: list[Path]) -> list[Path]:
+        return [f for f in folders if f.name not in known]
+
     found: list[tuple[str, str]] = []
     runs = root / "runs"
     try:
@@ -1842,17 +1861,26 @@ def stray_folders(root: Path) -> list[tuple[str, str]]:
     for entry in entries:
         if not entry.is_dir() or entry.is_symlink():
             continue
-        if (entry / RECORD_FILE).is_file():
+        if (entry / RECORD_FILE).is_file() and _record_id(entry) not in known:
             found.append((f"runs/{entry.name}", "a run folder under another name: no reindex takes it in; give it its "
                           "run's id as name (its record.json says which), or move it out of runs/"))
-        elif deeper := run_folders(entry) or run_folders(entry / "runs"):
+        elif deeper := unknown(run_folders(entry)) or unknown(run_folders(entry / "runs")):
             found.append((f"runs/{entry.name}", f"holds {len(deeper)} run folder{'s' * (len(deeper) != 1)} one level "
                           "too deep: no reindex takes them in; move them up into runs/"))
     for entry in inside:
-        if deeper := run_folders(entry / "runs"):
+        if deeper := unknown(run_folders(entry / "runs")):
             found.append((entry.name, f"another store inside this one, with {len(deeper)} run folder"
                           f"{'s' * (len(deeper) != 1)}: no reindex takes them in; copy its runs/<id> folders into runs/"))
     return found
+
+
+def _record_id(folder: Path) -> str | None:
+    """The run id a folder's ``record.json`` names (None where it cannot be read)."""
+    try:
+        row = json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return row.get("run_id") if isinstance(row, dict) and isinstance(row.get("run_id"), str) else None
 
 
 def _folder_record(folder: Path, *, row_only: bool = False) -> RunRecord:

@@ -1263,7 +1263,7 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     deleted together (``dry_run``: listed, nothing deleted)."""
     from mnistlab.notes import read_notes, tag_named
     from mnistlab.search import search_of_runs
-    from mnistlab.store import METRICS_GONE, trained_here_now
+    from mnistlab.store import cut_short, trained_here_now
 
     before = _since(older_than, "--older-than") if older_than is not None else None
     kept_tags = {tag_named(t) for t in keep}
@@ -1271,8 +1271,8 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     tags = {r.run_id: read_notes(st, r.run_id).tags for r in recs}
     trials = {rid for rid, _ in search_of_runs(recs, st)}
     live = {r.run_id for r in trained_here_now(recs)}  # (helper-205: one run in training refused the whole clean-up)
-    whole = {r.run_id for r in recs if r.status == "failed" and r.message.endswith(METRICS_GONE)  # (helper-227: failed
-             and (st.root / "runs" / r.run_id / "metrics.json").is_file()}  # for a copy cut short, whole now: deleted)
+    whole = {r.run_id for r in recs if status and cut_short(r.status, r.message)  # (helper-227: failed for a copy cut
+             and (st.root / "runs" / r.run_id / "metrics.json").is_file()}  # short, whole now: --status failed deleted it)
     spared = [r for r in recs if r.run_id in trials or r.run_id in live | whole or kept_tags & set(tags[r.run_id])]
     recs = [r for r in recs if r not in spared]
     parts = ([f"of {', '.join(n for n in names if n)}"] if names != [None] else []) + (
