@@ -1054,7 +1054,8 @@ def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:
     if cells is None:
         return []
     mine, source = {c.variant for c in cells}, cells[0].source if cells else ""
-    return [r for r in store.runs(experiment=ref.name) if r.variant not in mine or from_other_file(r, source)]
+    return [r for r in store.runs(experiment=ref.name)
+            if r.variant not in mine or from_other_file(r, source, elsewhere=True)]
 
 
 def smoke_run(run: RunRecord) -> bool:

@@ -10,6 +10,7 @@ cells are done, every complete committee has its members' averaged softmax outpu
 
 from __future__ import annotations
 
+import _thread
 import json
 import math
 import multiprocessing
@@ -288,7 +289,9 @@ class StopSignal:
 def terminate_as_interrupt() -> Iterator[StopSignal]:
     """While inside, SIGTERM (a scheduler stopping a job, ``kill``) stops the work as Ctrl-C does:
     it raises KeyboardInterrupt in the main thread, so the running cells are recorded as
-    interrupted and the finished ones stay. Outside the main thread it does nothing."""
+    interrupted and the finished ones stay. One that lands in a garbage collector's callback (where
+    Python ignores an exception) is raised again once the callback is done, without a traceback.
+    Outside the main thread it does nothing."""
     got = StopSignal()
     if threading.current_thread() is not threading.main_thread():
         yield got
@@ -301,9 +304,11 @@ def terminate_as_interrupt() -> Iterator[StopSignal]:
         raised.append(KeyboardInterrupt())
         raise raised[-1]
 
-    def unraisable(hook: Any) -> None:  # our stop, swallowed in a garbage collector's callback: no traceback
-        if not any(hook.exc_value is r for r in raised):
-            old_hook(hook)
+    def unraisable(hook: Any) -> None:  # our stop, swallowed in a garbage collector's callback: no traceback,
+        if not any(hook.exc_value is r for r in raised):  # and raised again in the main thread once the collector
+            old_hook(hook)  # is done (review: `train` trained on to its end, `run` and `search` to theirs)
+        else:  # from another thread, a moment later: from this one it would land in the callback again
+            threading.Timer(0.01, _thread.interrupt_main, args=(got.signum,)).start()
 
     old, old_hook = signal.signal(signal.SIGTERM, on_term), sys.unraisablehook
     sys.unraisablehook = unraisable
@@ -1164,19 +1169,21 @@ FOLLOWS_OPTIMIZER = frozenset({"beta_1", "beta_2", "epsilon", "rho", "momentum",
                                "initial_accumulator_value", "weight_decay"})
 
 
-def from_other_file(rec: RunRecord, source: str) -> bool:
+def from_other_file(rec: RunRecord, source: str, *, elsewhere: bool = False) -> bool:
     """Whether ``rec`` was recorded from another experiment file than ``source`` (an absolute path;
     its ``env["experiment_file"]``), one still there: False where either is unknown (a run recorded
     before files were, a file read from no path), where the recorded file is gone (this file,
     moved or renamed since, or a clone of it elsewhere), and for a run recorded on another host (its
     path is that machine's: the same experiment run on a laptop and a server, their runs copied into
-    one store, helper-227)."""
+    one store, helper-227), unless ``elsewhere``: then such a run counts as another file's (what
+    `rm -e FILE` must not delete on a guess). The host is the one of the process that recorded
+    the run (a Ray sweep's driver), not of a Ray worker."""
     env = rec.env or {}
     theirs = env.get("experiment_file")
     if not (source and isinstance(theirs, str) and theirs and theirs != source) or env.get("same_run_as"):
         return False  # (a run recorded as another's: its env is that run's, helper-194)
-    if isinstance(host := env.get("host"), str) and host and host != socket.gethostname():
-        return False
+    if rec.host and rec.host != socket.gethostname():
+        return elsewhere
     try:  # a file moved or renamed since (gone from there) is this one: its runs are its own (helper-194)
         return os.path.isfile(theirs) and not os.path.samefile(theirs, source)
     except OSError:
