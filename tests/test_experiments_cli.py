@@ -302,9 +302,10 @@ def test_a_dry_run_says_which_runs_another_process_trains_now(tmp_path: Path, da
     try:
         assert ready.wait(60)
         assert main(["run", str(exp), "--dry-run", "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
-        err = capsys.readouterr().err
-        assert (f"note: 1 of the runs to train is being trained now by another process (pid {other.pid} on "
-                f"{socket.gethostname()}): `run` leaves it to it") in err, err
+        out, err = capsys.readouterr()
+        assert (f"note: 1 run is being trained now by another process (pid {other.pid} on {socket.gethostname()}): "
+                "`run` leaves it to it, and counts it nowhere below") in err, err
+        assert "1 run to train:" in out  # of the 2 cells of variants a and b: b's alone (review: "2 runs to train")
     finally:
         release.set()
         other.join(60)

@@ -1255,6 +1255,8 @@ def test_python_callers_mistakes_are_said_in_their_own_words(tmp_path) -> None:
                                                     r"train=\{'epochs': ...\} \(2\): give it once"),
                          ({"subset": 300, "data": {"subset": 500}}, r"data.subset is given twice, as subset \(300\)"),
                          ({"epochs": 5, "train": {"epochs": 2}}, r"given twice, as epochs \(5\)"),  # (the default, said)
+                         ({"augment": {"rotation_range": 10}, "augment.rotation_range": 5},
+                          r"augment.rotation_range is given twice"),
                          ({"lr": 0.1, "train.lr": 0.2}, r"train.lr is given twice, as lr \(0.1\) and as train.lr"),
                          ({"callbacks": [KerasStyle()]}, r"callbacks\[0\]: KerasStyle has Keras's callback methods "
                                                          r"but is no mnistlab.Callback: subclass mnistlab.Callback")]:

@@ -48,7 +48,7 @@ def test_runs_are_chosen_by_their_settings_and_metrics(store: RunStore) -> None:
     assert _variants(store, "metrics.test_accuracy>.9") == ["a"]
     # where it ran (helper-227: the runs of one machine in a store of two could not be listed)
     assert _variants(store, "host=labserver") == ["b", "c"] == _variants(store, "env.host=labserver")
-    assert _variants(store, "precision=bf16", "host!=labserver") == ["a"]
+    assert _variants(store, "env.precision=bf16", "host!=labserver") == ["a"]
     with pytest.raises(SpecError, match='no run listed has env.hots \\(did you mean "env.host"\\?\\)'):
         _variants(store, "env.hots=laptop")
 

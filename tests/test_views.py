@@ -191,10 +191,12 @@ def test_a_lecturers_figures_every_filter_of_one_digit_slides_and_editable_text(
     base = views.figure_for("history", RunStore(root), ids["cnn0"])
     bigger = plots.scale_fonts(views.figure_for("history", RunStore(root), ids["cnn0"]), 1.5)
     assert bigger.axes[0].title.get_fontsize() == pytest.approx(1.5 * base.axes[0].title.get_fontsize())
+    assert bigger.get_size_inches()[0] == pytest.approx(base.get_size_inches()[0] * 1.5 ** 0.5)
     assert isinstance(base.axes[0].yaxis.get_major_formatter(), PercentFormatter)
-    cm = views.figure_for("confusion", RunStore(root), ids["cnn0"], data_dir=data_dir)
-    assert all(t.get_rotation() == 0 for t in cm.axes[0].get_xticklabels()) or any(
-        len(t.get_text()) > 3 for t in cm.axes[0].get_xticklabels())
+    digits = plots.plot_confusion_matrix(np.eye(10) * 5, [str(d) for d in range(10)])
+    assert [t.get_rotation() for t in digits.axes[0].get_xticklabels()] == [0] * 10
+    names = plots.plot_confusion_matrix(np.eye(10) * 5, ds.info.class_names)  # clothes' names: turned, to fit
+    assert [t.get_rotation() for t in names.axes[0].get_xticklabels()] == [45] * 10
 
 
 def test_figures_of_an_interrupted_runs_model_say_so_as_its_test_figures_do(data_dir, tmp_path, capsys):

@@ -645,12 +645,29 @@ def _settings_told(rows: Sequence[dict[str, Any]], runs: Sequence[RunRecord]) ->
     (``pandas.json_normalize(rows)`` makes them ``settings.train.lr``; helper-228: lr was to be
     parsed out of variant names). Seeds, threads and device aside; ``{}`` where every row sets the same."""
     by_id = {r.run_id: r for r in runs}
-    flat = {i: dict(flatten_config(rec.config)) for i, row in enumerate(rows)
+    flat = {i: _told_config(rec.config) for i, row in enumerate(rows)
             if (ids := row.get("run_ids")) and (rec := by_id.get(ids[0])) is not None and rec.config}
-    differ = _differing_keys(flat)
+    differ = [k for k in _differing_keys(flat) if any(setting_value(c, k) is not None for c in flat.values())]
+    if any(k.startswith("model.") for k in differ) and len({repr(c.get("model")) for c in flat.values()}) > 1:
+        differ = [k for k in differ if not k.startswith("model.")] + ["model"]  # other models: their names, not
+        # every layer's settings (review: some 40 keys, most of them null)
     for i, row in enumerate(rows):
-        if i in flat:
-            row["settings"] = {k: setting_value(flat[i], k) for k in differ}
+        row["settings"] = {k: setting_value(flat[i], k) for k in differ} if i in flat else {}
+
+
+def _told_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's ``config`` flattened as :func:`_settings_told` tells it: its model's layers without
+    their names (no part of what trains), its model also by name (``model``: a preset's or the
+    file's, ``(inline)``), its starting weights as a table names them (not another machine's path)."""
+    from mnistlab.config import without_layer_names
+    from mnistlab.initial_weights import weights_label
+
+    model = config.get("model")
+    flat = dict(flatten_config({**config, "model": without_layer_names(model), "weights": None}))
+    flat = {k: v for k, v in flat.items() if not k.startswith("weights.") and k != "model.name"}
+    flat["model"] = (model.get("name") or "(inline)") if isinstance(model, Mapping) else model
+    flat["weights"] = weights_label(config.get("weights")) or None
+    return flat
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:

@@ -1526,7 +1526,7 @@ def overridden(overrides: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     for key, value in overrides.items():
         if "." in key:
             found[key] = (key, value)
-        elif key in ("train", "data") and isinstance(value, Mapping):
+        elif key in ("train", "data", "augment", "evaluate") and isinstance(value, Mapping):
             found.update({f"{key}.{k}": (f"{key}={{{k!r}: ...}}", v) for k, v in value.items()})
         elif key in _FLAT_SECTIONS:
             found[f"{_FLAT_SECTIONS[key]}.{key}"] = (key, value)

@@ -1314,9 +1314,9 @@ def held_elsewhere(st: RunStore, cells: Sequence[Cell]) -> list[RunRecord]:
     from mnistlab.store import run_alive
 
     wanted = {(c.experiment, c.variant, c.key) for c in cells}
-    runs = [r for e in {c.experiment for c in cells} for r in st.runs(experiment=e)]
-    return [r for r in runs if r.status == "running" and (r.experiment, r.variant, r.config_hash) in wanted
-            and r.pid != os.getpid() and run_alive(r.run_id, r.pid, r.host, r.created_at)]
+    runs = [r for e in {c.experiment for c in cells} for r in st.runs(experiment=e, status="running")]
+    return [r for r in runs if (r.experiment, r.variant, r.config_hash) in wanted
+            and (r.pid, r.host) != (os.getpid(), socket.gethostname()) and run_alive(r.run_id, r.pid, r.host, r.created_at)]
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:

@@ -74,13 +74,16 @@ def save(fig: Figure, target: Any, **savefig: Any) -> None:
 
 def scale_fonts(fig: Figure, factor: float) -> Figure:
     """``fig`` with every text (titles, labels, ticks, legends, cell counts) ``factor`` times its
-    size, as seaborn's ``font_scale`` (1.5: legible on a projector); the figure's size stays, its
-    constrained layout makes room. ``factor`` 1 changes nothing."""
+    size, as seaborn's ``font_scale`` (1.5: legible on a projector), and the figure sqrt(``factor``)
+    times as wide and high: the text grows against it, with room for it. ``factor`` 1 changes nothing."""
     from matplotlib.text import Text
 
     if factor != 1:
         for text in fig.findobj(Text):
             text.set_fontsize(float(text.get_fontsize()) * factor)
+        width, height = fig.get_size_inches()  # room for the larger text, still larger against the figure
+        fig.set_size_inches((float(width) * math.sqrt(factor), float(height) * math.sqrt(factor)))  # (helper-229: at 2,
+        # a title's second line was cut at both ends)
     return fig
 
 
@@ -963,7 +966,10 @@ def plot_feature_maps(model: nn.Module | Any, images: Any, filter_index: int | N
     >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4,
     ...                   labels=["test #0: Ankle boot", "test #23: Trouser", "test #28: Dress"])  # doctest: +SKIP
     """
-    model = getattr(model, "model", model)  # a Run (helper-226: "'Run' object has no attribute 'parameters'")
+    from torch import nn
+
+    if not isinstance(model, nn.Module):  # a Run (helper-226: "'Run' object has no attribute 'parameters'")
+        model = model.model
     maps = feature_maps(model, images, layers)
     n = maps[0][1].shape[0]
     if labels is not None and len(labels) != n:
@@ -996,13 +1002,13 @@ def _every_filter(images: Any, layer: tuple[str, np.ndarray], label: str) -> Fig
     takes it, then each filter's map of ``layer`` (name, maps (N, C, H, W)), numbered."""
     name, m = layer
     count = m.shape[1]
-    cols = min(8, count + 1)
+    cols = min(8, math.ceil(math.sqrt(count + 1)))  # 9 panels 3 x 3, 65 panels 8 wide (helper-229: 8 + 1 alone)
     rows = math.ceil((count + 1) / cols)
     fig = Figure(figsize=(max(5.5, 1.45 * cols), 1.5 * rows + 0.9), layout="constrained")
     first = np.asarray(images)
     first = first[0] if first.ndim >= 3 else first
     ax = fig.add_subplot(rows, cols, 1)
-    ax.imshow(first.squeeze(), cmap=FEATURE_CMAP)  # as the model takes it: the dataset's own polarity
+    ax.imshow(first.squeeze(), cmap="gray")  # as the model takes it (the dataset's polarity), in grey: an image
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_title(clip(label, 28), fontsize=8)
     for f in range(count):

@@ -7,8 +7,8 @@
 A condition is ``KEY OP VALUE``, ``OP`` one of ``=`` (``==``), ``!=``, ``<``, ``<=``, ``>``, ``>=``.
 ``KEY`` is, in the order looked up: ``model`` (the model's name: a preset's, or ``(inline)``),
 ``dataset`` (as the tables name it), ``weights`` (the run or file a run started from), ``status``,
-``seed``, ``experiment``, ``variant``, where it ran (``host``, ``device``, ``device_name``,
-``precision``, or any ``env.KEY`` of its environment: ``env.torch``), a metric the run
+``seed``, ``experiment``, ``variant``, where it ran (``host``, ``device_name``, or any ``env.KEY``
+of its environment: ``env.precision``, ``env.device``, ``env.torch``), a metric the run
 recorded (``test_accuracy``, ``epochs_run``,
 ``train_seconds``...; a test score only of a run with a result, as the tables show it), else a
 setting of its resolved config, dotted (``train.lr``, ``model.layers[0].filters``) or a train/data
@@ -39,7 +39,8 @@ __all__ = ["Condition", "parse_condition", "selected"]
 
 _OPS = ("!=", "<=", ">=", "==", "=", "<", ">")
 _FIELDS = ("status", "seed", "experiment", "variant")
-_ENV = ("host", "device", "device_name", "precision")  # where it ran, by these names alone (helper-227: by machine)
+_ENV = ("host", "device_name")  # where it ran, by these names alone (helper-227: by machine); device and precision
+# are train settings (``--where device=auto``): where a run ran on, ``env.device``, ``env.precision``
 _MISSING = object()
 
 

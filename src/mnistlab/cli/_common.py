@@ -164,6 +164,12 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
     return check_output_path(path)
 
 
+def replacing(path: str | Path) -> str:
+    """What a command's "wrote FILE" line adds where ``path`` is there before it writes (call it
+    first): a figure or report written over an earlier one says so (helper-226, helper-229)."""
+    return " (replacing the file there)" if Path(path).is_file() else ""
+
+
 def save_figure(fig: Any, path: str | Path, *, dpi: int = 100) -> None:
     """Save a matplotlib figure whole (:func:`~mnistlab.files.write_output`; the format from the
     suffix). OutputError, one line, when the file cannot be written (a full disk)."""

@@ -422,23 +422,27 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
         click.echo(line, err=True)
     for line in shared_checkpoints(todo):  # as `run` says it before training (helper-193: the dry run did not)
         click.echo(f"warning: {line}", err=True)
-    if st is not None and (held := held_elsewhere(st, todo)):  # (helper-227: said "to train"; `run` then left them)
+    held = held_elsewhere(st, todo) if st is not None else []  # (helper-227: said "to train"; `run` then left them)
+    if held:
         who = ", ".join(dict.fromkeys(f"pid {r.pid} on {r.host}" for r in held))
-        click.echo(f"note: {len(held)} of the runs to train {'is' if len(held) == 1 else 'are'} being trained now by "
-                   f"another process ({who}): `run` leaves {'it' if len(held) == 1 else 'them'} to it", err=True)
+        click.echo(f"note: {len(held)} run{'s' * (len(held) != 1)} {'is' if len(held) == 1 else 'are'} being trained "
+                   f"now by another process ({who}): `run` leaves {'it' if len(held) == 1 else 'them'} to it, and counts "
+                   f"{'it' if len(held) == 1 else 'them'} nowhere below", err=True)
     if todo and st is not None and st.read_only:
         raise StoreError(f"{root}: the store cannot be written (a read-only disk or folder, or another user's?), and "
                          f"{len(todo)} of {len(cells)} runs are to train for {exp.name}: give one that can be written "
                          "with --store")
     rows: dict[str, dict[str, Any]] = {}
+    elsewhere = {(r.variant, r.config_hash) for r in held}
     waiting = _waiting(exp, plan)
+    left = [*waiting, *(c for c, state, _ in plan if state == "train" and (c.variant, c.key) in elsewhere)]
     for c, state, _ in plan:
         row = rows.setdefault(c.variant, {"variant": c.variant, "finished": 0, "to_train": 0, "resumed": 0,
                                           "recorded_from_another": 0})
         row["finished" if state == "finished" else "to_train" if state == "train" else "recorded_from_another"] += (
-            not any(c is w for w in waiting))
+            not any(c is w for w in left))
         row["resumed"] += state == "train" and _checkpointed(st, c)
-    todo = [c for c in todo if not any(c is w for w in waiting)]
+    todo = [c for c in todo if not any(c is w for w in left)]
     click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, "
                f"{f'store {st.root}' if st is not None else f'no store yet at {root}'} (--dry-run: checked, nothing "
                "trained)", err=fmt != "table")

@@ -8,8 +8,8 @@ import click
 
 from click.core import ParameterSource
 
-from mnistlab.cli._common import (FiniteRange, IntRange, PathArg, check_output, data_dir_option, open_store, save_figure,
-                                  store_option)
+from mnistlab.cli._common import (FiniteRange, IntRange, PathArg, check_output, data_dir_option, open_store, replacing,
+                                  save_figure, store_option)
 from mnistlab.errors import OutputError, StoreError
 from mnistlab.files import display_name
 
@@ -109,10 +109,9 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
             raise
         raise StoreError(f"{exc}; {target[0]} is a dataset: `mnistlab show-data {target[0]}` draws its images "
                          "(plot samples draws those of an experiment's dataset)") from None
-    replaced = out.exists()
+    replaced = replacing(out)
     save_figure(scale_fonts(drawing.figure, font_scale), out, dpi=dpi)
-    click.echo(f"wrote {display_name(out)}" + (" (replacing the file there)" if replaced else "")  # (helper-226)
-               + (f": {drawing.drawn}" if drawing.drawn else ""))
+    click.echo(f"wrote {display_name(out)}{replaced}" + (f": {drawing.drawn}" if drawing.drawn else ""))
 
 
 # The options that apply to some kinds only (the rest apply to every kind): given with another, refused
@@ -153,9 +152,9 @@ def report_cmd(experiment: tuple[str, ...], output: str, store_path: str | None,
     from mnistlab.comparison import resolve_experiment
 
     out = check_output(output, (".html", ".htm"))
-    st = open_store(store_path)
+    st, replaced = open_store(store_path), replacing(out)
     write_report(st, experiment, out, data_dir=data_dir, quick=quick, jobs=jobs, top=top)
-    click.echo(f"wrote {display_name(out)}")
+    click.echo(f"wrote {display_name(out)}{replaced}")
     for given in experiment:  # (helper-226: a run id's report showed another run without a word)
         if (ref := resolve_experiment(st, given, quick=quick)).run is not None:
             click.echo(f"note: {given} is a run of experiment {ref.name}: the report is of the experiment, each "

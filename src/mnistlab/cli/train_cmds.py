@@ -13,8 +13,8 @@ import click
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment,
-                                  model_arg, one_variant, open_store, save_figure, status_said, store_flag, store_option,
-                                  variant_configs)
+                                  model_arg, one_variant, open_store, replacing, save_figure, status_said, store_flag,
+                                  store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import OPTIMIZERS, AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
@@ -626,8 +626,9 @@ def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str
     dataset = dataset or setting_default("dataset")  # a registered name, or the user's own data: a folder's
     ds = load_dataset(dataset, data_dir, shuffle=is_folder_dataset(dataset))  # first images then are of every class
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
+    replaced = replacing(out)
     save_figure(fig, out)
-    click.echo(f"wrote {out}")
+    click.echo(f"wrote {out}{replaced}")
 
 
 def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[dict[str, Any], Any]:
