@@ -199,8 +199,9 @@ def test_a_lecturers_figures_every_filter_of_one_digit_slides_and_editable_text(
     assert [t.get_rotation() for t in names.axes[0].get_xticklabels()] == [45] * 10
 
 
-def test_figures_of_an_interrupted_runs_model_say_so_as_its_test_figures_do(data_dir, tmp_path, capsys):
-    """helper-226: feature maps and filters of a run stopped in its first epoch looked like a result."""
+def _stopped_in_epoch_2(model: str, data_dir: Path, tmp_path: Path) -> tuple[RunStore, str]:
+    """A run of ``model`` stopped by Ctrl-C as its second of 3 epochs begins, recorded in a store
+    under ``tmp_path``: the store and the run's id."""
     import os
     import signal
 
@@ -214,10 +215,14 @@ def test_figures_of_an_interrupted_runs_model_say_so_as_its_test_figures_do(data
                 os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(TrainingInterrupted) as stopped:
-        train("mnist", "seed000-cnn", epochs=3, data_dir=data_dir, progress="none", subset=240,
-              callbacks=[CtrlCInEpoch2()], store=tmp_path / "runs")
-    run_id = stopped.value.run.run_id
-    store = RunStore(tmp_path / "runs", create=False)
+        train("mnist", model, epochs=3, data_dir=data_dir, progress="none", subset=240, callbacks=[CtrlCInEpoch2()],
+              store=tmp_path / "runs")
+    return RunStore(tmp_path / "runs", create=False), stopped.value.run.run_id
+
+
+def test_figures_of_an_interrupted_runs_model_say_so_as_its_test_figures_do(data_dir, tmp_path, capsys):
+    """helper-226: feature maps and filters of a run stopped in its first epoch looked like a result."""
+    store, run_id = _stopped_in_epoch_2("seed000-cnn", data_dir, tmp_path)
     for kind in ("feature-maps", "filters"):
         with pytest.warns(ReportWarning, match=f"run {run_id} was interrupted after 1 of 3 epochs: its weights are "
                                                "those at the stop"):
@@ -450,23 +455,9 @@ def test_a_history_plot_past_ten_runs_says_which_it_draws(tmp_path: Path, data_d
 
 def test_figures_of_an_interrupted_runs_test_predictions_say_so(data_dir, tmp_path, capsys):
     """helper-98: the confusion matrix of a run stopped in its second epoch looked like a result."""
-    import os
-    import signal
-
-    from mnistlab import TrainingInterrupted
-    from mnistlab.callbacks import Callback
     from mnistlab.run import train
 
-    class CtrlCInEpoch2(Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 1:
-                os.kill(os.getpid(), signal.SIGINT)
-
-    with pytest.raises(TrainingInterrupted) as stopped:
-        train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=240,
-              callbacks=[CtrlCInEpoch2()], store=tmp_path / "runs")
-    run_id = stopped.value.run.run_id
-    store = RunStore(tmp_path / "runs", create=False)
+    store, run_id = _stopped_in_epoch_2("seed000-dense", data_dir, tmp_path)
     said = f"run {run_id} was interrupted after 1 of 3 epochs: its test predictions are those of the weights at the stop"
     for kind in ("confusion", "per-class", "misclassified"):
         with pytest.warns(Warning, match=re.escape(said)):
