@@ -332,6 +332,8 @@ _RUN_ID = "[0-9a-f]{10}"  # a run id (new_run_id), and so the name of its folder
 #: how a reindex's ``failed`` message ends where it found a result's metrics.json gone (a copy cut
 #: short): a later reindex reads such a folder again, and takes its result once it is whole
 METRICS_GONE = ", but its metrics.json was gone when the store was reindexed"
+
+
 def cut_short(status: str, message: str | None) -> bool:
     """Whether a row of ``status`` and ``message`` is a result a reindex marked failed for its
     metrics.json gone (:data:`METRICS_GONE`): a copy cut short, whole again once the rest comes."""
