@@ -742,7 +742,7 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     head, line = format_rows([row], "csv").splitlines()
     assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,run_ids,tta_val_gain,"
                          "committee_members,test_images,smoke,chosen_on_test,test_set,settings")  # each added later last
-    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]",,false,false,,')  # (helper-131); the runs
+    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]",,false,false,,{}')  # (helper-131); the runs
     # the row's figures come from; no TTA; no test size recorded, no smoke run, not chosen on the test set
     assert row["run_ids"] == [r.run_id for r in runs]
 

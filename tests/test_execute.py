@@ -1161,12 +1161,14 @@ def test_a_sigterm_swallowed_in_a_garbage_collectors_callback_is_still_known() -
             ref, other_ref = weakref.ref(held, collected), weakref.ref(other, wrong)
             del other  # an error of someone else's callback is still told
             del held  # the callback runs now: its stop is raised again once it is done (review: it trained on)
-            time.sleep(2)
+            began = time.monotonic()
+            time.sleep(20)  # woken by it, as by a SIGTERM (review: interrupt_main waited for the call to return)
             went_on = True
         after = sys.unraisablehook  # put back as it was
     finally:
         sys.unraisablehook = before
     assert ref() is None and other_ref() is None and stop.came and stop.signum == signal.SIGTERM and not went_on
+    assert time.monotonic() - began < 10
     # our own stop is not printed as "Exception ignored in ... KeyboardInterrupt" (a parallel search's stderr)
     assert [type(e) for e in told] == [ValueError] and after is hook
 

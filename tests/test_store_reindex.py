@@ -227,13 +227,15 @@ def test_a_folder_that_cannot_be_read_is_skipped_with_one_warning_and_the_rest_i
     assert main(["runs", "--store", str(tmp_path)]) == 0 and good in capsys.readouterr().out  # and readable
 
 
-def test_a_finished_run_whose_metrics_are_gone_comes_back_failed_saying_so(tmp_path: Path) -> None:
+def test_a_finished_run_whose_metrics_are_gone_comes_back_failed_saying_so(tmp_path: Path, capsys) -> None:
     store = RunStore(tmp_path)
     rid = _add(store)
     store.close()
     (tmp_path / "runs" / rid / "metrics.json").unlink()
     _lose(tmp_path)
-    RunStore.reindex(tmp_path)
+    assert main(["reindex", "--store", str(tmp_path)]) == 1  # the rebuild, then its second pass: said once (review)
+    err = capsys.readouterr().err
+    assert err.count("indexed as failed: its metrics.json is missing") == 1 and "error: 1 folder not whole" in err
     rec = RunStore(tmp_path).get(rid)
     assert rec.status == "failed" and "recorded as finished, but its metrics.json was gone" in rec.message
 
@@ -287,9 +289,11 @@ def test_a_run_copied_in_while_it_ran_on_another_machine_holds_no_cell(tmp_path:
     record.write_text(json.dumps({**json.loads(record.read_text()), "host": "labserver"}))
     RunStore(tmp_path / "here").close()
     shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / rid)
-    RunStore.reindex(tmp_path / "here")
+    done = RunStore.reindex(tmp_path / "here")
     rec = RunStore(tmp_path / "here").get(rid)
     assert (rec.status, rec.message, rec.host) == ("interrupted", "the process running it ended", "labserver")
+    assert done.records == 0  # its record stays as that machine wrote it (review: "an older mnistlab's run" said)
+    assert json.loads((tmp_path / "here" / "runs" / rid / RECORD_FILE).read_text())["status"] == "running"
 
 
 def test_runs_where_no_reindex_looks_are_said_by_reindex_and_check(tmp_path: Path, capsys) -> None:

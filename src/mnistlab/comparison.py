@@ -1199,7 +1199,8 @@ class Comparison:
             for row in variants:
                 row.update(vs_best=None, vs_best_p=None)
         _settings_told(variants, [r for cells in self._cells.values() for _, r in cells.values()])
-        return variants + self._variant_committee_rows()
+        return variants + [{**row, "settings": {}} for row in self._variant_committee_rows()]  # (its variants' own rows
+        # say theirs)
 
     def _variant_committee_rows(self) -> list[dict[str, Any]]:
         counted = {r.run_id: r for cells in self._cells.values() for _, r in cells.values()}

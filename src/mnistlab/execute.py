@@ -10,7 +10,6 @@ cells are done, every complete committee has its members' averaged softmax outpu
 
 from __future__ import annotations
 
-import _thread
 import json
 import math
 import multiprocessing
@@ -308,7 +307,13 @@ def terminate_as_interrupt() -> Iterator[StopSignal]:
         if not any(hook.exc_value is r for r in raised):  # and raised again in the main thread once the collector
             old_hook(hook)  # is done (review: `train` trained on to its end, `run` and `search` to theirs)
         else:  # from another thread, a moment later: from this one it would land in the callback again
-            threading.Timer(0.01, _thread.interrupt_main, args=(got.signum,)).start()
+            threading.Timer(0.01, again).start()
+
+    def again() -> None:  # the signal itself, to the main thread: it wakes a sleep or a wait (review: interrupt_main
+        if signal.getsignal(signal.SIGTERM) is on_term:  # came only once the call returned); not once the block is left
+            signal.pthread_kill(main, got.signum)
+
+    main = threading.main_thread().ident or 0
 
     old, old_hook = signal.signal(signal.SIGTERM, on_term), sys.unraisablehook
     sys.unraisablehook = unraisable

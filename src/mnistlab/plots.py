@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import re
 import sys
+import textwrap
 import threading
 import unicodedata
 import warnings
@@ -84,6 +85,10 @@ def scale_fonts(fig: Figure, factor: float) -> Figure:
         width, height = fig.get_size_inches()  # room for the larger text, still larger against the figure
         fig.set_size_inches((float(width) * math.sqrt(factor), float(height) * math.sqrt(factor)))  # (helper-229: at 2,
         # a title's second line was cut at both ends)
+        if (title := getattr(fig, "_suptitle", None)) is not None:  # ... and lines that still outgrow it, wrapped
+            # (helper-232; matplotlib keeps the suptitle there, with no public getter of the Text)
+            fits = max(20, int(float(width) * math.sqrt(factor) * 72 / (0.6 * float(title.get_fontsize()))))
+            title.set_text("\n".join(textwrap.fill(line, fits) for line in title.get_text().split("\n")))
     return fig
 
 

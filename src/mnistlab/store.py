@@ -985,8 +985,9 @@ class RunStore:
                              "leave an empty store)")
         return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
                          done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated,
-                         built.records + done.records, done.unread_committees, built.incomplete + done.incomplete,
-                         done.strays)
+                         built.records + done.records, done.unread_committees,
+                         list(dict.fromkeys([*built.incomplete, *done.incomplete])), done.strays)  # (the second pass
+        # reads the first one's rows: a folder said once, review)
 
     def _records_brought_up_to_date(self, ended: Sequence[str]) -> int:
         """Rewrite the ``record.json`` of runs ``ended`` (ids) whose row has ended while their record
@@ -1016,7 +1017,9 @@ class RunStore:
             over = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status != 'running'")]
             cut = [r[0] for r in self._conn.execute("SELECT run_id, message FROM runs WHERE status = 'failed'")
                    if cut_short("failed", r[1])]
-        records = self._records_brought_up_to_date(over)
+        copied = {r.run_id for r in added if r.status == "interrupted" and r.host != socket.gethostname()}
+        records = self._records_brought_up_to_date([i for i in over if i not in copied])  # (a run copied in while it
+        # ran elsewhere: its record stays as that machine wrote it, the row says why it counts as ended)
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
