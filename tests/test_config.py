@@ -284,11 +284,12 @@ def test_defaults_live_in_the_schema():
     assert (setting_default("dataset"), setting_default("model")) == (RUN_DEFAULTS["dataset"], RUN_DEFAULTS["model"])
     with pytest.raises(SpecError, match='unknown setting "epoch" \\(did you mean "epochs"\\?\\)'):
         setting_default("epoch")
-    from mnistlab.run import train
+    from mnistlab.run import _train_config, train
 
     defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
-    assert (defaults["dataset"], defaults["model"], defaults["epochs"]) == (
-        RUN_DEFAULTS["dataset"], RUN_DEFAULTS["model"], TrainConfig().epochs)
+    assert (defaults["dataset"], defaults["model"]) == (RUN_DEFAULTS["dataset"], RUN_DEFAULTS["model"])
+    assert defaults["epochs"] is None  # the schema's, unless train={"epochs": ...} gives it (helper-230)
+    assert _train_config("mnist", "seed000-dense", None, {}, validating=False)[0].train.epochs == TrainConfig().epochs
 
 
 def test_build_run_config_layers_defaults_file_settings_flags(tmp_path: Path):

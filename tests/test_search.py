@@ -1076,6 +1076,10 @@ def test_rm_of_a_search_deletes_its_study_so_it_starts_afresh(tmp_path: Path, da
     assert main(["rm", "-e", "srch", "--store", str(store_dir)]) == 0
     assert capsys.readouterr().out.strip() == "deleted 2 runs of srch and the Optuna study srch (searching again starts afresh)"
     assert not has_study(store_dir, "srch") and not list((store_dir / "sweeps").glob("*.json"))  # nor its plan
+    copy = tmp_path / "copy"  # helper-233: the deletion stayed in the -wal file: a copy without it had the study
+    copy.mkdir()
+    shutil.copy(store_dir / "search.sqlite", copy / "search.sqlite")
+    assert not has_study(copy, "srch")
     assert main(search) == 0  # a fresh study: trials 0 and 1 again, new runs
     again = store.runs(experiment="srch")
     assert sorted(r.metrics["trial"] for r in again) == [0, 1] and not {r.run_id for r in again} & set(first)

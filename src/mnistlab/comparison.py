@@ -1116,7 +1116,9 @@ def smoke_note(runs: Sequence[RunRecord]) -> str | None:
     if not small:
         return None
     named = ", ".join(smoke[:5]) + (f" and {len(smoke) - 5} more" if len(smoke) > 5 else "")
-    size = f"the size of a --quick check (1 epoch, at most {QUICK_SUBSET} training images)"
+    epochs = sorted({int(((r.config or {}).get("train") or {}).get("epochs") or 1) for r in small})
+    said = " or ".join(map(str, epochs)) + f" epoch{'s' * (epochs != [1])}"  # (a search --quick's trials: 2, helper-233)
+    size = f"the size of a --quick check ({said}, at most {QUICK_SUBSET} training images)"
     theirs = f"{size}: their accuracies say nothing of a full-size run's"
     if len(small) == len(runs):
         return f"these are smoke runs, {theirs}"

@@ -1833,7 +1833,8 @@ def delete_study(store_root: str | os.PathLike, study: str) -> bool:
         return False
     except Exception as exc:  # sqlalchemy's errors, e.g. a read-only file
         raise MnistlabError(f"cannot delete study {study} from {Path(store_root) / STUDY_FILE}: {first_line(exc)}") from None
-    return True
+    close_storage(store_root)  # the deletion in the file itself: a copy without the -wal file holds it (helper-233:
+    return True  # such a copy brought the deleted study back)
 
 
 def has_study(store_root: str | os.PathLike, study: str) -> bool:
