@@ -1017,15 +1017,17 @@ class RunStore:
             over = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status != 'running'")]
             cut = [r[0] for r in self._conn.execute("SELECT run_id, message FROM runs WHERE status = 'failed'")
                    if cut_short("failed", r[1])]
+            finished = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status = 'finished'")]
         copied = {r.run_id for r in added if r.status == "interrupted" and r.host != socket.gethostname()}
         records = self._records_brought_up_to_date([i for i in over if i not in copied])  # (a run copied in while it
         # ran elsewhere: its record stays as that machine wrote it, the row says why it counts as ended)
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
-        finished = [r.run_id for r in [*added, *updated] if r.status == "finished"]
-        incomplete = [*((f"runs/{i}", CUT_SHORT) for i in cut),
-                      *((f"runs/{i}", why) for i in finished if (why := _not_whole(self.root / "runs" / i)))]
+        missing = set(gone)  # (said as rows without a folder) every finished run's files read, not only those
+        incomplete = [*((f"runs/{i}", CUT_SHORT) for i in cut if i not in missing),  # added now (helper-232: a second
+                      *((f"runs/{i}", why) for i in finished  # reindex went quiet)
+                        if i not in missing and (why := _not_whole(self.root / "runs" / i)))]
         known = set(ids)
         return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, len(updated), records,
                          len(skipped) - folders_skipped, incomplete, stray_folders(self.root, known))
