@@ -1269,7 +1269,8 @@ def test_python_callers_mistakes_are_said_in_their_own_words(tmp_path) -> None:
                                      '[[variants]]\nname = "rates"\n"train.lr" = [0.001, 0.01]\n')
     with pytest.raises(SpecError, match=r'e.toml:7: variant "rates": train.lr: must be a valid number \(got array '
                                         r'\[0.001, 0.01\]\); to train one run for each value, put the list in the '
-                                        r'variant\'s grid: grid = \{ "train.lr" = \[...\] \}'):
+                                        r'variant\'s grid: grid = \{ "train.lr" = \[...\] \} \(in Python, "grid": '
+                                        r'\{"train.lr": \[...\]\}\)'):
         load_experiment(tmp_path / "e.toml")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import matplotlib.colors as mcolors
 import numpy as np
@@ -199,9 +200,9 @@ def test_a_lecturers_figures_every_filter_of_one_digit_slides_and_editable_text(
     assert [t.get_rotation() for t in names.axes[0].get_xticklabels()] == [45] * 10
 
 
-def _stopped_in_epoch_2(model: str, data_dir: Path, tmp_path: Path) -> tuple[RunStore, str]:
+def _stopped_in_epoch_2(model: str, data_dir: Path, tmp_path: Path) -> tuple[RunStore, Any]:
     """A run of ``model`` stopped by Ctrl-C as its second of 3 epochs begins, recorded in a store
-    under ``tmp_path``: the store and the run's id."""
+    under ``tmp_path``: the store and the Run as it ended."""
     import os
     import signal
 
@@ -217,17 +218,22 @@ def _stopped_in_epoch_2(model: str, data_dir: Path, tmp_path: Path) -> tuple[Run
     with pytest.raises(TrainingInterrupted) as stopped:
         train("mnist", model, epochs=3, data_dir=data_dir, progress="none", subset=240, callbacks=[CtrlCInEpoch2()],
               store=tmp_path / "runs")
-    return RunStore(tmp_path / "runs", create=False), stopped.value.run.run_id
+    return RunStore(tmp_path / "runs", create=False), stopped.value.run
 
 
 def test_figures_of_an_interrupted_runs_model_say_so_as_its_test_figures_do(data_dir, tmp_path, capsys):
     """helper-226: feature maps and filters of a run stopped in its first epoch looked like a result."""
-    store, run_id = _stopped_in_epoch_2("seed000-cnn", data_dir, tmp_path)
+    store, stopped = _stopped_in_epoch_2("seed000-cnn", data_dir, tmp_path)
+    run_id = stopped.run_id
     for kind in ("feature-maps", "filters"):
         with pytest.warns(ReportWarning, match=f"run {run_id} was interrupted after 1 of 3 epochs: its weights are "
                                                "those at the stop"):
             fig = views.figure_for(kind, store, run_id, data_dir=data_dir)
         assert "(run interrupted after 1 of 3 epochs: the weights at the stop)" in fig.get_suptitle(), kind
+    from mnistlab import plots
+
+    with pytest.warns(ReportWarning, match="the run interrupted: its weights are those at the stop"):  # in Python
+        plots.plot_feature_maps(stopped, load_dataset("mnist", data_dir).test_images[:1], 0, 1)  # too (helper-229)
     assert main(["report", run_id, "--store", str(store.root), "--data-dir", str(data_dir),
                  "-o", str(tmp_path / "r.html")]) == 0  # a run id stands for its experiment: said
     assert f"note: {run_id} is a run of experiment train: the report is of the experiment" in capsys.readouterr().err
@@ -457,7 +463,8 @@ def test_figures_of_an_interrupted_runs_test_predictions_say_so(data_dir, tmp_pa
     """helper-98: the confusion matrix of a run stopped in its second epoch looked like a result."""
     from mnistlab.run import train
 
-    store, run_id = _stopped_in_epoch_2("seed000-dense", data_dir, tmp_path)
+    store, stopped = _stopped_in_epoch_2("seed000-dense", data_dir, tmp_path)
+    run_id = stopped.run_id
     said = f"run {run_id} was interrupted after 1 of 3 epochs: its test predictions are those of the weights at the stop"
     for kind in ("confusion", "per-class", "misclassified"):
         with pytest.warns(Warning, match=re.escape(said)):

@@ -900,7 +900,7 @@ def _grid_hint(exc: SpecError) -> SpecError:
         return exc
     key = ".".join(str(p) for p in path[2:])
     hinted = exc.within(message=f'{exc}; to train one run for each value, put the list in the variant\'s grid: '
-                                f'grid = {{ "{key}" = [...] }}')
+                                f'grid = {{ "{key}" = [...] }} (in Python, "grid": {{"{key}": [...]}})')
     hinted.more = exc.more
     return hinted
 

@@ -974,6 +974,9 @@ def plot_feature_maps(model: nn.Module | Any, images: Any, filter_index: int | N
     from torch import nn
 
     if not isinstance(model, nn.Module):  # a Run (helper-226: "'Run' object has no attribute 'parameters'")
+        if (status := getattr(model, "status", "finished")) != "finished":  # as the CLI's figure says it (helper-229)
+            warnings.warn(f"the run {status}: its weights are those at the stop, not a result", ReportWarning,
+                          stacklevel=user_level())
         model = model.model
     maps = feature_maps(model, images, layers)
     n = maps[0][1].shape[0]
