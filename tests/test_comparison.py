@@ -1455,6 +1455,13 @@ def test_compare_sorts_and_limits_its_rows(recorded, capsys) -> None:
                                                                      if near else "") + "\n" in err
     assert main(["compare", "tiny", "--store", str(root), "--sort", "acc"]) == 2
     assert capsys.readouterr().err.startswith("error: --sort: unknown key 'acc' (did you mean \"val_acc\"?)")
+    told = next(k for r in rows for k in r["settings"])  # helper-230: by a setting the variants set differently
+    assert main(["compare", "tiny", "--store", str(root), "--format", "json", "--sort", f"-settings.{told}"]) == 0
+    by_setting = json.loads(capsys.readouterr().out)
+    values = [r["settings"].get(told) for r in by_setting if r["settings"].get(told) is not None]
+    assert len(values) > 1 and values == sorted(values, key=lambda v: (str(type(v)), v), reverse=True)
+    assert main(["compare", "tiny", "--store", str(root), "--sort", "settings.nothing.such"]) == 2
+    assert "no row's variant sets nothing.such differently; the settings here: settings." in capsys.readouterr().err
 
 
 def test_an_old_committee_of_members_scored_on_different_test_sets_is_not_counted(tmp_path: Path) -> None:

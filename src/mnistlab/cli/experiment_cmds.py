@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -728,6 +728,8 @@ def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
     from mnistlab.errors import did_you_mean
 
     key = given.strip().lstrip("-")
+    if key.startswith("settings.") and len(key) > len("settings.") and keys is COMPARE_SORTS:  # a row's setting
+        return key, given.strip().startswith("-")  # (helper-230: `--sort settings.train.lr` was refused)
     if key not in keys:
         raise SpecError(f"--sort: unknown key {clip(given, 40)!r}{did_you_mean(key, keys)}; choose from "
                         f"{', '.join(keys)} (-KEY: the largest first)")
@@ -735,10 +737,20 @@ def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
 
 
 def _ordered(rows: Sequence[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    """``rows`` by ``row[key]`` (stable: ties keep their order), those without a value (a failed run's
-    accuracy) last whichever the direction."""
-    known = sorted((row for row in rows if row.get(key) is not None), key=lambda row: row[key], reverse=descending)
-    return known + [row for row in rows if row.get(key) is None]
+    """``rows`` by ``row[key]`` (stable: ties keep their order), or by a setting of theirs
+    (``settings.train.lr``: ``row["settings"]["train.lr"]``), those without a value (a failed run's
+    accuracy, a committee's setting) last whichever the direction; values of several kinds by their text."""
+    def value(row: Mapping[str, Any]) -> Any:
+        if key.startswith("settings."):
+            return (row.get("settings") or {}).get(key.removeprefix("settings."))
+        return row.get(key)
+
+    have = [row for row in rows if value(row) is not None]
+    try:
+        known = sorted(have, key=value, reverse=descending)
+    except TypeError:  # (a setting that is a number in one row and a name in another)
+        known = sorted(have, key=lambda row: str(value(row)), reverse=descending)
+    return known + [row for row in rows if value(row) is None]
 
 
 def _since(given: str, flag: str = "--since") -> float:
@@ -980,8 +992,9 @@ def _recorded(st: RunStore, run_id: str) -> bool:
 @click.option("--variant", "variants", multiple=True,
               help="Only this variant's row (repeatable): the best mark is then among those shown.")
 @click.option("--sort", "sort_key", metavar="KEY",
-              help="Order the rows by a column (its csv name: test_acc, params, train_seconds, ...); -KEY for the "
-                   "largest first (-test_acc: the best first). The marks stay those of every row.")
+              help="Order the rows by a column (its csv name: test_acc, params, train_seconds, ...) or a setting "
+                   "their variants set differently (settings.train.lr); -KEY for the largest first (-test_acc: the "
+                   "best first). The marks stay those of every row.")
 @click.option("--limit", "-n", type=IntRange(min=1), help="At most this many rows, the first of the order.")
 def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick: bool, variants: tuple[str, ...],
                 sort_key: str | None, limit: int | None) -> None:
@@ -1045,7 +1058,17 @@ COMPARE_SORTS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "te
 
 def _chosen_rows(rows: list[dict[str, Any]], order: tuple[str, bool] | None, limit: int | None) -> list[dict[str, Any]]:
     """`compare`'s rows in ``--sort``'s order (a column and whether descending; None: the table's own),
-    the first ``--limit`` of them (helper-196: a 500-variant table in file order)."""
+    the first ``--limit`` of them (helper-196: a 500-variant table in file order). SpecError for a
+    ``settings.KEY`` no row's variant sets differently, naming those that do."""
+    if order and order[0].startswith("settings."):
+        told = list(dict.fromkeys(k for row in rows for k in (row.get("settings") or {})))
+        if order[0].removeprefix("settings.") not in told:
+            from mnistlab.errors import did_you_mean
+
+            name = order[0].removeprefix("settings.")
+            raise SpecError(f"--sort: no row's variant sets {clip(name, 40)} differently{did_you_mean(name, told)}; "
+                            + (f"the settings here: {', '.join('settings.' + k for k in told[:8])}" if told else
+                               "the rows set nothing differently"))
     return (_ordered(rows, *order) if order else rows)[:limit]
 
 
