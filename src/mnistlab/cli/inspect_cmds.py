@@ -42,7 +42,6 @@ def _filter_index(ctx: click.Context, param: click.Parameter, value: str) -> int
     return index
 
 
-
 @click.command("plot")
 @click.argument("kind")
 @click.argument("target", metavar="EXPERIMENT_OR_RUN...", nargs=-1, required=True)

@@ -144,7 +144,7 @@ def _edited(dataset: Any) -> bool:
     holds other images or labels than a new load of what it was loaded as: its arrays can be written
     to (copy-on-write, as Keras's), and a label-noise or preprocessing experiment edits them in place
     (review: it trained on the files as they are, recorded as the plain dataset). One load from the
-    decoded cache and one comparison of the arrays, some 30 ms for MNIST."""
+    decoded cache and one comparison of the arrays, some 15 ms for MNIST (bench/bench_dataset_api.py)."""
     from mnistlab.datasets import load_dataset
 
     name, folder = dataset.loaded_as[:2]
