@@ -342,3 +342,29 @@ def test_a_starts_fresh_layers_are_said_of_its_cell_in_a_sweep(jobs: str, tmp_pa
                  "--jobs", jobs])
     err = capsys.readouterr().err
     assert code == 0 and 'warning: variant "deeper" (seed 0): weights: 2 layers of 3 keep their fresh initialisation' in err
+
+
+def test_a_dry_run_knows_a_start_recorded_again_from_another_variants_run(data_dir: Path, tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-234: a variant starting from one whose config another variant's run trained ("pre-copy",
+    recorded again from "pre"'s run) was said by `run --dry-run` to wait on a run that "ended without
+    finishing", nothing to train; `run` then trained it. Renamed, its finished runs were said to train again."""
+    path = _file(tmp_path, HEAD + PRE + FINE)
+    flags = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", str(path), *flags]) == 0
+    copy = FINE.replace('"fine"', '"fine-copy"').replace('"pre"', '"pre-copy"').replace("= false", "= true")
+    _file(tmp_path, HEAD + PRE + FINE + PRE.replace('"pre"', '"pre-copy"') + copy)
+    capsys.readouterr()
+    assert main(["run", str(path), "--dry-run", *flags]) == 0
+    out, err = capsys.readouterr()
+    assert "ended without finishing" not in err and "1 run to train" in out
+    assert [line.split()[:3] for line in out.splitlines() if line.startswith("fine-copy")] == [["fine-copy", "0", "1"]]
+    assert main(["run", str(path), *flags]) == 0
+    assert "fine-copy  seed 0: finished, test acc" in capsys.readouterr().out  # trained, as the dry run said
+    renamed = (HEAD + PRE + FINE + PRE.replace('"pre"', '"pre-copy"') + copy).replace('"pre-copy"', '"pre-again"')
+    _file(tmp_path, renamed)
+    assert main(["run", str(path), "--dry-run", *flags]) == 0  # renamed: nothing to train, as `run` then finds
+    out, err = capsys.readouterr()
+    assert "nothing to train" in out and "train again" not in err, (out, err)
+    assert main(["run", str(path), *flags]) == 0
+    assert "fine-copy  seed 0: skipped (already finished)" in capsys.readouterr().out

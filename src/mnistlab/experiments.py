@@ -198,7 +198,7 @@ class Experiment:
         v = next((v for v in self.variants if v.name == variant), None)
         return (*_written_in(tuple(path), v.written if v else {}, ("base",)), *path)
 
-    def cells(self, *, quick: bool = False, store: RunStore | None = None) -> list[Cell]:
+    def cells(self, *, quick: bool = False, store: RunStore | None = None, planning: bool = False) -> list[Cell]:
         """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one.
 
         A variant that starts from another's weights (``weights = { variant = "pretrain" }``) starts
@@ -206,7 +206,10 @@ class Experiment:
         one), once ``store`` holds it finished: the cell's config then names that run's
         ``weights.safetensors`` (its key the file's SHA-256, as ``--weights RUN``'s run's). Before
         (or without a store) the cell is :attr:`Cell.pending`, trained after that run
-        (:func:`mnistlab.execute.run_experiment`).
+        (:func:`mnistlab.execute.run_experiment`). ``planning`` (`run --dry-run`): a start variant with
+        no run of its own yet whose config another variant's finished run trained (`run` records that
+        run again as its) starts the cell from that run, as `run` will (helper-234: the dry run said
+        such cells waited on a run that "ended without finishing", then `run` trained them).
 
         Raises SpecError for a search (its trials are asked from Optuna: :func:`mnistlab.search.run_search`)."""
         if self.search is not None:
@@ -222,7 +225,7 @@ class Experiment:
                     its = None
                     if v.start is not None and v.start.variant in counts:  # (a partial experiment's: its data checked)
                         its = made.get((v.start.variant, *_paired(r, m, counts[v.start.variant])))
-                    made[(v.name, r, m)] = self._cell(v, r, m, quick, its, store)
+                    made[(v.name, r, m)] = self._cell(v, r, m, quick, its, store, planning)
         return [made[(v.name, r, m)] for v in self.variants
                 for r in range(counts[v.name][0]) for m in range(counts[v.name][1])]
 
@@ -242,7 +245,8 @@ class Experiment:
         """A variant's (repeats, committee members), ``quick``'s fewer."""
         return (1, min(v.committee, QUICK_COMMITTEE)) if quick else (v.repeats, v.committee)
 
-    def _cell(self, v: Variant, r: int, m: int, quick: bool, its: Cell | None, store: RunStore | None) -> Cell:
+    def _cell(self, v: Variant, r: int, m: int, quick: bool, its: Cell | None, store: RunStore | None,  # noqa: PLR0913
+              planning: bool = False) -> Cell:
         """The cell of variant ``v``'s repeat ``r``, member ``m``; ``its``: the cell whose run it starts
         from (:meth:`cells`), found finished in ``store`` or pending."""
         from mnistlab.config import parse_run_config
@@ -253,6 +257,8 @@ class Experiment:
         d.setdefault("train", {})["seed"] = seed
         start = None if v.start is None else {"variant": v.start.variant, "skip_mismatch": v.start.skip_mismatch}
         run = None if its is None or its.pending or store is None else store.find_finished(self.name, its.variant, its.key)
+        if run is None and planning and its is not None and not its.pending and store is not None:
+            run = store.find_finished(self.name, None, its.key)  # (the run `run` records again as its variant's)
         if start is not None and run is not None:
             assert store is not None
             file = store.artifact_dir(run.run_id, must_exist=False) / "weights.safetensors"

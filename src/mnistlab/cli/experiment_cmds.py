@@ -407,7 +407,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     RunStore.check_root(root)
     st = RunStore(root, create=False) if (root / DB_FILE).is_file() else None
     if st is not None and exp.starts_from_runs:  # a variant that starts from another's runs: those finished give
-        cells = exp.cells(quick=quick, store=st)  # its cells their keys
+        cells = exp.cells(quick=quick, store=st, planning=True)  # its cells their keys (or will, recorded again)
     plan = plan_cells(st, cells, force)
     todo = [c for c, state, _ in plan if state == "train"]
     check_data(exp, todo, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)
