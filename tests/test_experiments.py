@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.experiments import cell_key, derive_name, is_quick, load_experiment
 from mnistlab.keypaths import set_at
 
@@ -528,8 +528,11 @@ def test_committees_across_variants_are_parsed_with_the_variants_they_gather(tmp
     grid = load_experiment(write(tmp_path, TINY + '[grid]\n"train.lr" = [0.1, 0.01]\n'
                                  '[[committees]]\nname = "both"\nvariants = ["lr=0.1", "lr=0.01"]\n', "g.toml"))
     assert grid.committees[0].variants == ("lr=0.1", "lr=0.01")  # grid variants by their derived names
-    entry = load_experiment(write(tmp_path, TWO + '[[variants]]\nname = "rates"\ngrid = { "train.lr" = [0.1, 0.01] }\n'
-                                  '[[committees]]\nname = "all"\nvariants = ["rates", "b"]\n', "e.toml"))
+    with pytest.warns(SpecWarning, match=r'committees\[0\]: variants: "rates" is a grid of 2 variants \(rates,lr=0.1, '
+                                         r'rates,lr=0.01\): the committee gathers the runs of all of them'):  # (helper-234:
+        entry = load_experiment(write(tmp_path, TWO + '[[variants]]\nname = "rates"\n'  # unsaid, a [grid] added later
+                                      'grid = { "train.lr" = [0.1, 0.01] }\n'  # made one variant's committee span both)
+                                      '[[committees]]\nname = "all"\nvariants = ["rates", "b"]\n', "e.toml"))
     # helper-143: a [[variants]] entry with a grid of its own stands for its variants, as in `compare --variant`
     assert entry.committees[0].variants == ("rates,lr=0.1", "rates,lr=0.01", "b")
     with pytest.raises(SpecError) as err:  # a mistake after it is said at its own place in the file's list (helper-144)
