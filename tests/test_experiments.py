@@ -421,8 +421,10 @@ def test_hostile_paths_and_sizes(tmp_path: Path) -> None:
         load_experiment(write(tmp_path, grid))
     bomb = TINY + "[grid]\n" + "".join(f'"model.{k}" = {list(range(1, 11))}\n' for k in ("conv", "dense", "pool"))
     bomb += "".join(f'"train.{k}" = {list(range(1, 11))}\n' for k in ("epochs", "batch_size", "seed", "threads"))
-    with pytest.raises(SpecError, match="10,000,000 runs requested"):  # refused before expanding 10^7 combos
+    with pytest.raises(SpecError, match=r"10,000,000 runs requested \(10 x 10 x 10 x 10 x 10 x 10 x 10 grid values, x 1 "
+                                        r"run each\)") as err:  # refused before expanding 10^7 combos
         load_experiment(write(tmp_path, bomb))
+    assert err.value.line == bomb.splitlines().index("[grid]") + 1  # at the grid that makes them (helper-234: [base])
 
 def test_model_spec_files_are_relative_to_the_experiment_file(tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "study"

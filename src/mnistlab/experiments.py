@@ -1106,6 +1106,22 @@ def _variant_resources(rv: Mapping[str, Any], source: str, where: str,
             _amount(table, "gpus", "GPUs", label, (*at, "resources"), source))
 
 
+def _not_too_many(top_grid: Sequence[tuple[str, list[Any]]], own_grid: Sequence[tuple[str, list[Any]]], runs: int,
+                  source: str, where: str, at: tuple[str | int, ...]) -> None:
+    """SpecError where a variant's grids (the file's ``[grid]``, its own) with ``runs`` runs a point
+    (repeats x committee members) ask for more than :data:`MAX_CELLS`, said at the larger grid's line
+    with its values' counts (helper-234: at the variant's line)."""
+    axes = [vals for _, vals in [*top_grid, *own_grid]]
+    size = math.prod(len(a) for a in axes) * runs
+    if size <= MAX_CELLS:
+        return
+    top, own = (math.prod(len(v) for _, v in g) if g else 0 for g in (top_grid, own_grid))
+    big = ("grid",) if top >= own and top else (*at, "grid") if own else at
+    points = f"{' x '.join(str(len(a)) for a in axes)} grid values, x " if axes else ""
+    raise SpecError(f"{source}: {where}: {size:,} runs requested ({points}{runs} run{'s' * (runs != 1)} each); at most "
+                    f"{MAX_CELLS:,} per experiment", path=big, source=source)
+
+
 def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[str, Any],
                     top_grid: list[tuple[str, list[Any]]], source: str, where: str, at: tuple[str | int, ...],
                     repeats: int, committee: int, warned: _SaidOnce) -> list[Variant]:
@@ -1136,10 +1152,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         written_at: dict[str, tuple[str | int, ...]] = {k: at for k in overrides}
         tables = [("grid",)] * len(top_grid) + [(*at, "grid")] * len(own_grid)
         axes = [vals for _, vals in grid]
-        size = math.prod(len(a) for a in axes) * reps * members  # checked before expanding: grids explode
-        if size > MAX_CELLS:
-            raise SpecError(f"{source}: {where}: {size:,} runs requested; at most {MAX_CELLS:,} per experiment",
-                            path=at, source=source)
+        _not_too_many(top_grid, own_grid, reps * members, source, where, at)  # before expanding: grids explode
         folder = Path(source).parent  # what the file's data paths are relative to
         for combo in itertools.product(*axes) if grid else [()]:
             ov = dict(overrides)
