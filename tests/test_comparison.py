@@ -1191,6 +1191,31 @@ def test_a_variant_renamed_in_its_file_is_said_by_name_and_recorded_again_not_tr
     assert "small" not in "".join(capsys.readouterr())  # the file's own variants
 
 
+def test_a_renamed_variants_old_row_is_set_apart_from_the_marks(tmp_path: Path, data_dir: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-234: after a rename, `compare NAME` marked the old row beside the new one, the same runs
+    counted twice and in the Holm family (a row flipped from below to ~best)."""
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path / "s")
+    p = write(tmp_path, 'name = "ren"\n' + TINY + '[[variants]]\nname = "small"\nrepeats = 2\n[[variants]]\n'
+              'name = "wide"\nrepeats = 2\n"model.dense" = [16]\n')
+    run_experiment(p, store, data_dir=data_dir)
+    write(tmp_path, p.read_text().replace('"small"', '"slim"'))
+    run_experiment(p, store, data_dir=data_dir)
+    capsys.readouterr()
+    assert main(["compare", "ren", "--store", str(store.root), "--format", "json"]) == 0
+    rows = {r["variant"]: r for r in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"slim", "wide", "small"} and (rows["small"]["vs_best"], rows["small"]["vs_best_p"]) == (None, None)
+    assert "best" in {r["vs_best"] for v, r in rows.items() if v != "small"}  # slim and wide: marked, by the two
+    p_alone = [r["vs_best_p"] for v, r in rows.items() if v != "small" and r["vs_best"] != "best"]
+    from mnistlab.stats import welch_test
+
+    best, other = sorted((rows["slim"], rows["wide"]), key=lambda r: -r["test_acc"])
+    assert p_alone == [pytest.approx(welch_test(best["test_acc"], best["test_acc_std"], best["n"], other["test_acc"],
+                                                other["test_acc_std"], other["n"]).p)]  # one test: no Holm factor
+
+
 def test_the_notes_over_chosen_runs_of_several_experiments_name_rows_as_the_table_does(
         tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """helper-143: the smoke note named a chosen run "other" where its row read "e2/other"."""

@@ -585,8 +585,9 @@ def test_a_stopped_sweep_lists_every_variant_and_its_interrupted_cell_is_not_sco
     assert stopped.value.code == 130, err
     first = next(line for line in out.splitlines() if "  first  " in line)
     # 1 epoch, or 0 where the Ctrl-C landed in the epoch-end callbacks, after the progress write the
-    # helper waits for: that epoch is not complete (the trainer keeps the epochs it finished whole)
-    assert re.search(r"interrupted after [01] of 6 epochs, no result yet", first) and "test acc" not in first, first
+    # helper waits for: that epoch is not complete (the trainer keeps the epochs it finished whole); on
+    # a busy runner the signal may reach the main thread an epoch or more later (CI: 2), never at the end
+    assert re.search(r"interrupted after [0-5] of 6 epochs, no result yet", first) and "test acc" not in first, first
     table = out[out.index("stopped\nvariant"):]
     rows = {line.split()[0]: line for line in table.splitlines()[2:] if line.strip()}
     assert set(rows) == {"first", "second", "third"}, table

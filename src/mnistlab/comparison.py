@@ -634,6 +634,9 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
     table = ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows)
+    if keys is None and not is_search(runs):
+        _set_apart(table, not_in_last_sweep(store, experiment, [str(r.get("variant")) for r in table], runs),
+                   {str(r.variant) for r in runs})
     if notes and keys is None:  # (by name, as its rows; a file's keys: its caller knows the file)
         table.notes = table_notes(store, experiment, table)
     return table
@@ -668,6 +671,22 @@ def _told_config(config: Mapping[str, Any]) -> dict[str, Any]:
     flat["model"] = (model.get("name") or "(inline)") if isinstance(model, Mapping) else model
     flat["weights"] = weights_label(config.get("weights")) or None
     return flat
+
+
+def _set_apart(rows: Sequence[dict[str, Any]], gone: Sequence[str], variants: Collection[str]) -> None:
+    """Mark ``rows`` (an experiment's by name) against the best again without the variants ``gone``
+    from its file's last sweep (renamed or removed since: :func:`not_in_last_sweep`), which are
+    shown unmarked: a renamed variant's old row beside its new one counted its runs twice, and in
+    the Holm family (helper-234: a row flipped from "below" to "~best"). The committee rows across
+    variants (not among ``variants``) stay unmarked; a table that marks nothing (rows of several
+    test sets) stays so."""
+    if not gone or not any(r.get("vs_best") for r in rows):
+        return
+    ranked = [r for r in rows if str(r.get("variant")) in variants]
+    for r in ranked:
+        if str(r.get("variant")) in gone:
+            r.update(vs_best=None, vs_best_p=None)
+    mark_vs_best([r for r in ranked if str(r.get("variant")) not in gone])
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:
