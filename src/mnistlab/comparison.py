@@ -626,17 +626,16 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
         raise StoreError(f'no runs of experiment "{experiment}" in {store.root}'
                          f'{did_you_mean(experiment, store.experiments())}; {_what_exists(store, experiment)}')  # (helper-182)
     runs = [r for r in runs if r.status != "running"]
-    first_ran = None
+    first_ran, gone = None, []
     if keys is None:
         first_ran = planned_order(store, experiment, runs)
         runs = current_runs(runs)
-    rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
+        gone = not_in_last_sweep(store, experiment, [str(r.variant) for r in runs], runs)  # shown, unmarked
+    rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran,
+                      unranked=gone).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
     table = ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows)
-    if keys is None and not is_search(runs):
-        _set_apart(table, not_in_last_sweep(store, experiment, [str(r.get("variant")) for r in table], runs),
-                   {str(r.variant) for r in runs})
     if notes and keys is None:  # (by name, as its rows; a file's keys: its caller knows the file)
         table.notes = table_notes(store, experiment, table)
     return table
@@ -671,22 +670,6 @@ def _told_config(config: Mapping[str, Any]) -> dict[str, Any]:
     flat["model"] = (model.get("name") or "(inline)") if isinstance(model, Mapping) else model
     flat["weights"] = weights_label(config.get("weights")) or None
     return flat
-
-
-def _set_apart(rows: Sequence[dict[str, Any]], gone: Sequence[str], variants: Collection[str]) -> None:
-    """Mark ``rows`` (an experiment's by name) against the best again without the variants ``gone``
-    from its file's last sweep (renamed or removed since: :func:`not_in_last_sweep`), which are
-    shown unmarked: a renamed variant's old row beside its new one counted its runs twice, and in
-    the Holm family (helper-234: a row flipped from "below" to "~best"). The committee rows across
-    variants (not among ``variants``) stay unmarked; a table that marks nothing (rows of several
-    test sets) stays so."""
-    if not gone or not any(r.get("vs_best") for r in rows):
-        return
-    ranked = [r for r in rows if str(r.get("variant")) in variants]
-    for r in ranked:
-        if str(r.get("variant")) in gone:
-            r.update(vs_best=None, vs_best_p=None)
-    mark_vs_best([r for r in ranked if str(r.get("variant")) not in gone])
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:
@@ -1174,8 +1157,13 @@ class Comparison:
 
     def __init__(self, runs: Iterable[RunRecord], committees: Iterable[CommitteeRecord], *,
                  keys: Collection[tuple[str, str]] | None = None,
-                 defined: Mapping[str, Sequence[str]] | None = None, order: Sequence[str] | None = None) -> None:
+                 defined: Mapping[str, Sequence[str]] | None = None, order: Sequence[str] | None = None,
+                 unranked: Collection[str] = ()) -> None:
         self.keys = None if keys is None else frozenset(keys)
+        # variants shown but not marked against the best: by name, those gone from the file's last sweep
+        # (renamed or removed: :func:`not_in_last_sweep`), whose runs a renamed one's row counts again
+        # (helper-234: in the Holm family, a row flipped from "below" to "~best")
+        self.unranked = frozenset(unranked)
         # An ordered ``keys`` (a file's cells, in order) orders the rows: file order, whichever ran first;
         # else ``order`` (variant names) where given
         ordered = keys is not None and not isinstance(keys, (set, frozenset))
@@ -1214,17 +1202,20 @@ class Comparison:
         variants' own), by name."""
         order = sorted(self._rows, key=lambda v: (self._order.get(v, len(self._order)), self._first[v]))
         variants = [dict(self._rows[v]) for v in order]
-        if scored_on_note([r for cells in self._cells.values() for _, r in cells.values()]) is None:
-            variants = mark_vs_best(variants)  # (accuracies on other test images: none is best of them)
-        else:
-            for row in variants:
-                row.update(vs_best=None, vs_best_p=None)
-        _settings_told(variants, [r for cells in self._cells.values() for _, r in cells.values()])
-        return variants + [{**row, "settings": {}} for row in self._variant_committee_rows()]  # (its variants' own rows
-        # say theirs)
+        counted = self._counted()
+        for row in variants:
+            row.update(vs_best=None, vs_best_p=None)
+        if scored_on_note(list(counted.values())) is None:  # (accuracies on other test images: none is best of them)
+            mark_vs_best([row for row in variants if row["variant"] not in self.unranked])
+        _settings_told(variants, list(counted.values()))
+        return variants + [{**row, "settings": {}} for row in self._variant_committee_rows(counted)]  # (its variants'
+        # own rows say theirs)
 
-    def _variant_committee_rows(self) -> list[dict[str, Any]]:
-        counted = {r.run_id: r for cells in self._cells.values() for _, r in cells.values()}
+    def _counted(self) -> dict[str, RunRecord]:
+        """The runs that count, by id: one of each cell (:func:`counts_over`)."""
+        return {r.run_id: r for cells in self._cells.values() for _, r in cells.values()}
+
+    def _variant_committee_rows(self, counted: Mapping[str, RunRecord]) -> list[dict[str, Any]]:
         rows = []
         for name, comms in self._committees.items():
             if name in self._cells or (self.defined is not None and name not in self.defined):

@@ -82,12 +82,12 @@ def scale_fonts(fig: Figure, factor: float) -> Figure:
     if factor != 1:
         for text in fig.findobj(Text):
             text.set_fontsize(float(text.get_fontsize()) * factor)
-        width, height = fig.get_size_inches()  # room for the larger text, still larger against the figure
-        fig.set_size_inches((float(width) * math.sqrt(factor), float(height) * math.sqrt(factor)))  # (helper-229: at 2,
-        # a title's second line was cut at both ends)
+        width, height = (float(inches) * math.sqrt(factor) for inches in fig.get_size_inches())  # room for the
+        fig.set_size_inches((width, height))  # larger text, still larger against the figure (helper-229: at 2, a
+        # title's second line was cut at both ends)
         if (title := getattr(fig, "_suptitle", None)) is not None:  # ... and lines that still outgrow it, wrapped
             # (helper-232; matplotlib keeps the suptitle there, with no public getter of the Text)
-            fits = max(20, int(float(width) * math.sqrt(factor) * 72 / (0.6 * float(title.get_fontsize()))))
+            fits = max(20, int(width * 72 / (0.6 * float(title.get_fontsize()))))
             title.set_text("\n".join(textwrap.fill(line, fits) for line in title.get_text().split("\n")))
     return fig
 
