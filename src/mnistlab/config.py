@@ -1519,7 +1519,7 @@ def setting_path(key: str) -> str:
     return f"{_FLAT_SECTIONS[key]}.{key}" if key in _FLAT_SECTIONS else key
 
 
-def overridden(overrides: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+def _overridden(overrides: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
     """The settings ``overrides`` (as :func:`apply_overrides` takes them) set, as ``{"train.epochs":
     (the name it was given by, its value)}``; a setting given twice, the last."""
     found: dict[str, tuple[str, Any]] = {}
@@ -1538,7 +1538,7 @@ def _given_once(overrides: Mapping[str, Any], source: str) -> None:
     ``data={"subset": 500}``: helper-228, the table won without a word)."""
     seen: dict[str, tuple[str, Any]] = {}
     for key, value in overrides.items():
-        for setting, (name, v) in overridden({key: value}).items():
+        for setting, (name, v) in _overridden({key: value}).items():
             if setting in seen and seen[setting][1] != v:
                 raise SpecError(f"{source}: {setting} is given twice, as {seen[setting][0]} ({seen[setting][1]!r}) and as "
                                 f"{name} ({v!r}): give it once", path=tuple(setting.split(".")), source=source)

@@ -978,9 +978,10 @@ def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, 
                         f"{show(names)}", path=at, source=source)
     # a [[variants]] entry with a grid of its own stands for its variants, as in compare --variant; each
     # name keeps its place in the file's list (an error's line, helper-144)
-    placed = [(k, m) for k, n in enumerate(names) for m in ((grid_family(n, by_name) or [n]) if n not in by_name else [n])]
-    for n in names:  # (helper-234: a [grid] added later made one variant's committee span every point)
-        if n not in by_name and len(family := grid_family(n, by_name) or []) > 1:
+    families = {n: [n] if n in by_name else grid_family(n, by_name) or [n] for n in names}
+    placed = [(k, m) for k, n in enumerate(names) for m in families[n]]
+    for n, family in families.items():  # (helper-234: a [grid] added later made one variant's committee span every
+        if len(family) > 1:  # point of it)
             warnings.warn(f'{where}: variants: "{clip(n, 60)}" is a grid of {len(family)} variants '
                           f"({clip(', '.join(family), 120)}): the committee gathers the runs of all of them; name "
                           "one to gather its alone", SpecWarning, stacklevel=user_level())

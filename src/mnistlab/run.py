@@ -36,7 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
-                             apply_overrides, checkpoint_config, overridden, checkpoint_key, data_shuffled, ema_replaced,
+                             apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              mirrored_digits_warning, parse_run_config, run_key, setting_default, split_seed, test_seed,
                              warn_if_min_lr_never_acts)
 from mnistlab.data.arrays import as_given, given_dataset, said_as_given, saved_if_given
@@ -1740,11 +1740,9 @@ def _train_config(dataset: Any, model: Any, epochs: int | None, overrides: dict[
     (checked as their tables are) and their places in the list given; ``validating``:
     ``validation_data`` was given. SpecError otherwise."""
     cb_objects, cb_at = _callback_objects(overrides)
-    if (set_too := overridden(overrides).get("train.epochs")) and epochs is not None and set_too[1] != epochs:
-        raise SpecError(f"train(): train.epochs is given twice, as epochs ({epochs!r}) and as {set_too[0]} "
-                        f"({set_too[1]!r}): give it once")  # (helper-228: the table won without a word)
-    raw = apply_overrides({**_as_written(dataset, model, overrides),
-                           "train": {"epochs": _DEFAULT_EPOCHS if epochs is None else epochs}}, overrides, source="train()")
+    given = {"epochs": epochs} if epochs is not None else {}  # (one given twice, as train={"epochs": 2} too, is said
+    raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": _DEFAULT_EPOCHS}},  # there)
+                          {**given, **overrides}, source="train()")
     with warnings.catch_warnings():
         if cb_objects:  # the tables' order among themselves is not the order they run in: said below, of all of them
             warnings.filterwarnings("ignore", message=f".*{re.escape(RAW_RESTORED)}")
