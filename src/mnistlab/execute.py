@@ -439,10 +439,11 @@ def _said_by_the_file(cell: Cell) -> frozenset[str]:
     from mnistlab.specs import ModelSpec, spec_warnings
 
     flipped = mirrored_digits(cell.config.get("dataset"), cell.config.get("evaluate") or {})
+    said = frozenset([flipped] if flipped else [])
     try:
-        return frozenset([*spec_warnings(ModelSpec.from_dict(cell.config["model"])), *([flipped] if flipped else [])])
+        return said | frozenset(spec_warnings(ModelSpec.from_dict(cell.config["model"])))
     except (MnistlabError, KeyError, TypeError):  # (a cell its file could not say: its run says what is wrong)
-        return frozenset([flipped] if flipped else [])
+        return said
 
 
 @contextmanager
@@ -1313,15 +1314,14 @@ def plan_cells(st: RunStore | None, cells: Sequence[Cell], force: bool = False) 
 
 
 def held_elsewhere(st: RunStore, cells: Sequence[Cell]) -> list[RunRecord]:
-    """The ``running`` runs of ``cells`` that another live process trains now (:func:`~mnistlab.store.run_alive`;
-    on another host, assumed alive, as a claim assumes it): cells `run` leaves to them, which
+    """The ``running`` runs of ``cells`` that another live process trains now
+    (:func:`~mnistlab.store.trained_by_others`): cells `run` leaves to them, which
     `run --dry-run` says (helper-227: it said "to train", then `run` skipped them)."""
-    from mnistlab.store import run_alive
+    from mnistlab.store import trained_by_others
 
     wanted = {(c.experiment, c.variant, c.key) for c in cells}
     runs = [r for e in {c.experiment for c in cells} for r in st.runs(experiment=e, status="running")]
-    return [r for r in runs if (r.experiment, r.variant, r.config_hash) in wanted
-            and (r.pid, r.host) != (os.getpid(), socket.gethostname()) and run_alive(r.run_id, r.pid, r.host, r.created_at)]
+    return trained_by_others([r for r in runs if (r.experiment, r.variant, r.config_hash) in wanted])
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:

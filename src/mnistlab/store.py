@@ -2142,12 +2142,19 @@ def run_alive(run_id: str, pid: int, host: str, since: float) -> bool:
     return started is None or started <= since + PROCESS_START_SLACK
 
 
-def trained_here_now(recs: Sequence[RunRecord]) -> list[RunRecord]:
-    """The runs of ``recs`` that another live process of this machine trains now (:func:`run_alive`,
-    its start checked against theirs): what `rm` refuses to delete from under it."""
+def trained_by_others(recs: Sequence[RunRecord], *, here_only: bool = False) -> list[RunRecord]:
+    """The runs of ``recs`` that another live process trains now (:func:`run_alive`, its start checked
+    against theirs; one on another host cannot be asked and counts as alive, as a claim counts it);
+    ``here_only``: of this machine alone."""
     here = socket.gethostname()
-    return [r for r in recs if r.status == "running" and r.host == here and r.pid != os.getpid()
-            and run_alive(r.run_id, r.pid, r.host, r.created_at)]
+    return [r for r in recs if r.status == "running" and (r.host == here or not here_only)
+            and (r.pid, r.host) != (os.getpid(), here) and run_alive(r.run_id, r.pid, r.host, r.created_at)]
+
+
+def trained_here_now(recs: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs of ``recs`` that another live process of this machine trains now
+    (:func:`trained_by_others`): what `rm` refuses to delete from under it."""
+    return trained_by_others(recs, here_only=True)
 
 
 def refuse_trained_now(recs: Sequence[RunRecord]) -> None:
