@@ -1093,11 +1093,8 @@ def _pixel_order(names: list[str], side: int, path: Path | str = "") -> list[int
     if len(varying) == 1:
         keys = [n[varying[0]] for n in numbers]
         wanted: list[Any] = list(range(min(keys), min(keys) + len(names)))
-    elif len(varying) == 2 and re.fullmatch(r"\D*#\s*[x×]\s*#\D*", forms[0]):  # row x column, as "1x1"
-        keys = [tuple(n[k] for k in varying) for n in numbers]
-        start = min(min(k) for k in keys)
-        wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)]
-    elif len(varying) == 2 and (axes := _named_axes(names[0], varying)) is not None:  # x3_y5, row5_col3
+    elif len(varying) == 2 and (axes := (varying[0], varying[1]) if re.fullmatch(r"\D*#\s*[x×]\s*#\D*", forms[0])
+                                else _named_axes(names[0], varying)) is not None:  # row x column ("1x1"), x3_y5, r5c3
         keys = [(n[axes[0]], n[axes[1]]) for n in numbers]
         start = min(min(k) for k in keys)
         wanted = [(r, c) for r in range(start, start + side) for c in range(start, start + side)]
