@@ -188,7 +188,11 @@ def test_a_lecturers_figures_every_filter_of_one_digit_slides_and_editable_text(
     assert svg.count("<text") > filters and ">filter 0<" in svg  # text, not outlines: editable on a slide
     assert main(["plot", "feature-maps", ids["cnn0"], "--filter", "all", "--images", "1,2", "-o", str(out), *flags]) == 2
     assert "--filter all draws every filter for one image" in capsys.readouterr().err
-    assert main(["plot", "feature-maps", ids["cnn0"], "--filter", "some", "-o", str(out), *flags]) == 2
+    for bad, said in ((["--filter", "some"], "neither a filter index"), (["--filter", "-1"], "a filter index is 0 or more"),
+                      (["--font-scale", "nan"], "not a finite number"), (["--font-scale", "0"], "--font-scale")):
+        assert main(["plot", "feature-maps", ids["cnn0"], *bad, "-o", str(out), *flags]) == 2, bad
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and said in err, (bad, err)  # one line, no traceback
     base = views.figure_for("history", RunStore(root), ids["cnn0"])
     bigger = plots.scale_fonts(views.figure_for("history", RunStore(root), ids["cnn0"]), 1.5)
     assert bigger.axes[0].title.get_fontsize() == pytest.approx(1.5 * base.axes[0].title.get_fontsize())
