@@ -848,3 +848,57 @@ def test_a_dead_run_in_a_store_that_cannot_be_written_is_shown_ended(tmp_path: P
         assert "status interrupted: the process running it ended" in capsys.readouterr().out
     assert main(["runs", "--store", str(tmp_path)]) == 0  # written once it can be
     assert RunStore(tmp_path).get(dead).status == "interrupted"
+
+
+def test_watch_of_an_ended_sweep_waits_for_its_next_run_with_wait_or_an_edited_file(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """Note 55 (helper-234): `watch FILE` started before `run --force` (or before running a file
+    edited since its last sweep) showed the old sweep done and exited at once."""
+    from mnistlab.experiments import load_experiment
+    from mnistlab.live import end_plan
+
+    exp = tmp_path / "sw.toml"
+    exp.write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n')
+    store = RunStore(tmp_path / "store")
+    (cell,) = load_experiment(exp).cells()
+    write_plan(store.root, "sw", [("base", cell.key)], started=time.time() - 60)
+    _run(store, "base", cell.key, "finished", 0.75, took=1)
+    end_plan(store.root, "sw")
+    assert main(["watch", str(exp), "--store", str(store.root), "--interval", "0.1"]) == 0  # unchanged: shown, left
+    out, err = capsys.readouterr()
+    assert "sw: 1/1 done" in out and err == "sw's last sweep has ended (--wait waits for its next `mnistlab run`)\n"
+    assert main(["watch", "sw", "--store", str(store.root), "--interval", "0.1"]) == 0  # a name: no hint
+    assert capsys.readouterr().err == ""
+
+    def watching(*flags: str) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+        proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "watch", str(exp), "--store", str(store.root),
+                                 "--interval", "0.1", *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == "sw's last sweep has ended: waiting for its next `mnistlab run`... (Ctrl-C stops)\n"
+        time.sleep(1.0)
+        assert proc.poll() is None  # still waiting
+        return proc
+
+    proc = watching("--wait")
+    try:
+        write_plan(store.root, "sw", [("base", cell.key)], force=True)  # `run --force` starts: this process drives it
+        rid = _run(store, "base", cell.key)
+        time.sleep(1.0)
+        assert proc.poll() is None  # now following the new sweep
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={})
+        end_plan(store.root, "sw")
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "sw: 1/1 done, 0 running, 0 left, leader base 50.00%" in out.splitlines()[-1], out
+
+    exp.write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = { dense = [16] }\n')  # edited: a new cell
+    proc = watching()
+    try:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert main(["watch", str(exp), "--store", str(store.root), "--no-wait"]) == 0  # never waits

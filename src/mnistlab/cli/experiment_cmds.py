@@ -537,7 +537,8 @@ def _say_recorded(st: RunStore, name: str, signum: int, cells: list[tuple[str, s
 @click.option("--interval", type=FiniteRange(0.1, 3600), default=2.0, show_default=True,
               help="Seconds between two looks at the store.")
 @click.option("--wait/--no-wait", default=None,
-              help="Wait for a sweep that has not started yet (the default when EXPERIMENT is a file).")
+              help="Wait for a sweep that has not started yet (the default when EXPERIMENT is a file), or for the next "
+                   "run of one that has ended (`run --force` started after `watch`).")
 def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | None) -> None:
     """Follow a sweep that `mnistlab run` works through elsewhere (another terminal, a batch job),
     from the store alone: cells done / running / left, the leader, ETA and each running cell's
@@ -548,9 +549,12 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
     Ctrl-C, or a closed output (`| head -1`), stops watching (status 0) and leaves the sweep
     alone. A sweep not started yet (no store, or no run of it) is waited for when EXPERIMENT is
     a file or with --wait (Ctrl-C then exits 130); a name with --no-wait (the default for a
-    name) is an error at once.
+    name) is an error at once. A sweep that has ended is shown and left, unless --wait is given
+    or EXPERIMENT is a file with cells its last sweep did not have (edited since): then its next
+    `mnistlab run` is waited for.
     """
     st, name = _await_sweep(store, experiment, Path(experiment).is_file() if wait is None else wait, interval)
+    _await_next_sweep(st, name, experiment, wait, interval)
     from mnistlab.execute import StopSignal  # (torch: after a mistake is said, helper-173)
     from mnistlab.live import watch
 
@@ -597,6 +601,57 @@ def _await_sweep(store: str | None, target: str, wait: bool, interval: float) ->
             time.sleep(interval)
         except KeyboardInterrupt:
             raise SystemExit(130) from None
+
+
+def _await_next_sweep(st: RunStore, name: str, target: str, wait: bool | None, interval: float) -> None:
+    """Where ``name``'s sweep has ended and ``wait`` is True (or None for a file with cells the
+    sweep's plan lacks), wait (one line said once) until another `mnistlab run` of it starts: a new
+    plan, or a running run. Helper-234 (note 55): `watch FILE` started before `run --force` showed
+    the old sweep done and exited. Ctrl-C while waiting exits 130."""
+    from mnistlab.live import read_plan, sweep_status
+
+    if wait is False or not sweep_status(st, name).over:
+        return
+    plan = read_plan(st.root, name)
+    if wait is None and not _cells_not_planned(st, name, target, plan):
+        if Path(target).is_file():
+            click.echo(f"{name}'s last sweep has ended (--wait waits for its next `mnistlab run`)", err=True)
+        return
+    started = plan.get("started") if plan else None
+    click.echo(f"{name}'s last sweep has ended: waiting for its next `mnistlab run`... (Ctrl-C stops)", err=True)
+    try:
+        while True:
+            time.sleep(interval)
+            plan = read_plan(st.root, name)
+            if (plan is not None and plan.get("started") != started) or not sweep_status(st, name).over:
+                return
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _cells_not_planned(st: RunStore, name: str, target: str, plan: Mapping[str, Any] | None) -> bool:
+    """Whether experiment file ``target`` (of experiment ``name``) has a cell that ``plan`` (its
+    last sweep's) lacks and the store has no result of: the file was edited since that sweep. False
+    for a name, a search, or a file that cannot be read as it stands."""
+    from mnistlab.execute import DONE_STATUSES
+    from mnistlab.experiments import load_experiment
+
+    if plan is None or not Path(target).is_file():
+        return False
+    try:
+        import warnings
+
+        with warnings.catch_warnings():  # (said once as it was read)
+            warnings.simplefilter("ignore")
+            exp = load_experiment(target)
+            cells = exp.cells(quick=bool(plan.get("quick")), store=st, planning=True)
+    except MnistlabError:
+        return False
+    if exp.name != name:
+        return False
+    known = {tuple(c) for c in plan.get("cells") or ()}
+    return any((c.variant, c.key) not in known and not c.pending  # (a pending cell's key is not yet its own)
+               and st.find_finished(name, c.variant, c.key, DONE_STATUSES) is None for c in cells)
 
 
 def _watched_name(st: RunStore, target: str) -> str:
