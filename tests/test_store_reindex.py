@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -288,14 +289,57 @@ def test_a_run_copied_in_while_it_ran_on_another_machine_holds_no_cell(tmp_path:
     rid = _add(there, "t", status="running")
     there.close()
     record = tmp_path / "there" / "runs" / rid / RECORD_FILE
-    record.write_text(json.dumps({**json.loads(record.read_text()), "host": "labserver"}))
+    hour_ago = time.time() - 3600  # the machine it ran on stopped an hour ago (a copy keeps the files' times)
+    record.write_text(json.dumps({**json.loads(record.read_text()), "host": "labserver", "created_at": hour_ago}))
     RunStore(tmp_path / "here").close()
     shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / rid)
+    _age(tmp_path / "here" / "runs" / rid, hour_ago)
     done = RunStore.reindex(tmp_path / "here")
     rec = RunStore(tmp_path / "here").get(rid)
     assert (rec.status, rec.message, rec.host) == ("interrupted", "the process running it ended", "labserver")
     assert done.records == 0  # its record stays as that machine wrote it (review: "an older mnistlab's run" said)
     assert json.loads((tmp_path / "here" / "runs" / rid / RECORD_FILE).read_text())["status"] == "running"
+
+
+def _age(folder: Path, when: float) -> None:
+    for p in [*folder.iterdir(), folder]:
+        os.utime(p, (when, when))
+
+
+def test_a_database_lost_on_a_shared_disk_leaves_a_run_another_host_trains_running(tmp_path: Path, capsys) -> None:
+    """Note 55: a database lost on a disk two machines share, rebuilt while one of them trained: that
+    run came back interrupted (its cell free to train twice, its folder to `rm --status interrupted`)."""
+    store = RunStore(tmp_path)
+    rid = _add(store, "remote", status="running")
+    store.record_progress(rid, [{"epoch": 1, "epochs": 5, "loss": 0.4, "epoch_seconds": 700.0}])
+    store.close()
+    folder = tmp_path / "runs" / rid
+    record = json.loads((folder / RECORD_FILE).read_text())
+    started = time.time() - 800  # one 700-second epoch ended a moment ago, on the other machine
+    (folder / RECORD_FILE).write_text(json.dumps({**record, "host": "labserver", "created_at": started}))
+    _lose(tmp_path)
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert ("1 run still running on another host (its folder written in the last 30 minutes): left running"
+            in capsys.readouterr().out)
+    rec = RunStore(tmp_path).get(rid)
+    assert (rec.status, rec.host) == ("running", "labserver")
+    assert RunStore.reindex(tmp_path).elsewhere == 0  # a second reindex: nothing to say, still running
+    assert RunStore(tmp_path).get(rid).status == "running"
+
+    _age(folder, time.time() - 2000)  # 33 minutes quiet: within three of its 700-second epochs, still training
+    assert RunStore.reindex(tmp_path).interrupted == 0 and RunStore(tmp_path).get(rid).status == "running"
+    _age(folder, time.time() - 2000 - 3600)  # then an hour more: that machine stopped
+    (folder / RECORD_FILE).write_text(json.dumps({**record, "host": "labserver", "created_at": started - 3600}))
+    _age(folder, time.time() - 2000 - 3600)
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert "1 of the runs added had been running in a process that has ended" in capsys.readouterr().out
+    rec = RunStore(tmp_path).get(rid)
+    assert (rec.status, rec.message) == ("interrupted", "the process running it ended")
+    assert json.loads((folder / RECORD_FILE).read_text())["status"] == "running"  # as that machine wrote it
+
+    (folder / RECORD_FILE).write_text(json.dumps({**record, "host": "labserver", "created_at": time.time() - 60}))
+    assert RunStore.reindex(tmp_path).elsewhere == 1  # written again (its run goes on): running once more
+    assert RunStore(tmp_path).get(rid).status == "running"
 
 
 def test_runs_where_no_reindex_looks_are_said_by_reindex_and_check(tmp_path: Path, capsys) -> None:

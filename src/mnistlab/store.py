@@ -373,8 +373,9 @@ class Reindexed:
     """What :meth:`RunStore.reindex` did: the runs it added to the database (ids), how many
     committee records, the run folders and files it could not read (name, why), where it moved a
     damaged database (None: there was none), the runs the database lists whose folder is gone,
-    how many added runs it marked ``interrupted`` (their process had ended), and how many rows it
-    brought up to date from their folders."""
+    how many runs it marked ``interrupted`` (their process had ended; on another host, their folder
+    not written lately: :func:`_training_elsewhere`), and how many rows it brought up to date from
+    their folders."""
 
     added: list[str]
     committees: int
@@ -390,6 +391,9 @@ class Reindexed:
     #: or predictions gone or cut short (helper-227: a half-copied run, indexed without a word)
     incomplete: list[tuple[str, str]] = field(default_factory=list)
     strays: list[tuple[str, str]] = field(default_factory=list)  # :func:`stray_folders`: runs no reindex takes in
+    #: runs added or brought up to date still ``running`` on another host (:func:`_training_elsewhere`:
+    #: their folders written lately), left running
+    elsewhere: int = 0
 
 
 # ---------------------------------------------------------------------------------- the store
@@ -986,7 +990,8 @@ class RunStore:
         return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
                          done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated,
                          built.records + done.records, done.unread_committees,
-                         list(dict.fromkeys([*built.incomplete, *done.incomplete])), done.strays)  # (the second pass
+                         list(dict.fromkeys([*built.incomplete, *done.incomplete])), done.strays,
+                         built.elsewhere + done.elsewhere)  # (the second pass
         # reads the first one's rows: a folder said once, review)
 
     def _records_brought_up_to_date(self, ended: Sequence[str]) -> int:
@@ -1018,11 +1023,15 @@ class RunStore:
             cut = [r[0] for r in self._conn.execute("SELECT run_id, message FROM runs WHERE status = 'failed'")
                    if cut_short("failed", r[1])]
             finished = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status = 'finished'")]
-        copied = {r.run_id for r in added if r.status == "interrupted" and r.host != socket.gethostname()}
+        here = socket.gethostname()
+        copied = {r.run_id for r in [*added, *updated] if r.status == "interrupted" and r.host != here}
         records = self._records_brought_up_to_date([i for i in over if i not in copied])  # (a run copied in while it
         # ran elsewhere: its record stays as that machine wrote it, the row says why it counts as ended)
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
+        ended += sum(r.status == "interrupted" and r.message == ENDED and r.host != here  # (_training_elsewhere)
+                     and r.run_id in copied for r in [*added, *updated])
+        elsewhere = sum(r.status == "running" and r.host != here for r in [*added, *updated])
         self.mark_stale()
         missing = set(gone)  # (said as rows without a folder) every finished run's files read, not only those
         incomplete = [*((f"runs/{i}", CUT_SHORT) for i in cut if i not in missing),  # added now (helper-232: a second
@@ -1030,7 +1039,7 @@ class RunStore:
                         if i not in missing and (why := _not_whole(self.root / "runs" / i)))]
         known = set(ids)
         return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, len(updated), records,
-                         len(skipped) - folders_skipped, incomplete, stray_folders(self.root, known))
+                         len(skipped) - folders_skipped, incomplete, stray_folders(self.root, known), elsewhere)
 
     def _index_folders(self) -> tuple[list[RunRecord], list[RunRecord], list[tuple[str, str]]]:
         """Add the run folders the database lacks, and bring up to date the rows of runs whose
@@ -1061,13 +1070,16 @@ class RunStore:
                     if row is None and not _starting(folder):
                         skipped.append((f"runs/{folder.name}", str(why)))
                     continue
+                elsewhere = rec.status == "running" and rec.host != here
+                if elsewhere and not _training_elsewhere(folder, rec):  # copied in while it ran, or its machine
+                    rec = replace(rec, status="interrupted", message=ENDED)  # stopped (review: it held its cell for
+                    # good); one written lately trains on a disk shared with this host: left running (note 55)
                 if row is not None:
-                    if rec.status in FINAL_STATUSES and (rec.status, rec.message) != row:
+                    back = elsewhere and rec.status == "running" and row == ("interrupted", ENDED)  # (a rebuild before)
+                    if (rec.status in FINAL_STATUSES or back) and (rec.status, rec.message) != row:
                         _update(con, rec)
                         updated.append(rec)
                     continue
-                if rec.status == "running" and rec.host != here:  # copied in from another machine while it ran
-                    rec = replace(rec, status="interrupted", message=ENDED)  # (review: it held its cell for good)
                 if _insert(con, rec, skipped):
                     added.append(rec)
         return added, updated, skipped
@@ -1718,6 +1730,29 @@ def _update(con: sqlite3.Connection, rec: RunRecord) -> None:
     con.execute("UPDATE runs SET status = ?, message = ?, env = ?, finished_at = ?, history = ?, metrics = ?, config = ?"
                 " WHERE run_id = ?", (rec.status, rec.message, _dumps(rec.env), rec.finished_at, _dumps(rec.history),
                                       _dumps(rec.metrics), _dumps(rec.config), rec.run_id))
+
+
+#: how long a run of another host may go without a sign of life in its folder and still count as
+#: training there (:func:`_training_elsewhere`), at least; three of its slowest epochs where longer
+ELSEWHERE_QUIET_S = 1800.0
+
+
+def _training_elsewhere(folder: Path, rec: RunRecord, now: float | None = None) -> bool:
+    """Whether ``rec``, a ``running`` run of another host (which cannot be asked), may still be
+    training there: its folder written lately (its progress file or record: modified in the last
+    :data:`ELSEWHERE_QUIET_S` seconds, or three of its slowest epochs) and its own clock agreeing
+    (its start plus its epochs' seconds as recent). A database lost on a disk two machines share
+    while one trains (note 55: a rebuild made that run interrupted, its cell free to train twice and
+    its folder to `rm --status interrupted`); a folder copied in from a machine whose run died has
+    an old record (a copy keeps its times, or its epochs end long before now)."""
+    now = time.time() if now is None else now
+    epochs = [float(h["epoch_seconds"]) for h in rec.history or () if isinstance(h.get("epoch_seconds"), (int, float))]
+    quiet = max(ELSEWHERE_QUIET_S, 3 * max(epochs, default=0.0))
+    try:
+        written = max(p.stat().st_mtime for p in (folder, folder / RECORD_FILE, folder / PROGRESS_FILE) if p.exists())
+    except (OSError, ValueError):
+        return False
+    return now - written < quiet and now - (rec.created_at + sum(epochs)) < quiet
 
 
 def _starting(folder: Path) -> bool:

@@ -28,7 +28,7 @@ from mnistlab.notes import tags_said
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
     from mnistlab.experiments import Cell, Experiment
-    from mnistlab.store import RunRecord, RunStore
+    from mnistlab.store import Reindexed, RunRecord, RunStore
 
 _STORE = store_option()
 COMPARE_FORMATS = ("table", "csv", "json", "markdown")
@@ -1438,6 +1438,36 @@ def _has_study(st: RunStore, name: str) -> bool:
         return False
 
 
+def _say_ended(done: Reindexed) -> None:
+    """What `reindex` says of the runs whose end it learned (or did not) from their folders."""
+    from mnistlab.store import ELSEWHERE_QUIET_S
+
+    if done.interrupted:
+        click.echo(f"{done.interrupted} of the runs added had been running in a process that has ended: "
+                   "marked interrupted")
+    if done.elsewhere:
+        many = done.elsewhere != 1
+        click.echo(f"{done.elsewhere} run{'s' * many} still running on another host ({'their folders' if many else 'its folder'} "
+                   f"written in the last {ELSEWHERE_QUIET_S / 60:.0f} minutes): left running; a reindex once "
+                   f"{'they have' if many else 'it has'} not written for that long marks {'them' if many else 'it'} "
+                   "interrupted")
+    if done.updated:
+        many = done.updated != 1
+        click.echo(f"{done.updated} run{'s' * many} brought up to date from {'their' if many else 'its'} folder"
+                   f"{'s' * many} (the database still said running, or failed for a folder copied in cut short, and the "
+                   "folder now says how the run ended: a backup restored, a database lost while training, a run ending "
+                   "as the reindex ran, or the rest of a copy come in)")
+    if done.without_folder:
+        n = len(done.without_folder)
+        click.echo(f"note: {n} run{'s' * (n != 1)} in the database {'have' if n != 1 else 'has'} no folder (its "
+                   f"files were removed): {', '.join(done.without_folder[:5])}{'...' if n > 5 else ''}", err=True)
+    if done.records:
+        many = done.records != 1
+        click.echo(f"{done.records} record.json file{'s' * many} brought up to date from the database (it says "
+                   f"{'those runs' if many else 'that run'} ended, the record{'s' * many} still said running: an older "
+                   "mnistlab's run, ended after the store was upgraded)")
+
+
 @click.command("reindex")
 @_STORE
 @click.option("--check", is_flag=True, help="Only compare every run folder with its row, changing nothing; "
@@ -1469,24 +1499,7 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     click.echo(f"added {added} run{'s' * (added != 1)} and {done.committees} committee record"
                f"{'s' * (done.committees != 1)} to {root / DB_FILE}" if added or done.committees or skipped else
                f"{root / DB_FILE} already lists every run folder")
-    if done.interrupted:
-        click.echo(f"{done.interrupted} of the runs added had been running in a process that has ended: "
-                   "marked interrupted")
-    if done.updated:
-        many = done.updated != 1
-        click.echo(f"{done.updated} run{'s' * many} brought up to date from {'their' if many else 'its'} folder"
-                   f"{'s' * many} (the database still said running, or failed for a folder copied in cut short, and the "
-                   "folder now says how the run ended: a backup restored, a database lost while training, a run ending "
-                   "as the reindex ran, or the rest of a copy come in)")
-    if done.without_folder:
-        n = len(done.without_folder)
-        click.echo(f"note: {n} run{'s' * (n != 1)} in the database {'have' if n != 1 else 'has'} no folder (its "
-                   f"files were removed): {', '.join(done.without_folder[:5])}{'...' if n > 5 else ''}", err=True)
-    if done.records:
-        many = done.records != 1
-        click.echo(f"{done.records} record.json file{'s' * many} brought up to date from the database (it says "
-                   f"{'those runs' if many else 'that run'} ended, the record{'s' * many} still said running: an older "
-                   "mnistlab's run, ended after the store was upgraded)")
+    _say_ended(done)
     if committee_files := done.unread_committees:  # (a committee is scored again from its members: no run lost)
         click.echo(f"{committee_files} committee file{'s' * (committee_files != 1)} could not be read (the warnings "
                    "above say why): those committees are not listed until scored again", err=True)
