@@ -28,7 +28,7 @@ ONE_PASS = r"""
 import sys, time
 import numpy as np
 from mnistlab.datasets import load_dataset
-from mnistlab.preprocess import preprocess
+from mnistlab.preprocessing import preprocess
 h, w, lined, n = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", int(sys.argv[4])
 digits = np.asarray(load_dataset("mnist").test_images[:n], dtype=np.float64) / 255
 rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import DataWarning
-from mnistlab.preprocess import preprocess
+from mnistlab.preprocessing import preprocess
 
 
 def as_photo(digits: list[np.ndarray], gap: int) -> Image.Image:

@@ -21,7 +21,7 @@ from mnistlab.cli import main
 from mnistlab.data.userdata import resize_images
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import DataError, InvertedImageWarning, SpecError, StoreError
-from mnistlab.preprocess import preprocess
+from mnistlab.preprocessing import preprocess
 from mnistlab.run import Committee, Run, load_trained
 from mnistlab.store import RunStore
 
@@ -722,7 +722,7 @@ def test_hostile_image_inputs_are_one_line_errors_without_hanging(mnist_models, 
     links to ``.`` (listing paths without end); ``- < /dev/zero`` read stdin until memory ran out."""
     import importlib
 
-    preprocess = importlib.import_module("mnistlab.preprocess")  # (the package's name is the function)
+    preprocess = importlib.import_module("mnistlab.preprocessing")
     x, _ = test_digits
     os.mkfifo(tmp_path / "fifo.png")
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "fifo.png", "--store", mnist_models)
@@ -765,7 +765,7 @@ def test_hostile_image_inputs_are_one_line_errors_without_hanging(mnist_models, 
 def test_a_huge_image_is_reduced_before_its_recipe(test_digits) -> None:
     """helper-172: a 9000x9000 PNG of 78 KB (under Pillow's bomb limit) took 3.8 GB as float64 and
     ended in a traceback: an image over MAX_SIDE is reduced by a whole factor first."""
-    from mnistlab.preprocess import MAX_SIDE, preprocess, to_gray
+    from mnistlab.preprocessing import MAX_SIDE, preprocess, to_gray
 
     big = Image.fromarray(np.kron(255 - test_digits[0][0], np.ones((80, 80), np.uint8)))  # 2240 x 2240, one digit
     assert to_gray(big).shape == (1120, 1120) and MAX_SIDE == 2048

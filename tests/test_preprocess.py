@@ -17,7 +17,7 @@ import mnistlab
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import DataError, DataWarning
 from mnistlab.files import display_name
-from mnistlab.preprocess import RECIPES, image_sources, open_image, preprocess, read_images, recipe_for
+from mnistlab.preprocessing import RECIPES, image_sources, open_image, preprocess, read_images, recipe_for
 
 
 @pytest.fixture(scope="module")
@@ -461,7 +461,7 @@ def test_a_tightly_cropped_digits_bars_are_not_ruled_lines(data_dir: Path, index
 
 
 def test_main_ink_keeps_a_separate_stroke_and_drops_only_specks():
-    from mnistlab.preprocess import _components, _main_ink
+    from mnistlab.preprocessing import _components, _main_ink
 
     ink = np.zeros((100, 100))
     ink[20:80, 40:48] = 1.0  # the body: 480
@@ -509,7 +509,7 @@ def test_an_unknown_dataset_name_is_an_error_not_the_plain_recipe():
 @pytest.mark.parametrize("side", [10_000, 30_000])  # Pillow warns at 1-2x its limit and raises above: one message
 def test_a_decompression_bomb_names_its_size_and_one_limit(tmp_path: Path, side: int) -> None:
     from mnistlab.errors import DataError
-    from mnistlab.preprocess import open_image
+    from mnistlab.preprocessing import open_image
 
     path = tmp_path / "bomb.png"
     path.write_bytes(_png_header(side, side))
@@ -585,7 +585,7 @@ def test_a_row_of_digits_in_one_image_is_said_and_one_digit_is_not(digits) -> No
     with pytest.warns(DataWarning, match=r"^row.png: 3 marks side by side, as several digits written in a row: the model "
                                          r"reads one digit an image, and answers for the whole row as one; crop each"):
         preprocess(Image.fromarray(on_paper(three, size=(220, 400))), "mnist", name="row.png")
-    from mnistlab.preprocess import side_by_side
+    from mnistlab.preprocessing import side_by_side
 
     assert side_by_side(np.zeros((5, 5))) == 0 and side_by_side(x[0] / 255) == 1
 
@@ -593,7 +593,7 @@ def test_a_row_of_digits_in_one_image_is_said_and_one_digit_is_not(digits) -> No
 def test_a_path_named_twice_is_two_rows_and_a_pattern_gives_each_image_once(tmp_path, monkeypatch):
     """helper-180: Keras's predict gives a row per input, so a list naming a file twice keeps both
     (its labels line up); a pattern reaching an image twice (a folder and its images: helper-174) once."""
-    from mnistlab.preprocess import list_images
+    from mnistlab.preprocessing import list_images
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "d" / "sub").mkdir(parents=True)

@@ -410,7 +410,7 @@ def test_a_folder_of_train_and_test_splits_is_not_read_as_two_classes(tmp_path: 
 def test_predict_makes_an_image_of_your_own_data_as_training_read_it(tmp_path: Path) -> None:
     """helper-121: training resized the user's images bilinearly on 8-bit pixels, predict with
     Lanczos on floats: a training file's pixels differed by up to 43/255 (train/serve skew)."""
-    from mnistlab.preprocess import preprocess, recipe_for
+    from mnistlab.preprocessing import preprocess, recipe_for
 
     rng = np.random.default_rng(1)
     (tmp_path / "f" / "a").mkdir(parents=True)
@@ -429,7 +429,7 @@ def test_predict_makes_an_image_of_your_own_data_as_training_read_it(tmp_path: P
     for f in files:  # each file as predict makes it is one of the images training read (the split aside)
         seen = preprocess(f, None).astype(int)
         assert min(np.abs(seen - m.astype(int)).max() for m in made) == 0, f  # Pillow's own "L" too (helper-122)
-    from mnistlab.preprocess import image_sources, read_images
+    from mnistlab.preprocessing import image_sources, read_images
 
     np.testing.assert_array_equal(read_images(image_sources([files[-1]]), None)[1][0], preprocess(files[-1], None))
     assert "bilinear" in " ".join(recipe_for(spec).steps)  # what the card tells a caller of an export
@@ -796,7 +796,7 @@ def test_a_path_that_names_nothing_says_what_in_it_may_be_why(tmp_path: Path, mo
 def test_an_image_pattern_of_another_case_says_which_files_it_missed(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """helper-177: `predict RUN 'img/*.png'` of Paint's .PNG files said only "no image file matches"."""
-    from mnistlab.preprocess import image_sources
+    from mnistlab.preprocessing import image_sources
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "img").mkdir()
@@ -2741,7 +2741,7 @@ def test_a_compressed_csv_is_said_to_be_compressed_wherever_it_is_given(tmp_path
     import gzip
     import zipfile
 
-    from mnistlab.preprocess import open_image
+    from mnistlab.preprocessing import open_image
 
     monkeypatch.chdir(tmp_path)
     write_csv(tmp_path / "train.csv", four_images(), [0, 1, 0, 1])

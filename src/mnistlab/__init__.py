@@ -34,7 +34,7 @@ _HOMES = {
     "ModelSpec": "specs", "load_model_spec": "specs", "parse_model_spec": "specs", "save_model_spec": "specs",
     "RunRecord": "store", "RunStore": "store",
     "Committee": "run", "Run": "run", "RunResult": "run", "load_trained": "run", "run_config": "run", "train": "run",
-    "TrainingInterrupted": "run", "list_images": "preprocess", "preprocess": "preprocess", "lr_find": "lr_finder",
+    "TrainingInterrupted": "run", "list_images": "preprocessing", "preprocess": "preprocessing", "lr_find": "lr_finder",
 }
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
     from mnistlab.store import RunRecord, RunStore
     from mnistlab.run import Committee, Run, RunResult, TrainingInterrupted, load_trained, run_config, train
-    from mnistlab.preprocess import list_images, preprocess
+    from mnistlab.preprocessing import list_images, preprocess
     from mnistlab.lr_finder import lr_find
 
 
@@ -82,13 +82,18 @@ if not TYPE_CHECKING:  # for a type checker the names are the imports above: a m
         return value
 
     def __dir__() -> list[str]:
-        """The public names and the module's own dunders (what completion in a notebook offers)."""
-        return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+        """The public names, the package's public modules (``mnistlab.plots``, loaded when first asked
+        for; helper-237: completion never offered them) and the module's own dunders (what completion
+        in a notebook offers). ``preprocess`` is the function; its module is ``preprocessing``."""
+        import pkgutil
+
+        modules = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")} - {"preprocess"}
+        return sorted({*__all__, *modules, *(name for name in globals() if name.startswith("__"))})
 
 
 class _Package(types.ModuleType):
     """The package's module type. ``preprocess`` is both a public function and the name of its
-    module, and importing the module (``from mnistlab.preprocess import ...``) sets the package's
+    module, and importing the module (``from mnistlab.preprocessing import ...``) sets the package's
     attribute to the module: the function stays (a module subclass, as the Python reference's
     "Customizing module attribute access" shows)."""
 

@@ -32,7 +32,7 @@ from mnistlab.experiments import model_as_written, same_setting
 from mnistlab.initial_weights import said as said_start
 from mnistlab.summary import summarize
 from mnistlab.plots import most_confused_pairs
-from mnistlab.preprocess import recipe_for
+from mnistlab.preprocessing import recipe_for
 from mnistlab.run import Committee, Run, check_trained
 from mnistlab.specs import ModelSpec
 

@@ -11,7 +11,7 @@ is not left behind (:class:`~mnistlab.errors.ExportError`)::
     print(check.summary())                              # "10000 test images at batch 1 and 1000: ..."
 
 The file takes float32 images (N, 1, 28, 28), pixels / 255, light on dark, in dataset form (see
-:mod:`mnistlab.preprocess`); its output is logits (N, classes) (a committee's: the log of its
+:mod:`mnistlab.preprocessing`); its output is logits (N, classes) (a committee's: the log of its
 members' mean probabilities, so softmax gives the committee's probabilities). The batch size is
 dynamic. The preprocessing recipe, class names, dataset and run ids travel in the file's
 metadata (:func:`read_metadata`). ONNX needs the optional extra: ``pip install 'mnistlab[onnx]'``
@@ -41,7 +41,7 @@ from mnistlab._version import __version__
 from mnistlab.errors import (DataError, ExportError, MnistlabError, OutputError, ReportWarning, did_you_mean, in_python_words,
                              user_level)
 from mnistlab.files import check_output_path, display_name, safetensors_metadata, save_weights, write_output
-from mnistlab.preprocess import recipe_for
+from mnistlab.preprocessing import recipe_for
 from mnistlab.run import Committee, Run, check_trained
 
 __all__ = ["FORMATS", "LOGIT_ATOL", "LOGIT_RTOL", "Verification", "export_model", "format_for", "metadata",

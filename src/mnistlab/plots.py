@@ -1059,7 +1059,7 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
                      names: Sequence[str], *, light_background: bool = False) -> Figure:
     """One row per image: the image as given, the (H, W) image the model saw, and a bar of its probabilities.
 
-    ``originals``: PIL images (drawn by :func:`mnistlab.preprocess.as_drawn`: on the background the
+    ``originals``: PIL images (drawn by :func:`mnistlab.preprocessing.as_drawn`: on the background the
     model read a transparent one on) or arrays; ``seen``: uint8 (N, H, W); ``probs``: (N, classes);
     ``names``: a title per row, shown as typed (no mathtext: a "$" in a file name stays a "$").
     What the model saw is drawn as `plot samples` draws its training data (:func:`data_cmap`):
@@ -1068,7 +1068,7 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
     """
     from PIL import Image
 
-    from mnistlab.preprocess import as_drawn
+    from mnistlab.preprocessing import as_drawn
 
     seen, probs = _as_images(seen), np.asarray(probs)
     if not len(seen):

@@ -1501,7 +1501,7 @@ class Run:
         :func:`mnistlab.list_images`'s file ``i``), Kaggle-style CSV files (images already in dataset
         form, a row each, a label column left unread: ``run.predict("test.csv")``), PIL images, or arrays.
         ``preprocess`` (None: files and PIL images yes, arrays no) puts each image in dataset form first, as the
-        run's dataset was made (:func:`mnistlab.preprocess.preprocess`: for MNIST, inverted when
+        run's dataset was made (:func:`mnistlab.preprocessing.preprocess`: for MNIST, inverted when
         the background is light, cropped, scaled to 20 px, centred by mass): any size, colour or
         polarity is then fine. ``preprocess=False`` takes files already in dataset form (28x28).
         ``batch_size``: images a pass (250 if None; a whole number at least 1, else SpecError), and
@@ -1940,11 +1940,11 @@ def _csv_images(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> n
 
 def _every_file(paths: Sequence[str | os.PathLike], dataset: str | None, size: tuple[int, ...],
                 preprocessing: bool) -> np.ndarray:
-    """:func:`~mnistlab.preprocess.read_images`' uint8 (N, H, W) of the image files ``paths`` name
-    (files, folders: :func:`~mnistlab.preprocess.image_sources`), or one DataError naming each that
+    """:func:`~mnistlab.preprocessing.read_images`' uint8 (N, H, W) of the image files ``paths`` name
+    (files, folders: :func:`~mnistlab.preprocessing.image_sources`), or one DataError naming each that
     is missing or could not be read (not the first alone: note 54, helper-230), as ``mnistlab
     predict`` lists them; row ``i`` is file ``i``, so none is left out silently."""
-    from mnistlab.preprocess import image_sources, read_images
+    from mnistlab.preprocessing import image_sources, read_images
 
     missing: list[str] = []
     sources = image_sources(paths, errors=missing)
@@ -1970,7 +1970,7 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
     Arrays to preprocess: one image (H, W) / (H, W, 1-4), a batch (N, H, W) / (N, H, W, 1-4) /
     (N, 1, H, W), a PIL image, or a list of any of those images, each of any size.
     """
-    from mnistlab.preprocess import image_sources, preprocess as prepare, read_images, recipe_dataset
+    from mnistlab.preprocessing import image_sources, preprocess as prepare, read_images, recipe_dataset
 
     size = tuple(shape)
     label = str(dataset.get("label", "label")) if isinstance(dataset, Mapping) else "label"

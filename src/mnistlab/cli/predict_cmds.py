@@ -1,7 +1,7 @@
 """`mnistlab predict`, `mnistlab export` and `mnistlab card`: using a trained model outside mnistlab.
 
 MODEL is read by :func:`mnistlab.run.load_trained` (a run id, an experiment's variant, or its
-committee); the work is :mod:`mnistlab.preprocess`, :mod:`mnistlab.export` and :mod:`mnistlab.card`.
+committee); the work is :mod:`mnistlab.preprocessing`, :mod:`mnistlab.export` and :mod:`mnistlab.card`.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
     given (helper-133: a CSV's rows came after the image files given behind it): their (name,
     source), the images read and what the model sees of them. Each bad file's line goes into
     ``bad``; DataError (:func:`_stop_when_nothing_left`) when none is left."""
-    from mnistlab.preprocess import expand_pattern, image_sources
+    from mnistlab.preprocessing import expand_pattern, image_sources
 
     given = [(k, m) for k, i in enumerate(images) for m in _expanded(i, expand_pattern)]
     tables = [(k, i) for k, i in given if i.lower().endswith(".csv")]
@@ -161,7 +161,7 @@ def _each_once_of(sources: Sequence[Any], origins: Sequence[int]) -> list[int]:
     """The positions of ``sources`` to keep, in order: each image file once among those one
     argument gave (``origins[i]``: the argument of source ``i``); one pass, however many arguments
     a shell's pattern gave."""
-    from mnistlab.preprocess import each_once
+    from mnistlab.preprocessing import each_once
 
     by_argument: dict[int, list[int]] = {}
     for i, k in enumerate(origins):
@@ -225,7 +225,7 @@ def _read_back(path: str, images: Sequence[str]) -> str | None:
     import fnmatch
 
     from mnistlab.data.userdata import IMAGE_SUFFIXES
-    from mnistlab.preprocess import expand_pattern
+    from mnistlab.preprocessing import expand_pattern
 
     target, exists = os.path.realpath(path), os.path.exists(path)
     image = Path(path).suffix.lower() in IMAGE_SUFFIXES and not Path(path).name.startswith(".")
@@ -298,7 +298,7 @@ def _file_field(name: str, src: Any, fmt: str) -> str:
 def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[int], list[Any], Any]:
     """The indices of the sources that read, their images and what the model sees of them; each
     bad one's line added to ``bad``."""
-    from mnistlab.preprocess import read_images, recipe_dataset
+    from mnistlab.preprocessing import read_images, recipe_dataset
 
     if not sources:
         return [], [], None

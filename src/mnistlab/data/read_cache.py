@@ -66,7 +66,7 @@ def _decoders() -> list[str]:
     from mnistlab import __version__
 
     sources = hashlib.sha256()
-    for name in ("mnistlab.data.userdata", "mnistlab.preprocess"):
+    for name in ("mnistlab.data.userdata", "mnistlab.preprocessing"):
         try:
             sources.update(Path(str(importlib.import_module(name).__file__)).read_bytes())
         except OSError:  # a zipped install: its version stands for it

@@ -1580,14 +1580,14 @@ def _hashed_bytes(file: Path, stamp: tuple[str, int, int, int, int] | None = Non
 def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> tuple[np.ndarray, int]:
     """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given, and how
     many frames its file holds (the first is read). Opened as
-    `mnistlab predict` opens images (:func:`mnistlab.preprocess.open_image`): DataError in one line
+    `mnistlab predict` opens images (:func:`mnistlab.preprocessing.open_image`): DataError in one line
     for a damaged file, a decompression bomb, 16-bit or 32-bit pixels; transparency flattened on
-    the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`), CMYK
+    the background that contrasts with the ink (:func:`~mnistlab.preprocessing.to_gray`), CMYK
     converted by Pillow. Unlike predict's, the EXIF orientation is ignored (Keras's loaders ignore
     it too)."""
     from PIL import Image
 
-    from mnistlab.preprocess import FRAMES, open_image, to_gray
+    from mnistlab.preprocessing import FRAMES, open_image, to_gray
 
     # the EXIF orientation left alone: what this reader always read, as it read it
     with open_image(data, str(file), orient=False) as img:
