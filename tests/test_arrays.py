@@ -146,6 +146,26 @@ def test_nan_pixels_name_their_image(mnist_part: tuple[np.ndarray, ...]) -> None
         train((x, y[:60]), "seed000-dense", 1, progress="none")
 
 
+def test_floats_scaled_by_other_than_255_are_refused_and_whole_ones_train_as_0_255(mnist_part: tuple[np.ndarray, ...],
+                                                                                   tmp_path: Path) -> None:
+    """helper-237: x / 128 (floats up to 2) trained on near-black images without a word, and
+    predict took images thresholded to 0/1 that training refuses."""
+    x, y, _, _ = mnist_part
+    x, y = x[:60], y[:60]
+    with pytest.raises(DataError, match=r"^the data given in memory: x_train holds floats from 0 to 1\.99\d* with "
+                                        r"fractions \(x_train\[0\]\): .* divided by something other than 255\?"):
+        train((x / 128.0, y), "seed000-dense", 1, progress="none", store=False)
+    colour = np.repeat(x[..., None].astype(np.float32), 3, axis=-1)  # whole numbers: its grey has fractions, not it
+    as_floats = train((x.astype(np.float32), y), "seed000-dense", 1, progress="none", store=False)
+    as_colour = train((colour, y), "seed000-dense", 1, progress="none", store=False)
+    as_bytes = train((x, y), "seed000-dense", 1, progress="none", store=False)
+    assert as_floats.test_accuracy == as_bytes.test_accuracy == as_colour.test_accuracy
+    thresholded = (x[:3] > 127).astype(np.uint8)
+    with pytest.raises(SpecError, match="every pixel value is 0 or 1: the images look scaled to 0-1"):
+        as_bytes.predict(thresholded)
+    assert as_bytes.predict(thresholded * 255).shape == (3, 10)
+
+
 def test_a_dataset_that_load_dataset_returned_trains_as_what_it_was_given(data_dir: Path, tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """helper-211: train(load_dataset("mnist"), ...) was refused: "dataset: must be a valid string";

@@ -288,11 +288,16 @@ def check_images(a: np.ndarray, shape: Sequence[int] | None = None, *, single: b
 def check_pixels(a: np.ndarray) -> np.ndarray:
     """Images as uint8 (integers 0-255) or float32 (floats in [0, 1], as ``x / 255``); else ValueError.
 
-    Floats of 0-255 are refused rather than saturating the model: that is the usual slip.
+    Floats of 0-255 are refused rather than saturating the model: that is the usual slip; so are
+    integers that are all 0 or 1 (images scaled to 0-1 and cast back, or thresholded), as training
+    refuses them.
     """
     if a.dtype.kind in "ui":
         if a.size and (a.min() < 0 or a.max() > 255):
             raise ValueError(f"integer pixels must be 0-255, got {a.min()}..{a.max()}")
+        if a.size and a.max() == 1:  # as training refuses them (helper-237: predicted nonsense without a word)
+            raise ValueError("every pixel value is 0 or 1: the images look scaled to 0-1 (or thresholded); give "
+                             "0-255 (multiply by 255) or floats in [0, 1]")
         return a.astype(np.uint8, copy=False)
     if a.dtype.kind == "f":
         if a.size and not np.isfinite(a).all():

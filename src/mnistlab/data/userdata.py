@@ -1721,10 +1721,25 @@ def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     return _npz_images(path, pair[0], x), _npz_labels(path, pair[1], y, len(x))
 
 
+def _with_fractions(x: np.ndarray, chunk: int = 4096) -> int | None:
+    """The first image of float ``x`` (N, ...) holding a finite pixel that is not a whole number,
+    where some pixel is over 1 (floats of 0-255, which must then be whole); None if none. Read in
+    chunks of ``chunk`` images: no copy of the whole array."""
+    if not x.size or not np.nanmax(np.where(np.isfinite(x), x, 0)) > 1:
+        return None
+    for start in range(0, len(x), chunk):
+        part = x[start:start + chunk]
+        bad = np.isfinite(part) & (part != np.rint(part))
+        if (rows := np.flatnonzero(bad.reshape(len(part), -1).any(1))).size:
+            return start + int(rows[0])
+    return None
+
+
 def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
     if x.dtype.kind not in "iuf":
         raise DataError(f"{path}: {key} has dtype {x.dtype}; expected numbers")
     integers = x.dtype.kind in "iu"  # 0-255 however they come out of the grayscale conversion below
+    odd = None if integers else _with_fractions(x)  # (before that conversion makes fractions of whole numbers)
     if x.ndim == 2 and x.shape[1] and math.isqrt(x.shape[1]) ** 2 == x.shape[1]:  # flat rows, as a CSV's
         side = math.isqrt(x.shape[1])
         x = x.reshape(len(x), side, side)
@@ -1741,6 +1756,10 @@ def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         raise DataError(f"{path}: {key} has pixels outside 0-255 (min {x.min():g}, max {x.max():g})")
     if not integers and x.size and x.max() <= 1.0:
         x = x * 255.0  # floats in [0, 1] are x / 255 (colour integers of 0 and 1 are not: refused as scaled)
+    elif odd is not None:
+        raise DataError(f"{path}: {key} holds floats from {x.min():g} to {x.max():g} with fractions ({key}[{odd}]): "
+                        "pixels are floats in [0, 1] (x / 255) or whole numbers 0-255; were they divided by something "
+                        "other than 255?")  # (helper-237: x / 128 trained on near-black images without a word)
     return np.rint(x).astype(np.uint8) if x.dtype != np.uint8 else x
 
 
