@@ -536,6 +536,13 @@ def test_compare_and_from_store_take_a_folder_and_compare_takes_run_ids(tmp_path
     with pytest.raises(StoreError, match=rf'no runs of experiment "nosuch" in .*; experiments: {result.experiment.name} '
                                          r"\(2 runs\)$"):  # what there is (helper-182: the name alone)
         compare(tmp_path / "s", "nosuch")
+    for nothing in (None, []):  # helper-237: a bare TypeError, and "the 0 chosen runs are still running"
+        with pytest.raises(StoreError, match=r"^compare: (give an experiment|no run ids given)"):
+            compare(tmp_path / "s", nothing)  # type: ignore[arg-type]
+    from mnistlab.views import figure_for
+
+    figure = figure_for("confusion", str(tmp_path / "s"), ids[0])  # a folder, as compare takes (helper-237)
+    assert figure.axes  # (before: AttributeError: 'str' object has no attribute 'experiments')
 
 
 def test_a_markdown_pages_notes_keep_html_in_a_variants_name_as_text(tmp_path: Path, data_dir: Path,

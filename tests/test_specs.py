@@ -787,3 +787,14 @@ def test_batch_normalization_takes_keras_channel_axis(axis, ok: bool) -> None:
         with pytest.raises(SpecError, match=r"layers\[1\] \(BatchNormalization\): axis = .*: mnistlab normalizes the "
                                             "channels, the last axis"):
             ModelSpec.from_dict(d)
+
+
+def test_a_list_of_layer_objects_is_a_model_spec_as_a_keras_list_of_layers_is() -> None:
+    """helper-237: train('mnist', [Conv2D(8, 3), Flatten(), Dense(10)]) said "a layer must be a table"
+    while ModelSpec(layers=[...]) took the same objects; tables, names and objects mix."""
+    from mnistlab.specs import Conv2D, Dense, Flatten, MaxPooling2D, parse_model_spec
+
+    spec = parse_model_spec([Conv2D(8, 3, activation="relu"), MaxPooling2D(2), "Flatten",
+                             {"type": "Dense", "units": 10, "activation": "softmax"}])
+    assert spec.layers == (Conv2D(8, 3, activation="relu"), MaxPooling2D(2), Flatten(), Dense(10, activation="softmax"))
+    assert parse_model_spec(spec.to_dict()) == spec  # recorded as tables, read back the same

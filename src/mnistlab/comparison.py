@@ -618,8 +618,12 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
             return compare(opened, experiment, keys=keys, committees=committees, notes=notes)
     if isinstance(experiment, os.PathLike):  # an experiment file's path: its name (review: a TypeError)
         experiment = resolve_experiment(store, os.fspath(experiment)).name
+    if experiment is None or isinstance(experiment, (bytes, int, float)):  # (helper-237: a bare TypeError)
+        raise StoreError(f"compare: give an experiment (its name or file) or a list of run ids, got {experiment!r}")
     if not isinstance(experiment, str):  # run ids (a list: a StoreError "type 'list' is not supported" said
         ids = [str(i) for i in experiment]  # the store was damaged)
+        if not ids:  # (helper-237: "the 0 chosen runs are still running")
+            raise StoreError("compare: no run ids given: give one or more, or an experiment's name or file")
         return ComparisonRows(compare_runs(store, ids), notes=chosen_notes(store, ids) if notes else ())
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():

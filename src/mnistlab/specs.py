@@ -1007,12 +1007,15 @@ def _layout_written(name: str, key: str, value: Any, where: str, path: tuple[str
 
 
 def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] = ()) -> LayerSpec:
-    """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten").
+    """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten"; a
+    layer object such as ``Conv2D(8, 3)`` is taken as it is).
 
     A bad layer raises a one-line SpecError starting with ``where``; its path starts with ``path``
     (the layer's place in the spec, e.g. ``("layers", 2)``).
     """
     path = tuple(path)
+    if isinstance(d, LayerSpec):  # Conv2D(8, 3) itself, as a Keras list of layers holds (helper-237: refused)
+        return d
     if isinstance(d, str):
         d = {"type": d}
     if not isinstance(d, Mapping):

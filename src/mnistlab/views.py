@@ -359,14 +359,18 @@ def across_test_sets(fig: Figure, runs: Sequence[RunRecord], *, warn: bool = Tru
     return fig
 
 
-def figure_for(kind: str, store: RunStore, target: str | Sequence[str], **options: Any) -> Figure:
+def figure_for(kind: str, store: RunStore | str | os.PathLike[str], target: str | Sequence[str], **options: Any) -> Figure:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
-    (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids): the
-    figure of :func:`draw`, which takes the same ``options`` and says which model it drew.
+    (a :class:`~mnistlab.store.RunStore` or its folder; or, for ``compare``, ``params``, ``time``
+    and ``history``, a list of chosen run ids): the figure of :func:`draw`, which takes the same
+    ``options`` and says which model it drew.
 
     >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
     >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
     """
+    if not isinstance(store, RunStore):  # a folder, as compare() and load_trained() take (helper-237: an AttributeError)
+        with RunStore(store, create=False) as opened:
+            return draw(kind, opened, target, **options).figure
     return draw(kind, store, target, **options).figure
 
 
