@@ -27,7 +27,7 @@ from mnistlab.config import optimizer_settings_said
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import MnistlabError
-from mnistlab.metrics import committee_probs, confusion_matrix
+from mnistlab.metrics import committee_probs, confusion_matrix, precision_recall_f1
 from mnistlab.experiments import model_as_written, same_setting
 from mnistlab.initial_weights import said as said_start
 from mnistlab.summary import summarize
@@ -165,13 +165,19 @@ def _results_section(model: Run | Committee, labels: np.ndarray | None, class_na
                           f"{md(why)})", ""]
     true = labels[: len(probs)]
     cm = confusion_matrix(true, probs.argmax(1), len(class_names))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.diag(cm) / cm.sum(1)
-    out += [f"- on {len(true):,} test images", "", "Per-class accuracy:", "",
-            *_table(["class", "accuracy", "images"], [(md(n), _pct(float(r)) if np.isfinite(r) else "n/a", int(cm[i].sum()))
-                                                      for i, (n, r) in enumerate(zip(class_names, recall))]),
+    precision, recall, _ = precision_recall_f1(cm)
+
+    def pct(x: float) -> str:
+        return _pct(float(x)) if np.isfinite(x) else "n/a"
+
+    out += [f"- on {len(true):,} test images", "", "Per-class accuracy (recall: of a class's images, how many were "
+            "read as it) and precision (of the images read as a class, how many were it; `mnistlab errors` gives F1 and "
+            "the confusion matrix):", "",
+            *_table(["class", "accuracy (recall)", "precision", "images"],
+                    [(md(n), pct(r), pct(p), int(cm[i].sum())) for i, (n, r, p) in enumerate(zip(class_names, recall,
+                                                                                                   precision))]),
             "", "Most-confused pairs (true -> predicted):", ""]
-    pairs = most_confused_pairs(cm)
+    pairs = most_confused_pairs(cm, ties=True)
     out += [f"- {md(class_names[i])} -> {md(class_names[j])}: {n} image{'s' * (n != 1)}" for i, j, n in pairs] or ["- none"]
     return out + [""]
 

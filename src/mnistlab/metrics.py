@@ -14,7 +14,8 @@ import numpy as np
 
 from mnistlab.errors import DataError
 
-__all__ = ["accuracy", "class_recall", "committee_probs", "confusion_matrix", "misclassified", "per_class_accuracy"]
+__all__ = ["accuracy", "calibration", "class_recall", "committee_probs", "confusion_matrix", "misclassified",
+           "per_class_accuracy", "precision_recall_f1"]
 
 
 def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -49,6 +50,47 @@ def class_recall(cm: np.ndarray) -> np.ndarray:
     cm = np.asarray(cm, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.diag(cm) / cm.sum(1)
+
+
+def precision_recall_f1(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision (of the images predicted as the class, how many are), recall (of the
+    class's images, how many were found: the per-class accuracy) and F1 (their harmonic mean) from a
+    confusion matrix (rows true, columns predicted), each float64 (classes,): scikit-learn's
+    ``precision_recall_fscore_support`` definitions, NaN where undefined (nothing predicted as the
+    class, none of its images, or both zero for F1) where scikit-learn says 0 with a warning.
+
+    >>> p, r, f = precision_recall_f1(np.array([[3, 1], [0, 2]]))
+    >>> [round(float(x), 3) for x in (*p, *r, *f)]
+    [1.0, 0.667, 0.75, 1.0, 0.857, 0.8]
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    hits = np.diag(cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision, recall = hits / cm.sum(0), hits / cm.sum(1)
+        f1 = 2 * precision * recall / (precision + recall)
+    f1[(precision == 0) & (recall == 0)] = 0.0  # defined: no hit among predictions and images both
+    return precision, recall, f1
+
+
+def calibration(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -> dict[str, float]:
+    """How well the top-class probabilities match how often they are right: ``ece``, the expected
+    calibration error (the images split into ``bins`` equal-width bins of top-class probability
+    over [0, 1]; each bin's |accuracy - mean confidence| weighted by its share of images: Guo et al.
+    2017, "On Calibration of Modern Neural Networks", eq. 3, with their 15 bins), ``confidence``
+    (the mean top-class probability) and ``accuracy``, all fractions. ValueError for no images or
+    fewer than one bin.
+
+    >>> round(calibration(np.array([[0.9, 0.1], [0.6, 0.4]]), np.array([0, 1]), bins=10)["ece"], 6)  # (.1 + .6) / 2
+    0.35
+    """
+    probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels)
+    if not len(probs) or bins < 1:
+        raise ValueError("calibration needs at least one image and one bin")
+    conf, right = probs.max(1), (probs.argmax(1) == labels).astype(np.float64)
+    which = np.minimum((conf * bins).astype(np.int64), bins - 1)  # (k/bins, (k+1)/bins]; 1.0 in the last bin
+    which = np.where(conf * bins == which, np.maximum(which - 1, 0), which)  # a right edge belongs to its bin
+    gap = sum(abs(right[which == k].mean() - conf[which == k].mean()) * (which == k).sum() for k in np.unique(which))
+    return {"ece": float(gap / len(conf)), "confidence": float(conf.mean()), "accuracy": float(right.mean())}
 
 
 def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:

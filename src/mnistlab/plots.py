@@ -187,16 +187,21 @@ def render_pngs(figures: Sequence[Figure], *, dpi: int = 80, jobs: int | None = 
 # --------------------------------------------------------------------------- pure maths
 
 
-def most_confused_pairs(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:
+def most_confused_pairs(cm: np.ndarray, k: int = 5, *, ties: bool = False) -> list[tuple[int, int, int]]:
     """The k largest off-diagonal cells of a confusion matrix as (true, pred, count), largest first.
 
     Ties break by (true, pred) so the answer is deterministic; zero cells are never returned.
+    ``ties``: also every cell tied with the k-th (helper-236: a card's list of 5 left out a sixth
+    pair of the same count without a word).
     """
     cm = np.asarray(cm)
     pairs = [(int(t), int(p), int(cm[t, p])) for t in range(cm.shape[0]) for p in range(cm.shape[1])
              if t != p and cm[t, p] > 0]
     pairs.sort(key=lambda x: (-x[2], x[0], x[1]))
-    return pairs[: max(int(k), 0)]
+    k = max(int(k), 0)
+    if ties and 0 < k < len(pairs):
+        k += sum(1 for p in pairs[k:] if p[2] == pairs[k - 1][2])
+    return pairs[:k]
 
 
 def _as_images(images: Any) -> np.ndarray:
@@ -848,7 +853,7 @@ def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = 
     ax.set_yticks(range(len(acc)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.12)
-    ax.set(title="Per-class accuracy", xlabel="accuracy", ylabel="class")
+    ax.set(title="Per-class accuracy", xlabel="accuracy (recall: of the class's images, the share read as it)", ylabel="class")
     return fig
 
 

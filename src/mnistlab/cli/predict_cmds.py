@@ -1,7 +1,9 @@
-"""`mnistlab predict`, `mnistlab export` and `mnistlab card`: using a trained model outside mnistlab.
+"""`mnistlab predict`, `mnistlab export`, `mnistlab card` and `mnistlab errors`: using a trained model
+outside mnistlab, and where it goes wrong.
 
 MODEL is read by :func:`mnistlab.run.load_trained` (a run id, an experiment's variant, or its
-committee); the work is :mod:`mnistlab.preprocessing`, :mod:`mnistlab.export` and :mod:`mnistlab.card`.
+committee); the work is :mod:`mnistlab.preprocessing`, :mod:`mnistlab.export`, :mod:`mnistlab.card` and
+:mod:`mnistlab.error_analysis`.
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ SHOW_AT_MOST = 64  # --show draws a row per image: a bigger figure takes minutes
 
 
 def _load(store_path: str | None, model: str, variant: str | None, pick: str) -> Any:
+    return _load_from(open_store(store_path), model, variant, pick)
+
+
+def _load_from(store: Any, model: str, variant: str | None, pick: str) -> Any:
     from mnistlab.run import open_trained
 
-    return open_trained(open_store(store_path), model, variant=variant, pick=pick)
+    return open_trained(store, model, variant=variant, pick=pick)
 
 
 @click.command("predict")
@@ -495,4 +501,111 @@ def card_command(model: str, variant: str | None, pick: str, store_path: str | N
         click.echo(f"wrote {display_name(output)}")
 
 
-COMMANDS: list[click.Command] = [predict_command, export_command, card_command]
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+CLASS_COLUMNS = (Column("class", "class", whole=True), Column("precision", "precision", _pct, right=True),
+                 Column("recall", "recall", _pct, right=True), Column("f1", "f1-score", _pct, right=True),
+                 Column("support", "support", lambda n: f"{n:,}", right=True))
+MISTAKE_COLUMNS = (Column("index", "test image", right=True, whole=True), Column("true", "true", whole=True),
+                   Column("predicted", "predicted", whole=True), Column("confidence", "confidence", _pct, right=True),
+                   Column("p_true", "p(true)", _pct, right=True), Column("second", "second guess", drop=1))
+DISAGREE_COLUMNS = (Column("index", "test image", right=True, whole=True), Column("true", "true", whole=True),
+                    Column("a", "A says", whole=True), Column("a_confidence", "A conf", _pct, right=True),
+                    Column("b", "B says", whole=True), Column("b_confidence", "B conf", _pct, right=True),
+                    Column("right", "right", lambda r: str(r).upper()))
+TABLE_ROWS = 20  # the mistakes or disagreements a table shows unless --top says
+
+
+@click.command("errors")
+@click.argument("model")
+@model_options
+@data_dir_option("for the test labels")
+@format_option()
+@click.option("--confusion", is_flag=True, help="The confusion matrix (rows: the true class; columns: the predicted "
+              "one) in place of the per-class table.")
+@click.option("--mistakes", is_flag=True, help="The misclassified test images, most confident mistake first (test "
+              "image index from 0, true and predicted class, confidence, the true class's probability, second guess).")
+@click.option("--top", type=IntRange(0, 10**9), default=None,
+              help=f"At most this many mistakes or disagreements (0: all; default {TABLE_ROWS} in a table, all in csv/json).")
+@click.option("--against", default=None, help="A second MODEL: the test images where the two predict differently, "
+              "and which is right (as A and B).")
+@click.option("--against-variant", default=None, help="The --against experiment's variant (needed when it has several).")
+def errors_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None, fmt: str,
+                   confusion: bool, mistakes: bool, top: int | None, against: str | None,
+                   against_variant: str | None) -> None:
+    """Where a trained MODEL goes wrong on its test set, from its stored predictions: precision,
+    recall (the per-class accuracy) and F1 per class with their macro and weighted averages, as
+    scikit-learn's classification_report computes them (an undefined value, a class never
+    predicted, shown as - and counted 0); the confusion matrix; calibration (expected calibration
+    error over 15 confidence bins, Guo et al. 2017); the misclassified images; and, with
+    --against, where two models disagree. Nothing is trained or predicted again.
+    """
+    from mnistlab.error_analysis import analyse
+
+    if sum((confusion, mistakes, against is not None)) > 1:
+        raise click.UsageError("give one of --confusion, --mistakes and --against")
+    if against_variant is not None and against is None:
+        raise click.UsageError("--against-variant names the variant of --against MODEL: give --against too")
+    store = open_store(store_path)
+    report = analyse(_load_from(store, model, variant, pick), data_dir=data_dir)
+    limit = (TABLE_ROWS if fmt == "table" else None) if top is None else (top or None)
+    if against is not None:
+        _say_disagreements(report, analyse(_load_from(store, against, against_variant, pick), data_dir=data_dir), fmt,
+                           limit)
+    elif mistakes:
+        rows = report.mistakes()
+        emit(rows[:limit], MISTAKE_COLUMNS, fmt, title=f"{report.who}: {len(rows):,} of {len(report.labels):,} test "
+             "images misclassified, most confident first" if fmt == "table" else None,
+             empty=f"{report.who}: no test image misclassified")
+        _say_more(len(rows), limit, fmt)
+    elif confusion:
+        names = report.class_names
+        columns = (Column("true", "true \\ predicted", whole=True),
+                   *(Column(n, n, lambda c: f"{c:,}", right=True) for n in names))
+        emit([{"true": t, **dict(zip(names, map(int, row)))} for t, row in zip(names, report.confusion)], columns, fmt,
+             title=f"{report.who}: confusion matrix (rows: true class; columns: predicted)" if fmt == "table" else None)
+    else:
+        _say_classes(report, fmt)
+
+
+def _say_more(n: int, limit: int | None, fmt: str) -> None:
+    if fmt == "table" and limit is not None and n > limit:
+        click.echo(f"... and {n - limit:,} more (--top 0 lists them all)", err=True)
+
+
+def _say_classes(report: Any, fmt: str) -> None:
+    """The per-class table, then (in a table) the calibration line and the misclassified count."""
+    import numpy as np
+
+    n, wrong = len(report.labels), int((report.predicted != report.labels).sum())
+    title = (f"{report.who} on {n:,} test images of {report.dataset}: accuracy {_pct(report.accuracy)} "
+             f"({wrong:,} misclassified)")
+    emit(report.rows(), CLASS_COLUMNS, fmt, title=title if fmt == "table" else None)
+    if fmt == "table":
+        cal = report.calibration()
+        click.echo(f"calibration: mean confidence {_pct(cal['confidence'])} for {_pct(cal['accuracy'])} accuracy; "
+                   f"expected calibration error {100 * cal['ece']:.2f} points (15 confidence bins, Guo et al. 2017)")
+        if np.isnan(report.precision).any() or np.isnan(report.recall).any():
+            click.echo("note: - is undefined (a class never predicted, or with no test image); the averages count it "
+                       "as 0, as scikit-learn's zero_division=0 does", err=True)
+
+
+def _say_disagreements(a: Any, b: Any, fmt: str, limit: int | None) -> None:
+    """``--against``: the counts (in a table) and the images where A and B predict differently."""
+    from mnistlab.error_analysis import disagreements
+
+    counts, rows = disagreements(a, b)
+    if fmt == "table":
+        click.echo(f"A: {a.who}, accuracy {_pct(a.accuracy)}\nB: {b.who}, accuracy {_pct(b.accuracy)}")
+        part = (f" (the first {counts['images']:,}, which both were scored on)"
+                if counts["images"] < max(len(a.labels), len(b.labels)) else "")
+        click.echo(f"they disagree on {counts['disagree']:,} of {counts['images']:,} test images{part}: only A right on "
+                   f"{counts['only_a_right']:,}, only B right on {counts['only_b_right']:,}, both wrong on "
+                   f"{counts['both_wrong']:,}; they agree on a wrong class on {counts['agree_wrong']:,}")
+    emit(rows[:limit], DISAGREE_COLUMNS, fmt, empty="they predict the same class for every test image")
+    _say_more(len(rows), limit, fmt)
+
+
+COMMANDS: list[click.Command] = [predict_command, export_command, card_command, errors_command]
