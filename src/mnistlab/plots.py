@@ -187,6 +187,18 @@ def render_pngs(figures: Sequence[Figure], *, dpi: int = 80, jobs: int | None = 
 # --------------------------------------------------------------------------- pure maths
 
 
+def sure(p: float) -> str:
+    """A probability as a percentage that never rounds up to 100% (helper-236: a mistake "at 100%"
+    was 99.77%): whole percents, one decimal from 99.5% (truncated: 99.9% for 99.98%).
+
+    >>> sure(0.871), sure(0.9977), sure(0.99996), sure(1.0)
+    ('87%', '99.7%', '99.9%', '100%')
+    """
+    if 0.995 <= p < 1.0:
+        return f"{math.floor(p * 1000) / 10:.1f}%"
+    return f"{p:.0%}"
+
+
 def most_confused_pairs(cm: np.ndarray, k: int = 5, *, ties: bool = False) -> list[tuple[int, int, int]]:
     """The k largest off-diagonal cells of a confusion matrix as (true, pred, count), largest first.
 
@@ -791,7 +803,7 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
                 transform=ax.transAxes, ha="left", va="bottom", gid="true")
         ax.text(1.0, 1.02, _class_name(class_names, int(pred[i])), color=PRED_COLOR, fontsize=8,
                 transform=ax.transAxes, ha="right", va="bottom", gid="pred")
-        said = [f"#{int(index[i])}" if index is not None else "", f"{float(confidence[i]):.0%}" if confidence is not None
+        said = [f"#{int(index[i])}" if index is not None else "", sure(float(confidence[i])) if confidence is not None
                 else ""]  # helper-154: which test image, and how sure the mistake was
         if any(said):
             ax.set_xlabel("  ".join(filter(None, said)), fontsize=7)

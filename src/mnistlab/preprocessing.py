@@ -173,8 +173,9 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     ``source``: a path, the file's bytes or a binary file. ``name`` is how messages call it
     (default: the path). Raises :class:`DataError`, one line naming the file, for a missing file,
     a file that is not one of ``formats`` (Pillow's names; PNG/JPEG/BMP/GIF/TIFF/WebP), a truncated
-    one, one over Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``; Pillow only
-    warns below twice that, this raises), and pixels not of ``modes`` (16-bit or 32-bit).
+    one, one over Pillow's decompression-bomb limit (twice ``PIL.Image.MAX_IMAGE_PIXELS``, 179
+    million pixels, where Pillow raises; below that Pillow's warning is not given: helper-236, a
+    108-megapixel phone photo was refused), and pixels not of ``modes`` (16-bit or 32-bit).
     ``orient=False`` leaves the EXIF orientation alone (a training folder's images are read as
     Keras's loaders read them, and as they always were here).
     """
@@ -187,7 +188,7 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
                         "is read from - (stdin)")  # (helper-172: a FIFO was waited on forever)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # (a big photo; Pillow raises past 2x)
             im = Image.open(fp, formats=formats)
             im.seek(0)  # a GIF's (or TIFF's) first frame
             im.load()
@@ -201,11 +202,11 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
         if packed := compressed_said(source) if isinstance(source, (str, os.PathLike)) else "":
             raise DataError(f"{shown()}: {packed}") from None
         raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM or PPM)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then one of two limits
+    except Image.DecompressionBombError as exc:
+        size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then its limit
         pixels = f"{int(size.group(1)):,} pixels, " if size else ""
         raise DataError(f"{shown()}: refused as a possible decompression bomb ({pixels}over the limit of "
-                        f"{Image.MAX_IMAGE_PIXELS:,}: PIL.Image.MAX_IMAGE_PIXELS)") from None
+                        f"{2 * (Image.MAX_IMAGE_PIXELS or 0):,}: twice PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's "image file is truncated" and friends
         raise DataError(f"{shown()}: cannot read the image, it is damaged or truncated ({exc})") from None
     out: Image.Image = im
