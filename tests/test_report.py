@@ -670,3 +670,14 @@ def test_a_reports_top_rows_and_its_several_experiments_keep_test_sets_apart(dat
         run_experiment(p, store, data_dir=data_dir, progress="none")
     both = html.unescape(report.build_report(store, ["digits", "clothes"], data_dir=data_dir))
     assert "These runs were scored on 2 different test sets (mnist (20 test images), fashion-mnist (20 test " in both
+
+
+def test_a_rows_settings_show_as_a_file_writes_them_not_as_a_python_dict() -> None:
+    """helper-235/236: the report's settings column read {'augment.cval': None, 'evaluate.tta.flip': False}."""
+    from mnistlab.report import render_table
+
+    page = render_table([{"variant": "flip", "settings": {"train.lr": 0.01, "augment.cval": None,
+                                                          "evaluate.tta.flip": False, "augment.fill_mode": "nearest"}},
+                         {"variant": "none", "settings": {}}])
+    assert "train.lr = 0.01, evaluate.tta.flip = false, augment.fill_mode = &quot;nearest&quot;" in page
+    assert "None" not in page and "False" not in page and "{" not in page.split("<tbody>")[-1]

@@ -31,7 +31,7 @@ from mnistlab import plots, views
 from mnistlab.comparison import (best_legend, compare_experiment, compare_runs, looks_like_file, notes_below,
                                  resolve_experiment, rows_runs, scored_on_note, shown_runs, smoke_note, test_sets)
 from mnistlab.data.userdata import dataset_label, recorded_digests
-from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, user_level
+from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, toml_repr, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import utf8_text, write_output
 from mnistlab.search import is_search
@@ -145,6 +145,9 @@ def _cell(value: Any, how: str) -> tuple[str, str]:
     """(sort key, shown text) for one table cell."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "", "–"
+    if isinstance(value, Mapping):  # a row's settings: as a file writes them (helper-236: a Python dict's repr)
+        said = ", ".join(f"{k} = {toml_repr(v)}" for k, v in value.items() if v is not None)
+        return said, said or "–"
     if how == "text" or not isinstance(value, (int, float, np.number)):
         return str(value), str(value)
     v = float(value)
@@ -425,7 +428,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
         _trouble(section.notes, note)
     pred = probs.argmax(1)
     cm = confusion_matrix(true, pred, ds.info.num_classes)
-    section.notes.append(f"errors of {who}: {int((true != pred).sum())} of {len(true)} "
+    section.notes.append(f"errors of {who}: {int((true != pred).sum()):,} of {len(true):,} "
                          "test images misclassified; most confused: " + ", ".join(
                              f"{ds.info.class_names[t]} as {ds.info.class_names[p]} ({c})"
                              for t, p, c in plots.most_confused_pairs(cm, 3)))
