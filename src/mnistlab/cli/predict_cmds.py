@@ -269,7 +269,7 @@ def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
         order = np.argsort(-p, kind="stable")[:top]  # a tie: the first class first, as argmax (the submission) takes it
         row: dict[str, Any] = {"file": _file_field(name, src, fmt)}
         for k, c in enumerate(order, 1):
-            row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], round(float(p[c]), 6)
+            row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], _exact(p[c])
         rows.append(row)
     columns = [Column("file", "file")]
     for k in range(1, top + 1):
@@ -285,7 +285,7 @@ def _emit_all(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
     ``model.predict`` gives them (helper-133: only the top ones, sorted, could be had); ``top``
     does not apply."""
     rows = [{"file": _file_field(name, src, fmt), "class": names[int(p.argmax())],
-             **{f"p_{printable(str(c))}": round(float(v), 6) for c, v in zip(names, p)}}
+             **{f"p_{printable(str(c))}": _exact(v) for c, v in zip(names, p)}}
             for (name, src), p in zip(sources, probs)]
     columns = [Column("file", "file"), Column("class", "class", whole=True)] + [  # (keys escaped: CSV's header, helper-188)
         Column(f"p_{printable(str(c))}", str(c), "{:.1%}".format, right=True) for c in names]
@@ -499,6 +499,12 @@ def card_command(model: str, variant: str | None, pick: str, store_path: str | N
     else:
         _write(Path(output), text)
         click.echo(f"wrote {display_name(output)}")
+
+
+def _exact(p: Any) -> float:
+    """A float32 probability as the shortest float that reads back as it (9 significant digits): a
+    small one is not rounded to 0 (helper-236: 6 decimals made log-loss from the CSV log(0))."""
+    return float(f"{float(p):.9g}")
 
 
 def _pct(x: float) -> str:
