@@ -501,3 +501,45 @@ def test_a_warning_is_said_once_per_command_however_often_the_config_is_validate
     for _ in range(2):  # and again by the next command
         assert main(["run", str(exp), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
         assert capsys.readouterr().err.count('augment.cval = 0.5 fills only with fill_mode = "constant"') == 1
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("augment = { RandomRotation = 0.1 }", "augment.RandomRotation: Keras 3's layer; its factor f turns by up to f x 360 "
+                                           "degrees; here rotation_range = 360 f"),
+    ('augment = { RandomFlip = "horizontal" }', 'horizontal_flip = true for "horizontal"'),
+    ("augment = { RandomZoom = 0.1 }", "RandomZoom's zoom that keeps the aspect ratio is not offered"),
+    ("augment = { RandomErasing = 0.5 }", "RandomErasing(factor=f) is about random_erasing = f / 2"),
+    ("augment = { fill_value = 0.0 }", "augment.fill_value: cval is ImageDataGenerator's"),
+    ("augment = { cutout = 8 }", "random_erasing = p blanks one random rectangle"),
+    ('augment = [{ type = "RandomRotation", factor = 0.1 }]', "RandomRotation(0.1) is rotation_range = 36"),
+])
+def test_keras_3_augmentation_words_say_what_to_write_here(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           written: str, said: str) -> None:
+    """helper-235: Keras 3's preprocessing layers, its fill_value and cutout got "unknown key" with no way across."""
+    path = tmp_path / "a.toml"
+    path.write_text(f'name = "a"\n[base]\ndataset = "mnist"\nmodel = {{ dense = [8] }}\n{written}\n')
+    assert main(["run", str(path), "--dry-run", "--store", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and said in err, err
+
+
+@pytest.mark.parametrize(("dataset", "written", "said"), [
+    ("mnist", "rotation_range = 0.1", "augment.rotation_range = 0.1 turns by at most 0.1 of a degree (degrees, as "
+                                      "ImageDataGenerator takes it; Keras 3's RandomRotation(0.1) is rotation_range = 36)"),
+    ("mnist", "shear_range = 0.2", "0.2 was about 11.5 degrees"),
+    ("mnist", "horizontal_flip = true", "augment.horizontal_flip on mnist: a mirrored digit or letter is another mark"),
+    ("mnist", "vertical_flip = true", "augment.vertical_flip on mnist"),
+    ("fashion-mnist", "horizontal_flip = true", None),  # clothes: the flip is theirs
+    ("mnist", "rotation_range = 10", None),
+])
+def test_settings_that_likely_mean_something_else_are_warned_of_before_training(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], dataset: str, written: str, said: str | None) -> None:
+    """helper-235: rotation_range = 0.1 (Keras 3's factor, 36 degrees) and a training flip on MNIST trained unsaid."""
+    path = tmp_path / "a.toml"
+    path.write_text(f'name = "a"\n[base]\ndataset = "{dataset}"\nmodel = {{ dense = [8] }}\naugment = {{ {written} }}\n')
+    assert main(["run", str(path), "--dry-run", "--store", str(tmp_path / "s")]) == 0
+    err = capsys.readouterr().err
+    if said is None:
+        assert "warning" not in err, err
+    else:
+        assert f"warning: {path}: [base]: " in err and said in err, err

@@ -421,6 +421,38 @@ KERAS_GENERATOR_ELSEWHERE: Mapping[str, str] = MappingProxyType({
     "preprocessing_function": "not offered in a config file", "data_format": "leave it out: mnistlab knows its images' layout",
     "dtype": "leave it out: mnistlab augments float32 images in [0, 1]",
 })
+# Keras 3's preprocessing layers (and other augmentation words), and what this [augment] table,
+# ImageDataGenerator's words, writes for them (helper-235: "unknown key" with no way across).
+KERAS_LAYERS_ELSEWHERE: Mapping[str, str] = MappingProxyType({
+    "RandomRotation": "its factor f turns by up to f x 360 degrees; here rotation_range = 360 f, in degrees as "
+                      "ImageDataGenerator takes it (RandomRotation(0.1): rotation_range = 36)",
+    "RandomZoom": "zoom_range = z scales x and y apart, each in [1 - z, 1 + z], as ImageDataGenerator does; "
+                  "RandomZoom's zoom that keeps the aspect ratio is not offered",
+    "RandomTranslation": "width_shift_range and height_shift_range, fractions of the size as its factors; it fills "
+                         "with \"reflect\" by default, ImageDataGenerator (and here) with \"nearest\": fill_mode = "
+                         "\"reflect\" for its fill",
+    "RandomFlip": 'horizontal_flip = true for "horizontal", vertical_flip = true for "vertical", both for its default',
+    "RandomShear": "shear_range, in degrees",
+    "RandomErasing": "random_erasing = p erases one rectangle with probability p (Zhong et al. 2017); Keras 3's "
+                     "factor f draws each image's probability from [0, f], so RandomErasing(factor=f) is about "
+                     "random_erasing = f / 2",
+    "RandomCrop": "not offered (zoom_range with width_shift_range comes closest)",
+    "RandomContrast": "not offered", "RandomBrightness": "not offered",
+    "fill_value": "cval is ImageDataGenerator's (and this table's) name for the constant fill, in pixels / 255",
+    "cutout": "not offered as such; random_erasing = p blanks one random rectangle (Zhong et al. 2017)",
+})
+
+
+def augment_key_hint(key: str) -> str | None:
+    """What to write in ``[augment]`` for ``key``, a word of Keras's it does not take (an
+    ImageDataGenerator argument, a Keras 3 preprocessing layer); None for any other key."""
+    if instead := KERAS_GENERATOR_ELSEWHERE.get(key):
+        return f"Keras's ImageDataGenerator takes it; {instead}"
+    if instead := KERAS_LAYERS_ELSEWHERE.get(key):
+        return f"Keras 3's layer; {instead}" if key[:1].isupper() else instead
+    return None
+
+
 MAX_SHIFT = 10_000  # pixels, and values in a list: far past any image here (a shift past the size brings in only the fill)
 MAX_ZOOM = 100.0  # a zoom factor: at 100 the image is 1/100 of the output (zoom_range = [lo, hi])
 
@@ -804,7 +836,9 @@ class RunConfig(BaseModel):
             return None
         if v is None or isinstance(v, (Mapping, AugmentConfig)):
             return v
-        raise ValueError(f"must be a table of settings ([augment]) or false for no augmentation, got {show(v)}")
+        layers = (" (Keras 3's preprocessing layers are written as ImageDataGenerator's arguments here: RandomRotation(0.1) "
+                  "is rotation_range = 36, RandomFlip(\"horizontal\") horizontal_flip = true)" if isinstance(v, list) else "")
+        raise ValueError(f"must be a table of settings ([augment]) or false for no augmentation, got {show(v)}{layers}")
 
     @field_validator("data")
     @classmethod
@@ -1138,8 +1172,8 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
     dotted = _dotted(path)
     at = "" if brief else f"{source}: "
     if err["type"] == "extra_forbidden":
-        if path[-2:-1] == ("augment",) and (instead := KERAS_GENERATOR_ELSEWHERE.get(str(loc[-1]))):
-            return SpecError(f"{at}{dotted}: Keras's ImageDataGenerator takes it; {instead}", path=path, source=source)
+        if path[-2:-1] == ("augment",) and (instead := augment_key_hint(str(loc[-1]))):
+            return SpecError(f"{at}{dotted}: {instead}", path=path, source=source)
         if path[-2:-1] == ("train",) and (instead := KERAS_OPTIMIZER_NOT_OFFERED.get(str(loc[-1]))):
             return SpecError(f"{at}{dotted}: {instead}", path=path, source=source)
         known = _fields_at(cls, list(loc[:-1]))
@@ -1358,11 +1392,39 @@ def mirrored_digits(dataset: Any, evaluate: Any) -> str | None:
             "against the right class (it is for clothes); leave flip out")
 
 
+def setting_doubts(dataset: Any, augment: Any, evaluate: Any) -> list[str]:
+    """What a run's settings (its ``dataset``, ``augment`` and ``evaluate``, as :class:`RunConfig`
+    holds them or as written) do that their writer likely did not mean: TTA's flip on handwriting
+    (:func:`mirrored_digits`); a training flip on handwriting (helper-235: the test-time flip was
+    warned of, the training one not); a rotation or shear under 1 degree (helper-235: Keras 3's
+    ``RandomRotation(0.1)`` is 36 degrees, ``rotation_range = 0.1`` a tenth of one, unsaid)."""
+    from mnistlab.data.registry import is_registered
+
+    said = [m for m in [mirrored_digits(dataset, evaluate)] if m]
+    def get(key: str) -> Any:
+        return augment.get(key) if isinstance(augment, Mapping) else getattr(augment, key, None)
+
+    if augment is None or augment is False:
+        return said
+    flips = [k for k in ("horizontal_flip", "vertical_flip") if get(k) is True]
+    if flips and isinstance(dataset, str) and is_registered(dataset) and "fashion" not in dataset:
+        said.append(f"augment.{flips[0]} on {dataset}: a mirrored digit or letter is another mark, so the model learns "
+                    "it as the unmirrored one (the flip is for clothes); leave it out")
+    if isinstance(v := get("rotation_range"), (int, float)) and 0 < v < 1:
+        said.append(f"augment.rotation_range = {v:g} turns by at most {v:g} of a degree (degrees, as ImageDataGenerator "
+                    f"takes it; Keras 3's RandomRotation({v:g}) is rotation_range = {360 * v:g})")
+    if isinstance(v := get("shear_range"), (int, float)) and 0 < v < 1:  # (keras-team/keras#8868, early 2018)
+        said.append(f"augment.shear_range = {v:g} shears by at most {v:g} of a degree (degrees, as ImageDataGenerator "
+                    f"takes it since early 2018; tutorials older than that meant radians: {v:g} was about "
+                    f"{math.degrees(v):.3g} degrees)")
+    return said
+
+
 def mirrored_digits_warning(cfg: RunConfig) -> None:
-    """:func:`mirrored_digits` as a SpecWarning: said as a run starts, not as a recorded config is read
-    again (review: every view of such runs said it); an experiment file says it as it is read
+    """:func:`setting_doubts` as SpecWarnings: said as a run starts, not as a recorded config is read
+    again (review: every view of such runs said it); an experiment file says them as it is read
     (:func:`~mnistlab.experiments.model_warnings`), and its cells' runs then not again."""
-    if (message := mirrored_digits(cfg.dataset, cfg.evaluate)) is not None:
+    for message in setting_doubts(cfg.dataset, cfg.augment, cfg.evaluate):
         warnings.warn(message, SpecWarning, stacklevel=user_level())
 
 

@@ -435,11 +435,10 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
 def _said_by_the_file(cell: Cell) -> frozenset[str]:
     """The model warnings of ``cell`` that its experiment file said as it was read
     (:func:`~mnistlab.experiments.model_warnings`): its build says them again, unplaced."""
-    from mnistlab.config import mirrored_digits
+    from mnistlab.config import setting_doubts
     from mnistlab.specs import ModelSpec, spec_warnings
 
-    flipped = mirrored_digits(cell.config.get("dataset"), cell.config.get("evaluate") or {})
-    said = frozenset([flipped] if flipped else [])
+    said = frozenset(setting_doubts(cell.config.get("dataset"), cell.config.get("augment"), cell.config.get("evaluate") or {}))
     try:
         return said | frozenset(spec_warnings(ModelSpec.from_dict(cell.config["model"])))
     except (MnistlabError, KeyError, TypeError):  # (a cell its file could not say: its run says what is wrong)

@@ -1196,7 +1196,7 @@ def model_warnings(exp: Experiment) -> list[str]:
     what `run` and `run --dry-run` say before anything trains (helper-193: Keras 3's ``"l1l2"``, which the
     resolved config writes as its zeros, was said by `summary` and `train`, never by `run`; a sigmoid
     output by `run` alone). Other commands reading the file say none (helper-194)."""
-    from mnistlab.config import mirrored_digits, parse_run_config
+    from mnistlab.config import parse_run_config, setting_doubts
     from mnistlab.specs import spec_warnings
 
     heard: dict[str, list[str]] = {}
@@ -1208,8 +1208,8 @@ def model_warnings(exp: Experiment) -> list[str]:
                 spec = cfg.model_spec()
         except MnistlabError:  # (its mistake is said where its run is checked)
             continue
-        flipped = mirrored_digits(cfg.dataset, cfg.evaluate)  # (`run --dry-run` did not say it: note 54)
-        for message in [*spec_warnings(spec), *([flipped] if flipped else [])]:
+        doubts = setting_doubts(cfg.dataset, cfg.augment, cfg.evaluate)  # (`run --dry-run` did not say them: note 54)
+        for message in [*spec_warnings(spec), *doubts]:
             heard.setdefault(message, []).append(v.name)
     implicit = [v.name for v in exp.variants] == ["base"]
     every = len(exp.variants)  # a choice all of them make ([base]'s, mostly) is said of all, not of the first (note 50)
@@ -1430,7 +1430,7 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
     """The base's value at the override ``path`` (written in the file's ``table``), and the path
     with its positions made plain (``-1``: the list's last); SpecError when the base has no such key
     (for an ImageDataGenerator argument [augment] has none of, what to write instead, as [base] says)."""
-    from mnistlab.config import KERAS_GENERATOR_ELSEWHERE, KERAS_OPTIMIZER_NOT_OFFERED  # (config builds on this module)
+    from mnistlab.config import KERAS_OPTIMIZER_NOT_OFFERED, augment_key_hint  # (config builds on this module)
 
     cur, plain, dotted = known, [], written_key(path)
     for i, part in enumerate(path):
@@ -1466,8 +1466,8 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
                             f'file or [[layers]]), which has no key "{part}"{key_hint(part, list(cur))}: change a '
                             'layer\'s key, as "model.layers[0].units", or replace the model whole (model = { ... })',
                             path=(*table, *path), source=source)
-        if part not in cur and path[:1] == ("augment",) and i == 1 and (instead := KERAS_GENERATOR_ELSEWHERE.get(part)):
-            raise SpecError(f'{source}: {where}: "{dotted}": Keras\'s ImageDataGenerator takes it; {instead}',
+        if part not in cur and path[:1] == ("augment",) and i == 1 and (instead := augment_key_hint(part)):
+            raise SpecError(f'{source}: {where}: "{dotted}": {instead}',
                             path=(*table, *path), source=source)  # as [base] says it
         if part not in cur and path[:1] == ("train",) and i == 1 and (instead := KERAS_OPTIMIZER_NOT_OFFERED.get(part)):
             raise SpecError(f'{source}: {where}: "{dotted}": {instead}', path=(*table, *path), source=source)  # helper-145

@@ -598,9 +598,11 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 @click.option("--shear-range", type=float, help="Degrees.")
 @click.option("--horizontal-flip/--no-horizontal-flip", default=None)
 @click.option("--vertical-flip/--no-vertical-flip", default=None)
-@click.option("--random-erasing", type=float)
+@click.option("--random-erasing", type=float, help="Probability (0-1) of blanking one random rectangle of 2-33% of "
+              "the image, aspect 0.3-3.3 (Zhong et al. 2017).")
 @click.option("--fill-mode", type=click.Choice(["nearest", "constant", "reflect", "wrap"]))
-@click.option("--cval", type=float, help='Fill value of --fill-mode constant (0 black, 1 white).')
+@click.option("--cval", type=float, help="Fill value of --fill-mode constant, in pixels / 255: 0 the background "
+              "(no ink), 1 full ink (the figure draws ink dark).")
 @click.option("--images", "count", type=IntRange(1, 50), default=6, show_default=True,
               help="Rows: the first N training images.")
 @click.option("--copies", type=IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
