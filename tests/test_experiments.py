@@ -898,6 +898,22 @@ def test_every_mistake_of_one_variant_is_said_at_once_each_at_its_line(tmp_path:
     assert 'variant "ok": train.optimizer: got "adamm"' in said[4]
 
 
+def test_every_mistake_inside_a_variants_table_is_said_at_once(tmp_path: Path) -> None:
+    """helper-235: `augment = { interpolation_order = 1, horizontal_flip = "yes" }` said the first
+    key alone; the second came once the first was mended."""
+    p = write(tmp_path, TINY + '[[variants]]\nname = "b"\naugment = { interpolation_order = 1, horizontal_flip = "yes", '
+                               'rotation_range = -3, rotaton_range = 2 }\n')
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    assert len(said) == 4, said
+    assert '"augment.interpolation_order": Keras\'s ImageDataGenerator takes it' in said[0]
+    assert any('"augment.rotaton_range": the base has no key "rotaton_range" (did you mean "rotation_range"?)' in m
+               for m in said), said
+    assert any("augment.horizontal_flip: must be a valid boolean" in m for m in said), said
+    assert any("augment.rotation_range: must be greater than or equal to 0" in m for m in said), said
+
+
 def _said_at(tmp_path: Path, text: str, keys: Sequence[str]) -> list[str]:
     """The lines `load_experiment` says of experiment ``text``, checked to be one a key of ``keys``
     (a line of the file each), in that order, each said once (no list inside the list)."""

@@ -1264,7 +1264,7 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
                                        source=source, near=key_path(key)[0]))
             continue
         try:
-            flat = _flatten(key_path(key), value, known, source, where, at)
+            flat = _flatten(key_path(key), value, known, source, where, at, faults)
         except SpecError as exc:  # this key's alone (one the base lacks, a slice's value): the others are checked
             faults.append(exc)
             continue
@@ -1394,10 +1394,12 @@ def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
     return known
 
 
-def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: str,
-             where: str, table: tuple[str | int, ...]) -> list[tuple[tuple[str, ...], Any]]:
+def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: str,  # noqa: PLR0913
+             where: str, table: tuple[str | int, ...], faults: list[SpecError] | None = None,
+             ) -> list[tuple[tuple[str, ...], Any]]:
     """Split a (possibly nested) override into dotted paths the base has (positions made plain:
-    ``layers[-1]`` -> ``layers.6``); error otherwise. A table with a ``type`` at a position of a list
+    ``layers[-1]`` -> ``layers.6``); error otherwise (with ``faults``, a key of a table at fault is
+    added there and its siblings are kept). A table with a ``type`` at a position of a list
     (``"model.layers[2]" = { type = "Dropout", rate = 0.5 }``) replaces that layer whole; one without
     changes the keys it names."""
     at, path = base_value(known, path, source, where, table)
@@ -1419,8 +1421,13 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
     whole_layer = is_position(path[-1]) and isinstance(value, Mapping) and "type" in value
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model and not whole_layer:
         out = []
-        for k, v in value.items():
-            out += _flatten(path + key_path(str(k)), v, known, source, where, table)
+        for k, v in value.items():  # each key's mistake in ``faults``, the others kept: checked in the same pass
+            try:  # (helper-235: one mistake of an augment table said per run)
+                out += _flatten(path + key_path(str(k)), v, known, source, where, table, faults)
+            except SpecError as exc:
+                if faults is None:
+                    raise
+                faults.append(exc)
         return out
     return [(path, value)]
 
