@@ -829,3 +829,21 @@ def test_verbose_says_what_keras_3_says_of_a_best_only_save_and_a_restore(tmp_pa
         expected.append(f"Epoch {stopped}: early stopping")  # said as training ends, then the restore
     expected.append(f"Restoring model weights from the end of the best epoch: {losses.index(min(losses)) + 1}.")
     assert out == expected
+
+
+def test_on_test_end_gets_the_validation_pass_s_loss_and_accuracy_as_keras_3_gives_them(data_dir: Path) -> None:
+    """helper-237: on_test_end's logs were empty; Keras 3 gives the pass's numbers, unprefixed."""
+    import mnistlab
+
+    class Seen(mnistlab.Callback):
+        def __init__(self) -> None:
+            self.tested: list[dict] = []
+
+        def on_test_end(self, logs=None):
+            self.tested.append(dict(logs or {}))
+
+    seen = Seen()
+    run = mnistlab.train(dataset="mnist", model="seed000-dense", subset=240, epochs=2, validation=0.25,
+                         callbacks=[seen], data_dir=data_dir, progress="none", store=False)
+    assert [t["loss"] for t in seen.tested] == run.history["val_loss"]
+    assert [t["accuracy"] for t in seen.tested] == run.history["val_accuracy"]

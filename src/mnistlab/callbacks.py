@@ -123,9 +123,12 @@ class Callback:
         self.__dict__["_own_model"] = value
 
     def set_trainer(self, trainer: TrainerLike) -> None:
+        """Attach the trainer this callback serves (:class:`CallbackList` does it before a fit)."""
         self._trainer = trainer
 
     def set_params(self, params: Mapping[str, Any]) -> None:
+        """Keras's ``set_params``: the fit's parameters, at least ``{"epochs": int, "steps": int}``
+        (steps per epoch), before :meth:`on_train_begin`."""
         self.params = params
 
     @property
@@ -136,12 +139,30 @@ class Callback:
         :class:`ProgressLogger` does with ``mode="none"``)."""
         return any(_overrides(self, hook) for hook in BATCH_HOOKS)
 
-    def on_train_begin(self, logs: Logs | None = None) -> None: ...
-    def on_train_end(self, logs: Logs | None = None) -> None: ...
-    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None: ...
-    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
-    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
-    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        """Once, before the first epoch (Keras's hook; ``logs`` empty)."""
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        """Once, after the last epoch (or the one a callback stopped at); ``logs`` the last epoch's."""
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        """Before each epoch; ``epoch`` counts from 0, as in Keras (``history[epoch]["epoch"]`` is ``epoch + 1``)."""
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        """After each epoch (``epoch`` from 0); ``logs`` holds its numbers under Keras's names, floats:
+        ``loss``, ``accuracy``, with a validation split ``val_loss``, ``val_accuracy``, and ``lr``,
+        ``epoch_seconds`` (what ``history`` records of the epoch). Set ``self.model.stop_training = True``
+        to end the fit after it, as in Keras."""
+
+    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        """Before each training batch (``batch`` from 0 within the epoch; ``logs``: ``batch`` and
+        ``size``); defining it (or another batch hook) makes the trainer build batch logs, which costs
+        a little speed."""
+
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        """After each training batch (``batch`` from 0); ``logs``: ``loss`` (this batch's mean loss,
+        where Keras 3 gives the epoch's running average: see the module docstring), ``batch`` and
+        ``size`` (its number of images). ``self.model.stop_training = True`` ends the fit right after it."""
 
     def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
         """Keras 3's name of the hook before each training batch, which the trainer calls; by default
@@ -152,8 +173,12 @@ class Callback:
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         """Keras 3's name of the hook after each training batch; by default :meth:`on_batch_end`."""
         self.on_batch_end(batch, logs)
-    def on_test_begin(self, logs: Logs | None = None) -> None: ...
-    def on_test_end(self, logs: Logs | None = None) -> None: ...
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        """Before each epoch's validation pass (not around the final test pass)."""
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        """After each epoch's validation pass; ``logs``: its ``loss`` and ``accuracy`` (unprefixed, as
+        Keras 3 gives them; :meth:`on_epoch_end` has them as ``val_loss`` and ``val_accuracy``)."""
 
     def close(self) -> None:
         """Called once the fit is over, whatever happened (also on Ctrl-C or an error); must be

@@ -83,7 +83,7 @@ def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:
     data = cfg.get("data", {})
     validation = m.get("validation", data.get("validation"))
     subset = f"the first {data['subset']:,} training images (data.subset)" if data.get("subset") else "all training images"
-    dataset = cfg.get("dataset")
+    dataset = run.dataset
     held_out = (run.result.env.get("data") or {}).get("test_held_out")  # absent in runs recorded before 2026-12-02
     if held_out:
         subset += f", less the test set: {held_out:.0%} of them, held out by class (test_fraction)"

@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import numpy as np
 import torch
@@ -55,6 +55,9 @@ from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, epochs_trained
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint, unfinished_checkpoint
+
+if TYPE_CHECKING:
+    from mnistlab.export import Verification
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
            "prepare_data", "run_config", "train"]
@@ -1404,8 +1407,10 @@ class Run:
         self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
         self.verbose = 0  # Keras's verbose of the progress train() showed (history.params): 0 none, 1 bar, 2 lines
 
-    status = property(lambda self: self.result.status,
-                      doc='How it ended: "finished", "diverged", "interrupted" or "failed" (``message`` says why).')
+    @property
+    def status(self) -> str:
+        """How it ended: "finished", "diverged", "interrupted" or "failed" (``message`` says why)."""
+        return self.result.status
 
     @property
     def history(self) -> History:
@@ -1415,29 +1420,59 @@ class Run:
         steps = math.ceil(n / size) if isinstance(n, int) and isinstance(size, int) and size > 0 else None
         return History(self.result.history, {"verbose": self.verbose, "epochs": train.get("epochs"), "steps": steps})
 
-    metrics = property(lambda self: self.result.metrics, doc="Its recorded results, a dict: ``test_accuracy`` (a "
-                       "fraction), ``test_loss``, ``train_seconds``, ``params``, the TTA and EMA scores where asked, "
-                       "``warnings``.")
-    config = property(lambda self: self.result.config, doc="The resolved run config it trained with, a dict (every "
-                      "setting, defaults included), as ``config.json`` keeps it.")
-    env = property(lambda self: self.result.env, doc="Where and on what it ran, a dict: ``host``, ``device``, "
-                   "``precision`` (float32 or bf16), torch's version, threads; ``env['data']`` the data's checksums.")
-    model = property(lambda self: self.result.model, doc="""The trained ``torch.nn.Module``, float32, in eval mode;
-        it takes float32 (N, 1, H, W) images in [0, 1] and gives logits (N, classes). A run tested in bf16
-        (``env["precision"]``) computed its ``test_accuracy`` and :meth:`predict` under
-        ``torch.autocast(device_type, dtype=torch.bfloat16)``: calling ``model(x)`` in float32 gives
-        logits a little different (a few predictions in a thousand may change); wrap the call in that
-        autocast to get :meth:`predict`'s numbers.""")
-    message = property(lambda self: self.result.message, doc="Why it ended as it did (empty for a finished run).")
-    test_accuracy = property(lambda self: self.result.metrics.get("test_accuracy"),
-                             doc="Its accuracy on the test set, a fraction (0.9912), as Keras's evaluate gives it.")
-    test_loss = property(lambda self: self.result.metrics.get("test_loss"),
-                         doc="Its loss on the test set (cross-entropy plus weight penalties, as Keras's evaluate).")
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Its recorded results: ``test_accuracy`` (a fraction), ``test_loss``, ``train_seconds``,
+        ``params``, the TTA and EMA scores where asked, ``warnings``."""
+        return self.result.metrics
 
-    dataset = property(lambda self: self.result.config.get("dataset"),
-                       doc="The dataset it trained on: a registered name, or the user's data (a path or a table).")
-    input_shape = property(lambda self: tuple(self.result.config["model"]["input_shape"][:2]),
-                           doc="The (height, width) of the images its model takes, in pixels.")
+    @property
+    def config(self) -> dict[str, Any]:
+        """The resolved run config it trained with (every setting, defaults included), as ``config.json`` keeps it."""
+        return self.result.config
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """Where and on what it ran: ``host``, ``device``, ``precision`` (float32 or bf16), torch's
+        version, threads; ``env['data']`` the data's checksums."""
+        return self.result.env
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The trained ``torch.nn.Module``, float32, in eval mode; it takes float32 (N, 1, H, W) images
+        in [0, 1] and gives logits (N, classes). A run tested in bf16 (``env["precision"]``) computed
+        its ``test_accuracy`` and :meth:`predict` under ``torch.autocast(device_type,
+        dtype=torch.bfloat16)``: calling ``model(x)`` in float32 gives logits a little different (a few
+        predictions in a thousand may change); wrap the call in that autocast to get :meth:`predict`'s numbers."""
+        return self.result.model
+
+    @property
+    def message(self) -> str:
+        """Why it ended as it did (empty for a finished run)."""
+        return self.result.message
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """Its accuracy on the test set, a fraction (0.9912), as Keras's evaluate gives it; None for a
+        run that was not scored (interrupted or failed before its test pass)."""
+        return self.result.metrics.get("test_accuracy")
+
+    @property
+    def test_loss(self) -> float | None:
+        """Its loss on the test set (cross-entropy plus weight penalties, as Keras's evaluate); None
+        where it was not scored."""
+        return self.result.metrics.get("test_loss")
+
+    @property
+    def dataset(self) -> Any:
+        """The dataset it trained on: a registered name (str), or the user's data (a path or a table)."""
+        return self.result.config.get("dataset")
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """The (height, width) of the images its model takes, in pixels."""
+        height, width = self.result.config["model"]["input_shape"][:2]
+        return int(height), int(width)
 
     @property
     def class_names(self) -> list[str]:
@@ -1539,6 +1574,14 @@ class Run:
                     and "NaN" not in str(exc) else "")  # (helper-157: no size or colour makes NaN pixels usable)
             raise SpecError(f"predict: {exc}{hint}") from None
 
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: Literal[False] = False) -> list[float]: ...
+
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: Literal[True]) -> dict[str, float]: ...
+
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
         """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the run's model on images ``x``
@@ -1560,9 +1603,10 @@ class Run:
         return evaluation(log_probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
 
     def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
-             verify: bool = True) -> Any:
+             verify: bool = True) -> Verification | None:
         """Write the model to ``path``, where Keras's ``model.save`` would, in the formats mnistlab
-        exports: ``.onnx``, ``.pt`` (TorchScript) or ``.safetensors`` (``fmt`` otherwise), verified on
+        exports: ``.onnx``, ``.pt`` (TorchScript) or ``.safetensors`` by the suffix, or ``fmt``
+        (``"onnx"``, ``"torchscript"`` or ``"safetensors"``) for another suffix; verified on
         the test set: :func:`mnistlab.export.export_model`, whose Verification it returns (None
         without ``verify``; the check scores the whole test set, 5-15 s on a CPU). Unlike a Keras
         file, the model takes float32 (N, 1, 28, 28) pixels / 255 (channels first) and returns
@@ -2018,13 +2062,41 @@ class Committee:
         self.record = record
         self.chosen: str | None = None  # how load_trained chose it among its variant's committees, for its card
 
-    config = property(lambda self: self.members[0].config)
-    env = property(lambda self: self.members[0].env)
-    dataset = property(lambda self: self.members[0].dataset)
-    input_shape = property(lambda self: self.members[0].input_shape)
-    class_names = property(lambda self: self.members[0].class_names)
-    run_ids = property(lambda self: [m.run_id for m in self.members])
-    test_accuracy = property(lambda self: self.record.accuracy if self.record is not None else None)
+    @property
+    def config(self) -> dict[str, Any]:
+        """Its first member's resolved run config (:attr:`Run.config`)."""
+        return self.members[0].config
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """Its first member's environment (:attr:`Run.env`)."""
+        return self.members[0].env
+
+    @property
+    def dataset(self) -> Any:
+        """The dataset its members trained on (:attr:`Run.dataset`)."""
+        return self.members[0].dataset
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """The (height, width) of the images its members take, in pixels."""
+        return self.members[0].input_shape
+
+    @property
+    def class_names(self) -> list[str]:
+        """One name per class, as its members' (:attr:`Run.class_names`)."""
+        return self.members[0].class_names
+
+    @property
+    def run_ids(self) -> list[str | None]:
+        """Its members' run ids, in member order (None for a member not recorded)."""
+        return [m.run_id for m in self.members]
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """The accuracy of its averaged outputs on the test set, a fraction, as recorded when it was
+        scored (:class:`~mnistlab.store.CommitteeRecord`); None for a committee not recorded."""
+        return self.record.accuracy if self.record is not None else None
 
     def test_data(self, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The test images and labels its members were scored on (:meth:`Run.test_data`)."""
@@ -2039,6 +2111,14 @@ class Committee:
         pass_size(batch_size, "predict")  # said before the images are read
         x = model_input(images, preprocess, self.dataset, self.input_shape)  # read and preprocessed once
         return committee_probs([m.predict(x, preprocess=False, batch_size=batch_size) for m in self.members])
+
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: Literal[False] = False) -> list[float]: ...
+
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: Literal[True]) -> dict[str, float]: ...
 
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
@@ -2098,7 +2178,7 @@ MODEL_KEYWORDS = {"--variant": "variant=", "--pick latest": 'pick="latest"', "--
 
 
 def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
-                 pick: str = "best") -> Run | Committee:
+                 pick: Literal["best", "best-val", "latest"] = "best") -> Run | Committee:
     """The trained model ``target`` (a run id, an experiment, a committee) names in ``store`` (a
     :class:`~mnistlab.store.RunStore` or its folder), ready to predict: a :class:`Run` or a
     :class:`Committee`, the runs :func:`~mnistlab.views.trained_runs` chooses, with their weights loaded.
@@ -2120,7 +2200,7 @@ def open_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
         run.chosen = pick_note(store, target, run.record, variant=variant, pick=pick)
         if run.record is not None and (now := named_as_now(store, target, variant, run.record)) is not None:  # file's names
             run.config["model"] = now
-            run.model.spec = ModelSpec.from_dict(now)
+            cast(Any, run.model).spec = ModelSpec.from_dict(now)  # (the Sequential torch module keeps its spec)
         return run
     chosen = Committee([Run.from_store(store, m) for m in ids], committee)
     try:  # among the committees its table row counts (a [[committees]] across variants: none to choose among)

@@ -426,7 +426,7 @@ class Trainer:
         if val is not None and len(val[0]):
             hooks.on_test_begin({})  # Keras's hooks around validation (SwapEMAWeights swaps the average in)
             logs["val_loss"], logs["val_accuracy"] = self.evaluate(*val)
-            hooks.on_test_end({})
+            hooks.on_test_end({"loss": logs["val_loss"], "accuracy": logs["val_accuracy"]})  # as Keras 3's, unprefixed
         logs["lr"] = lr
         try:
             hooks.on_epoch_end(epoch, logs)
