@@ -263,17 +263,17 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "huge-bomb": (_png_header(30_000, 30_000), "decompression bomb"),
         "empty": (None, "no ink"),
         "noise": (None, "no ink"),
-        "sixteen": (None, "16-bit"),
+        "float": (None, "32-bit floating-point pixels"),  # (a 16-bit one is read: helper-236)
     }
     out = {}
     for key, (data, why) in files.items():
-        path = tmp_path / f"{key}.png"
+        path = tmp_path / f"{key}.{'tif' if key == 'float' else 'png'}"
         if data is not None:
             path.write_bytes(data)
         out[key] = (path, why)
     Image.new("L", (50, 40), 230).save(out["empty"][0])
     Image.fromarray(np.random.default_rng(0).normal(128, 6, (60, 60)).clip(0, 255).astype(np.uint8)).save(out["noise"][0])
-    Image.fromarray(np.full((30, 30), 40000, np.uint16)).save(out["sixteen"][0])
+    Image.fromarray(np.full((30, 30), 0.5, np.float32)).save(out["float"][0])
     return out
 
 
@@ -673,3 +673,16 @@ def test_an_item_too_close_to_its_ground_is_refused_not_read_as_its_detail():
     photo[40:46, 40:50] = 255
     with pytest.raises(DataError, match="no item found"):
         preprocess(photo, "fashion-mnist")
+
+
+def test_a_16_bit_image_is_read_as_its_8_bit_self(tmp_path: Path, data_dir: Path) -> None:
+    """helper-236: a scanner's 16-bit PNG (or TIFF) was refused; its 0-65535 scale to 0-255 (/ 257)
+    as PNG defines it, so it reads as the same image saved in 8 bits."""
+    from mnistlab.datasets import load_dataset
+
+    digit = np.asarray(load_dataset("mnist", data_dir).test_images[0])
+    Image.fromarray(digit).save(tmp_path / "eight.png")
+    for suffix in ("png", "tif"):
+        Image.fromarray(digit.astype(np.uint16) * 257).save(tmp_path / f"sixteen.{suffix}")
+        assert Image.open(tmp_path / f"sixteen.{suffix}").mode.startswith("I;16")
+        assert np.array_equal(preprocess(tmp_path / f"sixteen.{suffix}", "mnist"), preprocess(tmp_path / "eight.png", "mnist"))

@@ -61,8 +61,9 @@ __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_
 # The formats Pillow may read here. Pillow knows many more (EPS runs Ghostscript, PSD, ICO...):
 # an image a user photographs or draws is one of these (JPEG covers the MPO files of many phones).
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP", "PPM")  # PPM: Pillow's reader of .pgm and .ppm too
-# Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; others (16-bit I;16, 32-bit
-# I and F, LAB, HSV) are refused: their conversion would guess. CMYK is converted by Pillow's own
+# Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; 16-bit grayscale (I;16) is
+# scaled to 8 bits (:func:`_checked_mode`); others (I, whose depth is unsaid, F, LAB, HSV) are
+# refused: their conversion would guess. CMYK is converted by Pillow's own
 # formula (no colour profile), as training folders always read it: predict must see what training saw.
 IMAGE_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr", "CMYK")
 MIN_CONTRAST = 48.0  # the least ink-to-background difference (of 255) that counts as ink: flat noise stays under
@@ -241,8 +242,15 @@ def _empty(source: str | os.PathLike | bytes | IO[bytes]) -> bool:
 
 
 def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MODES) -> Image.Image:
+    """``im`` in one of ``modes``; a 16-bit grayscale image (mode ``I;16``: a 16-bit PNG or TIFF, a
+    scanner's) as 8-bit, each pixel / 257 rounded (its 0-65535 onto 0-255, as PNG defines the scale;
+    helper-236: refused); DataError for other modes (mode ``I``, whose depth Pillow does not say;
+    ``F``; LAB, HSV), whose conversion would guess."""
     if im.mode in modes:
         return im
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N") and "L" in modes:
+        pixels = np.asarray(im, dtype=np.float64)
+        return Image.fromarray(np.rint(pixels / 257.0).astype(np.uint8), mode="L")
     if im.mode.startswith("I") or im.mode == "F":
         # Pillow opens a 16-bit PGM/PPM as mode I too: the mode alone does not tell 16 from 32 bits
         depth = {"I": "16- or 32-bit integer", "F": "32-bit floating-point"}.get(im.mode, "16-bit")
