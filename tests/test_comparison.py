@@ -505,9 +505,9 @@ def test_csv_and_json_rows_carry_what_the_notes_say(tmp_path: Path, data_dir: Pa
         (20, True, False), (20, True, True)]  # subset 120 keeps 20 test images; 1 epoch of 120 images: smoke size
     assert main([*args, "--format", "csv"]) == 0
     head, first = capsys.readouterr().out.splitlines()[:2]
-    assert head.endswith(",test_images,smoke,chosen_on_test,test_set,settings") and first.startswith("a,")
+    assert head.endswith(",test_images,smoke,chosen_on_test,test_set,settings,tta_test_acc_std,tta_n") and first.startswith("a,")
     assert ",20,true,false,mnist (20 test images)," in first  # what the runs were scored on (helper-216)
-    assert [json.loads(next(csv.reader([line]))[-1]) for line in (first,)] == [rows["a"]["settings"]]
+    assert [json.loads(next(csv.reader([line]))[-3]) for line in (first,)] == [rows["a"]["settings"]]
     assert rows["a"]["settings"] != rows["t"]["settings"] and set(rows["a"]["settings"]) == set(rows["t"]["settings"])
     assert main(args) == 0 and "settings" not in capsys.readouterr().out  # the table names its rows by variant
     from mnistlab.report import write_report
@@ -748,8 +748,9 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     assert display_cells([one])[1][0][-1] == "93.00%"
     head, line = format_rows([row], "csv").splitlines()
     assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,run_ids,tta_val_gain,"
-                         "committee_members,test_images,smoke,chosen_on_test,test_set,settings")  # each added later last
-    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]",,false,false,,{}')  # (helper-131); the runs
+                         "committee_members,test_images,smoke,chosen_on_test,test_set,settings,tta_test_acc_std,"
+                         "tta_n")  # each added later last
+    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]",,false,false,,{},,')  # (helper-131); the runs
     # the row's figures come from; no TTA; no test size recorded, no smoke run, not chosen on the test set
     assert row["run_ids"] == [r.run_id for r in runs]
 

@@ -1130,10 +1130,10 @@ def test_compare_a_search_has_trial_fields_and_a_short_note(tmp_path: Path, caps
     assert main(["compare", "sl", "--store", str(store.root), "--format", "csv"]) == 0
     head, first = capsys.readouterr().out.splitlines()[:2]
     assert head.endswith(",note,trial,trial_state,search_metric,search_value,tta_val_gain,test_images,smoke,chosen_on_test,"
-                         "test_set,settings,train.lr")
+                         "test_set,settings,tta_test_acc_std,tta_n,train.lr")
     assert first.startswith("trial-0001,")
     assert first.endswith(',"#1 complete, val_loss 0.3120",1,complete,val_loss,0.312,,,false,false,,'
-                          '"{""train.lr"": 0.05}",0.05')
+                          '"{""train.lr"": 0.05}",,,0.05')
     assert main(["compare", "sl", "--store", str(store.root), "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
     assert (row["trial"], row["trial_state"], row["search_metric"], row["search_value"]) == (1, "complete", "val_loss", 0.312)

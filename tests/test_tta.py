@@ -146,7 +146,9 @@ def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
     (row,) = compare(RunStore(tmp_path / "store"), "tta")
     assert row["tta_test_acc"] == run.metrics["tta_test_accuracy"]  # compare shows it beside the plain score
     heads, (cells,) = display_cells([row])
-    assert cells[heads.index("test acc (TTA)")] == f"{100 * run.metrics['tta_test_accuracy']:.2f}%"
+    assert cells[heads.index("test acc (TTA)")] == f"{100 * run.metrics['tta_test_accuracy']:.2f}% (n=1)"  # n: helper-235
+    spread = display_cells([{**row, "tta_test_acc": 0.95, "tta_test_acc_std": 0.0021, "tta_n": 3}])
+    assert spread[1][0][spread[0].index("test acc (TTA)")] == "95.00% +- 0.21 (n=3)"
     assert "test acc (TTA)" not in display_cells([{**row, "tta_test_acc": None}])[0]  # no TTA, no column
     assert "TTA gain (val)" not in heads  # no validation split: nothing to choose TTA on
     heads, (cells,) = display_cells([{**row, "tta_val_gain": 0.0012}])

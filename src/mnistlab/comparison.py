@@ -65,7 +65,8 @@ COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and
 # test_set: what its runs were scored on ("mnist (10,000 test images)"): rows of two datasets in one
 # table tell a program so (helper-216: only a note on stderr did)
 COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain", "committee_members", "test_images", "smoke",
-                                               "chosen_on_test", "test_set", "settings")
+                                               "chosen_on_test", "test_set", "settings", "tta_test_acc_std", "tta_n")
+# tta_test_acc_std, tta_n: the spread of a row's TTA test accuracies and how many runs have one (helper-235: a bare mean)
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -1325,7 +1326,8 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "vs_best": None,  # set across rows by mark_vs_best
         "vs_best_p": None,
         "test_balanced_acc": mean("test_balanced_accuracy"),  # the metric Kuzushiji-49 is judged by
-        "tta_test_acc": mean("tta_test_accuracy"),  # with [evaluate] tta: the test set scored over shifted views
+        "tta_test_acc": mean_sd(tta)[0] if (tta := [a for a in (_num(r.metrics.get("tta_test_accuracy")) for r in ok)
+                                                   if a is not None]) else None,  # with [evaluate] tta: shifted views
         "test_loss": mean("test_loss"),
         "train_seconds": mean("train_seconds"),
         "seconds_per_epoch": mean("seconds_per_epoch"),
@@ -1346,6 +1348,8 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "smoke": any(smoke_run(r) for r in ok) if ok else None,  # run's; --quick's size (smoke_note)
         "chosen_on_test": chosen_on_test_note(ok) is not None if ok else None,  # optimistic (chosen_on_test_note)
         "test_set": "; ".join(dict.fromkeys(label for _, label in test_sets(ok).values())) or None,  # (helper-216)
+        "tta_test_acc_std": mean_sd(tta)[1] if tta else None,
+        "tta_n": len(tta) if tta else None,
     }
 
 
@@ -1537,7 +1541,9 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         cells += [pct(r.get("val_acc"))] * val
         gain = r.get("tta_val_gain")
         cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced
-        cells += ["-" if gain is None else f"{100 * gain:+.2f} pts"] * tta_val + [pct(r.get("tta_test_acc"))] * tta
+        tta_cell = (_spread(pct(r.get("tta_test_acc")), r.get("tta_test_acc_std"), r.get("tta_n") or 0, always_n=True)
+                    if r.get("tta_test_acc") is not None else "-")
+        cells += ["-" if gain is None else f"{100 * gain:+.2f} pts"] * tta_val + [tta_cell] * tta
         cells += ["-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",
                   "-" if r.get("train_seconds") is None else f"{seconds(r['train_seconds'])} s",
                   "-" if r.get("seconds_per_epoch") is None else seconds(r["seconds_per_epoch"])]
