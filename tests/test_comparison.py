@@ -377,7 +377,8 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
              "nothing of a full-size run's\n")
     assert capsys.readouterr().err == (f"note: the runs of new are {smoke}"  # the row that is one, named
                                        f"note: 4 runs of other settings not shown (an older version of a variant or "
-                                       f"of its data, `mnistlab train` runs of one model with other flags, or --quick "
+                                       f"of its data, a repeat or member its file no longer asks for, `mnistlab train` "
+                                       f"runs of one model with other flags, or --quick "
                                        f"smoke runs): `mnistlab runs -e {exp.name} --store {store.root}` lists every "
                                        "run, `mnistlab compare RUN_ID RUN_ID ...` compares chosen ones\n" + PART_NOTE)
     a_runs = [r for r in store.runs(experiment=exp.name) if r.variant == "a"]  # helper-146: a's runs of both sizes
@@ -1523,3 +1524,24 @@ def test_an_old_committee_of_members_scored_on_different_test_sets_is_not_counte
     (row,) = compare(store, "same")
     assert row["committee_acc"] == pytest.approx(0.5062)
     assert trained_runs(store, "same")[1] is not None
+
+
+def test_by_name_a_repeat_the_file_no_longer_asks_for_is_not_counted(tmp_path: Path, data_dir: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Note 55 (helper-234): after `repeats` went from 3 to 2, `compare NAME` counted n=3 where
+    `compare FILE` counted 2; the left-out run is said, and a model chosen by name is of those 2."""
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\nrepeats = 3\n')  # (not
+    store = RunStore(tmp_path / "s")  # a smoke run's size: those are weighed by size, not cell)
+    first = run_experiment(p, store, data_dir=data_dir, progress="none")
+    p.write_text(p.read_text().replace("repeats = 3", "repeats = 2"))
+    run_experiment(p, store, data_dir=data_dir, progress="none")  # nothing trains: the plan now has 2 cells
+    name = first.experiment.name
+    by_name, by_file = compare(store, name), compare(store, p)
+    assert [r["n"] for r in by_name] == [r["n"] for r in by_file] == [2]
+    assert by_name[0]["run_ids"] == by_file[0]["run_ids"]
+    dropped = next(o.record.run_id for o in first.outcomes if o.record.seed == 2)
+    assert dropped not in by_name[0]["run_ids"]
+    assert main(["compare", name, "--store", str(store.root)]) == 0
+    assert "1 run of other settings not shown (an older version of a variant or of its data, a repeat or member its " \
+           "file no longer asks for" in capsys.readouterr().err
+    assert load_trained(store, name, pick="latest").run_id != dropped

@@ -391,9 +391,10 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
 
     notes = []
     named = store.runs(experiment=ref.name) if ref.file is None else []  # (read once, for both notes by name)
-    if ref.file is None and (hidden := left_out(named)):
+    if ref.file is None and (hidden := left_out(named, store=store)):
         notes.append(f"{hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a variant "
-                     f"or of its data, `mnistlab train` runs of one model with other flags, or --quick smoke runs): "
+                     f"or of its data, a repeat or member its file no longer asks for, `mnistlab train` runs of one model "
+                     f"with other flags, or --quick smoke runs): "
                      f"`mnistlab runs -e {ref.name}{ref.flag}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
                      "chosen ones")
     if ref.file is None and (gone := not_in_last_sweep(store, ref.name, [str(row.get("variant")) for row in rows
@@ -634,7 +635,7 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     first_ran, gone = None, []
     if keys is None:
         first_ran = planned_order(store, experiment, runs)
-        runs = current_runs(runs)
+        runs = current_runs(of_last_sweep(store, experiment, runs))
         gone = not_in_last_sweep(store, experiment, [str(r.variant) for r in runs], runs)  # shown, unmarked
     rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran,
                       unranked=gone).rows()
@@ -703,6 +704,23 @@ def not_in_last_sweep(store: RunStore, experiment: str, variants: Sequence[str],
         return []
     ran = {r.variant for r in runs}  # (a [[committees]] row runs nothing of its own:
     return [v for v in dict.fromkeys(variants) if v not in planned and v in ran]  # helper-153, it was named)
+
+
+def of_last_sweep(store: RunStore, experiment: str, runs: Sequence[RunRecord]) -> list[RunRecord]:
+    """``runs`` (of ``experiment``, compared by name) less those of a variant the last sweep of its
+    file planned (:func:`~mnistlab.live.read_plan`) whose cell that sweep did not plan: a repeat or
+    member the file no longer asks for (note 55: after ``repeats`` went from 3 to 2, `compare NAME`
+    still counted n=3 where `compare FILE` counted 2). Variants the plan does not name keep every
+    run (:func:`not_in_last_sweep` says them); without a plan of full-size cells (none, a search's, or
+    a ``--quick`` smoke check's: its cells are not the file's), all."""
+    from mnistlab.live import read_plan
+
+    plan = read_plan(store.root, experiment)
+    if plan is not None and plan.get("quick"):
+        return list(runs)
+    cells = {(str(v), str(k)) for v, k in (plan or {}).get("cells", ())}
+    planned = {v for v, _ in cells}  # (a smoke run is another size, not another cell: current_runs weighs it)
+    return [r for r in runs if r.variant not in planned or (r.variant, r.config_hash) in cells or smoke_run(r)]
 
 
 def variant_order(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[str]:
@@ -1110,6 +1128,8 @@ def shown_runs(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> l
     """The runs whose numbers `compare` and the report show for ``ref`` (``quick``: its file's
     ``--quick`` cells): :func:`current_runs` of its ended runs, in start order."""
     ended = [r for r in store.runs(experiment=ref.recorded_as(quick=quick)) if r.status != "running"]
+    if ref.file is None:  # by name: as `compare NAME` counts them
+        ended = of_last_sweep(store, ref.recorded_as(quick=quick), ended)
     return current_runs(ended, ref.keys(quick=quick))
 
 
@@ -1132,13 +1152,15 @@ def smoke_note(runs: Sequence[RunRecord]) -> str | None:
     return f"the runs of {named} are smoke runs, {theirs}"
 
 
-def left_out(runs: Sequence[RunRecord], *, results_only: bool = False) -> int:
+def left_out(runs: Sequence[RunRecord], *, results_only: bool = False, store: RunStore | None = None) -> int:
     """How many ended runs of an experiment (``runs``, in start order) :func:`current_runs` leaves
     out by name, as another setting of their variant: an older version of it, or ``--quick`` smoke
-    runs beside full-size ones (reruns of a shown cell are not counted: their cell is shown);
+    runs beside full-size ones (reruns of a shown cell are not counted: their cell is shown), and
+    with ``store``, a cell its last sweep no longer planned (:func:`of_last_sweep`);
     ``results_only``: of those, the ones with a result (a model to use: finished or diverged)."""
     ended = [r for r in runs if r.status != "running"]
-    shown = {(r.variant, r.config_hash) for r in current_runs(ended)}
+    kept = of_last_sweep(store, ended[0].experiment, ended) if store is not None and ended else ended
+    shown = {(r.variant, r.config_hash) for r in current_runs(kept)}
     return sum((r.variant, r.config_hash) not in shown for r in ended
                if r.config and (not results_only or r.status in RESULT_STATUSES))  # not damaged rows
 

@@ -21,7 +21,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab.comparison import (
-    chosen_runs, compare_experiment, current_runs, never_run, nothing_to_compare, only_variants, resolve_experiment, rows_runs,
+    chosen_runs, compare_experiment, current_runs, never_run, nothing_to_compare, of_last_sweep, only_variants,
+    resolve_experiment, rows_runs,
     scored_on_note, setting_labels, validated_on_test, variant_order,
 )
 from mnistlab.datasets import Dataset, run_dataset
@@ -70,7 +71,8 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
                                                           if statuses == ["diverged"] else ""))
         # as `compare` reads it (helper-129: of finished runs alone, a variant whose latest run was
         # interrupted drew an older setting's run, on another dataset, that compare leaves out)
-        current = current_runs(everything, ref.keys(quick=quick))
+        current = current_runs(everything if ref.file is not None else of_last_sweep(store, name, everything),
+                               ref.keys(quick=quick))  # (by name, the cells its last sweep planned: as compare counts)
         runs = [r for r in current if r.status in results]
         if not runs:
             raise StoreError(nothing_to_compare(store, ref, quick=quick) if ref.file is not None or any(
@@ -810,7 +812,7 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
     smoke = smoke_run(chosen)  # of its size: a --quick view leaves the full-size runs out, and they it
     mine = [r for r in store.runs(experiment=chosen.experiment)
             if r.variant == chosen.variant and r.config and smoke_run(r) == smoke]
-    if hidden := left_out(mine, results_only=True):
+    if hidden := left_out(mine, results_only=True, store=store):
         note += (f"; {hidden} run{'s' * (hidden != 1)} of its other settings not among them (`mnistlab runs -e "
                  f"{chosen.experiment}` lists them; give a run id to use one)")
     return note
