@@ -120,6 +120,8 @@ def test_errors_cli_prints_the_report_the_matrix_the_mistakes_and_disagreements(
     (("--top", "many"), "--top"),
     (("--against", "ffffffffff"), "ffffffffff"),
     (("--format", "xml"), "--format"),
+    (("--top", "3"), "--top limits the rows of --mistakes and --against"),  # (helper-239: ignored without a word)
+    (("--against", "use"), "choose one with --against-variant"),  # (helper-239: "--variant", the other model's flag)
 ])
 def test_errors_cli_refuses_wrong_flags_in_one_line(mnist_models: Path, capsys: pytest.CaptureFixture[str],
                                                     args: tuple[str, ...], said: str) -> None:
@@ -145,3 +147,30 @@ def test_calibration_of_a_perfectly_calibrated_bin_is_zero_and_refuses_no_images
     assert calibration(probs, np.array([0, 0, 0, 1]))["ece"] == pytest.approx(0.0)  # 3 of 4 right at 0.75
     with pytest.raises(ValueError):
         calibration(np.zeros((0, 2)), np.zeros(0))
+
+
+def test_the_macro_average_is_over_the_classes_present_as_scikit_learns_default_labels(mnist_models: Path,
+                                                                                     data_dir: Path) -> None:
+    """helper-239: with classes absent from the labels and the predictions, the macro mean counted them
+    as 0 where classification_report(y_true, y_pred) (its labels: those present) leaves them out."""
+    report = analyse(load_trained(RunStore(mnist_models), "use", variant="dense"), data_dir=data_dir)
+    keep = report.labels < 3  # a test set of 0s, 1s and 2s, and predictions of those classes only
+    probs = report.probs[keep].copy()
+    probs[:, 3:] = 0.0
+    part = type(report)(**{**report.__dict__, "probs": probs, "labels": report.labels[keep]})
+    from mnistlab.metrics import confusion_matrix, precision_recall_f1
+
+    cm = confusion_matrix(part.labels, probs.argmax(1), 10)
+    p, r, f = precision_recall_f1(cm)
+    part = type(report)(**{**part.__dict__, "confusion": cm, "precision": p, "recall": r, "f1": f, "support": cm.sum(1)})
+    macro = part.averages()["macro"]
+    assert macro["recall"] == pytest.approx(np.nan_to_num(r[:3]).mean())  # over 0, 1 and 2, not over 10
+    assert macro["precision"] == pytest.approx(np.nan_to_num(p[:3]).mean())
+
+
+def test_a_mistakes_confidence_never_reads_100_percent() -> None:
+    """helper-239: a mistake at 0.9999895 read "100.00%" in `errors --mistakes`, as the figure's did."""
+    from mnistlab.cli.predict_cmds import _conf
+
+    assert (_conf(0.9999895), _conf(0.99994), _conf(1.0), _conf(0.00001), _conf(0.0), _conf(0.5)) == (
+        ">99.99%", "99.99%", "100.00%", "<0.01%", "0.00%", "50.00%")

@@ -686,3 +686,7 @@ def test_a_16_bit_image_is_read_as_its_8_bit_self(tmp_path: Path, data_dir: Path
         Image.fromarray(digit.astype(np.uint16) * 257).save(tmp_path / f"sixteen.{suffix}")
         assert Image.open(tmp_path / f"sixteen.{suffix}").mode.startswith("I;16")
         assert np.array_equal(preprocess(tmp_path / f"sixteen.{suffix}", "mnist"), preprocess(tmp_path / "eight.png", "mnist"))
+    for maxval in (65535, 4095):  # a PGM over 8 bits: Pillow scales its maxval to 65535 (helper-239: refused)
+        scaled = np.rint(digit.astype(np.float64) * maxval / 255).astype(">u2")
+        (tmp_path / "deep.pgm").write_bytes(b"P5\n28 28\n%d\n" % maxval + scaled.tobytes())
+        assert np.abs(np.asarray(open_image(tmp_path / "deep.pgm"), np.int16) - digit).max() <= 1

@@ -483,7 +483,7 @@ def test_empty_class_folder_and_an_unreadable_image_are_named(tmp_path: Path) ->
 
 @pytest.mark.parametrize("bad, says", [
     ("bomb", "refused as a possible decompression bomb (10,000,000,000 pixels"),
-    ("16-bit pgm", "16- or 32-bit integer pixels (mode I) are not read"),  # Pillow opens it as mode I: not "32-bit"
+    ("32-bit tif", "32-bit integer pixels (mode I) are not read"),  # (a 16-bit PGM, PNG or TIFF is read: helper-236)
     ("text", "not an image mnistlab reads"),
 ])
 def test_a_class_folders_image_is_read_as_predict_reads_it(bad: str, says: str, tmp_path: Path, capsys) -> None:
@@ -491,11 +491,11 @@ def test_a_class_folders_image_is_read_as_predict_reads_it(bad: str, says: str, 
     from test_preprocess import _png_header
 
     root = _folder(tmp_path / "d", {"a": 3, "b": 2}, size=(28, 28), mode="L")
-    target = root / "b" / ("001.pgm" if bad == "16-bit pgm" else "001.png")
+    target = root / "b" / ("001.tif" if bad == "32-bit tif" else "001.png")
     if bad == "bomb":
         target.write_bytes(_png_header(100_000, 100_000))  # a decompression bomb's header
-    elif bad.startswith("16-bit"):
-        Image.fromarray(glyph_l().astype(np.uint16) * 257).save(target)
+    elif bad == "32-bit tif":
+        Image.fromarray(glyph_l().astype(np.int32) * 65537).save(target)
     else:
         target.write_text("a text file named .png")
     with pytest.raises(DataError) as exc:

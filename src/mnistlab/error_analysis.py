@@ -60,14 +60,16 @@ class ErrorAnalysis:
         return self.probs.argmax(1)
 
     def averages(self) -> dict[str, dict[str, float]]:
-        """``macro`` (the classes' unweighted mean) and ``weighted`` (weighted by support) precision,
-        recall and F1, an undefined value counting as 0: scikit-learn's ``classification_report``
-        with ``zero_division=0``."""
+        """``macro`` (the unweighted mean over the classes that are in the labels or the predictions)
+        and ``weighted`` (weighted by support) precision, recall and F1, an undefined value counting
+        as 0: scikit-learn's ``classification_report(y_true, y_pred, zero_division=0)`` with its
+        default labels (helper-239: a class absent from both counted 0 in the macro mean)."""
         out: dict[str, dict[str, float]] = {}
         weights = self.support / max(int(self.support.sum()), 1)
+        present = (self.confusion.sum(0) + self.confusion.sum(1)) > 0
         for name, arr in (("precision", self.precision), ("recall", self.recall), ("f1", self.f1)):
             values = np.nan_to_num(arr, nan=0.0)
-            out.setdefault("macro", {})[name] = float(values.mean()) if len(values) else 0.0
+            out.setdefault("macro", {})[name] = float(values[present].mean()) if present.any() else 0.0
             out.setdefault("weighted", {})[name] = float((values * weights).sum())
         return out
 
@@ -139,9 +141,10 @@ def analyse(model: Run | Committee, *, data_dir: str | os.PathLike | None = None
 
 def disagreements(a: ErrorAnalysis, b: ErrorAnalysis) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Where two models' top classes differ on the same test images: counts (``images``,
-    ``disagree``, ``only_a_right``, ``only_b_right``, ``both_wrong``; of those they agree on,
-    ``agree_wrong``) and one row per image they disagree on (``index``, ``true``, ``a``, ``a_confidence``,
-    ``b``, ``b_confidence``, ``right``: ``a``, ``b`` or None), ``a`` more confident first. Where one
+    ``disagree``, ``a_right`` and ``b_right`` (each one's hits on those images), ``only_a_right``,
+    ``only_b_right``, ``both_wrong``; of those they agree on, ``agree_wrong``) and one row per image
+    they disagree on (``index``, ``true``, ``a``, ``a_confidence``, ``b``, ``b_confidence``,
+    ``right``: ``a``, ``b`` or None), ``a`` more confident first. Where one
     was scored on the first images of the other's test set (``data.subset`` scores a part), the
     images both were scored on (``images`` counts them). Raises DataError for two test sets
     (another dataset, or another order)."""
@@ -151,7 +154,8 @@ def disagreements(a: ErrorAnalysis, b: ErrorAnalysis) -> tuple[dict[str, int], l
                         f"{b.dataset}, {len(b.labels):,}): their predictions do not compare image by image")
     pa, pb, true = a.predicted[:n], b.predicted[:n], a.labels[:n]
     differ = np.flatnonzero(pa != pb)
-    counts = {"images": len(true), "disagree": len(differ), "only_a_right": int(((pa == true) & (pb != true)).sum()),
+    counts = {"images": len(true), "disagree": len(differ), "a_right": int((pa == true).sum()),
+              "b_right": int((pb == true).sum()), "only_a_right": int(((pa == true) & (pb != true)).sum()),
               "only_b_right": int(((pb == true) & (pa != true)).sum()),
               "both_wrong": int(((pa != true) & (pb != true) & (pa != pb)).sum()),
               "agree_wrong": int(((pa != true) & (pa == pb)).sum())}

@@ -216,7 +216,7 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
         im.close()  # the file behind the original: the turned copy holds the pixels
         out = turned
     out.info[FRAMES] = frames  # how many the file holds (the first is read): predict says so
-    return out if out.mode in modes else _checked_mode(out, shown(), modes)
+    return out if out.mode in modes else _checked_mode(out, shown(), modes, im.format)
 
 
 FRAMES = "mnistlab_frames"  # the key of an opened image's info that counts its file's frames (GIF, TIFF, WebP)
@@ -241,19 +241,23 @@ def _empty(source: str | os.PathLike | bytes | IO[bytes]) -> bool:
         return False
 
 
-def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MODES) -> Image.Image:
+def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MODES,
+                  file_format: str | None = None) -> Image.Image:
     """``im`` in one of ``modes``; a 16-bit grayscale image (mode ``I;16``: a 16-bit PNG or TIFF, a
-    scanner's) as 8-bit, each pixel / 257 rounded (its 0-65535 onto 0-255, as PNG defines the scale;
-    helper-236: refused); DataError for other modes (mode ``I``, whose depth Pillow does not say;
-    ``F``; LAB, HSV), whose conversion would guess."""
+    scanner's; a PGM of more than 8 bits, whose maxval Pillow scales to 65535: ``file_format`` is
+    the file's, where ``im`` is a copy) as 8-bit, each pixel
+    / 257 rounded (its 0-65535 onto 0-255, as PNG defines the scale; helper-236: refused); DataError
+    for other modes (mode ``I`` of a TIFF, whose depth Pillow does not say; ``F``; LAB, HSV), whose
+    conversion would guess."""
     if im.mode in modes:
         return im
-    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N") and "L" in modes:
-        pixels = np.asarray(im, dtype=np.float64)
+    sixteen = im.mode in ("I;16", "I;16B", "I;16L", "I;16N") or (im.mode == "I" and (file_format or im.format) == "PPM")
+    if sixteen and "L" in modes:  # (a PGM over 8 bits: Pillow scales its maxval to 65535; helper-239: refused)
+        pixels = np.clip(np.asarray(im, dtype=np.float64), 0, 65535)
         return Image.fromarray(np.rint(pixels / 257.0).astype(np.uint8), mode="L")
     if im.mode.startswith("I") or im.mode == "F":
         # Pillow opens a 16-bit PGM/PPM as mode I too: the mode alone does not tell 16 from 32 bits
-        depth = {"I": "16- or 32-bit integer", "F": "32-bit floating-point"}.get(im.mode, "16-bit")
+        depth = {"I": "32-bit integer", "F": "32-bit floating-point"}.get(im.mode, "16-bit")
         why = f"{depth} pixels (mode {im.mode})"
     else:
         why = f"{im.mode} colours"

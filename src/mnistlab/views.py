@@ -606,8 +606,8 @@ def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray
         fig = plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images,
                                  confidence=probs.max(1)[wrong], index=kept[wrong])  # (test indices, review)
         shown = min(max_images, len(wrong))  # helper-129: 25 images, of how many, in what order
-        said = (f"the {shown} most confident of its {len(wrong)} errors" if shown < len(wrong) else
-                f"its {len(wrong)} error{'s' * (len(wrong) != 1)}, the most confident first") if len(wrong) else ""
+        said = (f"the {shown} most confident of its {len(wrong):,} errors" if shown < len(wrong) else
+                f"its {len(wrong):,} error{'s' * (len(wrong) != 1)}, the most confident first") if len(wrong) else ""
         under = "; under each: its test index and the predicted class's probability" if len(wrong) else ""
         subtitle(fig, f"{said}{' in ' if said else 'none in '}{len(true):,} test images{under}")
         return fig
@@ -921,7 +921,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
         _refuse_test_as_validation(runs)
     if committees:  # the whole committee, not a --quick smoke committee of its first members
         if pick == "best-val" and any(c.val_accuracy is None for c in committees):
-            raise StoreError(f"--pick best-val chooses on validation, and variant {variants[0]!r}'s committees were "
+            raise StoreError(f"--pick best-val chooses on validation, and variant {variants[0]}'s committees were "
                              "not scored on any (their members held out no shared validation images): --pick best "
                              "or latest")
         best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.val_accuracy

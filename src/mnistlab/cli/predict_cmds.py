@@ -511,15 +511,21 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def _conf(x: float) -> str:
+    """A probability in percent that a mistake never shows as 100.00% nor a small one as 0.00%
+    (helper-239: 0.9999895 read "100.00%")."""
+    return ">99.99%" if 0.99995 <= x < 1 else "<0.01%" if 0 < x < 0.00005 else _pct(x)
+
+
 CLASS_COLUMNS = (Column("class", "class", whole=True), Column("precision", "precision", _pct, right=True),
                  Column("recall", "recall", _pct, right=True), Column("f1", "f1-score", _pct, right=True),
                  Column("support", "support", lambda n: f"{n:,}", right=True))
 MISTAKE_COLUMNS = (Column("index", "test image", right=True, whole=True), Column("true", "true", whole=True),
-                   Column("predicted", "predicted", whole=True), Column("confidence", "confidence", _pct, right=True),
-                   Column("p_true", "p(true)", _pct, right=True), Column("second", "second guess", drop=1))
+                   Column("predicted", "predicted", whole=True), Column("confidence", "confidence", _conf, right=True),
+                   Column("p_true", "p(true)", _conf, right=True), Column("second", "second guess", drop=1))
 DISAGREE_COLUMNS = (Column("index", "test image", right=True, whole=True), Column("true", "true", whole=True),
-                    Column("a", "A says", whole=True), Column("a_confidence", "A conf", _pct, right=True),
-                    Column("b", "B says", whole=True), Column("b_confidence", "B conf", _pct, right=True),
+                    Column("a", "A says", whole=True), Column("a_confidence", "A conf", _conf, right=True),
+                    Column("b", "B says", whole=True), Column("b_confidence", "B conf", _conf, right=True),
                     Column("right", "right", lambda r: str(r).upper()))
 TABLE_ROWS = 20  # the mistakes or disagreements a table shows unless --top says
 
@@ -536,7 +542,7 @@ TABLE_ROWS = 20  # the mistakes or disagreements a table shows unless --top says
 @click.option("--top", type=IntRange(0, 10**9), default=None,
               help=f"At most this many mistakes or disagreements (0: all; default {TABLE_ROWS} in a table, all in csv/json).")
 @click.option("--against", default=None, help="A second MODEL: the test images where the two predict differently, "
-              "and which is right (as A and B).")
+              "and which is right (as A and B), A's most confident first.")
 @click.option("--against-variant", default=None, help="The --against experiment's variant (needed when it has several).")
 def errors_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None, fmt: str,
                    confusion: bool, mistakes: bool, top: int | None, against: str | None,
@@ -554,12 +560,17 @@ def errors_command(model: str, variant: str | None, pick: str, store_path: str |
         raise click.UsageError("give one of --confusion, --mistakes and --against")
     if against_variant is not None and against is None:
         raise click.UsageError("--against-variant names the variant of --against MODEL: give --against too")
+    if top is not None and not (mistakes or against):
+        raise click.UsageError("--top limits the rows of --mistakes and --against: give one of them")
     store = open_store(store_path)
     report = analyse(_load_from(store, model, variant, pick), data_dir=data_dir)
     limit = (TABLE_ROWS if fmt == "table" else None) if top is None else (top or None)
     if against is not None:
-        _say_disagreements(report, analyse(_load_from(store, against, against_variant, pick), data_dir=data_dir), fmt,
-                           limit)
+        try:
+            other = _load_from(store, against, against_variant, pick)
+        except MnistlabError as exc:  # its flag is --against-variant (helper-239: "choose one with --variant")
+            raise type(exc)(str(exc).replace("--variant", "--against-variant")) from None
+        _say_disagreements(report, analyse(other, data_dir=data_dir), fmt, limit)
     elif mistakes:
         rows = report.mistakes()
         emit(rows[:limit], MISTAKE_COLUMNS, fmt, title=f"{report.who}: {len(rows):,} of {len(report.labels):,} test "
@@ -604,7 +615,8 @@ def _say_disagreements(a: Any, b: Any, fmt: str, limit: int | None) -> None:
 
     counts, rows = disagreements(a, b)
     if fmt == "table":
-        click.echo(f"A: {a.who}, accuracy {_pct(a.accuracy)}\nB: {b.who}, accuracy {_pct(b.accuracy)}")
+        n = counts["images"]  # each one's accuracy on the images compared (helper-239: on its own test set)
+        click.echo(f"A: {a.who}, accuracy {_pct(counts['a_right'] / n)}\nB: {b.who}, accuracy {_pct(counts['b_right'] / n)}")
         part = (f" (the first {counts['images']:,}, which both were scored on)"
                 if counts["images"] < max(len(a.labels), len(b.labels)) else "")
         click.echo(f"they disagree on {counts['disagree']:,} of {counts['images']:,} test images{part}: only A right on "
