@@ -253,7 +253,8 @@ def test_config_offers_every_keras_fill_mode_and_cval():
     assert "augment.fill_mode" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(ValueError, match="unknown fill_mode 'mirror'"):
         transform_batch(blob(1), params_for(1), "mirror")
-    for cval, hint in ((255, "for 255 in pixels write 1"), (-0.5, "between 0 (black) and 1 (white)"), (1e9, "got 1e+09")):
+    for cval, hint in ((255, "for 255 in pixels write 1"), (-0.5, "between 0 (the background, no ink) and 1 (full ink)"),
+                       (1e9, "got 1e+09")):
         with pytest.raises(SpecError, match=r"augment\.cval: must be between 0") as info:  # Keras's pixels, not [0, 1]
             parse_augment({"fill_mode": "constant", "cval": cval})
         assert hint in str(info.value) and "\n" not in str(info.value)
@@ -512,6 +513,10 @@ def test_a_warning_is_said_once_per_command_however_often_the_config_is_validate
     ("augment = { fill_value = 0.0 }", "augment.fill_value: cval is ImageDataGenerator's"),
     ("augment = { cutout = 8 }", "random_erasing = p blanks one random rectangle"),
     ('augment = [{ type = "RandomRotation", factor = 0.1 }]', "RandomRotation(0.1) is rotation_range = 36"),
+    ('augment = { type = "RandomRotation" }', "not a Keras 3 layer: RandomRotation(0.1) is rotation_range = 36"),
+    ("augment = { random_rotation = 0.1 }", "augment.random_rotation: Keras 3's layer; its factor f turns"),
+    ("augment = { rotation_range = [-0.1, 0.1] }", "Keras 3's RandomRotation factor: rotation_range = 360 x the larger"),
+    ("augment = { cval = 2 }", "must be between 0 (the background, no ink) and 1 (full ink)"),
 ])
 def test_keras_3_augmentation_words_say_what_to_write_here(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                            written: str, said: str) -> None:

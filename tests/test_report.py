@@ -681,3 +681,8 @@ def test_a_rows_settings_show_as_a_file_writes_them_not_as_a_python_dict() -> No
                          {"variant": "none", "settings": {}}])
     assert "train.lr = 0.01, evaluate.tta.flip = false, augment.fill_mode = &quot;nearest&quot;" in page
     assert "None" not in page and "False" not in page and "{" not in page.split("<tbody>")[-1]
+    off = render_table([{"variant": "noaug", "settings": {"augment.rotation_range": None, "augment.zoom_range": None}},
+                        {"variant": "rot", "settings": {"augment.rotation_range": 10.0, "augment.zoom_range": 0.0}}])
+    assert ">augment = false<" in off  # (helper-238: the variant without augmentation read "–")
+    tta = render_table([{"variant": "t", "test_acc": 0.9, "tta_test_acc": 0.95, "tta_test_acc_std": 0.0495, "tta_n": 2}])
+    assert "TTA ± sd (points)" in tta and ">4.95<" in tta and "tta_n" not in tta and "tta_test_acc_std" not in tta

@@ -425,9 +425,12 @@ KERAS_GENERATOR_ELSEWHERE: Mapping[str, str] = MappingProxyType({
 # ImageDataGenerator's words, writes for them (helper-235: "unknown key" with no way across).
 KERAS_LAYERS_ELSEWHERE: Mapping[str, str] = MappingProxyType({
     "RandomRotation": "its factor f turns by up to f x 360 degrees; here rotation_range = 360 f, in degrees as "
-                      "ImageDataGenerator takes it (RandomRotation(0.1): rotation_range = 36)",
+                      "ImageDataGenerator takes it (RandomRotation(0.1): rotation_range = 36); it fills with "
+                      "\"reflect\" by default, ImageDataGenerator (and here) with \"nearest\": fill_mode = \"reflect\" "
+                      "for its fill",
     "RandomZoom": "zoom_range = z scales x and y apart, each in [1 - z, 1 + z], as ImageDataGenerator does; "
-                  "RandomZoom's zoom that keeps the aspect ratio is not offered",
+                  "RandomZoom's zoom that keeps the aspect ratio is not offered, and its default fill is "
+                  "fill_mode = \"reflect\" (here \"nearest\")",
     "RandomTranslation": "width_shift_range and height_shift_range, fractions of the size as its factors; it fills "
                          "with \"reflect\" by default, ImageDataGenerator (and here) with \"nearest\": fill_mode = "
                          "\"reflect\" for its fill",
@@ -440,7 +443,13 @@ KERAS_LAYERS_ELSEWHERE: Mapping[str, str] = MappingProxyType({
     "RandomContrast": "not offered", "RandomBrightness": "not offered",
     "fill_value": "cval is ImageDataGenerator's (and this table's) name for the constant fill, in pixels / 255",
     "cutout": "not offered as such; random_erasing = p blanks one random rectangle (Zhong et al. 2017)",
+    "type": "[augment] is one table of ImageDataGenerator's arguments, not a Keras 3 layer: RandomRotation(0.1) is "
+            "rotation_range = 36, RandomFlip(\"horizontal\") horizontal_flip = true, RandomZoom(0.1) zoom_range = 0.1",
 })
+# Keras 3's layer names as Python writes their modules (keras.layers.random_rotation): the same hints
+KERAS_LAYERS_ELSEWHERE = MappingProxyType({**KERAS_LAYERS_ELSEWHERE, "factor": KERAS_LAYERS_ELSEWHERE["type"],
+                                           **{re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): v
+                                              for k, v in KERAS_LAYERS_ELSEWHERE.items() if k.startswith("Random")}})
 
 
 def augment_key_hint(key: str) -> str | None:
@@ -449,7 +458,7 @@ def augment_key_hint(key: str) -> str | None:
     if instead := KERAS_GENERATOR_ELSEWHERE.get(key):
         return f"Keras's ImageDataGenerator takes it; {instead}"
     if instead := KERAS_LAYERS_ELSEWHERE.get(key):
-        return f"Keras 3's layer; {instead}" if key[:1].isupper() else instead
+        return f"Keras 3's layer; {instead}" if key.startswith(("Random", "random_")) else instead
     return None
 
 
@@ -484,8 +493,17 @@ class AugmentConfig(BaseModel):
     @classmethod
     def _check_cval(cls, v: float) -> float:
         if not 0.0 <= v <= 1.0:  # a Keras habit: cval in pixels (255) where the images are scaled to [0, 1]
-            raise ValueError(f"must be between 0 (black) and 1 (white), in pixels / 255, got {v:g}"
+            raise ValueError(f"must be between 0 (the background, no ink) and 1 (full ink), in pixels / 255, got {v:g}"
                              + (f" (for {v:g} in pixels write {v / 255:.4g})" if 1 < v <= 255 else ""))
+        return v
+
+    @field_validator("rotation_range", mode="before")
+    @classmethod
+    def _check_rotation(cls, v: Any) -> Any:
+        if isinstance(v, list):  # Keras 3's RandomRotation((-0.1, 0.1)) (helper-238: "must be a valid number")
+            raise ValueError(f"must be one number of degrees r (uniform in [-r, r]), as ImageDataGenerator takes it, got "
+                             f"{show(v)}; a pair of fractions of a turn is Keras 3's RandomRotation factor: "
+                             "rotation_range = 360 x the larger bound")
         return v
 
     @field_validator("zoom_range", mode="before")

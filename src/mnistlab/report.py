@@ -39,13 +39,14 @@ from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, default_root
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
 # row keys the table leaves out: each section names its runs; the notes under it say the rest
-NOT_SHOWN = frozenset({"run_ids", "committee_members", "test_images", "smoke", "chosen_on_test"})
+NOT_SHOWN = frozenset({"run_ids", "committee_members", "test_images", "smoke", "chosen_on_test", "tta_n"})
 COLUMNS: dict[str, tuple[str, str]] = {
     "variant": ("variant", "text"), "n": ("n", "int"), "params": ("params", "int"), "epochs": ("epochs", "num"),
     "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
     "test_acc": ("test acc", "pct"), "test_acc_std": ("± sd (points)", "sd"),
     "test_balanced_acc": ("balanced acc", "pct"), "tta_val_gain": ("TTA gain (val)", "pts"),
     "tta_test_acc": ("test acc (TTA)", "pct"),  # after the gain on validation, as the CLI table
+    "tta_test_acc_std": ("TTA ± sd (points)", "sd"),  # (helper-238: a raw key, its sd a fraction; n: the table's)
     "vs_best": ("vs best (Welch)", "text"), "vs_best_p": ("p (Holm)", "num"),
     "test_loss": ("test loss", "num"),
     "train_seconds": ("train s", "num"), "seconds_per_epoch": ("s / epoch", "num"),
@@ -146,7 +147,9 @@ def _cell(value: Any, how: str) -> tuple[str, str]:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "", "–"
     if isinstance(value, Mapping):  # a row's settings: as a file writes them (helper-236: a Python dict's repr)
-        said = ", ".join(f"{k} = {toml_repr(v)}" for k, v in value.items() if v is not None)
+        off = [k for k in value if k.startswith("augment.")]
+        said = ", ".join([*(["augment = false"] if off and all(value[k] is None for k in off) else []),  # (helper-238)
+                          *(f"{k} = {toml_repr(v)}" for k, v in value.items() if v is not None)])
         return said, said or "–"
     if how == "text" or not isinstance(value, (int, float, np.number)):
         return str(value), str(value)
