@@ -88,7 +88,7 @@ def test_the_public_names_load_on_first_use() -> None:
 import importlib, importlib.util, json, sys
 import mnistlab
 before = "torch" in sys.modules
-for module in ("mnistlab.preprocess", "mnistlab.export", "mnistlab.card"):  # a submodule first, then the names
+for module in ("mnistlab.preprocessing", "mnistlab.export", "mnistlab.card"):  # a submodule first, then the names
     importlib.import_module(module)
 homes = {name: mnistlab._HOMES.get(name) for name in mnistlab.__all__ if name != "__version__"}
 wrong = [name for name, home in homes.items()
@@ -188,3 +188,21 @@ except KeyboardInterrupt:
 print("again", mnistlab.train("mnist", "seed000-dense", **kw).status, flush=True)  # the notebook's next cell
 """, str(data_dir))
     assert (proc.returncode, proc.stdout) == (0, "interrupted True\nagain finished\n"), proc.stderr[-800:]
+
+
+def test_the_old_module_name_still_reads_with_a_deprecation_warning() -> None:
+    """helper-237/-240: `import mnistlab.preprocess as pp` gives the function (the package's name for
+    it), and `pp.recipe_for` an AttributeError; the module is mnistlab.preprocessing, and the old
+    spelling `from mnistlab.preprocess import recipe_for` still works, saying so."""
+    code = """
+import json, warnings
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as said:
+    from mnistlab.preprocess import recipe_for
+import mnistlab, mnistlab.preprocessing
+print(json.dumps([recipe_for is mnistlab.preprocessing.recipe_for, callable(mnistlab.preprocess),
+                  [str(w.message) for w in said if w.category is DeprecationWarning]]))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip() == ('[true, true, ["the module mnistlab.preprocess is now mnistlab.preprocessing '
+                                   '(mnistlab.preprocess is the function)"]]'), proc.stderr[-2000:]

@@ -53,6 +53,10 @@ if TYPE_CHECKING:
     from mnistlab.run import Committee, Run, RunResult, TrainingInterrupted, load_trained, run_config, train
     from mnistlab.preprocessing import list_images, preprocess
     from mnistlab.lr_finder import lr_find
+    from mnistlab import (  # noqa: F401 (the modules, reached as mnistlab.plots after `import mnistlab`, loaded when asked for)
+        augment, callbacks, card, comparison, config, datasets, error_analysis, errors, evaluate, experiments, export,
+        metrics, models, plots, preprocessing, presets, report, run, search, specs, stats, store, summary, trainer, views,
+    )
 
 
 if not TYPE_CHECKING:  # for a type checker the names are the imports above: a misspelt one is an error

@@ -1582,6 +1582,10 @@ class Run:
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: Literal[True]) -> dict[str, float]: ...
 
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: bool) -> list[float] | dict[str, float]: ...
+
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
         """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the run's model on images ``x``
@@ -2120,6 +2124,10 @@ class Committee:
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: Literal[True]) -> dict[str, float]: ...
 
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: bool) -> list[float] | dict[str, float]: ...
+
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
         """:meth:`Run.evaluate` of the committee's averaged probabilities (:meth:`predict`):
@@ -2131,7 +2139,13 @@ class Committee:
         probs = _evaluated(self.predict, x, preprocess, batch_size)
         return evaluation(np.log(np.maximum(probs, PROB_FLOOR)), y, None, return_dict=return_dict)  # (as its record's)
 
-    save = Run.save  # the averaged model, written and verified as a Run's: export_model takes both
+    def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
+             verify: bool = True) -> Verification | None:
+        """:meth:`Run.save` of the averaged model: every member's network in one file, its output the
+        log of their mean probabilities, written and verified as a Run's (:func:`mnistlab.export.export_model`)."""
+        from mnistlab.export import export_model
+
+        return export_model(self, path, fmt, data_dir=data_dir, verify=verify)
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Each member's :meth:`Run.summary` (Keras's ``model.summary()``), one network once: a
