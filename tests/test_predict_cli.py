@@ -819,3 +819,10 @@ def test_a_tie_is_ranked_as_the_submission_takes_it(capsys):
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["class_1"] for r in rows] == ["one", "zero"] == [["zero", "one", "two"][i] for i in probs.argmax(1)]
     assert [r["class_2"] for r in rows] == ["two", "one"]
+
+
+def test_card_with_a_data_dir_that_lacks_the_dataset_is_an_error_not_a_card_saying_it(mnist_models, tmp_path, capsys):
+    """helper-241: `card --data-dir /tmp` exited 0, the loader's error pasted into the card in place of its table."""
+    code, out, err = cli(capsys, "card", "use", "--variant", "dense", "--store", mnist_models, "--data-dir", tmp_path)
+    one_line_error(code, err, "mnist: files not found", str(tmp_path))
+    assert out == ""

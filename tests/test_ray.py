@@ -513,17 +513,18 @@ def test_an_empty_address_is_refused(tmp_path: Path, data_dir: Path, capsys: pyt
 
 @pytest.mark.parametrize("address, says", [
     ("http://localhost:8265", "(the cluster's GCS port, 6379 by default, not the dashboard's)"),
-    ("localhost:99999", "(a port 1 to 65535)"), ("localhost:0", "(a port 1 to 65535)")])
+    ("localhost:99999", "(a port 1 to 65535)"), ("localhost:0", "(a port 1 to 65535)"), ("nonsense", "(a port 1 to 65535)")])
 def test_a_dashboard_url_or_a_port_out_of_range_is_a_format_error(tmp_path: Path, data_dir: Path, address: str,
                                                                    says: str, capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding: the dashboard's URL was read as host "http" ("Name or service not known"),
     and port 99999 was tried ("Connection refused")."""
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
-    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray",
-                 "--address", address]) == 2
-    (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith(f'error: --address "{address}": expected auto, HOST:PORT') and says in line, line
-    assert not (tmp_path / "s").exists()
+    for dry in ([], ["--dry-run"]):  # (helper-241: a dry run let "nonsense" through)
+        assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray",
+                     "--address", address, *dry]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f'error: --address "{address}": expected auto, HOST:PORT') and says in line, line
+        assert not (tmp_path / "s").exists()
 
 
 def test_ray_not_installed_is_one_line_before_training(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],

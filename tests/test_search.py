@@ -1109,7 +1109,7 @@ def test_search_best_of_a_search_file_points_at_search_and_its_quick_study(tmp_p
     _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01}, experiment="srch-quick")
     assert main(["search-best", str(path), "--store", str(store.root)]) == 2
     err = capsys.readouterr().err
-    assert "the store has its --quick study: add --quick, or give srch-quick instead of the file" in err
+    assert "the store has its --quick study: give srch-quick instead of the file (or add --quick, where the" in err
     assert err.count("\n") == 1
     assert main(["search-best", str(path), "--quick", "--store", str(store.root)]) == 0  # helper-173: as compare --quick
     assert "lr = 0.01" in capsys.readouterr().out

@@ -1100,6 +1100,18 @@ def _restore_ray_messages() -> None:
         ray_worker.print_to_stdstream = _RAY_PRINTER.pop()
 
 
+def address_parts(address: str, named: str = "--address") -> tuple[str, int]:
+    """The (host, port) of a Ray ``address`` written ``HOST:PORT`` or ``ray://HOST:PORT``; SpecError,
+    one line, for any other form (checked before anything runs: `run --dry-run` too, helper-241)."""
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", address) and not address.startswith("ray://"):  # the dashboard's http://
+        raise SpecError(f'{named} "{address}": expected auto, HOST:PORT (the cluster\'s GCS port, 6379 by '
+                        "default, not the dashboard's) or ray://HOST:PORT (Ray Client, 10001 by default)")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SpecError(f'{named} "{address}": expected auto, HOST:PORT or ray://HOST:PORT (a port 1 to 65535)')
+    return host, int(port)
+
+
 def _check_answers(address: str, timeout: float = 3.0, named: str = "--address") -> None:
     """Fail fast, in one line, when nothing at ``[ray://]HOST:PORT`` answers as a Ray server would
     (Ray itself would retry for 20 s to minutes). Ray's GCS and Ray Client servers speak gRPC, that
@@ -1109,15 +1121,9 @@ def _check_answers(address: str, timeout: float = 3.0, named: str = "--address")
     :data:`CONNECT_SETTINGS`, decides)."""
     if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):  # a TLS cluster answers TLS, not HTTP/2
         return
-    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", address) and not address.startswith("ray://"):  # the dashboard's http://
-        raise SpecError(f'{named} "{address}": expected auto, HOST:PORT (the cluster\'s GCS port, 6379 by '
-                        "default, not the dashboard's) or ray://HOST:PORT (Ray Client, 10001 by default)")
-    hostport = address.removeprefix("ray://")
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SpecError(f'{named} "{address}": expected auto, HOST:PORT or ray://HOST:PORT (a port 1 to 65535)')
+    host, port = address_parts(address, named)
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+        with socket.create_connection((host, port), timeout=timeout) as conn:
             conn.settimeout(timeout)
             conn.sendall(_H2_PREFACE)
             head = b""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +27,7 @@ from mnistlab.comparison import md, smoke_member
 from mnistlab.config import optimizer_settings_said
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import MnistlabError, ReportWarning, user_level
 from mnistlab.metrics import committee_probs, confusion_matrix, precision_recall_f1
 from mnistlab.experiments import model_as_written, same_setting
 from mnistlab.initial_weights import said as said_start
@@ -279,8 +280,10 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     """The Markdown card of ``model`` (a :class:`~mnistlab.run.Run` or :class:`~mnistlab.run.Committee`).
 
     The test labels come from the dataset (``data_dir``); when it cannot be loaded the card says
-    so instead of the per-class table. ``exported`` (an export's file name) adds the export section,
-    with ``verification`` (its :class:`~mnistlab.export.Verification`; None: written unverified).
+    so instead of the per-class table, with a ReportWarning, and a ``data_dir`` given that does not
+    hold it raises its DataError (helper-241: the card took the error in, status 0). ``exported``
+    (an export's file name) adds the export section, with ``verification`` (its
+    :class:`~mnistlab.export.Verification`; None: written unverified).
     """
     from mnistlab.datasets import run_dataset
 
@@ -291,7 +294,10 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
                          getattr(model, "env", None))
         labels, names, why = np.asarray(ds.test_labels), list(ds.info.class_names), ""
     except MnistlabError as exc:  # the data is gone or changed: the names recorded in the run still say what each class is
+        if data_dir is not None:  # a folder named for it: a mistake to say, not a card without its table
+            raise
         labels, names, why = None, model.class_names, str(exc)
+        warnings.warn(f"no per-class table in the card: {exc}", ReportWarning, stacklevel=user_level())
     networks = _networks(members)  # one (first member, how many) per distinct network, in member order
     name = " + ".join(_called(m) for m, _ in networks)
     said = "" if "committee" in name.lower() else " committee"  # a variant named "committee": not said twice

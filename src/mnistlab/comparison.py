@@ -163,8 +163,8 @@ def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> Ex
             if exp.search is not None:  # a search file: `run` refuses it; its --quick trials are a study of their own
                 if (smoke := study_name(exp.name, quick=True)) in known:  # not a sweep still to start: a name to give
                     raise StoreError(f"no trials recorded for search {exp.name!r} (from {target}): run `mnistlab "
-                                     f"search {again}` first; the store has its --quick study: add --quick, "
-                                     f"or give {smoke} instead of the file")
+                                     f"search {again}` first; the store has its --quick study: give {smoke} "
+                                     "instead of the file (or add --quick, where the command takes it)")  # (helper-241)
                 raise NotRecorded(f"no trials recorded for search {exp.name!r} (from {target}): "
                                   f"run `mnistlab search {again}` first; {_what_exists(store)}")
             raise NotRecorded(f"no runs recorded for experiment {exp.name!r} (from {target}): "

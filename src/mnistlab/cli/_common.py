@@ -148,6 +148,10 @@ def check_backend_flags(backend: str | None, address: str | None, data_dir: Path
     workers, which this machine may lack)."""
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
+    if address is not None and address.strip() and address != "auto":  # its form, before anything (a --dry-run too)
+        from mnistlab.backends import address_parts
+
+        address_parts(address)
     if data_dir is not None and not (address or "").startswith("ray://") and not data_dir.is_dir():
         raise click.BadParameter(f"Directory '{data_dir}' does not exist.", param_hint="'--data-dir'")
 
