@@ -509,7 +509,7 @@ def test_mnistlab_alone_prints_its_help_whole(capsys) -> None:
     assert main([]) == 2
     out, err = capsys.readouterr()
     assert main(["--help"]) == 0
-    assert out == "" and err == capsys.readouterr().out and "error" not in err
+    assert out == "" and err == capsys.readouterr().out and "error:" not in err
     assert err.startswith("Usage: mnistlab [OPTIONS] COMMAND [ARGS]...\n") and "\nCommands:\n" in err
 
 

@@ -1545,3 +1545,13 @@ def test_by_name_a_repeat_the_file_no_longer_asks_for_is_not_counted(tmp_path: P
     assert "1 run of other settings not shown (an older version of a variant or of its data, a repeat or member its " \
            "file no longer asks for" in capsys.readouterr().err
     assert load_trained(store, name, pick="latest").run_id != dropped
+    small = write(tmp_path, 'name = "small"\n' + TINY + '[[variants]]\nname = "a"\nrepeats = 3\n', "small.toml")  # a
+    # file of a smoke run's size: its runs are smoke-sized, and a repeat it dropped is still left out
+    run_experiment(small, store, data_dir=data_dir, progress="none")
+    small.write_text(small.read_text().replace("repeats = 3", "repeats = 2"))
+    run_experiment(small, store, data_dir=data_dir, progress="none")
+    assert [r["n"] for r in compare(store, "small")] == [2]
+    capsys.readouterr()  # helper-241: `compare --sort -test_accuracy` (runs' name) and `runs --sort test_acc` were refused
+    assert main(["compare", name, "--store", str(store.root), "--sort", "-test_accuracy"]) == 0
+    assert main(["runs", "--store", str(store.root), "--sort", "test_acc"]) == 0
+    assert "error" not in capsys.readouterr().err

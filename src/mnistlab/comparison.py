@@ -719,8 +719,10 @@ def of_last_sweep(store: RunStore, experiment: str, runs: Sequence[RunRecord]) -
     if plan is not None and plan.get("quick"):
         return list(runs)
     cells = {(str(v), str(k)) for v, k in (plan or {}).get("cells", ())}
-    planned = {v for v, _ in cells}  # (a smoke run is another size, not another cell: current_runs weighs it)
-    return [r for r in runs if r.variant not in planned or (r.variant, r.config_hash) in cells or smoke_run(r)]
+    planned = {v for v, _ in cells}
+    small = {r.variant for r in runs if (r.variant, r.config_hash) in cells and smoke_run(r)}  # a file of smoke size
+    return [r for r in runs if r.variant not in planned or (r.variant, r.config_hash) in cells
+            or (smoke_run(r) and r.variant not in small)]  # (a --quick run: another size, which current_runs weighs)
 
 
 def variant_order(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[str]:
@@ -1494,7 +1496,9 @@ def no_html(text: str) -> str:
 def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
     if fmt == "json":
-        return json.dumps([_tidy(dict(r)) for r in rows], indent=1) + "\n"  # text ends in a newline, as csv and markdown do
+        ordered = [{**{k: r[k] for k in COLUMNS if k in r}, **{k: v for k, v in r.items() if k not in COLUMNS}}
+                   for r in rows]  # the CSV's column order (each added later last), whatever order a row was built in
+        return json.dumps([_tidy(r) for r in ordered], indent=1) + "\n"  # text ends in a newline, as csv and markdown do
     if fmt == "csv":
         buf = io.StringIO()
         fields = [*COLUMNS, *search_columns(rows)]

@@ -43,7 +43,7 @@ def cli() -> None:
 
     Exit status: 0 done; 1 done, but a run failed, diverged or was not recorded whole; 2 a mistake
     in the input or a store that cannot be used (nothing done); 130/143 Ctrl-C/SIGTERM; 141 the
-    output closed.
+    output closed while `train`, `run` or `search` worked (a listing piped into `head` ends 0).
     """
 
 

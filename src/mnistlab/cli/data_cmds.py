@@ -59,20 +59,22 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
 
 @click.command("show-data")
 @click.argument("dataset", metavar="DATASET", callback=dataset_arg)
-@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
-@click.option("--rows", type=IntRange(1, 20), default=5, show_default=True)
-@click.option("--cols", type=IntRange(1, 20), default=5, show_default=True)
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
+              help="Which set the images come from.")
+@click.option("--rows", type=IntRange(1, 20), default=5, show_default=True, help="Rows of the grid.")
+@click.option("--cols", type=IntRange(1, 20), default=5, show_default=True, help="Columns of the grid.")
 @click.option("--index", type=IntRange(min=0), default=0, show_default=True,
               help="Image drawn alone with a colour bar.")
 @click.option("-o", "--output", type=PathArg(dir_okay=False, path_type=Path), default=None,
-              help="Grid image file [default: DATASET-samples.png].")
+              help="Grid image file, .png, .svg, .pdf or .jpg [default: DATASET-samples.png]; the image of --index "
+                   "goes beside it, as NAME-image-INDEX.png.")
 @data_dir_option()
 def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: int, index: int, output: Path | None,
                   data_dir: Path | None) -> None:
     """Save a labelled grid of samples and one raw image with a colour bar.
 
     DATASET is a registered name (`mnistlab datasets`), or your own data: a .csv, an .npz or a
-    folder of class folders, or a TOML inline table as --dataset takes it
+    folder of class folders, or a TOML inline table as `train --dataset` takes it
     ('{ folder = "digits/train", test = "digits/test" }', '{ idx = "my-mnist" }'). Labels show in
     the dataset's own script where the font has it
     (hiragana for the Kuzushiji sets), romanised otherwise. The grid shows the first images in the

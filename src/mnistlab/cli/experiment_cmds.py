@@ -693,7 +693,8 @@ RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "sta
               help="Only this experiment's runs: an experiment file, its name, or one of its run ids; repeat it for "
                    "several.")
 @click.option("--status", "-s", multiple=True,
-              help="Only runs with this status (running, finished, ...); repeat it, or give several with commas, "
+              help="Only runs with this status (running, finished, diverged, interrupted, failed); repeat it, or give "
+                   "several with commas, "
                    "for any of them.")
 @click.option("--since", metavar="WHEN", help="Only runs started since then: a date or time (2026-12-01, 2026-12-01T14:00, "
               "local time) or a span before now (30m, 12h, 7d).")
@@ -783,6 +784,9 @@ def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
     from mnistlab.errors import did_you_mean
 
     key = given.strip().lstrip("-")
+    for one, other in (("test_accuracy", "test_acc"), ("test_acc", "test_accuracy")):  # runs' name and compare's
+        if key == one and one not in keys and other in keys:  # (helper-241: each refused the other's)
+            key = other
     if key.startswith("settings.") and len(key) > len("settings.") and keys is COMPARE_SORTS:  # a row's setting
         return key, given.strip().startswith("-")  # (helper-230: `--sort settings.train.lr` was refused)
     if key not in keys:
@@ -1194,7 +1198,8 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
 @click.option("--experiment", "-e", "experiments", multiple=True,
               help="Delete every run of this experiment (an experiment file or its name); repeat it for several.")
 @click.option("--status", "-s", multiple=True,
-              help="Delete only the runs of this status (failed, diverged, interrupted, ...; repeat it, or commas), "
+              help="Delete only the runs of this status (failed, diverged, interrupted, finished, running; repeat it, "
+                   "or commas), "
                    "of the store or of the experiments -e names.")
 @click.option("--older-than", "older_than", metavar="WHEN",
               help="Delete only the runs started before then: a span before now (30d, 12h) or a date (2026-11-01).")

@@ -62,7 +62,8 @@ def _filter_index(ctx: click.Context, param: click.Parameter, value: str) -> int
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
               help="samples/image: which set.")
 @click.option("--max-images", type=IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
-@click.option("--dpi", type=IntRange(20, 600), default=100, show_default=True)
+@click.option("--dpi", type=IntRange(20, 600), default=100, show_default=True,
+              help="Dots per inch of a .png or .jpg (a .svg or .pdf is drawn in lines and text).")
 @click.option("--font-scale", type=FiniteRange(0.5, 4.0), default=1.0, show_default=True,
               help="Every text this many times its size, as seaborn's font_scale (1.5 reads on a projector).")
 @click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -54,6 +55,8 @@ def summary_command(model: str, fmt: str, as_json: bool, save: str | None, varia
     from mnistlab.summary import format_summary, recorded_memory, run_memory, summarize
 
     as_json = as_json or fmt == "json"  # (helper-173: every other command says --format json)
+    if save is not None and Path(save).suffix.lower() not in (".toml", ".json"):  # said before the table (helper-241)
+        raise SpecError(f"{save}: a model spec file must end in .toml or .json", source=save)
     memory = None
     if experiment_file(model):
         configs = variant_configs(model, variant)

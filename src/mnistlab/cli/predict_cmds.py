@@ -79,7 +79,10 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
                     output: str | None) -> None:
     """Predict the classes of IMAGES with a trained MODEL.
 
-    IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM), folders of them (at any depth), - for one image on
+    MODEL is a run id (or its unique prefix), or an experiment's name or file: its variant's run
+    chosen by --pick (--variant where it has several), or the variant's committee.
+
+    IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM, PPM), folders of them (at any depth), - for one image on
     stdin, or Kaggle-style CSV files (an optional label column, then one column per pixel: images
     already in dataset form). Each image file is first put in dataset form as the model's dataset
     was made (for MNIST: inverted when the background is light, cropped to the ink, scaled to 20
@@ -370,7 +373,7 @@ def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], original
 @model_options
 @data_dir_option("for the test set")
 @click.option("-o", "--output", type=PathArg(), required=True,
-              help="The file to write: .onnx, .pt (TorchScript) or .safetensors.")
+              help="The file to write: .onnx, .pt, .pth or .torchscript (TorchScript) or .safetensors.")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "safetensors"]), default=None,
               help="The format (default: from the file name's suffix).")
 @click.option("--card/--no-card", default=True, show_default=True, help="Also write the model card, OUTPUT.md.")
@@ -379,6 +382,9 @@ def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], original
 def export_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None,
                    output: str, fmt: str | None, card: bool, no_verify: bool) -> None:
     """Export a trained MODEL to ONNX, TorchScript or safetensors, verified on the whole test set.
+
+    MODEL is a run id (or its unique prefix), or an experiment's name or file: its variant's run
+    chosen by --pick (--variant where it has several), or the variant's committee.
 
     The file, loaded back by its own runtime (onnxruntime for ONNX), must give PyTorch's top-1
     class on every test image at batch 1 and 1000, and logits within 1e-4 + 1e-4 x |logit|.
@@ -481,7 +487,11 @@ CARD_SUFFIXES = (".md", ".markdown")  # what `card -o` writes
 def card_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None,
                  output: str | None) -> None:
     """Print (or write) the Markdown model card of a trained MODEL: layers, data, config, accuracy per
-    class, most-confused pairs, training time, environment and the preprocessing a caller must apply."""
+    class, most-confused pairs, training time, environment and the preprocessing a caller must apply.
+
+    MODEL is a run id (or its unique prefix), or an experiment's name or file: its variant's run
+    chosen by --pick (--variant where it has several), or the variant's committee.
+    """
     from mnistlab.card import model_card
 
     if output == "-":  # as predict reads -, stdout
@@ -553,6 +563,10 @@ def errors_command(model: str, variant: str | None, pick: str, store_path: str |
     predicted, shown as - and counted 0); the confusion matrix; calibration (expected calibration
     error over 15 confidence bins, Guo et al. 2017); the misclassified images; and, with
     --against, where two models disagree. Nothing is trained or predicted again.
+
+    MODEL is a run id (or its unique prefix), or an experiment's name or file: its variant's run
+    chosen by --pick (--variant where it has several), or the variant's committee. --confusion, --mistakes and --against show
+    one view each: give one of them at most.
     """
     from mnistlab.error_analysis import analyse
 

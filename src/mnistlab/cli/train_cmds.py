@@ -77,23 +77,24 @@ def weights_options(f: Any) -> Any:
               help=f"Label smoothing of the cross-entropy (default {setting_default('label_smoothing'):g}).")
 @click.option("--seed", type=int,
               help=f"Seed of weights, shuffling, augmentation, dropout (default {setting_default('seed')}).")
-@click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none. Held out '
-              "at random (seeded); Keras's validation_split takes the last images: --set data.split=last.")
-@click.option("--subset", type=IntRange(min=1), help="Train on the first N images (and N//6 test images); "
+@click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none (the default). '
+              "Held out at random (seeded); Keras's validation_split takes the last images: --set data.split=last.")
+@click.option("--subset", type=IntRange(min=1), help="Train on the first N images (and N // 6 test images, at least 1); "
               "without it, all of them.")
 @click.option("--device", help=f"auto cpu cuda cuda:N mps (default {setting_default('device')})")
-@click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
+@click.option("--threads", type=int, help="CPU threads (default 0: from the machine, adapting to other work).")
 @click.option("--precision", type=click.Choice(["float32", "bf16", "auto", "mixed_bfloat16", "bfloat16"],
                                               case_sensitive=False),
               help=f"Default {setting_default('precision')}: auto = bf16 autocast where it pays (conv models on CPUs "
-                   "with native bf16), else float32. bf16 is Keras's mixed_bfloat16 policy (float32 weights).")
+                   "with native bf16), else float32. bf16 is Keras's mixed_bfloat16 policy (float32 weights); "
+                   "mixed_bfloat16 and bfloat16 are names of it.")
 @data_dir_option()
 @click.option("--checkpoint-dir", type=PathArg(file_okay=False, path_type=Path),
               help="Save checkpoints here: after every epoch, or see --checkpoint-every (resume with --resume).")
 @click.option("--checkpoint-every", type=float, metavar="SECONDS", callback=lambda _c, _p, v: _seconds(v, "--checkpoint-every"),
               help="With --checkpoint-dir: save once this many seconds have passed, inside an epoch too (after "
-                   "the batch where the time is up), instead of after every epoch; the last epoch's end "
-                   "replaces any earlier one.")
+                   "the batch where the time is up), instead of after every epoch (0, the default: after every "
+                   "epoch); the last epoch's end replaces any earlier one.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
 @click.option("--save-weights", type=PathArg(dir_okay=False, path_type=Path),
               help="Write the trained weights here (.safetensors).")
@@ -596,20 +597,22 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
                    "[1, 3]: one of these, with a sign (Keras's forms).")
 @click.option("--height-shift-range", type=TomlNumber(), help="The same forms, of the height.")
 @click.option("--shear-range", type=float, help="Degrees.")
-@click.option("--horizontal-flip/--no-horizontal-flip", default=None)
-@click.option("--vertical-flip/--no-vertical-flip", default=None)
+@click.option("--horizontal-flip/--no-horizontal-flip", default=None, help="Flip half the images left-right.")
+@click.option("--vertical-flip/--no-vertical-flip", default=None, help="Flip half the images upside down.")
 @click.option("--random-erasing", type=float, help="Probability (0-1) of blanking one random rectangle of 2-33% of "
               "the image, aspect 0.3-3.3 (Zhong et al. 2017).")
-@click.option("--fill-mode", type=click.Choice(["nearest", "constant", "reflect", "wrap"]))
+@click.option("--fill-mode", type=click.Choice(["nearest", "constant", "reflect", "wrap"]),
+              help="What comes in at the edges, as ImageDataGenerator's (default nearest).")
 @click.option("--cval", type=float, help="Fill value of --fill-mode constant, in pixels / 255: 0 the background "
               "(no ink), 1 full ink (the figure draws ink dark).")
 @click.option("--images", "count", type=IntRange(1, 50), default=6, show_default=True,
               help="Rows: the first N training images.")
 @click.option("--copies", type=IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
-@click.option("--seed", type=IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--seed", type=IntRange(0, 2**63 - 1), default=0, show_default=True, metavar="INTEGER",
+              help="Seed of the random transforms.")
 @data_dir_option()
 @click.option("-o", "--output", "--out", "out", type=PathArg(dir_okay=False, path_type=Path), default=Path("augment.png"),
-              show_default=True)
+              show_default=True, help="The figure's file (.png, .svg, .pdf or .jpg).")
 def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str | None, count: int, copies: int,
                      seed: int, data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""
@@ -677,8 +680,8 @@ def _settings(augment: AugmentConfig | None) -> dict[str, Any]:
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Run config TOML, as `train --config` takes it (its schedule, callbacks, EMA, SWA and validation "
                    "left out).")
-@click.option("--dataset", callback=dataset_arg, help="A dataset, as `train --dataset` takes it.")
-@click.option("--model", callback=model_arg, help="A model, as `train --model` takes it.")
+@click.option("--dataset", callback=dataset_arg, help="A dataset, as `train --dataset` takes it (default fashion-mnist).")
+@click.option("--model", callback=model_arg, help="A model, as `train --model` takes it (default seed000-cnn).")
 @click.option("--optimizer", help=f"{' '.join(OPTIMIZERS)} (default {setting_default('optimizer')})")
 @click.option("--batch-size", type=int, help=f"Images per step (default {setting_default('batch_size')}).")
 @click.option("--subset", type=IntRange(min=1), help="Train on the first N images.")
@@ -687,7 +690,8 @@ def _settings(augment: AugmentConfig | None) -> dict[str, Any]:
 @click.option("--start-lr", type=float, default=1e-8, show_default=True, help="The rate of the first step.")
 @click.option("--end-lr", type=float, default=1.0, show_default=True, help="The rate of the last step.")
 @click.option("--steps", "num_steps", type=int, default=100, show_default=True,
-              help="Batches, the rate growing geometrically from --start-lr to --end-lr.")
+              help="Batches (13 to 100000; the suggestion leaves out the first 10 and the last), the rate growing "
+                   "geometrically from --start-lr to --end-lr.")
 @click.option("--output", "-o", type=PathArg(dir_okay=False), help="Also draw the loss against the rate here (.png, .svg, .pdf).")
 @weights_options
 @store_option()
