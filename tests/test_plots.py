@@ -683,6 +683,9 @@ def test_plot_history_takes_runs_and_kerass_history_dict_and_refuses_the_rest_in
     for bad in (run, np.zeros((3, 4)), np.zeros(5)):
         with pytest.raises(PlotError, match="plot_confusion_matrix takes a square matrix of counts"):
             plots.plot_confusion_matrix(bad)
+    for bad in ([[0.9, 0.1], [0.25, 0.75]], [[5, -2], [1, 3]], [[1, np.nan], [0, 2]], [[1, np.inf], [0, 2]]):
+        with pytest.raises(PlotError, match="takes counts .whole numbers from 0., not fractions"):  # (helper-237: drawn
+            plots.plot_confusion_matrix(np.array(bad))  # as 0s, or a bare ValueError for NaN)
 
 
 def test_a_blown_up_loss_puts_the_loss_panel_on_a_log_scale():

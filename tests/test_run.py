@@ -102,6 +102,7 @@ def test_notebook_api(data_dir):
     assert run.test_accuracy == run.metrics["test_accuracy"] and run.test_loss > 0
     assert repr(run).startswith("Run(mnist, seed000-dense, finished, epochs=1, test_accuracy=")
     assert " on 50 of 10,000 test images, train_seconds=" in repr(run)  # helper-117: subset=300 scores 300 // 6
+    assert f"train_seconds={run.metrics['train_seconds']:.3g})" in repr(run)  # (helper-237: 0.0095 read 0.0)
     with pytest.raises(SpecError, match=r"^evaluate: give the labels of x too, evaluate\(x, y\)"):  # (helper-211)
         run.evaluate(load_dataset("mnist", data_dir).test_images[:5])
     ds = load_dataset("mnist", data_dir)

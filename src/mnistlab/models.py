@@ -467,10 +467,15 @@ def weights_finite(model: torch.nn.Module) -> bool:
 
 
 def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
-    """Build the PyTorch model for `spec`, initialised as Keras would from `seed`.
+    """Build the PyTorch model for `spec` (a ModelSpec, or a preset name or table as
+    :func:`~mnistlab.specs.parse_model_spec` reads it), initialised as Keras would from `seed`.
 
-    `seed=None` draws a seed from torch's global RNG (so `torch.manual_seed` still makes it
-    reproducible). Issues `SpecWarning`s for incoherent specs (see `spec_warnings`).
+    The module takes float32 images (N, C, H, W), channels first (PyTorch's layout; Keras's
+    (N, H, W, C) transposed), pixels / 255 in [0, 1], and returns logits (N, classes): the softmax
+    of a last ``Dense(..., activation="softmax")`` is left to the loss, so apply
+    ``torch.softmax(logits, 1)`` for probabilities (``Run.predict`` does). `seed=None` draws a seed
+    from torch's global RNG (so `torch.manual_seed` still makes it reproducible). Issues
+    `SpecWarning`s for incoherent specs (see `spec_warnings`); SpecError for a spec that cannot be read.
     """
     if not isinstance(spec, ModelSpec):
         spec = _resolve(spec)

@@ -831,6 +831,9 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = No
         cm = np.asarray(cm, dtype=np.float64)
     except (TypeError, ValueError):
         cm = np.zeros(0)
+    if cm.ndim == 2 and cm.size and not (np.isfinite(cm).all() and (cm >= 0).all() and (cm == np.rint(cm)).all()):
+        raise PlotError("plot_confusion_matrix takes counts (whole numbers from 0), not fractions, negatives or NaN: "
+                        "metrics.confusion_matrix(true, pred, classes) gives them")  # (helper-237: drawn as 0s)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or not len(cm):
         raise PlotError("plot_confusion_matrix takes a square matrix of counts (metrics.confusion_matrix(true, "
                         "pred, classes)); for a trained run, views.figure_for(\"confusion\", store, run_id)")

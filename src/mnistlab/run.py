@@ -1392,7 +1392,8 @@ class History(list):
 
     @property
     def epoch(self) -> list[int]:
-        """Keras's ``History.epoch``: the epochs' indices, from 0."""
+        """Keras's ``History.epoch``: the epochs' indices, from 0 (each entry's ``"epoch"`` field
+        counts from 1, as Keras prints "Epoch 1/5": ``history[0]["epoch"]`` is 1, ``history.epoch[0]`` 0)."""
         return [int(e.get("epoch", i + 1)) - 1 for i, e in enumerate(self)]
 
 
@@ -1642,7 +1643,7 @@ class Run:
         recorded = f", run_id={self.run_id!r}" if self.run_id else ""  # (helper-211: which run, and not a cache path)
         return (f"Run({as_given(dataset_label(self.result.config['dataset']))}, {name}, {self.status}, "
                 f"epochs={m['epochs_run']}, "
-                f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f}{recorded})")
+                f"test_accuracy={acc}, train_seconds={m['train_seconds']:.3g}{recorded})")  # (0.0095: not 0.0, helper-237)
 
 
 def _train_store(store: RunStore | str | os.PathLike | bool, experiment: str) -> RunStore:

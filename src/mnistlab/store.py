@@ -398,7 +398,8 @@ class Reindexed:
 
 # ---------------------------------------------------------------------------------- the store
 class RunStore:
-    """The run store at ``root`` (created on first use). See the module docstring."""
+    """The run store at ``root`` (created on first use): by default ``$MNISTLAB_STORE``, else
+    ``./mnistlab-runs`` (:func:`default_root`). See the module docstring for its layout."""
 
     _reindexing = False  # True only in _NewIndex: a new database may be made over recorded runs
     _db_name = DB_FILE  # the database's file name in ``root`` (_NewIndex builds one under another)
