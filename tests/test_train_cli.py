@@ -985,3 +985,15 @@ def test_a_run_started_afresh_never_writes_over_a_checkpoint_it_could_continue(d
 
     train("mnist", "seed000-dense", 6, callbacks=[EarlyStopping(monitor="loss", min_delta=10, patience=0)], **given)
     assert train("mnist", "seed000-dense", 6, **given).status == "finished"
+
+
+def test_resuming_a_checkpoint_whose_epochs_are_all_trained_says_so(tmp_path: Path, data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-241: "Resuming from ck/last.pt: epoch 3" was said of a run of 2 epochs that were both trained."""
+    base = ["train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "300", "--epochs", "2",
+            "--data-dir", str(data_dir), "--checkpoint-dir", str(tmp_path / "ck"), "--no-record", "--progress", "none"]
+    assert main(base) == 0
+    capsys.readouterr()
+    assert main([*base, "--resume"]) == 0
+    assert f"Resuming from {tmp_path / 'ck' / 'last.pt'}: all 2 epochs trained already, nothing left to train\n" in \
+        capsys.readouterr().out

@@ -713,8 +713,8 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
              older_than: str | None, sort_key: str, limit: int | None, tags: tuple[str, ...], where: tuple[str, ...],
              fmt: str) -> None:
     """List recorded runs, oldest first (see --sort); "quick" marks the size of a --quick smoke run
-    (1 epoch, at most 300 training images), which comparisons by name leave out beside full-size
-    runs; "file" the experiment file a run came from (in the table where the runs listed came from
+    (1 epoch, at most 300 training images; a search --quick trial: 2 epochs), which comparisons by
+    name leave out beside full-size runs; "file" the experiment file a run came from (in the table where the runs listed came from
     several).
 
     \b

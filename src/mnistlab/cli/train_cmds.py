@@ -469,7 +469,8 @@ def _announce(cfg: RunConfig, resume_from: Path | None, data: Any = None) -> Non
         click.echo(f"Starting from the weights of {source.describe()}" + (f"; fresh: {', '.join(fresh)}" if fresh else ""))
     if resume_from is not None:
         found = (resume_from / CHECKPOINT_FILE).exists()
-        click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}{_resumed_at(resume_from / CHECKPOINT_FILE)}" if found
+        click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}{_resumed_at(resume_from / CHECKPOINT_FILE, t.epochs)}"
+                   if found
                    else f"No checkpoint in {resume_from} yet: starting from epoch 1")
 
 
@@ -500,9 +501,11 @@ def _optimizer_text(cfg: RunConfig) -> str:
     return ", ".join([text, *extras])
 
 
-def _resumed_at(path: Path) -> str:
+def _resumed_at(path: Path, epochs: int) -> str:
     """Where a resume from the checkpoint at ``path`` goes on: ``": epoch 3, batch 12"`` (the
-    checkpoint's next batch); '' where it cannot be read (the trainer then says why, in one line)."""
+    checkpoint's next batch), or that its ``epochs`` are all trained already; '' where it cannot be
+    read, or holds more than ``epochs`` (the trainer then says why, in one line; helper-241: "epoch 4"
+    was said of a run of 3 epochs, then the error)."""
     from mnistlab.trainer import read_checkpoint
 
     try:
@@ -513,7 +516,11 @@ def _resumed_at(path: Path) -> str:
     if not isinstance(done, int):
         return ""
     steps = inside.get("steps") if isinstance(inside, dict) else None
-    return f": epoch {done + 1}, batch {steps + 1}" if isinstance(steps, int) else f": epoch {done + 1}"
+    if isinstance(steps, int):
+        return f": epoch {done + 1}, batch {steps + 1}"
+    if done >= epochs:
+        return f": all {epochs} epoch{'s' * (epochs != 1)} trained already, nothing left to train" if done == epochs else ""
+    return f": epoch {done + 1}"
 
 
 def _echo_test_metrics(result: RunResult) -> None:
