@@ -308,29 +308,41 @@ def _age(folder: Path, when: float) -> None:
 
 def test_a_database_lost_on_a_shared_disk_leaves_a_run_another_host_trains_running(tmp_path: Path, capsys) -> None:
     """Note 55: a database lost on a disk two machines share, rebuilt while one of them trained: that
-    run came back interrupted (its cell free to train twice, its folder to `rm --status interrupted`)."""
+    run came back interrupted (its cell free to train twice, its folder to `rm --status interrupted`).
+    Helper-242: a reindex of a whole database must leave such a row alone, and progress as the
+    workers write it (EpochProgress) decides."""
+    from mnistlab.live import EpochProgress
+
     store = RunStore(tmp_path)
     rid = _add(store, "remote", status="running")
-    store.record_progress(rid, [{"epoch": 1, "epochs": 5, "loss": 0.4, "epoch_seconds": 700.0}])
+    progress = EpochProgress(store, rid)
+    progress.on_epoch_begin(0)
+    progress.on_epoch_end(0, {"loss": 0.4, "accuracy": 0.9})  # written at once, with the epoch's seconds
+    assert "epoch_seconds" in json.loads((tmp_path / "runs" / rid / PROGRESS_FILE).read_text())[0]
     store.close()
     folder = tmp_path / "runs" / rid
     record = json.loads((folder / RECORD_FILE).read_text())
-    started = time.time() - 800  # one 700-second epoch ended a moment ago, on the other machine
+    started = time.time() - 45 * 60  # started 45 minutes ago on the other machine; its folder written just now
     (folder / RECORD_FILE).write_text(json.dumps({**record, "host": "labserver", "created_at": started}))
-    _lose(tmp_path)
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:
+        con.execute("UPDATE runs SET host = 'labserver', created_at = ? WHERE run_id = ?", (started, rid))
+    con.close()
+    old = json.loads((folder / PROGRESS_FILE).read_text())
+    (folder / PROGRESS_FILE).write_text(json.dumps([{k: v for k, v in e.items() if k != "epoch_seconds"} for e in old]))
+    done = RunStore.reindex(tmp_path)  # a whole database: its row is left as it is
+    assert (done.interrupted, done.updated, done.elsewhere) == (0, 0, 0) and RunStore(tmp_path).get(rid).status == "running"
+
+    _lose(tmp_path)  # lost: rebuilt from the folder, written lately (its progress without epoch times, as before)
     assert main(["reindex", "--store", str(tmp_path)]) == 0
     assert ("1 run still running on another host (its folder written in the last 30 minutes): left running"
             in capsys.readouterr().out)
-    rec = RunStore(tmp_path).get(rid)
-    assert (rec.status, rec.host) == ("running", "labserver")
+    assert (RunStore(tmp_path).get(rid).status, RunStore(tmp_path).get(rid).host) == ("running", "labserver")
     assert RunStore.reindex(tmp_path).elsewhere == 0  # a second reindex: nothing to say, still running
-    assert RunStore(tmp_path).get(rid).status == "running"
 
-    _age(folder, time.time() - 2000)  # 33 minutes quiet: within three of its 700-second epochs, still training
-    assert RunStore.reindex(tmp_path).interrupted == 0 and RunStore(tmp_path).get(rid).status == "running"
-    _age(folder, time.time() - 2000 - 3600)  # then an hour more: that machine stopped
-    (folder / RECORD_FILE).write_text(json.dumps({**record, "host": "labserver", "created_at": started - 3600}))
-    _age(folder, time.time() - 2000 - 3600)
+    hours = time.time() - 3 * 3600
+    (folder / RECORD_FILE).write_text(json.dumps({**record, "host": "labserver", "created_at": hours}))
+    _age(folder, time.time() - 2 * 3600)  # two hours quiet: that machine stopped
+    _lose(tmp_path)
     assert main(["reindex", "--store", str(tmp_path)]) == 0
     assert "1 of the runs added had been running in a process that has ended" in capsys.readouterr().out
     rec = RunStore(tmp_path).get(rid)

@@ -57,14 +57,17 @@ class EpochProgress(Callback):
         self.store, self.run_id, self.every_s = store, run_id, every_s
         self.history: list[dict[str, Any]] = []
         self._written, self._written_at = 0, -math.inf  # epochs in the row, and when (time.monotonic)
+        self._began: float | None = None  # the running epoch's start (time.perf_counter)
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self._began = time.perf_counter()  # the epoch's own seconds, which its logs do not hold yet (helper-242)
         if epoch > 0 and not self.history:  # a run resumed from a checkpoint: its epochs so far, at once
             self.history = [self._entry(h) for h in self.trainer.history[:epoch]]
             self._write()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self.history.append(self._entry({**(logs or {}), "epoch": epoch + 1}))
+        took = {"epoch_seconds": time.perf_counter() - self._began} if self._began is not None else {}
+        self.history.append(self._entry({**(logs or {}), **took, "epoch": epoch + 1}))
         if time.monotonic() - self._written_at >= self.every_s:
             self._write()
 

@@ -1025,13 +1025,15 @@ class RunStore:
                    if cut_short("failed", r[1])]
             finished = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status = 'finished'")]
         here = socket.gethostname()
-        copied = {r.run_id for r in [*added, *updated] if r.status == "interrupted" and r.host != here}
+        with self._errors("read"):  # runs of another host this store ended (in this pass or a rebuild's before it)
+            copied = {r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status = 'interrupted' AND "
+                                                       "message = ? AND host != ?", (ENDED, here))}
         records = self._records_brought_up_to_date([i for i in over if i not in copied])  # (a run copied in while it
         # ran elsewhere: its record stays as that machine wrote it, the row says why it counts as ended)
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
-        ended += sum(r.status == "interrupted" and r.message == ENDED and r.host != here  # (_training_elsewhere)
-                     and r.run_id in copied for r in [*added, *updated])
+        ended += sum(r.status == "interrupted" and r.message == ENDED and r.host != here for r in added)  # (their
+        # folders quiet: _training_elsewhere)
         elsewhere = sum(r.status == "running" and r.host != here for r in [*added, *updated])
         self.mark_stale()
         missing = set(gone)  # (said as rows without a folder) every finished run's files read, not only those
@@ -1072,15 +1074,16 @@ class RunStore:
                         skipped.append((f"runs/{folder.name}", str(why)))
                     continue
                 elsewhere = rec.status == "running" and rec.host != here
-                if elsewhere and not _training_elsewhere(folder, rec):  # copied in while it ran, or its machine
-                    rec = replace(rec, status="interrupted", message=ENDED)  # stopped (review: it held its cell for
-                    # good); one written lately trains on a disk shared with this host: left running (note 55)
-                if row is not None:
-                    back = elsewhere and rec.status == "running" and row == ("interrupted", ENDED)  # (a rebuild before)
+                if row is not None:  # a row another host's run keeps is left as it is (helper-242: a quiet epoch is
+                    # no end), unless a rebuild misjudged it: its folder written lately again, it runs on
+                    back = elsewhere and row == ("interrupted", ENDED) and _training_elsewhere(folder, rec)
                     if (rec.status in FINAL_STATUSES or back) and (rec.status, rec.message) != row:
                         _update(con, rec)
                         updated.append(rec)
                     continue
+                if elsewhere and not _training_elsewhere(folder, rec):  # copied in while it ran, or its machine
+                    rec = replace(rec, status="interrupted", message=ENDED)  # stopped (review: it held its cell for
+                    # good); one written lately trains on a disk shared with this host: left running (note 55)
                 if _insert(con, rec, skipped):
                     added.append(rec)
         return added, updated, skipped
@@ -1742,10 +1745,11 @@ def _training_elsewhere(folder: Path, rec: RunRecord, now: float | None = None) 
     """Whether ``rec``, a ``running`` run of another host (which cannot be asked), may still be
     training there: its folder written lately (its progress file or record: modified in the last
     :data:`ELSEWHERE_QUIET_S` seconds, or three of its slowest epochs) and its own clock agreeing
-    (its start plus its epochs' seconds as recent). A database lost on a disk two machines share
-    while one trains (note 55: a rebuild made that run interrupted, its cell free to train twice and
-    its folder to `rm --status interrupted`); a folder copied in from a machine whose run died has
-    an old record (a copy keeps its times, or its epochs end long before now)."""
+    (where its progress times its epochs: its start plus their seconds as recent; progress written
+    before it did has no such clock). A database lost on a disk two machines share while one
+    trains (note 55: a rebuild made that run interrupted, its cell free to train twice and its
+    folder to `rm --status interrupted`); a folder copied in from a machine whose run died has an
+    old record (a copy keeps its times, or its epochs end long before now)."""
     now = time.time() if now is None else now
     epochs = [float(h["epoch_seconds"]) for h in rec.history or () if isinstance(h.get("epoch_seconds"), (int, float))]
     quiet = max(ELSEWHERE_QUIET_S, 3 * max(epochs, default=0.0))
@@ -1753,7 +1757,7 @@ def _training_elsewhere(folder: Path, rec: RunRecord, now: float | None = None) 
         written = max(p.stat().st_mtime for p in (folder, folder / RECORD_FILE, folder / PROGRESS_FILE) if p.exists())
     except (OSError, ValueError):
         return False
-    return now - written < quiet and now - (rec.created_at + sum(epochs)) < quiet
+    return now - written < quiet and (not epochs or now - (rec.created_at + sum(epochs)) < quiet)
 
 
 def _starting(folder: Path) -> bool:
