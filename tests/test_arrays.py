@@ -160,6 +160,8 @@ def test_floats_scaled_by_other_than_255_are_refused_and_whole_ones_train_as_0_2
     as_colour = train((colour, y), "seed000-dense", 1, progress="none", store=False)
     as_bytes = train((x, y), "seed000-dense", 1, progress="none", store=False)
     assert as_floats.test_accuracy == as_bytes.test_accuracy == as_colour.test_accuracy
+    blurred = train((x.astype(np.float32) * 0.999 + 0.1, y), "seed000-dense", 1, progress="none", store=False)  # 0-255 with
+    assert blurred.test_accuracy == as_bytes.test_accuracy  # fractions (resized, blurred): rounded (helper-242: refused)
     thresholded = (x[:3] > 127).astype(np.uint8)
     with pytest.raises(SpecError, match="every pixel value is 0 or 1: the images look scaled to 0-1"):
         as_bytes.predict(thresholded)

@@ -517,6 +517,7 @@ def test_a_warning_is_said_once_per_command_however_often_the_config_is_validate
     ("augment = { random_rotation = 0.1 }", "augment.random_rotation: Keras 3's layer; its factor f turns"),
     ("augment = { rotation_range = [-0.1, 0.1] }", "Keras 3's RandomRotation factor: rotation_range = 360 x the larger"),
     ("augment = { cval = 2 }", "must be between 0 (the background, no ink) and 1 (full ink)"),
+    ("augment = { RandomShear = 0.2 }", "RandomShear(0.2) is about shear_range = 11.3, atan(0.2)"),
 ])
 def test_keras_3_augmentation_words_say_what_to_write_here(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                            written: str, said: str) -> None:

@@ -173,4 +173,17 @@ def test_a_mistakes_confidence_never_reads_100_percent() -> None:
     from mnistlab.cli.predict_cmds import _conf
 
     assert (_conf(0.9999895), _conf(0.99994), _conf(1.0), _conf(0.00001), _conf(0.0), _conf(0.5)) == (
-        ">99.99%", "99.99%", "100.00%", "<0.01%", "0.00%", "50.00%")
+        ">99.99%", "99.99%", ">99.99%", "<0.01%", "0.00%", "50.00%")  # (1.0: float32 rounding, helper-242)
+
+
+def test_f1_of_a_class_never_predicted_is_0_as_scikit_learn_1_3_computes_it() -> None:
+    """helper-242: F1 = 2tp / (2tp + fp + fn): a class with images but never predicted has F1 0
+    (its precision alone is undefined), where the harmonic mean of p and r gave NaN."""
+    from mnistlab.metrics import precision_recall_f1
+
+    p, r, f = precision_recall_f1(np.array([[3, 1, 0], [2, 0, 0], [0, 0, 0]]))  # class 1 never predicted; 2 absent
+    assert np.isnan(p[2]) and np.isnan(r[2]) and np.isnan(f[2])  # neither predicted nor present: undefined
+    assert r[1] == 0.0 and p[1] == 0.0 and f[1] == 0.0  # predicted once, wrongly: precision 0
+    p, r, f = precision_recall_f1(np.array([[3, 0], [2, 0]]))
+    assert np.isnan(p[1]) and r[1] == 0.0 and f[1] == 0.0
+    assert f[0] == pytest.approx(2 * 3 / (2 * 3 + 2 + 0))

@@ -199,8 +199,10 @@ import json, warnings
 warnings.simplefilter("always")
 with warnings.catch_warnings(record=True) as said:
     from mnistlab.preprocess import recipe_for
+from mnistlab.preprocess import list_images, as_drawn, MAX_SIDE  # (not in its __all__: helper-242)
 import mnistlab, mnistlab.preprocessing
-print(json.dumps([recipe_for is mnistlab.preprocessing.recipe_for, callable(mnistlab.preprocess),
+print(json.dumps([recipe_for is mnistlab.preprocessing.recipe_for and as_drawn is mnistlab.preprocessing.as_drawn,
+                  callable(mnistlab.preprocess),
                   [str(w.message) for w in said if w.category is DeprecationWarning]]))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -60,11 +60,11 @@ def test_a_flipped_view_is_a_setting_that_keeps_older_runs_keys(tmp_path: Path, 
         parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": {"flip": "yes"}}})
     from mnistlab.errors import SpecWarning
 
-    from mnistlab.config import mirrored_digits_warning
+    from mnistlab.config import setting_doubts_warning
 
     digits = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": {"flip": True}}})
     with pytest.warns(SpecWarning, match="evaluate.tta.flip on mnist: a mirrored digit or letter is another mark"):
-        mirrored_digits_warning(digits)  # (as a run starts: run_config says it, not every reading of its record)
+        setting_doubts_warning(digits)  # (as a run starts: run_config says it, not every reading of its record)
     result = run_config(on, data_dir=data_dir, progress="none")
     assert result.metrics["tta_views"] == 6
     data = prepare_data(on, data_dir)

@@ -53,9 +53,11 @@ if TYPE_CHECKING:
     from mnistlab.run import Committee, Run, RunResult, TrainingInterrupted, load_trained, run_config, train
     from mnistlab.preprocessing import list_images, preprocess
     from mnistlab.lr_finder import lr_find
-    from mnistlab import (  # noqa: F401 (the modules, reached as mnistlab.plots after `import mnistlab`, loaded when asked for)
-        augment, callbacks, card, comparison, config, datasets, error_analysis, errors, evaluate, experiments, export,
-        metrics, models, plots, preprocessing, presets, report, run, search, specs, stats, store, summary, trainer, views,
+    from mnistlab import (  # noqa: F401 (every module __dir__ offers, reached as mnistlab.plots after `import mnistlab`)
+        accel, augment, averaging, backends, callbacks, card, cli, comparison, config, data, datasets, error_analysis,
+        errors, evaluate, execute, experiments, export, files, initial_weights, keras_json, keypaths, live, lr_finder,
+        metrics, models, notes, optim, plots, preprocessing, presets, report, run, search, selection, specs, stats, store,
+        summary, trainer, views,
     )
 
 

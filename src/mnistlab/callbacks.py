@@ -150,9 +150,9 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         """After each epoch (``epoch`` from 0); ``logs`` holds its numbers under Keras's names, floats:
-        ``loss``, ``accuracy``, with a validation split ``val_loss``, ``val_accuracy``, and ``lr``,
-        ``epoch_seconds`` (what ``history`` records of the epoch). Set ``self.model.stop_training = True``
-        to end the fit after it, as in Keras."""
+        ``loss``, ``accuracy``, with a validation split ``val_loss``, ``val_accuracy``, and ``lr``
+        (``history`` then adds ``epoch_seconds``, once the hooks have run). Set
+        ``self.model.stop_training = True`` to end the fit after it, as in Keras."""
 
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
         """Before each training batch (``batch`` from 0 within the epoch; ``logs``: ``batch`` and

@@ -435,7 +435,9 @@ KERAS_LAYERS_ELSEWHERE: Mapping[str, str] = MappingProxyType({
                          "with \"reflect\" by default, ImageDataGenerator (and here) with \"nearest\": fill_mode = "
                          "\"reflect\" for its fill",
     "RandomFlip": 'horizontal_flip = true for "horizontal", vertical_flip = true for "vertical", both for its default',
-    "RandomShear": "shear_range, in degrees",
+    "RandomShear": "its factor f shears pixels up to f of the way across, one way, and fills with \"reflect\"; "
+                   "here shear_range = its angle in degrees, both ways (RandomShear(0.2) is about shear_range = "
+                   "11.3, atan(0.2)), filling with fill_mode",
     "RandomErasing": "random_erasing = p erases one rectangle with probability p (Zhong et al. 2017); Keras 3's "
                      "factor f draws each image's probability from [0, f], so RandomErasing(factor=f) is about "
                      "random_erasing = f / 2",
@@ -1395,16 +1397,22 @@ _LATER_DEFAULTS: Mapping[str, Mapping[str, tuple[Any, ...]]] = MappingProxyType(
 _EVALUATE_DEFAULT = EvaluateConfig().model_dump(mode="json")
 
 
+def handwriting(dataset: Any) -> bool:
+    """Whether ``dataset`` is a registered set of handwriting (MNIST's digits, EMNIST's letters,
+    Kuzushiji), where a mirrored mark is another mark; not Fashion-MNIST's clothes, nor the user's data."""
+    from mnistlab.data.registry import is_registered
+
+    return isinstance(dataset, str) and is_registered(dataset) and "fashion" not in dataset
+
+
 def mirrored_digits(dataset: Any, evaluate: Any) -> str | None:
     """The warning for ``evaluate`` (an :class:`EvaluateConfig` or its table as written) that sets
     ``tta = { flip = true }`` on a registered dataset of handwriting (MNIST's digits, EMNIST's letters,
     Kuzushiji): a mirrored 2 or b is another mark (helper-219: MNIST's TTA score fell 2.9 points on
     validation with it, unsaid); None where it does not."""
-    from mnistlab.data.registry import is_registered
-
     tta = evaluate.get("tta") if isinstance(evaluate, Mapping) else getattr(evaluate, "tta", None)
     flip = tta.get("flip") is True if isinstance(tta, Mapping) else bool(getattr(tta, "flip", False))
-    if not (flip and isinstance(dataset, str) and is_registered(dataset) and "fashion" not in dataset):
+    if not (flip and handwriting(dataset)):
         return None
     return (f"evaluate.tta.flip on {dataset}: a mirrored digit or letter is another mark, so a flipped view votes "
             "against the right class (it is for clothes); leave flip out")
@@ -1416,16 +1424,15 @@ def setting_doubts(dataset: Any, augment: Any, evaluate: Any) -> list[str]:
     (:func:`mirrored_digits`); a training flip on handwriting (helper-235: the test-time flip was
     warned of, the training one not); a rotation or shear under 1 degree (helper-235: Keras 3's
     ``RandomRotation(0.1)`` is 36 degrees, ``rotation_range = 0.1`` a tenth of one, unsaid)."""
-    from mnistlab.data.registry import is_registered
-
     said = [m for m in [mirrored_digits(dataset, evaluate)] if m]
+
     def get(key: str) -> Any:
         return augment.get(key) if isinstance(augment, Mapping) else getattr(augment, key, None)
 
     if augment is None or augment is False:
         return said
     flips = [k for k in ("horizontal_flip", "vertical_flip") if get(k) is True]
-    if flips and isinstance(dataset, str) and is_registered(dataset) and "fashion" not in dataset:
+    if flips and handwriting(dataset):
         said.append(f"augment.{flips[0]} on {dataset}: a mirrored digit or letter is another mark, so the model learns "
                     "it as the unmirrored one (the flip is for clothes); leave it out")
     if isinstance(v := get("rotation_range"), (int, float)) and 0 < v < 1:
@@ -1438,7 +1445,7 @@ def setting_doubts(dataset: Any, augment: Any, evaluate: Any) -> list[str]:
     return said
 
 
-def mirrored_digits_warning(cfg: RunConfig) -> None:
+def setting_doubts_warning(cfg: RunConfig) -> None:
     """:func:`setting_doubts` as SpecWarnings: said as a run starts, not as a recorded config is read
     again (review: every view of such runs said it); an experiment file says them as it is read
     (:func:`~mnistlab.experiments.model_warnings`), and its cells' runs then not again."""

@@ -54,21 +54,21 @@ def class_recall(cm: np.ndarray) -> np.ndarray:
 
 def precision_recall_f1(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-class precision (of the images predicted as the class, how many are), recall (of the
-    class's images, how many were found: the per-class accuracy) and F1 (their harmonic mean) from a
-    confusion matrix (rows true, columns predicted), each float64 (classes,): scikit-learn's
-    ``precision_recall_fscore_support`` definitions, NaN where undefined (nothing predicted as the
-    class, none of its images, or both zero for F1) where scikit-learn says 0 with a warning.
+    class's images, how many were found: the per-class accuracy) and F1 (their harmonic mean,
+    2 tp / (2 tp + fp + fn), as scikit-learn 1.3+ computes it: 0 for a class never predicted that
+    has images) from a confusion matrix (rows true, columns predicted), each float64 (classes,):
+    scikit-learn's ``precision_recall_fscore_support`` definitions, NaN where undefined (nothing
+    predicted as the class; none of its images; for F1, neither) where scikit-learn says 0 with a warning.
 
     >>> p, r, f = precision_recall_f1(np.array([[3, 1], [0, 2]]))
     >>> [round(float(x), 3) for x in (*p, *r, *f)]
     [1.0, 0.667, 0.75, 1.0, 0.857, 0.8]
     """
     cm = np.asarray(cm, dtype=np.float64)
-    hits = np.diag(cm)
+    hits, predicted, actual = np.diag(cm), cm.sum(0), cm.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision, recall = hits / cm.sum(0), hits / cm.sum(1)
-        f1 = 2 * precision * recall / (precision + recall)
-    f1[(precision == 0) & (recall == 0)] = 0.0  # defined: no hit among predictions and images both
+        precision, recall = hits / predicted, hits / actual
+        f1 = 2 * hits / (predicted + actual)  # 2 tp / (2 tp + fp + fn): fp = predicted - tp, fn = actual - tp
     return precision, recall, f1
 
 

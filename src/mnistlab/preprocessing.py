@@ -31,7 +31,7 @@ Files are read with Pillow, only as PNG, JPEG, BMP, GIF (its first frame), TIFF 
 EXIF orientation applied and transparency flattened on the background that contrasts with the
 ink. Anything else raises :class:`~mnistlab.errors.DataError` in one line naming the file: not
 an image, truncated, larger than Pillow's decompression-bomb limit (an error here, not Pillow's
-warning), 16-bit or 32-bit pixels, or an image with no ink at all.
+warning), 32-bit pixels (16-bit grayscale is scaled to 8 bits), or an image with no ink at all.
 """
 
 from __future__ import annotations
@@ -176,7 +176,8 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     a file that is not one of ``formats`` (Pillow's names; PNG/JPEG/BMP/GIF/TIFF/WebP), a truncated
     one, one over Pillow's decompression-bomb limit (twice ``PIL.Image.MAX_IMAGE_PIXELS``, 179
     million pixels, where Pillow raises; below that Pillow's warning is not given: helper-236, a
-    108-megapixel phone photo was refused), and pixels not of ``modes`` (16-bit or 32-bit).
+    108-megapixel phone photo was refused), and pixels not of ``modes`` (32-bit; 16-bit grayscale is
+    scaled to 8 bits: :func:`_checked_mode`).
     ``orient=False`` leaves the EXIF orientation alone (a training folder's images are read as
     Keras's loaders read them, and as they always were here).
     """
@@ -251,12 +252,12 @@ def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MO
     conversion would guess."""
     if im.mode in modes:
         return im
-    sixteen = im.mode in ("I;16", "I;16B", "I;16L", "I;16N") or (im.mode == "I" and (file_format or im.format) == "PPM")
-    if sixteen and "L" in modes:  # (a PGM over 8 bits: Pillow scales its maxval to 65535; helper-239: refused)
+    sixteen = im.mode in ("I;16", "I;16B", "I;16L", "I;16N") or (im.mode == "I" and (file_format or im.format) in (
+        "PPM", "PNG"))  # (a PGM over 8 bits: Pillow scales its maxval to 65535, helper-239; a PNG has no 32-bit
+    if sixteen and "L" in modes:  # integers, and Pillow before 10.1 or so opened a 16-bit one as mode I, helper-242)
         pixels = np.clip(np.asarray(im, dtype=np.float64), 0, 65535)
         return Image.fromarray(np.rint(pixels / 257.0).astype(np.uint8), mode="L")
     if im.mode.startswith("I") or im.mode == "F":
-        # Pillow opens a 16-bit PGM/PPM as mode I too: the mode alone does not tell 16 from 32 bits
         depth = {"I": "32-bit integer", "F": "32-bit floating-point"}.get(im.mode, "16-bit")
         why = f"{depth} pixels (mode {im.mode})"
     else:

@@ -37,8 +37,8 @@ from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLR
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
-                             mirrored_digits_warning, parse_run_config, run_key, setting_default, split_seed, test_seed,
-                             warn_if_min_lr_never_acts)
+                             parse_run_config, run_key, setting_default, split_seed, test_seed,
+                             setting_doubts_warning, warn_if_min_lr_never_acts)
 from mnistlab.data.arrays import as_given, given_dataset, said_as_given, saved_if_given
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
@@ -485,7 +485,7 @@ def _run_config(
 ) -> RunResult:
     """:func:`run_config`'s training and test, without keeping its warnings."""
     check_progress_mode(progress)  # a config error: say so before any data is loaded
-    mirrored_digits_warning(cfg)
+    setting_doubts_warning(cfg)
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
     ckpt_key = _checked_before_data(resolved, checkpoint_dir if resume else None)
     device = accel.pick_device(t.device)

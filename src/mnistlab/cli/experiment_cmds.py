@@ -553,8 +553,9 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
     or EXPERIMENT is a file with cells its last sweep did not have (edited since): then its next
     `mnistlab run` is waited for.
     """
-    st, name = _await_sweep(store, experiment, Path(experiment).is_file() if wait is None else wait, interval)
-    _await_next_sweep(st, name, experiment, wait, interval)
+    st, name, waited = _await_sweep(store, experiment, Path(experiment).is_file() if wait is None else wait, interval)
+    if not waited:  # (helper-242: one that waited for the sweep to start then waited for another)
+        _await_next_sweep(st, name, experiment, wait, interval)
     from mnistlab.execute import StopSignal  # (torch: after a mistake is said, helper-173)
     from mnistlab.live import watch
 
@@ -574,9 +575,10 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
                    f"{'them' if n != 1 else 'it'}", err=True)
 
 
-def _await_sweep(store: str | None, target: str, wait: bool, interval: float) -> tuple[RunStore, str]:
-    """The store and the experiment name ``target`` stands for; with ``wait``, waiting (one line
-    said once) until the store and a run or plan of it exist. Ctrl-C while waiting exits 130."""
+def _await_sweep(store: str | None, target: str, wait: bool, interval: float) -> tuple[RunStore, str, bool]:
+    """The store, the experiment name ``target`` stands for, and whether it waited; with ``wait``,
+    waiting (one line said once) until the store and a run or plan of it exist. Ctrl-C while
+    waiting exits 130."""
     import warnings
 
     from mnistlab.errors import NotRecorded, StoreError
@@ -590,7 +592,7 @@ def _await_sweep(store: str | None, target: str, wait: bool, interval: float) ->
     while True:
         try:
             st = open_store(store)
-            return st, _watched_name(st, target)
+            return st, _watched_name(st, target), said
         except NotRecorded as exc:  # not started yet; any other StoreError (a damaged store, a hint) is said at once
             if not wait:
                 raise StoreError(f"{exc} (--wait waits for it to start)") from None

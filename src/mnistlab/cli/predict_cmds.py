@@ -8,6 +8,7 @@ committee); the work is :mod:`mnistlab.preprocessing`, :mod:`mnistlab.export`, :
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 import re
@@ -524,7 +525,7 @@ def _pct(x: float) -> str:
 def _conf(x: float) -> str:
     """A probability in percent that a mistake never shows as 100.00% nor a small one as 0.00%
     (helper-239: 0.9999895 read "100.00%")."""
-    return ">99.99%" if 0.99995 <= x < 1 else "<0.01%" if 0 < x < 0.00005 else _pct(x)
+    return ">99.99%" if x >= 0.99995 else "<0.01%" if 0 < x < 0.00005 else _pct(x)  # (1.0 in float32 too: helper-242)
 
 
 CLASS_COLUMNS = (Column("class", "class", whole=True), Column("precision", "precision", _pct, right=True),
@@ -551,8 +552,8 @@ TABLE_ROWS = 20  # the mistakes or disagreements a table shows unless --top says
               "image index from 0, true and predicted class, confidence, the true class's probability, second guess).")
 @click.option("--top", type=IntRange(0, 10**9), default=None,
               help=f"At most this many mistakes or disagreements (0: all; default {TABLE_ROWS} in a table, all in csv/json).")
-@click.option("--against", default=None, help="A second MODEL: the test images where the two predict differently, "
-              "and which is right (as A and B), A's most confident first.")
+@click.option("--against", default=None, help="A second MODEL (chosen by the same --pick): the test images where the "
+              "two predict differently, and which is right (as A and B), A's most confident first.")
 @click.option("--against-variant", default=None, help="The --against experiment's variant (needed when it has several).")
 def errors_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None, fmt: str,
                    confusion: bool, mistakes: bool, top: int | None, against: str | None,
@@ -583,7 +584,9 @@ def errors_command(model: str, variant: str | None, pick: str, store_path: str |
         try:
             other = _load_from(store, against, against_variant, pick)
         except MnistlabError as exc:  # its flag is --against-variant (helper-239: "choose one with --variant")
-            raise type(exc)(str(exc).replace("--variant", "--against-variant")) from None
+            said = copy.copy(exc)  # (its kind, line and other mistakes kept)
+            said.args = (str(exc).replace("--variant", "--against-variant"),)
+            raise said from None
         _say_disagreements(report, analyse(other, data_dir=data_dir), fmt, limit)
     elif mistakes:
         rows = report.mistakes()

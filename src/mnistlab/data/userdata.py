@@ -1581,7 +1581,7 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> tuple
     """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given, and how
     many frames its file holds (the first is read). Opened as
     `mnistlab predict` opens images (:func:`mnistlab.preprocessing.open_image`): DataError in one line
-    for a damaged file, a decompression bomb, 16-bit or 32-bit pixels; transparency flattened on
+    for a damaged file, a decompression bomb, 32-bit pixels (16-bit grayscale scaled to 8 bits); transparency flattened on
     the background that contrasts with the ink (:func:`~mnistlab.preprocessing.to_gray`), CMYK
     converted by Pillow. Unlike predict's, the EXIF orientation is ignored (Keras's loaders ignore
     it too)."""
@@ -1721,11 +1721,18 @@ def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     return _npz_images(path, pair[0], x), _npz_labels(path, pair[1], y, len(x))
 
 
+MISSCALED_BELOW = 32.0  # float pixels with fractions whose brightest is over 1 and under this: neither x / 255 nor 0-255
+
+
 def _with_fractions(x: np.ndarray, chunk: int = 4096) -> int | None:
     """The first image of float ``x`` (N, ...) holding a finite pixel that is not a whole number,
-    where some pixel is over 1 (floats of 0-255, which must then be whole); None if none. Read in
-    chunks of ``chunk`` images: no copy of the whole array."""
-    if not x.size or not np.nanmax(np.where(np.isfinite(x), x, 0)) > 1:
+    where its brightest pixel is over 1 and under :data:`MISSCALED_BELOW` (``x / 128``: neither
+    floats in [0, 1] nor 0-255, which then round); None if none. Read in chunks of ``chunk`` images:
+    no copy of the whole array (helper-242: float 0-255 images with fractions, resized or blurred,
+    were refused)."""
+    with np.errstate(invalid="ignore"):
+        brightest = float(np.nanmax(x)) if x.size else 0.0
+    if not 1 < brightest < MISSCALED_BELOW:
         return None
     for start in range(0, len(x), chunk):
         part = x[start:start + chunk]
