@@ -276,12 +276,13 @@ def _loading_section(exported: str, model: Run | Committee) -> list[str]:
 
 
 def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = None,
-               verification: Any = None, exported: str | None = None) -> str:
+               verification: Any = None, exported: str | None = None, warn: bool = False) -> str:
     """The Markdown card of ``model`` (a :class:`~mnistlab.run.Run` or :class:`~mnistlab.run.Committee`).
 
     The test labels come from the dataset (``data_dir``); when it cannot be loaded the card says
-    so instead of the per-class table, with a ReportWarning, and a ``data_dir`` given that does not
-    hold it raises its DataError (helper-241: the card took the error in, status 0). ``exported``
+    so instead of the per-class table (with ``warn``, a ReportWarning too: `mnistlab card`), and a
+    ``data_dir`` given that does not hold it raises its DataError (helper-241: the card took the
+    error in, status 0). ``exported``
     (an export's file name) adds the export section, with ``verification`` (its
     :class:`~mnistlab.export.Verification`; None: written unverified).
     """
@@ -297,7 +298,8 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
         if data_dir is not None:  # a folder named for it: a mistake to say, not a card without its table
             raise
         labels, names, why = None, model.class_names, str(exc)
-        warnings.warn(f"no per-class table in the card: {exc}", ReportWarning, stacklevel=user_level())
+        if warn:
+            warnings.warn(f"no per-class table in the card: {exc}", ReportWarning, stacklevel=user_level())
     networks = _networks(members)  # one (first member, how many) per distinct network, in member order
     name = " + ".join(_called(m) for m, _ in networks)
     said = "" if "committee" in name.lower() else " committee"  # a variant named "committee": not said twice

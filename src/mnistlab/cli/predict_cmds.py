@@ -504,7 +504,7 @@ def card_command(model: str, variant: str | None, pick: str, store_path: str | N
             raise OutputError(f"cannot write {output!r}: a model card is Markdown, so the file name must end in "
                               f"{' or '.join(CARD_SUFFIXES)}")
         check_output_path(output)
-    text = model_card(_load(store_path, model, variant, pick), data_dir=data_dir)
+    text = model_card(_load(store_path, model, variant, pick), data_dir=data_dir, warn=True)
     if output is None:
         click.echo(text, nl=False)
     else:
