@@ -549,3 +549,13 @@ def test_settings_that_likely_mean_something_else_are_warned_of_before_training(
         assert "warning" not in err, err
     else:
         assert f"warning: {path}: [base]: " in err and said in err, err
+
+
+def test_show_augment_warns_of_what_training_would(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   data_dir: Path) -> None:
+    """helper-238: `show-augment --rotation-range 0.1 --horizontal-flip` on MNIST drew without the
+    warnings `train` gives for the same settings."""
+    assert main(["show-augment", "--dataset", "mnist", "--rotation-range", "0.1", "--horizontal-flip",
+                 "--data-dir", str(data_dir), "--images", "1", "--copies", "1", "-o", str(tmp_path / "a.png")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: augment.horizontal_flip on mnist" in err and "augment.rotation_range = 0.1 turns" in err

@@ -672,7 +672,10 @@ def test_plot_history_takes_runs_and_kerass_history_dict_and_refuses_the_rest_in
                           (run.history, ["run train", "run val"]), (run.history.history, ["run train", "run val"]),
                           ([run.history.history, run.history.history], ["run 1 train", "run 1 val", "run 2 train",
                                                                          "run 2 val"]),  # review: a traceback
-                          ((r for r in [run]), ["seed000-dense train", "seed000-dense val", f"seed000-dense test {test}"])):
+                          ((r for r in [run]), ["seed000-dense train", "seed000-dense val", f"seed000-dense test {test}"]),
+                          ([run, run], ["seed000-dense (#1) train", "seed000-dense (#1) val",  # (helper-237: both read
+                                        f"seed000-dense (#1) test {test}", "seed000-dense (#2) train",  # "run train",
+                                        "seed000-dense (#2) val", f"seed000-dense (#2) test {test}"])):  # one unlisted)
         # (helper-157: one run, or its history, given alone: "'Run' object is not iterable", "got dict")
         fig = plots.plot_history(given)
         assert fig.axes[0].get_legend_handles_labels()[1] == labels
@@ -806,3 +809,15 @@ def test_misclassified_leaves_out_images_given_with_their_right_class_and_says_s
     one_hot = np.eye(10)[[2, 4]]  # (helper-213: one-hot labels, as evaluate takes them, were a TypeError)
     fig = plot_misclassified(images[:2], one_hot, [5, 6], [str(d) for d in range(10)])
     assert sorted(t.get_text() for ax in fig.axes for t in ax.texts) == ["2", "4", "5", "6"]
+
+
+def test_feature_maps_of_more_layers_than_the_model_has_says_so(data_dir: Path) -> None:
+    """helper-237: plot_feature_maps(run, x, layers=9) on a model of 4 conv/pool layers drew 4, unsaid."""
+    from mnistlab import train
+    from mnistlab.errors import ReportWarning
+
+    run = train("mnist", "seed000-cnn", epochs=1, data_dir=data_dir, progress="none", subset=120, store=False)
+    x = load_dataset("mnist", data_dir).test_images[:2]
+    with pytest.warns(ReportWarning, match=r"layers=9, and the model has 4 convolution or pooling layers: all of them"):
+        fig = plots.plot_feature_maps(run, x, layers=9)
+    assert len(fig.axes) >= 4

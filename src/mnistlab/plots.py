@@ -354,8 +354,18 @@ def _history_runs(runs: Any) -> list[tuple[str, list[Mapping[str, Any]], float |
     if given and all(isinstance(h, Mapping) and not any(isinstance(v, (list, tuple)) for v in h.values())
                      for h in given):  # epochs (scalars), not several Keras history.history dicts (review)
         given = [("run", given, None)]
-    return [_history_run((f"run {i + 1}", r, None) if isinstance(r, Mapping) else r)  # several Keras history
-            for i, r in enumerate(given)]  # dicts: numbered
+    curves = [_history_run((f"run {i + 1}", r, None) if isinstance(r, Mapping) else r)  # several Keras history
+              for i, r in enumerate(given)]  # dicts: numbered
+    labels = [c[0] for c in curves]
+    return [(f"{label} ({_run_name(given[i], i)})" if labels.count(label) > 1 and not isinstance(given[i], (tuple, list))
+             else label, history, test, val) for i, (label, history, test, val) in enumerate(curves)]  # (helper-237: two
+    # runs both read "run train")
+
+
+def _run_name(given: Any, i: int) -> str:
+    """What tells apart runs of one label: the run's id, where it has one, else its place in the list."""
+    rid = getattr(given, "run_id", None)
+    return f"run {rid}" if isinstance(rid, str) and rid else f"#{i + 1}"
 
 
 LOG_LOSS_SPAN = 1000  # a loss this many times the median of all drawn puts the panel on a log scale (helper-129)
@@ -915,7 +925,8 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
     Uses forward hooks, so it works for any torch model whatever its layers are called. `layers`:
     None for all of them, an int for the first that many (seed 001 shows four: conv, pool, conv,
     pool), or a list of layer names (as the model's summary calls them: its layers' ``name``, else
-    Keras's auto-names; a model that is no mnistlab spec's, as `model.named_modules()` calls them).
+    Keras's auto-names; a model that is no mnistlab spec's, as `model.named_modules()` calls them);
+    more than the model has draws them all, with a ReportWarning.
     """
     import torch
     from torch import nn
@@ -949,6 +960,9 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
         model.train(was_training)
         for h in handles:
             h.remove()
+    if isinstance(layers, int) and layers > len(captured):  # (helper-237: layers=4 drew 2, unsaid)
+        warnings.warn(f"layers={layers}, and the model has {len(captured)} convolution or pooling layer"
+                      f"{'s' * (len(captured) != 1)}: all of them are drawn", ReportWarning, stacklevel=user_level())
     if layers is None or isinstance(layers, int):
         return captured[:layers] if layers else captured
     found = [name for name, _ in captured]

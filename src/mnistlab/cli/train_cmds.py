@@ -16,7 +16,8 @@ from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, d
                                   model_arg, one_variant, open_store, replacing, save_figure, status_said, store_flag,
                                   store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
-from mnistlab.config import OPTIMIZERS, AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
+from mnistlab.config import (OPTIMIZERS, AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default,
+                             setting_doubts)
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
 from mnistlab.files import refuse_store_path
 
@@ -636,6 +637,8 @@ def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str
     settings.update({k: v for k, v in flags.items() if v is not None})
     cfg = parse_augment(settings, source="command line")
     dataset = dataset or setting_default("dataset")  # a registered name, or the user's own data: a folder's
+    for doubt in setting_doubts(dataset, cfg, None):  # as training says them (helper-238: 0.1 degrees unsaid here)
+        click.echo(f"warning: {doubt}", err=True)
     ds = load_dataset(dataset, data_dir, shuffle=is_folder_dataset(dataset))  # first images then are of every class
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
     replaced = replacing(out)
