@@ -41,7 +41,9 @@ def format_option(choices: Sequence[str] = FORMATS) -> Callable[[F], F]:
     others = " / ".join(c for c in choices if c != "table")
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default="table", show_default=True,
                         help=f"table: aligned text for reading (box drawing only on a terminal); "
-                             f"{others}: for scripts, one row (object) per line of the table.")
+                             f"{others}: for scripts, one row (object) per line of the table (a CSV cell that "
+                             "starts as a formula does, = + - or @ and not a number, gets a ' before it: a spreadsheet "
+                             "shows it as text).")
 
 
 @dataclass(frozen=True)
