@@ -1726,3 +1726,32 @@ def test_pick_latest_of_a_search_takes_its_latest_trial(tmp_path: Path, data_dir
     said = capsys.readouterr()
     assert (f"predicted with run {latest.run_id} ({latest.variant}, seed 0), the latest to end of 2 complete trials of "
             "search srch") in said.err  # (helper-210: which trial, by name)
+
+
+def test_a_study_write_that_sqlite_finds_locked_is_tried_again_then_said_in_one_line() -> None:
+    """CI (session 56): a SIGTERM'd parallel search's driver got "database is locked" at once from
+    SQLite while marking a trial interrupted, despite the busy timeout, and printed Optuna's traceback."""
+    import optuna
+    import sqlalchemy.exc
+
+    from mnistlab.search import _retried
+
+    def locked_then(ok_after: int) -> tuple[object, list]:
+        calls = []
+
+        def write(*args: object, **kwargs: object) -> object:
+            calls.append(args)
+            if len(calls) <= ok_after:
+                try:
+                    raise sqlalchemy.exc.OperationalError("INSERT ...", {}, Exception("database is locked"))
+                except sqlalchemy.exc.OperationalError as exc:
+                    raise optuna.exceptions.StorageInternalError("An exception is raised during the commit.") from exc
+            return ("written", args, kwargs)
+        return write, calls
+
+    write, calls = locked_then(2)
+    assert _retried(write, 4, "key", value=True, tries=4) == ("written", (4, "key"), {"value": True}) and len(calls) == 3
+    write, calls = locked_then(99)
+    with pytest.raises(StoreError, match=r"^search.sqlite: the study could not be written .*database is locked"):
+        _retried(write, 4, tries=3)
+    assert len(calls) == 3

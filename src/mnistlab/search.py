@@ -1230,17 +1230,35 @@ def same_trial(study: Any, store: Any, task: TrialTask) -> TrialResult | None:
 
 
 def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:
+    """Record trial ``task``'s result ``res`` in the study, each write retried while SQLite says the
+    file is locked (:func:`_retried`)."""
     states = _optuna().trial.TrialState
     if res.run_id:
-        study._storage.set_trial_user_attr(task.trial_id, "run_id", res.run_id)
+        _retried(study._storage.set_trial_user_attr, task.trial_id, "run_id", res.run_id)
     if res.status == "interrupted":  # Ctrl-C: this trial is asked again by the next run
-        study._storage.set_trial_system_attr(task.trial_id, _KILLED, True)
-        study.tell(task.number, state=states.FAIL)
-        _ask_again(study, study._storage.get_trial(task.trial_id))
+        _retried(study._storage.set_trial_system_attr, task.trial_id, _KILLED, True)
+        _retried(study.tell, task.number, state=states.FAIL)
+        _ask_again(study, _retried(study._storage.get_trial, task.trial_id))
     elif res.state == "complete":
-        study.tell(task.number, res.value)
+        _retried(study.tell, task.number, res.value)
     else:
-        study.tell(task.number, state=states.PRUNED if res.state == "pruned" else states.FAIL)
+        _retried(study.tell, task.number, state=states.PRUNED if res.state == "pruned" else states.FAIL)
+
+
+def _retried(write: Callable[..., Any], *args: Any, tries: int = 6, **kwargs: Any) -> Any:
+    """``write(*args, **kwargs)``, a study storage's call, tried again (after 0.1, 0.2, 0.4 ... s)
+    where SQLite answers "database is locked" at once, as it may when several ``--jobs`` workers
+    and a stopping driver write together despite the busy timeout (a read transaction turned into
+    a write: CI saw a traceback on SIGTERM); StoreError, one line, where it still is."""
+    optuna = _optuna()
+    for attempt in range(tries):
+        try:
+            return write(*args, **kwargs)
+        except optuna.exceptions.StorageInternalError as exc:
+            if "locked" not in str(exc.__cause__ or exc) or attempt == tries - 1:
+                raise StoreError(f"{STUDY_FILE}: the study could not be written ({exc.__cause__ or exc})"[:300]) from None
+            time.sleep(0.1 * 2 ** attempt)
+    return None
 
 
 class LocalTrials:
