@@ -1181,8 +1181,8 @@ def _ask_again(study: Any, trial: Any) -> None:
     trial whose checkpoint the new one continues from: the first of the line, when it was itself
     asked again."""
     origin = trial.user_attrs.get(_CONTINUES)
-    study.enqueue_trial(trial.params, user_attrs={_CONTINUES: origin if isinstance(origin, int) else trial.number},
-                        skip_if_exists=False)
+    _retried(study.enqueue_trial, trial.params, user_attrs={_CONTINUES: origin if isinstance(origin, int) else trial.number},
+             skip_if_exists=False)
 
 
 def trials_drawn(study: Any) -> int:
