@@ -1397,7 +1397,64 @@ class History(list):
         return [int(e.get("epoch", i + 1)) - 1 for i, e in enumerate(self)]
 
 
-class Run:
+class _Trained:
+    """What a :class:`Run` and a :class:`Committee` share: Keras's ``evaluate`` and ``save``; each
+    gives :meth:`_log_probs` its own way."""
+
+    def _log_probs(self, x: Any, preprocess: bool | None, batch_size: int | None) -> tuple[np.ndarray, Any, float]:
+        raise NotImplementedError
+
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: Literal[False] = False) -> list[float]: ...
+
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: Literal[True]) -> dict[str, float]: ...
+
+    @overload
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: bool) -> list[float] | dict[str, float]: ...
+
+    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
+        """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the model on images ``x``
+        (anything :meth:`Run.predict` takes) and labels ``y``: class indices (N,), as Keras's
+        sparse_categorical_crossentropy takes them, or rows of class probabilities (N, classes),
+        one-hot as ``to_categorical`` makes them (categorical_crossentropy). ``return_dict``: as
+        Keras's, ``{"loss": ..., "accuracy": ...}``. A run's loss is its own: the cross-entropy
+        of the predicted probabilities (with the run's label smoothing) plus the weight penalties,
+        as Keras adds them, from the logits (a confident mistake costs what it costs: helper-190); on
+        the run's test images it is the recorded ``test_accuracy`` and ``test_loss`` (this to float32
+        rounding: a batch's sum in another order moves the sixth digit). A committee's is of its
+        averaged probabilities (:meth:`Committee.predict`): their cross-entropy (no weight penalty: a
+        committee has no one model's weights, and no label smoothing), the accuracy as its recorded
+        ``test_accuracy`` counts it on the test images. ``batch_size`` (images a pass, 250 if None)
+        and ``verbose`` are taken as Keras takes them; nothing is printed. No images, or labels
+        that do not fit the images or the classes, raise SpecError.
+        """
+        del verbose  # Keras's progress bar: evaluate prints nothing
+        _labels_given(y)
+        log_probs, model, smoothing = self._log_probs(x, preprocess, batch_size)
+        return evaluation(log_probs, y, model, label_smoothing=smoothing, return_dict=return_dict)
+
+    def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
+             verify: bool = True) -> Verification | None:
+        """Write the model to ``path``, where Keras's ``model.save`` would, in the formats mnistlab
+        exports: ``.onnx``, ``.pt`` (TorchScript) or ``.safetensors`` by the suffix, or ``fmt``
+        (``"onnx"``, ``"torchscript"`` or ``"safetensors"``) for another suffix; verified on
+        the test set: :func:`mnistlab.export.export_model`, whose Verification it returns (None
+        without ``verify``; the check scores the whole test set, 5-15 s on a CPU). Unlike a Keras
+        file, the model takes float32 (N, 1, 28, 28) pixels / 255 (channels first) and returns
+        logits, not the softmax of its last layer (a committee's, every member's network in one
+        file: the log of its mean probabilities): softmax them for probabilities. A ``.keras`` or
+        ``.h5`` file raises OutputError: export ONNX to take it to Keras."""
+        from mnistlab.export import export_model
+
+        return export_model(cast("Run | Committee", self), path, fmt, data_dir=data_dir, verify=verify)
+
+
+class Run(_Trained):
     """A finished run for notebooks: ``.history``, ``.test_accuracy``, ``.model``, ``.predict()``,
     and Keras's ``evaluate()`` and ``summary()``."""
 
@@ -1575,52 +1632,11 @@ class Run:
                     and "NaN" not in str(exc) else "")  # (helper-157: no size or colour makes NaN pixels usable)
             raise SpecError(f"predict: {exc}{hint}") from None
 
-    @overload
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: Literal[False] = False) -> list[float]: ...
-
-    @overload
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: Literal[True]) -> dict[str, float]: ...
-
-    @overload
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: bool) -> list[float] | dict[str, float]: ...
-
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
-        """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the run's model on images ``x``
-        (anything :meth:`predict` takes) and labels ``y``: class indices (N,), as Keras's
-        sparse_categorical_crossentropy takes them, or rows of class probabilities (N, classes),
-        one-hot as ``to_categorical`` makes them (categorical_crossentropy). ``return_dict``: as
-        Keras's, ``{"loss": ..., "accuracy": ...}``. The loss is the run's own: the cross-entropy
-        of the predicted probabilities (with the run's label smoothing) plus the weight penalties,
-        as Keras adds them, from the logits (a confident mistake costs what it costs: helper-190); on
-        the run's test images it is the recorded ``test_accuracy`` and ``test_loss`` (this to float32
-        rounding: a batch's sum in another order moves the sixth digit). ``batch_size``
-        (images a pass, 250 if None) and ``verbose`` are taken as Keras takes them; nothing is
-        printed. No images, or labels that do not fit the images or the classes, raise SpecError.
-        """
-        del verbose  # Keras's progress bar: evaluate prints nothing
-        _labels_given(y)
+    def _log_probs(self, x: Any, preprocess: bool | None, batch_size: int | None) -> tuple[np.ndarray, Any, float]:
+        """:meth:`_Trained.evaluate`'s (log-probabilities of ``x``, the model whose weight penalties its
+        loss adds, its label smoothing): the run's own."""
         log_probs = _evaluated(functools.partial(self._predicted, log=True), x, preprocess, batch_size)
-        smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
-        return evaluation(log_probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
-
-    def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
-             verify: bool = True) -> Verification | None:
-        """Write the model to ``path``, where Keras's ``model.save`` would, in the formats mnistlab
-        exports: ``.onnx``, ``.pt`` (TorchScript) or ``.safetensors`` by the suffix, or ``fmt``
-        (``"onnx"``, ``"torchscript"`` or ``"safetensors"``) for another suffix; verified on
-        the test set: :func:`mnistlab.export.export_model`, whose Verification it returns (None
-        without ``verify``; the check scores the whole test set, 5-15 s on a CPU). Unlike a Keras
-        file, the model takes float32 (N, 1, 28, 28) pixels / 255 (channels first) and returns
-        logits, not the softmax of its last layer (a committee's: the log of its mean probabilities):
-        softmax them for probabilities. A ``.keras`` or ``.h5`` file raises OutputError: export ONNX
-        to take it to Keras."""
-        from mnistlab.export import export_model
-
-        return export_model(self, path, fmt, data_dir=data_dir, verify=verify)
+        return log_probs, self.result.model, float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Keras's ``model.summary()``: the model's layers, output shapes and parameter counts, in
@@ -2057,7 +2073,7 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
     return np.stack([one(im) for im in a]) if len(a) else np.zeros((0, *size), np.uint8)
 
 
-class Committee:
+class Committee(_Trained):
     """A recorded committee (seed 002's): its members' softmax outputs averaged. ``.predict`` as :class:`Run`'s."""
 
     def __init__(self, members: Sequence[Run], record: CommitteeRecord | None = None) -> None:
@@ -2117,36 +2133,12 @@ class Committee:
         x = model_input(images, preprocess, self.dataset, self.input_shape)  # read and preprocessed once
         return committee_probs([m.predict(x, preprocess=False, batch_size=batch_size) for m in self.members])
 
-    @overload
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: Literal[False] = False) -> list[float]: ...
-
-    @overload
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: Literal[True]) -> dict[str, float]: ...
-
-    @overload
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: bool) -> list[float] | dict[str, float]: ...
-
-    def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
-                 preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
-        """:meth:`Run.evaluate` of the committee's averaged probabilities (:meth:`predict`):
-        ``[loss, accuracy]``, the loss their cross-entropy (no weight penalty: a committee has no
-        one model's weights, and no label smoothing), the accuracy as its recorded
-        ``test_accuracy`` counts it on the test images."""
-        del verbose  # Keras's progress bar: evaluate prints nothing
-        _labels_given(y)
+    def _log_probs(self, x: Any, preprocess: bool | None, batch_size: int | None) -> tuple[np.ndarray, Any, float]:
+        """:meth:`_Trained.evaluate`'s inputs for the committee: the log of its averaged probabilities
+        (:meth:`predict`, floored as its record's), no model (no one model's weight penalties), no
+        label smoothing."""
         probs = _evaluated(self.predict, x, preprocess, batch_size)
-        return evaluation(np.log(np.maximum(probs, PROB_FLOOR)), y, None, return_dict=return_dict)  # (as its record's)
-
-    def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
-             verify: bool = True) -> Verification | None:
-        """:meth:`Run.save` of the averaged model: every member's network in one file, its output the
-        log of their mean probabilities, written and verified as a Run's (:func:`mnistlab.export.export_model`)."""
-        from mnistlab.export import export_model
-
-        return export_model(self, path, fmt, data_dir=data_dir, verify=verify)
+        return np.log(np.maximum(probs, PROB_FLOOR)), None, 0.0
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Each member's :meth:`Run.summary` (Keras's ``model.summary()``), one network once: a
