@@ -716,8 +716,8 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
              fmt: str) -> None:
     """List recorded runs, oldest first (see --sort); "quick" marks the size of a --quick smoke run
     (1 epoch, at most 300 training images; a search --quick trial: 2 epochs), which comparisons by
-    name leave out beside full-size runs; "file" the experiment file a run came from (in the table where the runs listed came from
-    several).
+    name leave out beside full-size runs; "file" the experiment file a run came from (in the table
+    where the runs listed came from several).
 
     \b
     mnistlab runs --sort -test_accuracy -n 10       # the 10 best runs
@@ -1455,9 +1455,9 @@ def _say_ended(done: Reindexed) -> None:
     if done.elsewhere:
         many = done.elsewhere != 1
         click.echo(f"{done.elsewhere} run{'s' * many} still running on another host ({'their folders' if many else 'its folder'} "
-                   f"written in the last {ELSEWHERE_QUIET_S / 60:.0f} minutes): left running; a reindex once "
-                   f"{'they have' if many else 'it has'} not written for that long marks {'them' if many else 'it'} "
-                   "interrupted")
+                   f"written in the last {ELSEWHERE_QUIET_S / 60:.0f} minutes): left running, as that host's "
+                   f"process counts; `mnistlab rm RUN_ID` frees {'their cells' if many else 'its cell'} if that host "
+                   "is gone")
     if done.updated:
         many = done.updated != 1
         click.echo(f"{done.updated} run{'s' * many} brought up to date from {'their' if many else 'its'} folder"
