@@ -821,3 +821,8 @@ def test_feature_maps_of_more_layers_than_the_model_has_says_so(data_dir: Path) 
     with pytest.warns(ReportWarning, match=r"layers=9, and the model has 4 convolution or pooling layers: all of them"):
         fig = plots.plot_feature_maps(run, x, layers=9)
     assert len(fig.axes) >= 4
+    import warnings
+
+    with warnings.catch_warnings():  # `plot --layers` (at most that many, 4 by default) asks it unsaid
+        warnings.simplefilter("error", ReportWarning)
+        plots.plot_feature_maps(run, x, layers=9, warn=False)

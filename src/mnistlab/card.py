@@ -282,9 +282,8 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     The test labels come from the dataset (``data_dir``); when it cannot be loaded the card says
     so instead of the per-class table (with ``warn``, a ReportWarning too: `mnistlab card`), and a
     ``data_dir`` given that does not hold it raises its DataError (helper-241: the card took the
-    error in, status 0). ``exported``
-    (an export's file name) adds the export section, with ``verification`` (its
-    :class:`~mnistlab.export.Verification`; None: written unverified).
+    error in, status 0). ``exported`` (an export's file name) adds the export section, with
+    ``verification`` (its :class:`~mnistlab.export.Verification`; None: written unverified).
     """
     from mnistlab.datasets import run_dataset
 

@@ -919,14 +919,16 @@ def _model_input(images: Any, device: Any) -> torch.Tensor:
     return x.to(device, torch.float32)  # floats are taken as already scaled
 
 
-def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
+def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | None = None, *,
+                 warn: bool = True) -> list[tuple[str, np.ndarray]]:
     """(layer name, maps (N, C, H, W)) for each conv / pooling layer, in the order the model runs them.
 
     Uses forward hooks, so it works for any torch model whatever its layers are called. `layers`:
     None for all of them, an int for the first that many (seed 001 shows four: conv, pool, conv,
     pool), or a list of layer names (as the model's summary calls them: its layers' ``name``, else
     Keras's auto-names; a model that is no mnistlab spec's, as `model.named_modules()` calls them);
-    more than the model has draws them all, with a ReportWarning.
+    more than the model has draws them all, with a ReportWarning unless ``warn`` is False (`plot
+    --layers`, at most that many by default).
     """
     import torch
     from torch import nn
@@ -960,7 +962,7 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
         model.train(was_training)
         for h in handles:
             h.remove()
-    if isinstance(layers, int) and layers > len(captured):  # (helper-237: layers=4 drew 2, unsaid)
+    if warn and isinstance(layers, int) and layers > len(captured):  # (helper-237: layers=4 drew 2, unsaid)
         warnings.warn(f"layers={layers}, and the model has {len(captured)} convolution or pooling layer"
                       f"{'s' * (len(captured) != 1)}: all of them are drawn", ReportWarning, stacklevel=user_level())
     if layers is None or isinstance(layers, int):
@@ -991,15 +993,16 @@ def _layer_labels(model: nn.Module) -> dict[Any, str]:
 
 
 def plot_feature_maps(model: nn.Module | Any, images: Any, filter_index: int | None = 0,
-                      layers: int | Sequence[str] | None = None, *, labels: Sequence[str] | None = None) -> Figure:
+                      layers: int | Sequence[str] | None = None, *, labels: Sequence[str] | None = None,
+                      warn: bool = True) -> Figure:
     """Seed 001's grid: rows = images, columns = conv/pool layers, showing one filter, "inferno".
 
     ``model``: a torch model, or a trained :class:`mnistlab.Run` (its ``.model``). ``labels`` names
     each row (one per image, e.g. "test #23: Trouser"); without them the rows read "image 0",
     "image 1", ... (positions in ``images``). ``filter_index=None``: every filter of one layer, the
     last of ``layers`` (``layers=1``: the first), for the first image, which is drawn first (a
-    lecture's "what the first layer sees"). Raises PlotError for a filter index out of range or a
-    label count that differs from the image count.
+    lecture's "what the first layer sees"). ``warn``: as :func:`feature_maps` takes it. Raises
+    PlotError for a filter index out of range or a label count that differs from the image count.
     Three test images over the first four layers of a trained ``model`` (the 3x4 grid):
 
     >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4,
@@ -1012,7 +1015,7 @@ def plot_feature_maps(model: nn.Module | Any, images: Any, filter_index: int | N
             warnings.warn(f"the run {status}: its weights are those at the stop, not a result", ReportWarning,
                           stacklevel=user_level())
         model = model.model
-    maps = feature_maps(model, images, layers)
+    maps = feature_maps(model, images, layers, warn=warn)
     n = maps[0][1].shape[0]
     if labels is not None and len(labels) != n:
         raise PlotError(f"{len(labels)} row labels for {n} images: give one label per image")

@@ -462,9 +462,8 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         for i in images:
             _check_index(i, len(ds.test_images), "test")
         row_labels = _feature_rows(store, record, ds, images)
-        with warnings.catch_warnings():  # `plot --layers` is at most that many (its default 4, of any model): the
-            warnings.filterwarnings("ignore", r"layers=\d+, and the model has", ReportWarning)  # figure names them
-            fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
+        fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels,
+                                warn=False)  # (`plot --layers` is at most that many, its default 4 of any model)
     except PlotError as exc:  # whose model (helper-146: "the model has no convolution ..." named none)
         if not str(exc).startswith("the model "):
             raise

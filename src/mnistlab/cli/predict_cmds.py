@@ -566,8 +566,8 @@ def errors_command(model: str, variant: str | None, pick: str, store_path: str |
     --against, where two models disagree. Nothing is trained or predicted again.
 
     MODEL is a run id (or its unique prefix), or an experiment's name or file: its variant's run
-    chosen by --pick (--variant where it has several), or the variant's committee. --confusion, --mistakes and --against show
-    one view each: give one of them at most.
+    chosen by --pick (--variant where it has several), or the variant's committee. --confusion,
+    --mistakes and --against show one view each: give one of them at most.
     """
     from mnistlab.error_analysis import analyse
 
