@@ -1581,10 +1581,10 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> tuple
     """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given, and how
     many frames its file holds (the first is read). Opened as
     `mnistlab predict` opens images (:func:`mnistlab.preprocessing.open_image`): DataError in one line
-    for a damaged file, a decompression bomb, 32-bit pixels (16-bit grayscale scaled to 8 bits); transparency flattened on
-    the background that contrasts with the ink (:func:`~mnistlab.preprocessing.to_gray`), CMYK
-    converted by Pillow. Unlike predict's, the EXIF orientation is ignored (Keras's loaders ignore
-    it too)."""
+    for a damaged file, a decompression bomb, 32-bit pixels (16-bit grayscale scaled to 8 bits);
+    transparency flattened on the background that contrasts with the ink
+    (:func:`~mnistlab.preprocessing.to_gray`), CMYK converted by Pillow. Unlike predict's, the EXIF
+    orientation is ignored (Keras's loaders ignore it too)."""
     from PIL import Image
 
     from mnistlab.preprocessing import FRAMES, open_image, to_gray
@@ -1765,8 +1765,8 @@ def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         x = x * 255.0  # floats in [0, 1] are x / 255 (colour integers of 0 and 1 are not: refused as scaled)
     elif odd is not None:
         raise DataError(f"{path}: {key} holds floats from {x.min():g} to {x.max():g} with fractions ({key}[{odd}]): "
-                        "pixels are floats in [0, 1] (x / 255) or whole numbers 0-255; were they divided by something "
-                        "other than 255?")  # (helper-237: x / 128 trained on near-black images without a word)
+                        "pixels are floats in [0, 1] (x / 255) or numbers from 0 to 255; were they divided by "
+                        "something other than 255?")  # (helper-237: x / 128 trained on near-black images without a word)
     return np.rint(x).astype(np.uint8) if x.dtype != np.uint8 else x
 
 
