@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -32,29 +33,51 @@ class ErrorAnalysis:
     """A model's test predictions and what they say of its errors.
 
     ``probs``: float32 (N, classes), the stored softmax outputs (a committee's averaged);
-    ``labels``: int64 (N,), the true classes; ``class_names``: one name per class;
-    ``confusion``: int64 (classes, classes), rows true class, columns predicted;
-    ``precision``, ``recall``, ``f1``: float64 (classes,), NaN where undefined (no image predicted,
-    or none of the class); ``support``: int64 (classes,), test images per class; ``who``: the
-    model in words (run id, or the committee's members)."""
+    ``labels``: int64 (N,), the true classes; ``class_names``: one name per class; ``who``: the
+    model in words (run id, or the committee's members). The rest is derived from those, once:
+    ``confusion``, ``precision``, ``recall``, ``f1``, ``support``."""
 
     who: str
     dataset: str
     class_names: tuple[str, ...]
     probs: np.ndarray
     labels: np.ndarray
-    confusion: np.ndarray
-    precision: np.ndarray
-    recall: np.ndarray
-    f1: np.ndarray
-    support: np.ndarray
+
+    @cached_property
+    def confusion(self) -> np.ndarray:
+        """int64 (classes, classes): rows the true class, columns the predicted one."""
+        return confusion_matrix(self.labels, self.predicted, self.probs.shape[1])
+
+    @cached_property
+    def _scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return precision_recall_f1(self.confusion)
+
+    @property
+    def precision(self) -> np.ndarray:
+        """float64 (classes,): :func:`~mnistlab.metrics.precision_recall_f1`'s, NaN where no image was predicted as it."""
+        return self._scores[0]
+
+    @property
+    def recall(self) -> np.ndarray:
+        """float64 (classes,): the per-class accuracy, NaN for a class with no test image."""
+        return self._scores[1]
+
+    @property
+    def f1(self) -> np.ndarray:
+        """float64 (classes,): 2 tp / (2 tp + fp + fn), NaN for a class neither present nor predicted."""
+        return self._scores[2]
+
+    @property
+    def support(self) -> np.ndarray:
+        """int64 (classes,): the test images of each class."""
+        return self.confusion.sum(1)
 
     @property
     def accuracy(self) -> float:
         """The fraction of test images whose top class is the label (as ``test_accuracy``)."""
         return float(np.trace(self.confusion) / max(len(self.labels), 1))
 
-    @property
+    @cached_property
     def predicted(self) -> np.ndarray:
         """int64 (N,): each test image's top class (the first of tied ones, as ``argmax``)."""
         return self.probs.argmax(1)
@@ -134,9 +157,7 @@ def analyse(model: Run | Committee, *, data_dir: str | os.PathLike | None = None
         raise DataError(f"{_who(model)}: {len(probs):,} stored test predictions for {len(labels):,} test images: the "
                         "dataset changed since the run scored it")
     names = tuple(str(n) for n in model.class_names) or tuple(str(c) for c in range(probs.shape[1]))
-    cm = confusion_matrix(labels, probs.argmax(1), probs.shape[1])
-    precision, recall, f1 = precision_recall_f1(cm)
-    return ErrorAnalysis(_who(model), str(model.dataset), names, probs, labels, cm, precision, recall, f1, cm.sum(1))
+    return ErrorAnalysis(_who(model), str(model.dataset), names, probs, labels)
 
 
 def disagreements(a: ErrorAnalysis, b: ErrorAnalysis) -> tuple[dict[str, int], list[dict[str, Any]]]:
