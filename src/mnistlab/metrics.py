@@ -67,9 +67,9 @@ def precision_recall_f1(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     cm = np.asarray(cm, dtype=np.float64)
     hits, predicted, actual = np.diag(cm), cm.sum(0), cm.sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        precision, recall = hits / predicted, hits / actual
+        precision = hits / predicted
         f1 = 2 * hits / (predicted + actual)  # 2 tp / (2 tp + fp + fn): fp = predicted - tp, fn = actual - tp
-    return precision, recall, f1
+    return precision, class_recall(cm), f1
 
 
 def calibration(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -> dict[str, float]:
