@@ -11,6 +11,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -826,3 +827,76 @@ def test_card_with_a_data_dir_that_lacks_the_dataset_is_an_error_not_a_card_sayi
     code, out, err = cli(capsys, "card", "use", "--variant", "dense", "--store", mnist_models, "--data-dir", tmp_path)
     one_line_error(code, err, "mnist: files not found", str(tmp_path))
     assert out == ""
+
+
+def _labelled_csv(path: Path, images: np.ndarray, labels: Sequence[object], column: str = "label") -> Path:
+    """A Kaggle train.csv: a label column, then each image's 784 pixels."""
+    header = ",".join([column] + [f"pixel{i}" for i in range(images[0].size)])
+    path.write_text(header + "\n" + "\n".join(",".join([str(y), *map(str, im.ravel())]) for im, y in zip(images, labels))
+                    + "\n")
+    return path
+
+
+def test_a_labelled_csv_is_scored_as_keras_evaluate_scores_it(mnist_models, tmp_path, capsys, test_digits):
+    """Note 56: predict on a CSV with labels ignored them: no accuracy, no label beside each guess."""
+    x, y = test_digits
+    wrong = y.copy()
+    wrong[:4] = (y[:4] + 1) % 10  # four labels the model will mostly not agree with: the count must follow the labels
+    _labelled_csv(tmp_path / "train.csv", x, wrong, column="Label")  # (any case, as predict reads the column)
+    _pixel_csv(tmp_path / "test.csv", x[:3])
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "train.csv", tmp_path / "test.csv",
+                         "--format", "csv", "--top", "1", "--store", mnist_models)
+    assert code == 0, err
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert [r["label"] for r in table] == [str(v) for v in wrong] + ["", "", ""]  # the unlabelled CSV's rows: none
+    right = sum(r["label"] == r["class_1"] for r in table[:40])
+    assert 20 < right < 40
+    assert f"train.csv: accuracy {right / 40:.2%} ({right} of 40 labelled images right)" in err
+    assert "test.csv: accuracy" not in err and "all labelled images" not in err
+    run = load_trained(RunStore(mnist_models), "use", variant="dense")
+    loss, acc = run.evaluate(tmp_path / "train.csv")
+    assert (loss, acc) == pytest.approx(run.evaluate(x, wrong)) and acc == pytest.approx(right / 40)
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "train.csv", "--all-classes",
+                         "--format", "json", "--store", mnist_models)
+    rows = json.loads(out)
+    assert code == 0 and list(rows[0])[:3] == ["file", "label", "class"] and rows[0]["label"] == str(wrong[0])
+
+
+def test_labels_that_are_no_class_leave_the_predictions_unscored(mnist_models, tmp_path, capsys, test_digits):
+    """A label the model has no class for (12 for digits, an empty one): warned of, that file's images
+    still predicted, the other file still scored; evaluate says it in one line."""
+    x, y = test_digits
+    _labelled_csv(tmp_path / "odd.csv", x[:5], [12, *y[1:5]])
+    _labelled_csv(tmp_path / "empty.csv", x[:5], ["", *y[1:5]])
+    _labelled_csv(tmp_path / "good.csv", x[:10], y[:10])
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "odd.csv", tmp_path / "empty.csv",
+                         tmp_path / "good.csv", "--format", "csv", "--store", mnist_models)
+    assert code == 0, err
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 20
+    assert "odd.csv: its labels are not scored: label 12 is no class of the model: its labels run 0 to 9" in err
+    assert "empty.csv: its labels are not scored:" in err and "empty label" in err
+    assert "good.csv: accuracy" in err and "odd.csv: accuracy" not in err and "Traceback" not in err
+    run = load_trained(RunStore(mnist_models), "use", variant="dense")
+    with pytest.raises(DataError, match=r"^.*odd\.csv: label 12 is no class of the model"):
+        run.evaluate(tmp_path / "odd.csv")
+    with pytest.raises(SpecError, match="has no 'label' column"):
+        run.evaluate(_pixel_csv(tmp_path / "test.csv", x[:3]))
+    with pytest.raises(SpecError, match="give the labels of x too"):
+        run.evaluate(x)
+
+
+def test_a_fashion_csv_labelled_by_number_or_by_name_is_scored(recorded, data_dir, tmp_path, capsys):
+    """Fashion-MNIST's files number the classes 0-9; a CSV may name them ("Ankle boot") instead."""
+    root, _ = recorded
+    ds = load_dataset("fashion-mnist", data_dir)
+    x, y = np.asarray(ds.test_images)[:30], np.asarray(ds.test_labels)[:30]
+    names = ds.class_names
+    _labelled_csv(tmp_path / "numbers.csv", x, y)
+    _labelled_csv(tmp_path / "names.csv", x, [f'"{names[v]}"' for v in y])
+    code, _, err = cli(capsys, "predict", "tiny", "--variant", "cnn", tmp_path / "numbers.csv", tmp_path / "names.csv",
+                       "--store", root)
+    assert code == 0, err
+    scores = [line.split(": ", 1)[1] for line in err.splitlines() if "labelled images right" in line]
+    assert len(scores) == 3 and scores[0] == scores[1] and err.count("labelled images right") == 3
+    run = load_trained(RunStore(root), "tiny", variant="cnn")
+    assert run.evaluate(tmp_path / "names.csv") == pytest.approx(run.evaluate(x, y))

@@ -1404,6 +1404,14 @@ class _Trained:
     def _log_probs(self, x: Any, preprocess: bool | None, batch_size: int | None) -> tuple[np.ndarray, Any, float]:
         raise NotImplementedError
 
+    @property
+    def dataset(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def class_names(self) -> list[str]:
+        raise NotImplementedError
+
     @overload
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: Literal[False] = False) -> list[float]: ...
@@ -1431,10 +1439,14 @@ class _Trained:
         committee has no one model's weights, and no label smoothing), the accuracy as its recorded
         ``test_accuracy`` counts it on the test images. ``batch_size`` (images a pass, 250 if None)
         and ``verbose`` are taken as Keras takes them; nothing is printed. No images, or labels
-        that do not fit the images or the classes, raise SpecError.
+        that do not fit the images or the classes, raise SpecError. Kaggle-style CSV files ``x``
+        with a label column need no ``y``: ``run.evaluate("train.csv")`` scores its labels (numbers
+        as the dataset's files number the classes, or class names); a label that is no class of the
+        model raises DataError.
         """
         del verbose  # Keras's progress bar: evaluate prints nothing
-        _labels_given(y)
+        if y is None:
+            y = csv_labels(x, self.class_names, self.dataset)
         log_probs, model, smoothing = self._log_probs(x, preprocess, batch_size)
         return evaluation(log_probs, y, model, label_smoothing=smoothing, return_dict=return_dict)
 
@@ -1936,12 +1948,30 @@ def evaluation(log_probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, 
     return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
 
 
-def _labels_given(y: Any) -> None:
-    """SpecError for ``evaluate(x)`` without its labels, before any image is predicted (helper-211: a
-    TypeError, "missing 1 required positional argument")."""
-    if y is None:
+def csv_labels(x: Any, class_names: Sequence[str], dataset: Any) -> np.ndarray:
+    """The class indices int64 (N,) of the labels of Kaggle-style CSV files ``x`` (a path or a list
+    of them, every one a CSV with a label column), for ``evaluate(x)`` without ``y``
+    (:func:`~mnistlab.data.userdata.class_indices_of`). SpecError for other ``x`` (helper-211: a
+    TypeError, "missing 1 required positional argument"), or a CSV without labels, said before any
+    image is predicted; DataError for a label that is no class of the model, with its file."""
+    from mnistlab.data.userdata import class_indices_of, csv_to_predict
+
+    paths = [x] if isinstance(x, (str, os.PathLike)) else list(x) if isinstance(x, (list, tuple)) else []
+    if not paths or not all(isinstance(p, (str, os.PathLike)) and _is_csv(p) for p in paths):
         raise SpecError("evaluate: give the labels of x too, evaluate(x, y), as Keras's takes them (class indices, or "
                         "one-hot rows), got None; predict(x) gives the outputs alone")
+    label = str(dataset.get("label", "label")) if isinstance(dataset, Mapping) else "label"
+    parts = []
+    for path in paths:
+        read = csv_to_predict(Path(path), label, None)  # (its size is checked as its images are predicted)
+        if read.labels is None:
+            raise SpecError(f"evaluate: {path} has no {label!r} column" + (f" ({read.unscored})" if read.unscored else "")
+                            + ": give its labels, evaluate(x, y)")
+        try:
+            parts.append(class_indices_of(read.labels, class_names, dataset))
+        except DataError as exc:
+            raise DataError(f"{path}: {exc}") from None
+    return np.concatenate(parts)
 
 
 def pass_size(batch_size: Any, where: str) -> int:
@@ -1996,11 +2026,11 @@ def _csv_images(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> n
     """:func:`~mnistlab.data.userdata.csv_to_predict`'s images, a DataWarning where it resized them."""
     from mnistlab.data.userdata import csv_to_predict
 
-    x, was = csv_to_predict(Path(path), label, size)
-    if was is not None:
+    read = csv_to_predict(Path(path), label, size)
+    if (was := read.resized_from) is not None:
         warnings.warn(f"{path}: its {was[1]}x{was[0]} images resized to the model's {size[1]}x{size[0]}, as a "
                       "CSV dataset's are for training", DataWarning, stacklevel=user_level())
-    return x
+    return read.images
 
 
 def _every_file(paths: Sequence[str | os.PathLike], dataset: str | None, size: tuple[int, ...],

@@ -13,6 +13,7 @@ import glob
 import os
 import re
 import warnings
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -84,10 +85,10 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     chosen by --pick (--variant where it has several), or the variant's committee.
 
     IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM, PPM), folders of them (at any depth), - for one image on
-    stdin, or Kaggle-style CSV files (an optional label column, then one column per pixel: images
-    already in dataset form). Each image file is first put in dataset form as the model's dataset
-    was made (for MNIST: inverted when the background is light, cropped to the ink, scaled to 20
-    px, centred by mass).
+    stdin, or Kaggle-style CSV files (an optional label column, then one column per pixel: images already in
+    dataset form; with labels, each CSV's accuracy is said too, as Keras's evaluate). Each image file is first
+    put in dataset form as the model's dataset was made (for MNIST: inverted when the background is
+    light, cropped to the ink, scaled to 20 px, centred by mass).
 
     \b
     Example: mnistlab predict seed000 --variant cnn photo.jpg digits/ --show seen.png
@@ -103,8 +104,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     for message in dict.fromkeys(_named(w.message, sources) for w in caught):  # a committee's members: once
         click.echo(f"warning: {message}", err=True)
     names = trained.class_names  # the registry's or the run's record: no dataset file is read
-    if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
-        (_emit_all if all_classes else _emit_top)(sources, probs, names, top, fmt)
+    _emit(sources, probs, names, top, fmt, all_classes=all_classes, table=output is None or fmt != "table")
     if output is not None and not bad:  # (a part would number its rows anew: ImageId 1 another image, helper-214)
         from mnistlab.data.userdata import write_submission
 
@@ -160,8 +160,7 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
     sources, origins = [sources[i] for i in kept], [origins[i] for i in kept]
     _stop_when_nothing_left(bad, sources or tables)
     if tables:
-        sources, originals, seen, origins = _with_csv_images(tables, sources, originals, seen, origins,
-                                                             trained.input_shape, _label_column(trained.dataset), bad)
+        sources, originals, seen, origins = _with_csv_images(tables, sources, originals, seen, origins, trained, bad)
         _stop_when_nothing_left(bad, sources)
     order = sorted(range(len(sources)), key=origins.__getitem__)  # stable: each argument's images in their order
     return trained, [sources[i] for i in order], [originals[i] for i in order], seen[order]
@@ -263,19 +262,29 @@ def _same(a: str, b: str) -> bool:
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+def _emit(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str, *, all_classes: bool,
+          table: bool) -> None:
+    """The per-image ``table`` (not beside a submission file, which is the answer) and the scores of
+    labelled CSVs (:func:`_say_scores`)."""
+    if table:
+        (_emit_all if all_classes else _emit_top)(sources, probs, names, top, fmt)
+    _say_scores(sources, probs)
+
+
 def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:
     """Each image's ``top`` classes and probabilities, as a table, CSV or JSON."""
     import numpy as np
 
     top = min(top, probs.shape[1])
+    labelled = any(isinstance(src, int) for _, src in sources)
     rows = []
     for (name, src), p in zip(sources, probs):
         order = np.argsort(-p, kind="stable")[:top]  # a tie: the first class first, as argmax (the submission) takes it
-        row: dict[str, Any] = {"file": _file_field(name, src, fmt)}
+        row: dict[str, Any] = {"file": _file_field(name, src, fmt), **_label_field(src, names, labelled)}
         for k, c in enumerate(order, 1):
             row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], _exact(p[c])
         rows.append(row)
-    columns = [Column("file", "file")]
+    columns = [Column("file", "file"), *([Column("label", "label", whole=True)] if labelled else [])]
     for k in range(1, top + 1):
         # "guess 2", "p 2": the second most likely class and its probability ("class 2" read as the label 2,
         # and every "p" alike, helper-176); the CSV's keys stay class_2, probability_2
@@ -288,12 +297,20 @@ def _emit_all(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
     """Each image's top class and every class's probability in class order, as Keras's
     ``model.predict`` gives them (helper-133: only the top ones, sorted, could be had); ``top``
     does not apply."""
-    rows = [{"file": _file_field(name, src, fmt), "class": names[int(p.argmax())],
+    labelled = any(isinstance(src, int) for _, src in sources)
+    rows = [{"file": _file_field(name, src, fmt), **_label_field(src, names, labelled), "class": names[int(p.argmax())],
              **{f"p_{printable(str(c))}": _exact(v) for c, v in zip(names, p)}}
             for (name, src), p in zip(sources, probs)]
-    columns = [Column("file", "file"), Column("class", "class", whole=True)] + [  # (keys escaped: CSV's header, helper-188)
+    columns = [Column("file", "file"), *([Column("label", "label", whole=True)] if labelled else []),
+               Column("class", "class", whole=True)] + [  # (keys escaped: CSV's header, helper-188)
         Column(f"p_{printable(str(c))}", str(c), "{:.1%}".format, right=True) for c in names]
     emit(rows, columns, fmt)
+
+
+def _label_field(src: Any, names: list[str], labelled: bool) -> dict[str, Any]:
+    """An image's ``label`` in predict's output where any image has one (a labelled CSV's row: its
+    class, as its ``class`` columns name it; None for the others), else nothing."""
+    return {"label": names[src] if isinstance(src, int) else None} if labelled else {}
 
 
 def _file_field(name: str, src: Any, fmt: str) -> str:
@@ -339,34 +356,55 @@ def _label_column(dataset: Any) -> str:
 
 
 def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], originals: list[Any], seen: Any,
-                     origins: list[int], shape: tuple[int, int], label: str,
-                     bad: list[str]) -> tuple[list[Any], list[Any], Any, list[int]]:
+                     origins: list[int], trained: Any, bad: list[str]) -> tuple[list[Any], list[Any], Any, list[int]]:
     """Add the images of Kaggle-style CSV files (already in dataset form; ``tables``: (argument
     index, file)) after the image files', with their argument's index added to ``origins`` for each
     (the caller puts them back in the order given):
-    each named ``FILE.csv#ROW`` (ROW from 1), a ``label`` column left out. A CSV of another square
-    size is resized to ``shape`` as a CSV dataset is for training
+    each named ``FILE.csv#ROW`` (ROW from 1), its label (the class index, where its file has a label
+    column that names ``trained``'s classes) the source's second item. A CSV of another square
+    size is resized to the model's as a CSV dataset is for training
     (:func:`~mnistlab.data.userdata.resize_images`), with a note; a CSV that cannot be read adds its
     line to ``bad``, as a bad image file does, and the others are still predicted."""
     import numpy as np
 
-    from mnistlab.data.userdata import csv_to_predict
+    from mnistlab.data.userdata import class_indices_of, csv_to_predict
 
+    shape = trained.input_shape
     parts = [] if seen is None else [np.asarray(seen)]
     for k, table in tables:
         try:
-            x, was = csv_to_predict(Path(table), label, shape)  # labels, if any, are not needed to predict: not read
+            read = csv_to_predict(Path(table), _label_column(trained.dataset), shape)
         except DataError as exc:
             bad.append(str(exc))
             continue
-        if was is not None:
+        if (was := read.resized_from) is not None:
             click.echo(f"note: {table}: its {was[1]}x{was[0]} images resized to the model's {shape[1]}x{shape[0]}, "
                        "as a CSV dataset's are for training", err=True)
-        sources = [*sources, *((f"{table}#{i + 1}", None) for i in range(len(x)))]
-        originals = [*originals, *x]
-        origins = [*origins, *[k] * len(x)]
-        parts.append(x)
+        truth: list[int | None] = [None] * len(read.images)
+        try:
+            if read.labels is not None:
+                truth = class_indices_of(read.labels, trained.class_names, trained.dataset).tolist()
+        except DataError as exc:
+            read = replace(read, unscored=str(exc))
+        if read.unscored:
+            click.echo(f"warning: {table}: its labels are not scored: {read.unscored}", err=True)
+        sources = [*sources, *((f"{table}#{i + 1}", t) for i, t in enumerate(truth))]
+        originals = [*originals, *read.images]
+        origins = [*origins, *[k] * len(read.images)]
+        parts.append(read.images)
     return sources, originals, np.concatenate(parts) if parts else None, origins
+
+
+def _say_scores(sources: list[Any], probs: Any) -> None:
+    """Keras's ``evaluate`` of predict: for each CSV whose labels were read, how many of its images
+    the model got right (and, for several, of all labelled images), on stderr; nothing without labels."""
+    files: dict[str, list[bool]] = {}
+    for (name, truth), p in zip(sources, probs):
+        if isinstance(truth, int):  # a CSV row's label (an image file's source is its path)
+            files.setdefault(re.sub(r"#\d+$", "", name), []).append(int(p.argmax()) == truth)
+    for file, right in [*files.items(), *([("all labelled images", sum(files.values(), []))] if len(files) > 1 else [])]:
+        click.echo(f"{file}: accuracy {sum(right) / len(right):.2%} ({sum(right):,} of {len(right):,} labelled "
+                   f"image{'s' * (len(right) != 1)} right)", err=True)
 
 
 @click.command("export")

@@ -985,15 +985,67 @@ def _csv_read(path: Path, read: Callable[[], _T]) -> _T:
         raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
 
 
-def csv_to_predict(path: Path, label: str, shape: Sequence[int]) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """The images of a Kaggle-style CSV to predict (already in dataset form, a row each, a ``label``
-    column, if any, left unread): uint8 (N, *shape), rows of another square size resized to it as a
-    CSV dataset's are for training (:func:`resize_images`), and that other size (H, W), else None.
-    DataError as :func:`read_csv`. What `mnistlab predict` and ``Run.predict`` read (helper-214)."""
-    x, _ = read_csv(path, label, labels=False)
-    if tuple(x.shape[1:]) == tuple(shape):
-        return x, None
-    return resize_images(x, (int(shape[0]), int(shape[1]))), (int(x.shape[1]), int(x.shape[2]))
+@dataclass(frozen=True)
+class CsvToPredict:
+    """The images of a Kaggle-style CSV to predict (:func:`csv_to_predict`).
+
+    ``images``: uint8 (N, H, W) in the model's size; ``labels``: its label column as the file holds
+    it (int64 or strings, (N,)), None without one or where it could not be read (``unscored`` then
+    says why); ``resized_from``: the file's own (H, W) where its images were resized, else None."""
+
+    images: np.ndarray
+    labels: np.ndarray | None = None
+    resized_from: tuple[int, int] | None = None
+    unscored: str | None = None
+
+
+def csv_to_predict(path: Path, label: str, shape: Sequence[int] | None) -> CsvToPredict:
+    """The images of a Kaggle-style CSV to predict (already in dataset form, a row each) and its
+    labels, if it has a ``label`` column (any case: "Label" too), to score the predictions with:
+    uint8 (N, *shape), rows of another square size resized to it as a CSV dataset's are for training
+    (:func:`resize_images`; ``shape`` None: as they are). DataError as :func:`read_csv` for its images; labels that cannot be read
+    (an empty one, a typo among numbers) leave the images to predict, the reason in ``unscored``.
+    What `mnistlab predict` and ``Run.predict``/``Run.evaluate`` read (helper-214)."""
+    header = _csv_read(path, lambda: _csv_header(path))
+    column = label if label in header else next((h for h in header if h.lower() == label.lower()), None)
+    labels, unscored = None, None
+    if column is None:
+        x, _ = read_csv(path, label, labels=False)
+    else:
+        try:
+            x, labels = read_csv(path, column, labels=True)
+        except DataError as exc:  # its labels' fault, or its pixels' (said again, as the images' error, below)
+            x, _ = read_csv(path, label, labels=False)
+            unscored = first_line(exc)
+    if shape is None or tuple(x.shape[1:]) == tuple(shape):
+        return CsvToPredict(x, labels, None, unscored)
+    return CsvToPredict(resize_images(x, (int(shape[0]), int(shape[1]))), labels, (int(x.shape[1]), int(x.shape[2])),
+                        unscored)
+
+
+def class_indices_of(labels: np.ndarray, class_names: Sequence[str], dataset: Any = None) -> np.ndarray:
+    """Labels as a file holds them (``labels``: int64 or strings, (N,)) as the class indices int64
+    (N,) of a model of classes ``class_names`` trained on ``dataset``: a registered dataset's numbers
+    less its registry's ``label_offset`` (EMNIST letters' 1-26), or its class names; the user's own
+    data's numbers where its classes are 0, 1, 2, ..., else its class names (Unicode's composed
+    form, NFC, as :func:`_composed` reads them). DataError naming the first label that is no class."""
+    from mnistlab.data.registry import get_info, is_registered
+
+    labels = np.asarray(labels)
+    numbered = list(class_names) == [str(i) for i in range(len(class_names))]
+    if labels.dtype.kind in "iu" and (numbered or is_registered(dataset)):
+        offset = get_info(dataset).label_offset if is_registered(dataset) else 0
+        index = labels.astype(np.int64) - offset
+        if bad := [int(v) for v, i in zip(labels.tolist(), index.tolist()) if not 0 <= i < len(class_names)][:1]:
+            raise DataError(f"label {bad[0]} is no class of the model: its labels run {offset} to "
+                            f"{offset + len(class_names) - 1}")
+        return index
+    where = {unicodedata.normalize("NFC", str(n)): i for i, n in enumerate(class_names)}
+    found = [where.get(unicodedata.normalize("NFC", str(v))) for v in labels.tolist()]
+    if (missing := next((str(v) for v, i in zip(labels.tolist(), found) if i is None), None)) is not None:
+        raise DataError(f"label {clip(missing, 40)!r} is no class of the model (its classes: "
+                        f"{clip(', '.join(map(str, class_names)), 80)})")
+    return np.array(found, dtype=np.int64)
 
 
 def unlabelled_csv_images(path: Path, label: str = "label") -> np.ndarray | None:
