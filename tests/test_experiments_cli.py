@@ -162,6 +162,27 @@ def test_runs_closing_table_says_when_its_runs_were_scored_on_different_test_set
     assert "on part of the test set" not in err  # the test sets are said above: as compare leaves it out
 
 
+def test_compare_variant_marks_no_best_among_rows_of_different_test_sets(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-244: `compare --variant cnn --variant dense` of a grid over two datasets marked a best
+    and a ~best among the MNIST rows (and "below" for Fashion-MNIST's in JSON) while its note said
+    no row is marked best; the rows of one dataset are still marked among themselves."""
+    p = tmp_path / "grid.toml"
+    p.write_text(EXP.replace("committee = 2\n", "").replace('name = "cli"\n', 'name = "cli"\nrepeats = 2\n')
+                 + '[grid]\ndataset = ["mnist", "fashion-mnist"]\n')
+    store = str(tmp_path / "s")
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--format", "csv"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(p), "--store", store, "--variant", "a", "--variant", "b", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 4 and all(r["vs_best"] is None and r["vs_best_p"] is None for r in rows), rows
+    assert main(["compare", str(p), "--store", store, "--variant", "a,dataset=mnist", "--variant", "b,dataset=mnist",
+                 "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(str(r["vs_best"]) for r in json.loads(out)) in (["best", "within noise"], ["below", "best"])
+    assert "different test sets" not in err
+
+
 def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "runs.sqlite").write_bytes(b"\x89garbage" * 100)

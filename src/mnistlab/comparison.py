@@ -1423,12 +1423,15 @@ def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     helper-215: uncorrected, 10 variants of one setting made half of such tables call one "below"):
     ``"best"`` for the variant with the highest mean (of equal means, the one with the most runs),
     ``"within noise"`` where the adjusted p >= :data:`NOISE_P`, ``"below"`` where it is less, None
-    where a row has fewer than 2 runs (no sd). Returns ``rows``.
+    where a row has fewer than 2 runs (no sd). Rows scored on different test sets (their
+    ``test_set``: another dataset, another subset) are not marked at all: their accuracies do not
+    compare (helper-244: ``compare --variant`` of a grid over datasets marked them). Returns ``rows``.
     """
     scored = [r for r in rows if r.get("test_acc") is not None and r.get("test_acc_std") is not None]
     for r in rows:
         r.update(vs_best=None, vs_best_p=None)
-    if len(scored) < 2:
+    sets = {str(r["test_set"]) for r in scored if r.get("test_set")}
+    if len(scored) < 2 or len(sets) > 1 or any("; " in s for s in sets):  # ("; ": a row's runs on several sets)
         return rows
     best = max(scored, key=lambda r: (round(r["test_acc"], 12), r["n"]))  # (a float's residue breaks no tie)
     best["vs_best"] = "best"
