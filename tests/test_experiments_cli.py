@@ -183,6 +183,24 @@ def test_compare_variant_marks_no_best_among_rows_of_different_test_sets(
     assert "different test sets" not in err
 
 
+def test_a_quick_run_never_saves_over_the_full_runs_checkpoint(tmp_path: Path, data_dir: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-245: `run --quick` after the full run replaced best.safetensors (the full run's best
+    weights) with a 300-image smoke run's, unsaid."""
+    p = tmp_path / "one.toml"
+    p.write_text(EXP.split("[[variants]]")[0].replace("[base.data]", 'callbacks = [{ type = "ModelCheckpoint", '
+                                                        'filepath = "best.safetensors" }]\n[base.data]'))
+    store = str(tmp_path / "s")
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--format", "csv"]) == 0
+    full = (tmp_path / "best.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--format", "csv", "--quick"]) == 0
+    err = capsys.readouterr().err
+    assert (tmp_path / "best.safetensors").read_bytes() == full
+    assert (tmp_path / "best.quick.safetensors").stat().st_size > 0
+    assert "--quick: ModelCheckpoint saves to " in err and "best.quick.safetensors, beside the full runs' files" in err
+
+
 def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "runs.sqlite").write_bytes(b"\x89garbage" * 100)

@@ -416,7 +416,22 @@ def quick_config(raw: Mapping[str, Any], epochs: int = 1) -> dict[str, Any]:
     warmup = schedule.get("warmup_epochs") if isinstance(schedule, dict) else None
     if all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < math.inf for x in (warmup, full)):
         schedule["warmup_epochs"] = warmup / full * epochs  # (a warm-up must end before the last epoch: else refused)
+    for cb in d.get("callbacks") or ():  # helper-245: a smoke run's saves replaced the full run's best.safetensors
+        if isinstance(cb, dict) and cb.get("type") == "ModelCheckpoint" and isinstance(cb.get("filepath"), str):
+            cb["filepath"] = quick_filepath(cb["filepath"])
     return d
+
+
+def quick_filepath(filepath: str) -> str:
+    """Where a ``--quick`` smoke run's ModelCheckpoint saves: ``filepath`` with ``.quick`` before
+    its suffix (``best.safetensors`` -> ``best.quick.safetensors``), never over the full runs' files.
+
+    >>> quick_filepath("ckpt/e{epoch:02d}.safetensors")
+    'ckpt/e{epoch:02d}.quick.safetensors'
+    """
+    folder, sep, name = filepath.rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
+    return f"{folder}{sep}{stem}.quick.{suffix}" if dot and stem else f"{filepath}.quick"
 
 
 def quick_alike(full: Sequence[Cell], quick: Sequence[Cell]) -> list[list[str]]:

@@ -1192,6 +1192,11 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
         shown = ", ".join(f'"{n}"' for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         click.echo(f"--quick: variants {shown} differ only in what --quick shrinks (epochs, data subset), "
                    "so their smoke runs train alike", err=err)
+    saves = dict.fromkeys(cb["filepath"] for c in quick for cb in c.config.get("callbacks") or ()
+                          if isinstance(cb, dict) and cb.get("type") == "ModelCheckpoint")
+    if saves:  # (helper-245: a smoke run's saves replaced the full run's best weights, unsaid)
+        shown = ", ".join(display_name(os.path.relpath(p)) for p in list(saves)[:3]) + (" ..." if len(saves) > 3 else "")
+        click.echo(f"--quick: ModelCheckpoint saves to {shown}, beside the full runs' files, never over them", err=err)
 
 
 @click.command("rm")
