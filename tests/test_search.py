@@ -1755,3 +1755,20 @@ def test_a_study_write_that_sqlite_finds_locked_is_tried_again_then_said_in_one_
     with pytest.raises(StoreError, match=r"^search.sqlite: the study could not be written .*database is locked"):
         _retried(write, 4, tries=3)
     assert len(calls) == 3
+
+
+def test_a_trial_is_ranked_by_the_weights_earlystopping_restored(tmp_path: Path, data_dir: Path) -> None:
+    """helper-243: a trial whose EarlyStopping restored an earlier epoch was ranked (search_value) by
+    its last epoch's val_accuracy, a model it threw away; the run's val_accuracy was the kept one's."""
+    text = SEARCH.replace("epochs = 3", "epochs = 8").replace("trials = 12", "trials = 4").replace(
+        'pruner = "median"', 'pruner = "none"').replace("[base.data]", 'callbacks = [{ type = "EarlyStopping", monitor = '
+                                                        '"val_accuracy", patience = 1, restore_best_weights = true }]\n'
+                                                        "[base.data]")
+    run_search(_exp(tmp_path, text), tmp_path / "store", data_dir=data_dir)
+    runs = RunStore(tmp_path / "store").runs(experiment="srch")
+    restored = [r for r in runs if r.metrics.get("restored_epoch") not in (None, r.metrics["epochs_run"])]
+    assert restored, "no trial restored an earlier epoch: the case is not tested"
+    for r in runs:
+        kept = r.history[int(r.metrics.get("restored_epoch") or len(r.history)) - 1]["val_accuracy"]
+        assert r.metrics["search_value"] == r.metrics["val_accuracy"] == kept
+    assert any(r.metrics["search_value"] != r.history[-1]["val_accuracy"] for r in restored)

@@ -974,9 +974,9 @@ def trial_recorder(store: Any, task: TrialTask, cfg: Any) -> Any:
 def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_at: int | None, direction: str,
                  seconds: float = 0.0, overhead: float = 0.0) -> TrialResult:
     """Record a trained trial's run (its state, value and parameters in its metrics) wherever it
-    trained, and return its :class:`TrialResult`. The value is the last epoch's ``task.metric``;
+    trained, and return its :class:`TrialResult`. The value is :func:`trial_value`'s;
     ``pruned_at``: the epoch the pruner stopped it at, or None."""
-    last = result.history[-1].get(task.metric) if result.history else None
+    last = trial_value(result.history, result.metrics, task.metric)
     ok = result.status == "finished" and isinstance(last, (int, float)) and math.isfinite(last)
     value = float(last) if ok and last is not None else None
     state = (("pruned" if pruned_at is not None else "complete") if ok
@@ -988,6 +988,21 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
     return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
                        "failed" if problem else result.status, problem or result.message, seconds, overhead,
                        _continued(task, result.metrics))
+
+
+def trial_value(history: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any], metric: str) -> Any:
+    """The figure a trial is ranked by: ``metric`` of the weights its run ends with, those the test
+    set scores and ``search-best`` trains again: the run's recorded ``val_loss``/``val_accuracy``
+    (EarlyStopping's restored epoch, a weight average's final weights), else ``metric`` of the epoch
+    EarlyStopping restored (``metrics["restored_epoch"]``, from 1), else of the last epoch; None
+    without epochs. helper-243: a trial whose EarlyStopping restored epoch 3 was ranked by its last
+    epoch's val_accuracy, a model it threw away (Keras Tuner ranks by the best epoch's)."""
+    if metric in ("val_loss", "val_accuracy") and isinstance(metrics.get(metric), (int, float)):
+        return metrics[metric]
+    restored = metrics.get("restored_epoch")
+    kept = history[restored - 1] if isinstance(restored, int) and 0 < restored <= len(history) else \
+        history[-1] if history else {}
+    return kept.get(metric)
 
 
 def trial_metrics(task: TrialTask, state: str, direction: str, value: float | None = None,
