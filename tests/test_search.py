@@ -158,6 +158,22 @@ BAD = {
     "keys that cannot go together": ('"model.dense" = { choice = [[4], [8]] }\n"model.layers[3].units" = { int = [4, 8] }',
                                      "unknown key 'dense'; allowed: name, input_shape, layers (these keys together: a "
                                      "trial sets them all)"),  # each alone passed; every trial failed (hostile-input review)
+    # a Keras Tuner user's words (helper-243: no hint, or the base's keys listed as [search]'s)
+    "Keras Tuner's sampling": ('"train.lr" = { uniform = [1e-4, 1e-2], sampling = "log" }',
+                               'unknown key "sampling" in the distribution (Keras Tuner\'s sampling = "log": write '
+                               "log_uniform = [low, high])"),
+    "Keras Tuner's int sampling": ('"train.batch_size" = { int = [16, 256], sampling = "log" }',
+                                   "(Keras Tuner's sampling = \"log\": write log = true)"),
+    "Keras Tuner's min_value": ('"train.lr" = { min_value = 1e-4, max_value = 1e-2 }',
+                                "write int = [min, max] or uniform = [min, max]"),
+    "Keras Tuner's boolean": ('"train.nesterov" = { boolean = true }', "(Keras Tuner's hp.Boolean: write choice = "
+                                                                        "[true, false])"),
+    "Keras Tuner's objective": ('"train.lr" = { uniform = [0.01, 0.1] }\nobjective = "val_accuracy"',
+                                'unknown key "objective": Keras Tuner\'s objective is metric here'),
+    "Keras Tuner's executions": ('"train.lr" = { uniform = [0.01, 0.1] }\nexecutions_per_trial = 2',
+                                 'unknown key "executions_per_trial": a trial trains one run'),
+    "direction max": ('"train.lr" = { uniform = [0.01, 0.1] }\ndirection = "max"',
+                      'unknown direction "max" (did you mean "maximize"?)'),
 }
 
 
@@ -1772,3 +1788,19 @@ def test_a_trial_is_ranked_by_the_weights_earlystopping_restored(tmp_path: Path,
         kept = r.history[int(r.metrics.get("restored_epoch") or len(r.history)) - 1]["val_accuracy"]
         assert r.metrics["search_value"] == r.metrics["val_accuracy"] == kept
     assert any(r.metrics["search_value"] != r.history[-1]["val_accuracy"] for r in restored)
+
+
+def test_trials_on_the_command_line_continue_the_study(tmp_path: Path, data_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-243: Keras Tuner's max_trials could only be changed by editing the file; search-best
+    --quick before any quick study said "is not a search", then pointed at a compare that failed."""
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1"))
+    store = str(tmp_path / "store")
+    args = ["search", str(path), "--store", store, "--data-dir", str(data_dir), "--format", "csv"]
+    assert main(args) == 0
+    assert main([*args, "--trials", "3"]) == 0
+    assert len(RunStore(store).runs(experiment="srch")) == 3 and "trials = 2" in path.read_text()
+    assert main([*args, "--trials", "0"]) == 2
+    capsys.readouterr()
+    assert main(["search-best", str(path), "--store", store, "--quick"]) == 2
+    assert capsys.readouterr().err == "error: srch-quick has no trials yet: `mnistlab search FILE --quick` runs them\n"

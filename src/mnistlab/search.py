@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -88,6 +89,26 @@ _OPTUNA_NAMES = {"categorical": ' (Optuna\'s suggest_categorical: write choice =
                  "loguniform": ' (did you mean "log_uniform"?)', "integer": ' (did you mean "int"?)',
                  "discreteuniform": " (Optuna's discrete_uniform: write uniform = [low, high] with step = q)",
                  "intuniform": ' (did you mean "int"?)'}
+# Keras Tuner's words (hp.Int/hp.Float's arguments, hp.Boolean, the tuner's settings), each answered
+# with mnistlab's (helper-243: a Keras Tuner user wrote these and got no hint)
+_KERAS_TUNER_DISTRIBUTIONS = {
+    "minvalue": " (Keras Tuner's hp.Int/hp.Float(min_value, max_value): write int = [min, max] or uniform = [min, max])",
+    "maxvalue": " (Keras Tuner's hp.Int/hp.Float(min_value, max_value): write int = [min, max] or uniform = [min, max])",
+    "boolean": " (Keras Tuner's hp.Boolean: write choice = [true, false])",
+    "values": " (Keras Tuner's hp.Choice(values): write choice = [...])",
+    "fixed": " (Keras Tuner's hp.Fixed: set the value in [base], not in [search])"}
+_KERAS_TUNER_KEYS = {  # a stray key beside a known distribution: {key: (hint for uniform, for int)}
+    "sampling": (" (Keras Tuner's sampling = \"log\": write log_uniform = [low, high])",
+                 " (Keras Tuner's sampling = \"log\": write log = true)"),
+    "default": (" (Keras Tuner's default: Optuna's samplers take none; the base's value is what a plain run trains)",) * 2}
+_KERAS_TUNER_SETTINGS = {
+    "objective": 'Keras Tuner\'s objective is metric here: metric = "val_accuracy" (or "val_loss"; the direction '
+                 "follows it)",
+    "max_trials": "Keras Tuner's max_trials is trials here: trials = 20",
+    "metrics": 'the figure to rank by is metric = "val_accuracy" (one, a string)',
+    "executions_per_trial": "a trial trains one run: search on one seed, then train the best trial over seeds with "
+                            "repeats (mnistlab search-best writes it), as a noise check of the winner",
+    "overwrite": "to start a search afresh, delete its runs and study: mnistlab rm -e NAME"}
 OPTIONS = {"uniform": ("step",), "log_uniform": (), "int": ("step", "log"), "choice": ()}
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "successive_halving", "none")
@@ -225,8 +246,12 @@ def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str,
         if not prefix and key in SETTINGS:
             continue
         path, written = (*prefix, *key_path(str(key))), (*as_written, *key_path(str(key)))
+        if not prefix and str(key).lower() in _KERAS_TUNER_SETTINGS:
+            raise SpecError(f'{where}: unknown key "{key}": {_KERAS_TUNER_SETTINGS[str(key).lower()]}', path=("search", key),
+                            source=source)
         if path[0] not in known:
-            raise unknown_key(path[0], [*SETTINGS, *known], where=where, path=("search",), source=source)
+            raise unknown_key(path[0], [*SETTINGS, *known], where=where, path=("search",), source=source,
+                              listing="[search] takes its settings and the base's keys")
         at, path = base_value(known, path, source, "[search]", ("search",))
         is_dist = isinstance(value, Mapping) and (not isinstance(at, Mapping)
                                                   or bool(set(value) & {*DISTRIBUTIONS, "step", "log"}))
@@ -260,10 +285,12 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
     for k in spec:
         if k not in DISTRIBUTIONS and k not in ("step", "log"):
             if len(kinds) == 1:  # the distribution is known: this is a stray key beside it
-                raise SpecError(f'{label}: unknown key "{k}" in the distribution'
-                                f"{did_you_mean(str(k), [*OPTIONS[kinds[0]], *DISTRIBUTIONS])}; "
-                                f"{_takes(kinds[0])}", path=path, source=source)
-            hint = _OPTUNA_NAMES.get(str(k).lower().replace("_", "")) or did_you_mean(str(k), DISTRIBUTIONS)
+                tuner = _KERAS_TUNER_KEYS.get(str(k).lower())
+                hint = tuner[kinds[0] == "int"] if tuner else did_you_mean(str(k), [*OPTIONS[kinds[0]], *DISTRIBUTIONS])
+                raise SpecError(f'{label}: unknown key "{k}" in the distribution{hint}; {_takes(kinds[0])}', path=path,
+                                source=source)
+            word = str(k).lower().replace("_", "")
+            hint = _OPTUNA_NAMES.get(word) or _KERAS_TUNER_DISTRIBUTIONS.get(word) or did_you_mean(str(k), DISTRIBUTIONS)
             raise SpecError(f'{label}: unknown distribution "{k}"{hint}; known: {", ".join(DISTRIBUTIONS)}',
                             path=path, source=source)
     if len(kinds) != 1:
@@ -345,15 +372,22 @@ def _check_step(low: float, high: float, step: float, label: str, path: tuple[st
                         f"end it on a step, e.g. at {top:g}", path=path, source=source)
 
 
+def _pick(s: Mapping[str, Any], key: str, allowed: Sequence[str], default: str, *, where: str, source: str) -> str:
+    """The setting ``key`` of the ``[search]`` table ``s``: one of ``allowed`` (``default`` where
+    unset), else SpecError with a "did you mean" ("max": "maximize", as Keras Tuner's words go)."""
+    v = s.get(key, default)
+    if v not in allowed:
+        near = next((a for a in allowed if isinstance(v, str) and len(v) >= 3 and a.startswith(v.lower())), None)
+        hint = f' (did you mean "{near}"?)' if near else did_you_mean(str(v), allowed)
+        raise SpecError(f'{where}: {key}: unknown {key} "{v}"{hint}; '
+                        f"choose one of {', '.join(allowed)}", path=("search", key), source=source)
+    return str(v)
+
+
 def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str, Any], where: str,
               source: str) -> SearchSpace:
     """The search's settings (metric, direction, trials, sampler, pruner, seed), checked."""
-    def pick(key: str, allowed: Sequence[str], default: str) -> str:
-        v = s.get(key, default)
-        if v not in allowed:
-            raise SpecError(f'{where}: {key}: unknown {key} "{v}"{did_you_mean(str(v), allowed)}; '
-                            f"choose one of {', '.join(allowed)}", path=("search", key), source=source)
-        return str(v)
+    pick = functools.partial(_pick, s, where=where, source=source)
 
     metric = s.get("metric", "val_accuracy")
     if not isinstance(metric, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from types import SimpleNamespace
 from contextlib import ExitStack
@@ -14,7 +15,7 @@ from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_
                                   trains_here)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _notes_out, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
-from mnistlab.errors import OutputError, RunNotFinished
+from mnistlab.errors import OutputError, RunNotFinished, StoreError
 from mnistlab.files import check_output_path, display_name, shell_word
 
 _STORE = store_option()
@@ -26,12 +27,15 @@ _STORE = store_option()
 @jobs_option("trials")
 @click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
 @click.option("--dry-run", is_flag=True, help="Check the file, its data and the store's study; train nothing.")
+@click.option("--trials", type=IntRange(1, 100_000), default=None, metavar="N",
+              help="The trials the study is to hold, in place of the file's `trials` (Keras Tuner's max_trials): "
+                   "more than it has continues it.")
 @data_dir_option(remote=True)
 @backend_options("trials")
 @format_option(COMPARE_FORMATS)
 def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, dry_run: bool,  # noqa: PLR0913
-               data_dir: Path | None, backend: str | None, address: str | None, cpus_per_cell: float | None,
-               gpus_per_cell: float | None, fmt: str) -> None:
+               trials: int | None, data_dir: Path | None, backend: str | None, address: str | None,
+               cpus_per_cell: float | None, gpus_per_cell: float | None, fmt: str) -> None:
     """Run (or resume) the Optuna study of an EXPERIMENT file's [search] table, then print the trials ranked.
 
     Each trial is a run in the store (variant trial-0007); the study is search.sqlite in the store
@@ -46,6 +50,8 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, dry_r
     if exp.search is None:
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {shell_word(experiment)}`")
+    if trials is not None:  # (not part of the study's identity: the same study goes on)
+        exp = dataclasses.replace(exp, search=dataclasses.replace(exp.search, trials=trials))
     check_backend_flags(backend, address, data_dir)
     if dry_run:  # (helper-207: only --quick, which trains, checked a search file)
         _dry_run(exp, experiment, store, data_dir, quick=quick, files_here=trains_here(exp.resources, backend))
@@ -203,6 +209,8 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
     st = open_store(store)
     name = resolve_experiment(st, experiment, quick=quick).recorded_as(quick=quick)  # (helper-173: --quick as compare's)
     runs = st.runs(experiment=name)
+    if not runs:  # (helper-243: "is not a search ... `mnistlab compare NAME` ranks its variants", which failed too)
+        raise StoreError(f"{name} has no trials yet: `mnistlab search FILE{' --quick' * quick}` runs them")
     if not is_search(runs):
         raise SpecError(f"{name} is not a search: its runs are not trials of a [search] table "
                         f"(`mnistlab compare {name}` ranks its variants)")
