@@ -171,8 +171,8 @@ def test_history_two_panels_train_solid_val_dashed_test_line():
     # new-user finding (helper-99): in the legend train and val looked the same (the marker hid the dashes)
     marks = {line.get_label(): (line.get_marker(), line.get_markerfacecolor()) for line in acc.get_lines()}
     assert marks["cnn train"][0] != marks["cnn val"][0] and marks["cnn val"][1] == "white"
-    (legend,) = fig.legends  # beside the panels, not over a curve (helper-129)
-    assert legend.handlelength >= 3 and acc.get_legend() is None
+    legend = loss.get_legend()  # beside the panels, not over a curve (helper-129)
+    assert legend.handlelength >= 3 and acc.get_legend() is None and not fig.legends
 
 
 def test_history_draws_a_learning_rate_that_changed_and_names_validation_on_the_test_set(data_dir: Path) -> None:
@@ -494,11 +494,73 @@ def test_feature_maps_wrong_image_size_is_a_plot_error(cnn):
 def test_history_many_runs_share_one_legend_and_tick_each_epoch():
     runs = [(f"v{i}", _history(3, 0.5 + 0.05 * i), 0.8) for i in range(5)]
     fig = plots.plot_history(runs)
-    assert len(fig.axes) == 2 and len(fig.legends) == 1
-    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert len(fig.axes) == 2 and not fig.legends
+    assert fig.axes[0].get_legend() is None and fig.axes[1].get_legend() is not None  # one, beside the last panel
     assert list(fig.axes[0].get_xticks()) == [1, 2, 3]
-    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert labels[:3] == ["v0 train", "v0 val", "v0 test 80.00%"] and len(labels) == 15
+
+
+def test_the_history_legend_never_covers_the_figures_title():
+    """helper-244: the legend, at the figure's top right, covered the end of a long title's last line."""
+    runs = [(f"variant-with-a-long-name,dataset=fashion-mnist-{i}", _history(2, 0.5 + 0.05 * i), 0.8) for i in range(6)]
+    fig = plots.plot_history(runs)
+    fig.suptitle("paper, mnist, fashion-mnist\n(test accuracy on part of the test set: 333 of mnist's 10,000 test images; "
+                 "333 of fashion-mnist's 10,000 test images)", fontsize=10)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    legend = fig.axes[1].get_legend().get_window_extent(renderer)
+    title = fig._suptitle.get_window_extent(renderer)
+    assert not legend.overlaps(title), (legend, title)
+    assert legend.x1 <= fig.bbox.x1 + 1  # inside the figure
+
+
+def test_seed_curves_draw_each_epochs_mean_in_a_band_of_one_sd():
+    """helper-244: a paper's learning curves are a variant's mean +- sd over its seeds, one colour each."""
+    a = [{"epoch": 1, "accuracy": 0.5, "val_accuracy": 0.6, "loss": 1.0}, {"epoch": 2, "accuracy": 0.7, "loss": 0.5}]
+    b = [{"epoch": 1, "accuracy": 0.7, "val_accuracy": 0.8, "loss": 0.8}, {"epoch": 2, "accuracy": 0.9, "loss": 0.3}]
+    c = [{"epoch": 1, "accuracy": 0.6, "val_accuracy": 0.7, "loss": 0.9}]  # stopped early: epoch 2 has two runs
+    fig = plots.plot_history([plots.SeedCurves("cnn", [a, b, c], [0.9, 0.8, None]), ("dense", a, 0.7)])
+    acc = fig.axes[0]
+    lines = {line.get_label(): line for line in acc.get_lines()}
+    assert list(lines["cnn (n=3) train"].get_ydata()) == pytest.approx([0.6, 0.8])
+    assert list(lines["cnn (n=3) val"].get_ydata()) == pytest.approx([0.7])
+    assert lines["cnn (n=3) test 85.00%"].get_ydata()[0] == pytest.approx(0.85)  # the mean of the runs that have one
+    assert "dense train" in lines and acc.get_title() == "Accuracy: mean ± sd over seeds"
+    bands = [np.asarray(p.get_paths()[0].vertices) for p in acc.collections]
+    assert len(bands) == 2  # train and val of cnn; the one-run curve has none
+    train_band = bands[0][:, 1]
+    assert train_band.min() == pytest.approx(0.6 - 0.1) and train_band.max() == pytest.approx(0.8 + np.std([0.7, 0.9],
+                                                                                                          ddof=1))
+    with pytest.raises(PlotError, match="cnn: no runs to draw"):
+        plots.plot_history([plots.SeedCurves("cnn", [])])
+
+
+def test_a_confusion_matrix_normalised_as_scikit_learn_shows_shares_and_counts(fashion):
+    """helper-244: a paper's confusion matrix is normalised by row, with the counts."""
+    true = fashion.test_labels[:300]
+    pred = np.where(np.arange(300) % 5 == 0, (true + 3) % 10, true)
+    cm = confusion_matrix(true, pred, 10)
+    for normalize, total in (("true", cm.sum(1, keepdims=True)), ("pred", cm.sum(0, keepdims=True)), ("all", cm.sum())):
+        fig = plots.plot_confusion_matrix(cm, fashion.info.class_names, normalize=normalize)
+        ax = fig.axes[0]
+        share = np.divide(cm, total, out=np.zeros(cm.shape), where=total > 0)
+        assert np.allclose(ax.images[0].get_array(), share)
+        cells = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+        for (t, p), text in cells.items():
+            if cm[t, p]:
+                said, count = text.split("\n")
+                assert int(count) == cm[t, p] and said == plots._share_said(share[t, p])
+            else:
+                assert text == "0"
+        assert "counts below" in ax.get_title()
+    assert (plots._share_said(0.9996), plots._share_said(0.0004), plots._share_said(0.25)) == (">99.9%", "<0.1%", "25.0%")
+    with pytest.raises(PlotError, match=r'normalize must be one of true, pred, all .*did you mean "true"'):
+        plots.plot_confusion_matrix(cm, normalize="ture")
+    with pytest.raises(PlotError, match="normalize='true' draws each row's shares"):
+        plots.plot_confusion_matrix(cm / cm.sum(1, keepdims=True))
 
 
 def test_feature_maps_pick_layers_by_name(fashion, cnn):
@@ -721,7 +783,7 @@ def test_a_history_of_losses_alone_has_its_legend_and_a_long_healthy_fall_stays_
     """helper-131: the one legend took the accuracy panel's curves alone, empty for Keras's
     `history.history` of losses; a healthy run falling from 2.3 to 1e-4 went on a log scale."""
     fig = plots.plot_history([("a", {"loss": [0.9, 0.5]}, None), ("b", {"loss": [0.8, 0.4]}, None)])
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a train", "b train"]
+    assert [t.get_text() for t in fig.axes[-1].get_legend().get_texts()] == ["a train", "b train"]
     falling = [{"epoch": e, "loss": 2.3 * 0.3 ** e, "accuracy": 0.9} for e in range(1, 10)]
     assert plots.plot_history([("long", falling)]).axes[1].get_yscale() == "linear"
 

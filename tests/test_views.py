@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import json
 import re
 from pathlib import Path
@@ -49,6 +50,9 @@ def test_several_variants_draw_and_compare_together_and_one_model_takes_one(reco
     root, _ = recorded
     store = RunStore(root)
     fig = views.figure_for("history", store, EXPERIMENT, variant=["cnn", HOSTILE])
+    labels = {line.get_label() for line in fig.axes[0].get_lines()}
+    assert {"cnn (n=2) train", f"{HOSTILE} train"} <= labels, labels  # a variant's seeds as one curve (helper-244)
+    fig = views.figure_for("history", store, EXPERIMENT, variant=["cnn", HOSTILE], each_seed=True)
     labels = {line.get_label() for line in fig.axes[0].get_lines()}
     assert {"cnn seed 0 train", "cnn seed 1 train", f"{HOSTILE} seed 0 train"} <= labels, labels
     fig = views.figure_for("compare", store, EXPERIMENT, variant=["cnn"])  # was: every variant, --variant ignored
@@ -458,8 +462,12 @@ def test_a_history_plot_past_ten_runs_says_which_it_draws(tmp_path: Path, data_d
     with pytest.warns(ReportWarning, match=r"draws the first 10 runs of c by seed: 2 of 12 runs left out"):
         fig = views.figure_for("history", store, "exp", variant="c")
     assert len(seeds_drawn(fig)) == 10
-    with pytest.warns(ReportWarning, match=r"one run \(the first seed\) of each variant: 11 of 13 runs left out"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReportWarning)  # several variants: each one curve over its seeds, none left out
         fig = views.figure_for("history", store, "exp")
+    assert seeds_drawn(fig) == ["c (n=12)", "d"]
+    with pytest.warns(ReportWarning, match=r"one run \(the first seed\) of each variant: 11 of 13 runs left out"):
+        fig = views.figure_for("history", store, "exp", each_seed=True)
     assert len(seeds_drawn(fig)) == 2
 
 

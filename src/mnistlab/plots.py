@@ -27,6 +27,7 @@ import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -313,6 +314,40 @@ HistoryRun = (tuple[str, Sequence[Mapping[str, Any]], "float | None"]
               | tuple[str, Sequence[Mapping[str, Any]], "float | None", str])
 
 
+@dataclass(frozen=True)
+class SeedCurves:
+    """Runs of one setting over seeds, which :func:`plot_history` draws as one curve: each epoch's
+    mean, in a band of +- one sample sd (n - 1 in its denominator, as the tables' sd) where two or
+    more runs reached that epoch, and the test accuracies' mean as one line (W&B's grouped runs,
+    seaborn's ``errorbar="sd"``). ``histories``: each run's per-epoch dicts (or Keras's
+    ``history.history``); ``test_accuracies``: each run's (None where a run has none)."""
+
+    label: str
+    histories: Sequence[Any]
+    test_accuracies: Sequence[float | None] = ()
+    val: str = "val"
+
+
+def _mean_history(curves: SeedCurves) -> tuple[str, list[Mapping[str, Any]], float | None, str]:
+    """:class:`SeedCurves` as :func:`_history_run` gives a run: its label with n, its epochs' means
+    (with each key's sd beside it as ``KEY_sd`` where two or more runs had it), the mean test accuracy."""
+    runs = [_history_run((curves.label, h, None))[1] for h in curves.histories]
+    if not runs:
+        raise PlotError(f"{curves.label}: no runs to draw")
+    by_epoch: dict[int, dict[str, list[float]]] = {}
+    for history in runs:
+        for i, row in enumerate(history):
+            at = by_epoch.setdefault(int(row.get("epoch", i + 1)), {})
+            for key, v in row.items():
+                if key != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                    at.setdefault(key, []).append(float(v))
+    mean: list[Mapping[str, Any]] = [{"epoch": e, **{k: float(np.mean(v)) for k, v in at.items()},
+             **{f"{k}_sd": float(np.std(v, ddof=1)) for k, v in at.items() if len(v) > 1}}
+            for e, at in sorted(by_epoch.items())]
+    tests = [float(t) for t in curves.test_accuracies if t is not None and math.isfinite(float(t))]
+    return f"{curves.label} (n={len(runs)})", mean, float(np.mean(tests)) if tests else None, curves.val
+
+
 def _series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[int], list[float]]:
     xs, ys = [], []
     for i, row in enumerate(history):
@@ -351,6 +386,8 @@ def _history_runs(runs: Any) -> list[tuple[str, list[Mapping[str, Any]], float |
     if isinstance(runs, Mapping) or (hasattr(runs, "history") and hasattr(runs, "test_accuracy")):
         return [_history_run(("run", runs, None) if isinstance(runs, Mapping) else runs)]
     given: list[Any] = list(runs) if isinstance(runs, Iterable) and not isinstance(runs, str) else [runs]
+    if any(isinstance(r, SeedCurves) for r in given):  # (grouped over seeds: each named by its setting already)
+        return [_mean_history(r) if isinstance(r, SeedCurves) else _history_run(r) for r in given]
     if given and all(isinstance(h, Mapping) and not any(isinstance(v, (list, tuple)) for v in h.values())
                      for h in given):  # epochs (scalars), not several Keras history.history dicts (review)
         given = [("run", given, None)]
@@ -392,30 +429,15 @@ def plot_history(runs: Sequence[HistoryRun] | Any) -> Figure:
     fig = Figure(figsize=(11, 4.2), layout="constrained")  # or a plateau's cuts were in `show` alone
     ax_acc, ax_loss = fig.add_subplot(1, 2 + changed, 1), fig.add_subplot(1, 2 + changed, 2)
     ax_lr = fig.add_subplot(1, 3, 3) if changed else None
-    drawn = False
     plotted: set[int] = set()  # the epochs of every curve
-    for i, (label, history, test_acc, val) in enumerate(curves):
-        color = f"C{i % 10}"
-        if ax_lr is not None and (lr := _series(history, "lr"))[0]:
-            ax_lr.plot(*lr, color=color, linestyle="-", marker="o", markersize=3)
-        for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
-            x, y = _series(history, key)
-            if x:
-                ax.plot(x, y, color=color, linestyle="-", marker="o", markersize=3, label=f"{label} train")
-                drawn = True
-                plotted.update(x)
-            x, y = _series(history, f"val_{key}")
-            if x:
-                # open squares: in a legend's short line the dashes hide behind a marker, the marker does not
-                ax.plot(x, y, color=color, linestyle="--", marker="s", markersize=3, markerfacecolor="white",
-                        label=f"{label} {val}")
-                plotted.update(x)
-        if test_acc is not None:
-            ax_acc.axhline(float(test_acc), color=color, linestyle=":", label=f"{label} test {float(test_acc):.2%}")
-    if not drawn:
+    drawn = [_draw_curve(ax_acc, ax_loss, ax_lr, f"C{i % 10}", curve, plotted) for i, curve in enumerate(curves)]
+    if not any(drawn):
         raise PlotError("the runs have no recorded epochs")
     _accuracy_axis(ax_acc, [t for _, _, t, _ in curves])
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
+    if any(isinstance(r, SeedCurves) for r in (runs if isinstance(runs, (list, tuple)) else [])):
+        for ax in (ax_acc, ax_loss):  # (n in each curve's label)
+            ax.set_title(f"{ax.get_title()}: mean ± sd over seeds")
     if ax_lr is not None:  # the rate each epoch logged (a schedule spans decades: log scale)
         ax_lr.set(title="Learning rate", xlabel="epoch", ylabel="lr (log scale)", yscale="log")
     losses = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax_loss.get_lines()] or [np.zeros(0)])
@@ -429,8 +451,49 @@ def plot_history(runs: Sequence[HistoryRun] | Any) -> Figure:
     shown = dict(zip(*reversed(ax_acc.get_legend_handles_labels())))
     for handle, label in zip(*ax_loss.get_legend_handles_labels()):  # a history of losses alone (helper-131)
         shown.setdefault(label, handle)
-    fig.legend(list(shown.values()), list(shown), loc="outside right upper", fontsize=8, handlelength=3)
+    last = ax_lr if ax_lr is not None else ax_loss  # beside the last panel, level with it: never over the figure's
+    last.legend(list(shown.values()), list(shown), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,  # title
+                handlelength=3, borderaxespad=0.0)  # (helper-244: the figure's legend at its top covered the title)
     return fig
+
+
+def _draw_curve(ax_acc: Any, ax_loss: Any, ax_lr: Any, color: str, curve: tuple[str, Sequence[Mapping[str, Any]],
+                float | None, str], plotted: set[int]) -> bool:
+    """One run's (or :class:`SeedCurves`' mean's) curves in :func:`plot_history`'s panels, in
+    ``color``: train solid, validation dashed, a band where the epochs hold an sd, the test
+    accuracy dotted, the learning rate in ``ax_lr``; its epochs added to ``plotted``. Whether it
+    had a train curve."""
+    label, history, test_acc, val = curve
+    drawn = False
+    if ax_lr is not None and (lr := _series(history, "lr"))[0]:
+        ax_lr.plot(*lr, color=color, linestyle="-", marker="o", markersize=3)
+    for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
+        x, y = _series(history, key)
+        if x:
+            ax.plot(x, y, color=color, linestyle="-", marker="o", markersize=3, label=f"{label} train")
+            drawn = True
+            plotted.update(x)
+            _band(ax, history, key, color)
+        x, y = _series(history, f"val_{key}")
+        if x:
+            # open squares: in a legend's short line the dashes hide behind a marker, the marker does not
+            ax.plot(x, y, color=color, linestyle="--", marker="s", markersize=3, markerfacecolor="white",
+                    label=f"{label} {val}")
+            plotted.update(x)
+            _band(ax, history, f"val_{key}", color)
+    if test_acc is not None:
+        ax_acc.axhline(float(test_acc), color=color, linestyle=":", label=f"{label} test {float(test_acc):.2%}")
+    return drawn
+
+
+def _band(ax: Any, history: Sequence[Mapping[str, Any]], key: str, color: str) -> None:
+    """The +- one sd band around a :class:`SeedCurves` mean ``key`` (its epochs' ``KEY_sd``), where
+    two or more runs reached the epoch; nothing for one run's curve."""
+    rows = [r for r in history if isinstance(r.get(f"{key}_sd"), float) and isinstance(r.get(key), float)]
+    if rows:
+        x = [int(r["epoch"]) for r in rows]
+        mean, sd = np.array([r[key] for r in rows]), np.array([r[f"{key}_sd"] for r in rows])
+        ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.15, linewidth=0)
 
 
 def _accuracy_axis(ax: Any, tests: Sequence[Any]) -> None:
@@ -833,37 +896,78 @@ def _class_indices(labels: Any, name: str) -> np.ndarray:
     return arr
 
 
-def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
+NORMALIZE = {"true": "% of each true class (row): recall on the diagonal",
+             "pred": "% of each predicted class (column): precision on the diagonal",
+             "all": "% of all images"}  # scikit-learn's confusion_matrix(normalize=...)
+
+
+def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None, *,
+                          normalize: str | None = None) -> Figure:
     """Heatmap of a confusion matrix (rows true, columns predicted) with the count in each cell.
-    PlotError for anything but a square matrix of counts (a trained run: draw its figure with
-    ``mnistlab.views.figure_for("confusion", store, run_id)``, or pass ``metrics.confusion_matrix``'s)."""
+    ``normalize`` as scikit-learn's ``confusion_matrix`` and ``ConfusionMatrixDisplay`` take it:
+    ``"true"`` (each row's share, the recall on the diagonal), ``"pred"`` (each column's, the
+    precision) or ``"all"``: each cell then shows its percentage, coloured by it, and its count
+    below it (a class no image has: 0% and 0). PlotError for anything but a square matrix of
+    counts (a trained run: draw its figure with ``mnistlab.views.figure_for("confusion", store,
+    run_id)``, or pass ``metrics.confusion_matrix``'s) and for another ``normalize``."""
     try:
         cm = np.asarray(cm, dtype=np.float64)
     except (TypeError, ValueError):
         cm = np.zeros(0)
     if cm.ndim == 2 and cm.size and not (np.isfinite(cm).all() and (cm >= 0).all() and (cm == np.rint(cm)).all()):
         raise PlotError("plot_confusion_matrix takes counts (whole numbers from 0), not fractions, negatives or NaN: "
-                        "metrics.confusion_matrix(true, pred, classes) gives them")  # (helper-237: drawn as 0s)
+                        "metrics.confusion_matrix(true, pred, classes) gives them; normalize='true' draws each row's "
+                        "shares")  # (helper-237: drawn as 0s; helper-244: a row-normalised matrix refused, no way said)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or not len(cm):
         raise PlotError("plot_confusion_matrix takes a square matrix of counts (metrics.confusion_matrix(true, "
                         "pred, classes)); for a trained run, views.figure_for(\"confusion\", store, run_id)")
+    if normalize is not None and normalize not in NORMALIZE:
+        raise PlotError(f"normalize must be one of {', '.join(NORMALIZE)} (as scikit-learn's) or None, got "
+                        f"{normalize!r}{did_you_mean(str(normalize), list(NORMALIZE))}")
     k = cm.shape[0]
     names = [_class_name(class_names, i) for i in range(k)]
+    share = _shares(cm, normalize)
     fig = Figure(figsize=(max(4.5, 1.0 + 0.6 * k), 0.6 + 0.55 * k), layout="constrained")  # room for a title
     ax = fig.add_subplot()
-    shown = ax.imshow(cm, cmap="Blues")
-    fig.colorbar(shown, ax=ax, shrink=0.8)
-    threshold = cm.max() / 2 if cm.size else 0
+    shown = ax.imshow(cm if share is None else share, cmap="Blues", vmin=0, vmax=None if share is None else 1)
+    bar = fig.colorbar(shown, ax=ax, shrink=0.8)
+    if share is not None:
+        bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    threshold = (cm.max() if share is None else 1.0) / 2 if cm.size else 0
+    size = 9 if k <= 10 else 7
     for t in range(k):
         for p in range(k):
-            ax.text(p, t, str(int(cm[t, p])), ha="center", va="center", fontsize=9 if k <= 10 else 7,
-                    color="white" if cm[t, p] > threshold else "black" if cm[t, p] else "#b0b0b0")  # zeros pale: the
-            # mistakes stand out (helper-226)
+            value = cm[t, p] if share is None else share[t, p]
+            color = "white" if value > threshold else "black" if cm[t, p] else "#b0b0b0"  # zeros pale: the mistakes
+            if share is None or not cm[t, p]:  # stand out (helper-226); a share's 0 said once
+                ax.text(p, t, str(int(cm[t, p])), ha="center", va="center", fontsize=size, color=color)
+            else:
+                ax.text(p, t, f"{_share_said(share[t, p])}\n{int(cm[t, p])}", ha="center", va="center",
+                        fontsize=size - 2, color=color, linespacing=1.1)
     short = max(map(len, names)) <= 3  # digits stand upright (helper-226: 0-9 turned 45 degrees)
     ax.set_xticks(range(k), names, rotation=0 if short else 45, ha="center" if short else "right", fontsize=8)
     ax.set_yticks(range(k), names, fontsize=8)
-    ax.set(title="Confusion matrix", xlabel="predicted", ylabel="true")
+    title = "Confusion matrix" + ("" if normalize is None else f" ({NORMALIZE[normalize]}; counts below)")
+    ax.set(title=textwrap.fill(title, max(30, int(fig.get_size_inches()[0] * 9))), xlabel="predicted", ylabel="true")
     return fig
+
+
+def _shares(cm: np.ndarray, normalize: str | None) -> np.ndarray | None:
+    """``cm``'s cells as shares of their row, column or the whole (:data:`NORMALIZE`), 0 where that
+    is empty (scikit-learn's too); None for counts."""
+    if normalize is None:
+        return None
+    total = cm.sum(1, keepdims=True) if normalize == "true" else cm.sum(0, keepdims=True) if normalize == "pred" \
+        else cm.sum(keepdims=True)
+    return np.divide(cm, total, out=np.zeros_like(cm), where=total > 0)
+
+
+def _share_said(x: float) -> str:
+    """A confusion cell's share: ``97.3%``, ``0.4%``, ``0``, ``100%``; ``<0.1%`` and ``>99.9%``
+    where one decimal would round a share to 0 or to a whole that it is not."""
+    if x in (0, 1):
+        return "0" if x == 0 else "100%"
+    return "<0.1%" if x < 0.0005 else ">99.9%" if x >= 0.9995 else f"{x:.1%}"
 
 
 def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:

@@ -169,6 +169,33 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
     return out
 
 
+def seed_curves(records: Sequence[RunRecord]) -> list[Any]:
+    """The curves of ``records`` one per variant, as :func:`~mnistlab.plots.plot_history` takes
+    them: a variant's several runs (its seeds) as :class:`~mnistlab.plots.SeedCurves`, their mean
+    in a band of +- one sd (helper-244: each seed's own curve, 27 legend entries, and no variant's
+    colour its own), a variant's one run as :func:`history_runs` gives it; at most
+    :data:`MAX_CURVES` variants (a ReportWarning says how many are left out)."""
+    from mnistlab.plots import SeedCurves
+
+    by_variant: dict[str, list[RunRecord]] = {}
+    for r in records:
+        by_variant.setdefault(str(r.variant), []).append(r)
+    if len(by_variant) > MAX_CURVES:
+        warnings.warn(f"the history plot draws the first {MAX_CURVES} variants: {len(by_variant) - MAX_CURVES} of "
+                      f"{len(by_variant)} left out, past which the curves are unreadable (give --variant)", ReportWarning,
+                      stacklevel=user_level())
+    out: list[Any] = []
+    for variant, runs in list(by_variant.items())[:MAX_CURVES]:
+        if len(runs) == 1:
+            out.append((variant + _unfinished_said(runs[0]), list(runs[0].history or []), _test_line(runs[0]),
+                        _val_name(runs[0])))
+            continue
+        unfinished = sum(r.status != "finished" for r in runs)
+        out.append(SeedCurves(variant + (f" ({unfinished} of {len(runs)} unfinished)" if unfinished else ""),
+                              [list(r.history or []) for r in runs], [_test_line(r) for r in runs], _val_name(runs[0])))
+    return out
+
+
 def _val_name(r: RunRecord) -> str:
     """What a run's validation curves are: ``"val"``, or ``"val (test set)"`` where the test set
     validated it (helper-154: a slide of the curves lost the "optimistic" the tables say)."""
@@ -391,7 +418,7 @@ class Drawing:
 def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | Sequence[str] | None = None,
          data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] | None = None,
          filter_index: int | None = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
-         split: str = "train", quick: bool = False) -> Drawing:
+         split: str = "train", quick: bool = False, each_seed: bool = False, normalize: str | None = None) -> Drawing:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
     (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids), with
     which model it drew (:class:`Drawing`; the run is chosen once, so the words name the run drawn).
@@ -405,8 +432,11 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     needs ``variant`` (StoreError naming them otherwise). ``feature-maps`` takes at most
     :data:`MAX_FEATURE_IMAGES` ``images`` (PlotError; None: :func:`feature_images`' choice of three
     test images of three classes). ``quick``: an experiment file's ``--quick``
-    smoke runs (SpecError without a file). ``history`` draws at most :data:`MAX_CURVES` runs' curves
-    and warns (:class:`~mnistlab.errors.ReportWarning`) of those it leaves out.
+    smoke runs (SpecError without a file). ``history`` of several variants draws each variant's
+    runs as one curve, their mean in a band of +- one sd (:func:`seed_curves`), or with
+    ``each_seed`` each run's; ``confusion`` in shares of each row, column or the whole with
+    ``normalize`` (:func:`~mnistlab.plots.plot_confusion_matrix`); at most :data:`MAX_CURVES` curves, and warns
+    (:class:`~mnistlab.errors.ReportWarning`) of those it leaves out.
 
     >>> draw("confusion", RunStore(), "seed000", variant="cnn").drawn   # doctest: +SKIP
     'run 3f2a9c01de (seed 1), the best of 2 runs of variant cnn by test accuracy, ...'
@@ -430,15 +460,14 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
                             f"--variant, not {len(variants)}")
         curves = _in_table_order(store, target, [r for v in variants for r in _runs_or_members(store, target, v, quick)[0]],
                                  quick)
-        return Drawing(across_test_sets(_curves_named(plot_history(history_runs(readable_curves(curves))), curves),
-                                         curves))
+        return Drawing(across_test_sets(_curves_named(plot_history(_curves_of(curves, each_seed)), curves), curves))
     variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
         records, committee = _runs_or_members(store, target, variant, quick)
         if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
             records = _in_table_order(store, target, records, quick)
-            return Drawing(across_test_sets(_curves_named(plot_history(history_runs(readable_curves(records))),
-                                                           records, committee), records))
+            return Drawing(across_test_sets(_curves_named(plot_history(_curves_of(records, each_seed)), records,
+                                                           committee), records))
         ds = _dataset_of(records[0], data_dir)
         fig = _data_figure(kind, ds, split, index, rows, cols)
         subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
@@ -447,7 +476,7 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         check_feature_images(images)
     record, averaged, drawn = _one_model(store, target, variant, kind, quick)
     if kind in ("misclassified", "confusion", "per-class"):
-        fig = _predictions_figure(kind, store, record, averaged, data_dir, max_images)
+        fig = _predictions_figure(kind, store, record, averaged, data_dir, max_images, normalize)
         # a committee across variants by its name, not its first member's variant (helper-129)
         return Drawing(_named(fig, record, (variant or str(record.variant)) if averaged is not None else None), drawn)
     model = store.load_model(record.run_id)
@@ -481,6 +510,16 @@ def _model_of_unfinished(fig: Figure, record: RunRecord, *, predictions: bool = 
                                                  "are those at the stop"), ReportWarning, stacklevel=user_level())
         subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")  # "ended diverged ..."
     return fig
+
+
+def _curves_of(records: Sequence[RunRecord], each_seed: bool) -> list[Any]:
+    """What a history plot of ``records`` draws: one curve per variant over its seeds
+    (:func:`seed_curves`) where there are several variants, some of several runs, and not
+    ``each_seed``; else each run's (:func:`readable_curves`)."""
+    variants = {str(r.variant) for r in records}
+    if not each_seed and 1 < len(variants) < len(records):
+        return seed_curves(records)
+    return history_runs(readable_curves(records))
 
 
 def _in_table_order(store: RunStore, target: str, records: Sequence[RunRecord], quick: bool) -> list[RunRecord]:
@@ -524,12 +563,13 @@ def _named(fig: Figure, record: RunRecord, committee: str | None = None) -> Figu
 
 
 def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged: np.ndarray | None,
-                        data_dir: str | os.PathLike | None, max_images: int) -> Figure:
+                        data_dir: str | os.PathLike | None, max_images: int, normalize: str | None = None) -> Figure:
     """``kind`` of the test predictions of ``record``'s run, or of a committee's ``averaged`` ones; a
     run that did not finish is said to (a ReportWarning, and the figure's title)."""
     ds, test_images, true, probs = run_predictions(store, record, data_dir)
     who = f"run {record.run_id}" if averaged is None else f"the committee of run {record.run_id}"
-    fig = _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
+    fig = _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images,
+                             normalize)
     return fig if averaged is not None else _model_of_unfinished(fig, record, predictions=True)
 
 
@@ -594,7 +634,7 @@ def _fitted_title(fig: Figure, ax: Any, words: str) -> None:
 
 
 def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray,
-                       probs: np.ndarray, max_images: int) -> Figure:
+                       probs: np.ndarray, max_images: int, normalize: str | None = None) -> Figure:
     """The misclassified images, confusion matrix or per-class accuracy of test softmax outputs
     ``probs`` (of ``who``: a run or a committee, for the messages)."""
     names = ds.info.class_names
@@ -613,7 +653,8 @@ def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray
         subtitle(fig, f"{said}{' in ' if said else 'none in '}{len(true):,} test images{under}")
         return fig
     cm = confusion_matrix(true, pred, len(names))
-    fig = plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+    fig = plot_confusion_matrix(cm, names, normalize=normalize) if kind == "confusion" else plot_per_class_accuracy(cm,
+                                                                                                              names)
     subtitle(fig, f"{len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")  # helper-129: n and acc
     return fig
 

@@ -67,10 +67,15 @@ def _filter_index(ctx: click.Context, param: click.Parameter, value: str) -> int
 @click.option("--font-scale", type=FiniteRange(0.5, 4.0), default=1.0, show_default=True,
               help="Every text this many times its size, as seaborn's font_scale (1.5 reads on a projector).")
 @click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")
+@click.option("--each-seed", is_flag=True, help="history: each run's own curves, not a variant's mean +- sd over "
+              "its seeds.")
+@click.option("--normalize", type=click.Choice(["true", "pred", "all"]), default=None,
+              help="confusion: each cell's share of its row (true: the recall on the diagonal), column (pred: the "
+                   "precision) or the whole, its count below, as scikit-learn's normalize.")
 def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None,  # noqa: PLR0913
              variants: tuple[str, ...],
              images: str | None, filter_index: int | None, layers: int, index: int, split: str, max_images: int, dpi: int,
-             font_scale: float, quick: bool) -> None:
+             font_scale: float, quick: bool, each_seed: bool, normalize: str | None) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
 
     EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix);
@@ -101,7 +106,8 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
         drawing = views.draw(kind, open_store(store_path), target[0] if len(target) == 1 else target,
                              variant=variants, data_dir=data_dir,
                              images=indices, filter_index=filter_index, layers=layers or None,
-                             index=index, split=split, max_images=max_images, quick=quick)
+                             index=index, split=split, max_images=max_images, quick=quick, each_seed=each_seed,
+                             normalize=normalize)
     except StoreError as exc:  # helper-140: `plot samples mnist` for a dataset's images
         from mnistlab.data.registry import is_registered
 
@@ -117,7 +123,8 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
 # The options that apply to some kinds only (the rest apply to every kind): given with another, refused
 OPTION_KINDS = {"images": ("--images", ("feature-maps",)), "filter_index": ("--filter", ("feature-maps",)),
                 "layers": ("--layers", ("feature-maps",)), "index": ("--index", ("image",)),
-                "split": ("--split", ("samples", "image")), "max_images": ("--max-images", ("misclassified",))}
+                "split": ("--split", ("samples", "image")), "max_images": ("--max-images", ("misclassified",)),
+                "each_seed": ("--each-seed", ("history",)), "normalize": ("--normalize", ("confusion",))}
 
 
 def _refuse_options_of_other_kinds(kind: str) -> None:
