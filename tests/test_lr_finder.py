@@ -101,7 +101,7 @@ def test_the_command_says_the_suggestion_draws_the_curve_and_records_nothing(dat
 @pytest.mark.parametrize(("argv", "said"), [
     (["--start-lr", "1", "--end-lr", "0.1"], "error: lr-find: --end-lr (0.1) must be above --start-lr (1)"),
     (["--steps", "5"], "error: lr-find: --steps must be a whole number from 13 to 100000, got 5"),
-    (["-o", "curve.txt"], "error: cannot write 'curve.txt': the file name must end in .png, .svg, .pdf"),
+    (["-o", "curve.txt"], "error: cannot write 'curve.txt': the file name must end in .png, .pdf, .svg"),
     (["--dataset", "mnsit"], "error: command line: dataset: unknown dataset 'mnsit'"),
     (["--set", "train.lr=-1"], "error: command line: train.lr: must be greater than 0"),
 ])

@@ -131,7 +131,7 @@ def test_show_saves_the_inputs_beside_what_the_model_saw(mnist_models, tmp_path,
     assert figure.shape[1] > 600 and figure.std() > 10
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path, "--show", tmp_path / "seen.gif",
                        "--store", mnist_models)
-    one_line_error(code, err, ".png, .svg or .pdf")
+    one_line_error(code, err, ".png, .pdf, .svg, .eps, .jpg or .tiff")
 
 
 def test_model_is_a_run_id_a_variants_best_or_latest_run_or_a_committee(mnist_models, test_digits, tmp_path, capsys):

@@ -761,3 +761,25 @@ def test_a_data_file_given_as_an_experiment_points_to_show_data(tmp_path: Path, 
         err = capsys.readouterr().err
         assert err == ("error: train.csv: a data file, not an experiment, its file or a run: `mnistlab show-data "
                        "train.csv` draws its images; a run trained on it is named by its run id\n"), err
+
+
+def test_a_figure_file_says_what_drew_it_embeds_truetype_and_is_drawn_again_alike(recorded, tmp_path, capsys):
+    """helper-244: a PDF embedded Type 3 fonts (refused by many venues), differed in its /CreationDate
+    alone when drawn again, and no figure file said which command drew it; .eps and .tiff were refused."""
+    root, _ = recorded
+    args = ["plot", "history", EXPERIMENT, "--store", str(root), "--variant", "cnn"]
+    for name in ("a.pdf", "c.png", "d.svg", "e.eps", "f.tiff"):
+        assert main([*args, "-o", str(tmp_path / name)]) == 0, capsys.readouterr().err
+    pdf = (tmp_path / "a.pdf").read_bytes()
+    assert main([*args, "-o", str(tmp_path / "a.pdf")]) == 0  # drawn again
+    assert pdf == (tmp_path / "a.pdf").read_bytes() and b"/CreationDate" not in pdf
+    assert b"/Type3" not in pdf and b"/CIDFontType2" in pdf  # TrueType (Type 42), as pdf.fonttype = 42 embeds it
+    assert b"drawn by: mnistlab plot history" in pdf
+    described = Image.open(tmp_path / "c.png").text["Description"]
+    assert described.startswith("drawn by: mnistlab plot history ") and described.endswith("c.png")
+    assert "drawn by: mnistlab plot history" in (tmp_path / "d.svg").read_text()
+    assert (tmp_path / "e.eps").read_bytes().startswith(b"%!PS-Adobe") and b"Type 3" not in (tmp_path / "e.eps").read_bytes()
+    assert Image.open(tmp_path / "f.tiff").format == "TIFF"
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "g.bmp")]) == 2
+    assert "the file name must end in .png, .pdf, .svg, .eps, .jpg, .jpeg, .tif, .tiff" in capsys.readouterr().err

@@ -70,8 +70,29 @@ def save(fig: Figure, target: Any, **savefig: Any) -> None:
         warnings.warn("names in a right-to-left script (Hebrew, Arabic) are drawn left to right in the figures, Arabic's "
                       "letters unjoined: matplotlib lays no text out right to left", ReportWarning, stacklevel=user_level())
     svg = savefig.get("format") == "svg" or str(getattr(target, "name", target)).lower().endswith(".svg")
-    with quiet_fonts(), matplotlib.rc_context({"svg.fonttype": "none"} if svg else {}):
-        fig.savefig(target, **savefig)  # an SVG's text as text, to edit in a slide (helper-226: drawn as outlines)
+    # an SVG's text as text, to edit in a slide (helper-226: drawn as outlines); a PDF's and an EPS's fonts
+    # embedded as TrueType (Type 42), not Type 3, which many venues' checkers refuse (helper-244)
+    with quiet_fonts(), matplotlib.rc_context({"svg.fonttype": "none"} if svg else {}), \
+            matplotlib.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
+        fig.savefig(target, **savefig)
+
+
+def figure_metadata(suffix: str, description: str) -> dict[str, Any] | None:
+    """``savefig``'s ``metadata`` for a figure file of ``suffix`` (``".pdf"``): ``description``
+    (what drew it: the command, to draw it again) where the format has a field for it (PNG's text
+    chunks, a PDF's Subject, an SVG's Dublin Core description), mnistlab's and matplotlib's versions,
+    and no creation date in a PDF or an SVG, so that a figure drawn again from the same runs is the
+    same file (helper-244: a PDF differed in its /CreationDate alone). None for JPEG and TIFF,
+    which matplotlib writes no metadata into."""
+    from mnistlab._version import __version__
+
+    software = f"mnistlab {__version__} (matplotlib {matplotlib.__version__})"
+    formats: dict[str, dict[str, Any]] = {
+        ".png": {"Software": software, "Description": description},
+        ".pdf": {"Creator": software, "Subject": description, "CreationDate": None},
+        ".svg": {"Creator": software, "Description": description, "Date": None},
+        ".eps": {"Creator": software}}
+    return formats.get(suffix.lower())
 
 
 def scale_fonts(fig: Figure, factor: float) -> Figure:

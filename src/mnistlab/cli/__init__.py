@@ -102,7 +102,8 @@ def _main(argv: list[str] | None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show_warning
-            cli.main(args=argv, prog_name="mnistlab", standalone_mode=False)
+            cli.main(args=argv, prog_name="mnistlab", standalone_mode=False,
+                     obj={"argv": list(argv) if argv is not None else sys.argv[1:]})  # (what a figure says drew it)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return 130

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -174,12 +176,29 @@ def replacing(path: str | Path) -> str:
     return " (replacing the file there)" if Path(path).is_file() else ""
 
 
+#: The figure files the commands write: matplotlib's formats a paper or a slide takes (helper-244: .eps refused)
+FIGURE_FORMATS = (".png", ".pdf", ".svg", ".eps", ".jpg", ".jpeg", ".tif", ".tiff")
+FIGURE_FORMATS_SAID = ".png, .pdf, .svg, .eps, .jpg or .tiff"
+
+
 def save_figure(fig: Any, path: str | Path, *, dpi: int = 100) -> None:
     """Save a matplotlib figure whole (:func:`~mnistlab.files.write_output`; the format from the
-    suffix). OutputError, one line, when the file cannot be written (a full disk)."""
-    from mnistlab.plots import save
+    suffix), the command that drew it in its metadata where the format has room
+    (:func:`~mnistlab.plots.figure_metadata`). OutputError, one line, when the file cannot be
+    written (a full disk)."""
+    from mnistlab.plots import figure_metadata, save
 
-    write_output(path, lambda tmp: save(fig, tmp, dpi=dpi))
+    metadata = figure_metadata(Path(path).suffix, f"drawn by: {command_line()}")
+    write_output(path, lambda tmp: save(fig, tmp, dpi=dpi, **({"metadata": metadata} if metadata else {})))
+
+
+def command_line() -> str:
+    """The command running, as typed (``mnistlab plot history paper -o h.pdf``; the arguments `main`
+    was given), for a file's record of what wrote it."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    argv = obj.get("argv") if isinstance(obj, dict) else None
+    return "mnistlab " + shlex.join(str(a) for a in (argv if argv is not None else sys.argv[1:]))
 
 
 def _finite(kind: click.ParamType, value: object, v: float, param: click.Parameter | None,

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from mnistlab import datasets
-from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, dataset_arg, save_figure
+from mnistlab.cli._common import (FIGURE_FORMATS, FIGURE_FORMATS_SAID, IntRange, PathArg, check_output, data_dir_option,
+                                  dataset_arg, save_figure)
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.files import display_name
 
@@ -66,7 +67,7 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
 @click.option("--index", type=IntRange(min=0), default=0, show_default=True,
               help="Image drawn alone with a colour bar.")
 @click.option("-o", "--output", type=PathArg(dir_okay=False, path_type=Path), default=None,
-              help="Grid image file, .png, .svg, .pdf or .jpg [default: DATASET-samples.png]; the image of --index "
+              help=f"Grid image file, {FIGURE_FORMATS_SAID} [default: DATASET-samples.png]; the image of --index "
                    "goes beside it, as NAME-image-INDEX.png.")
 @data_dir_option()
 def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: int, index: int, output: Path | None,
@@ -91,7 +92,7 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
     stem = Path(dataset if isinstance(dataset, str) else next(
         (str(v) for k, v in dataset.items() if k in KINDS), "")).stem
     output = check_output(output or Path(f"{stem or 'data'}-samples.png"),
-                          (".png", ".svg", ".pdf", ".jpg", ".jpeg"))
+                          FIGURE_FORMATS)
     unlabelled = _unlabelled_csv(dataset)
     if unlabelled is not None:  # a competition's test.csv: its images alone (helper-214: refused)
         import numpy as np

@@ -8,12 +8,12 @@ import click
 
 from click.core import ParameterSource
 
-from mnistlab.cli._common import (FiniteRange, IntRange, PathArg, check_output, data_dir_option, open_store, replacing,
+from mnistlab.cli._common import (FIGURE_FORMATS, FIGURE_FORMATS_SAID, FiniteRange, IntRange, PathArg, check_output,
+                                  data_dir_option, open_store, replacing,
                                   save_figure, store_option)
 from mnistlab.errors import OutputError, StoreError
 from mnistlab.files import display_name
 
-FIGURE_FORMATS = (".png", ".svg", ".pdf", ".jpg", ".jpeg")  # as show-augment takes them (helper-226)
 
 
 def _parse_indices(text: str) -> list[int]:
@@ -45,7 +45,7 @@ def _filter_index(ctx: click.Context, param: click.Parameter, value: str) -> int
 @click.command("plot")
 @click.argument("kind")
 @click.argument("target", metavar="EXPERIMENT_OR_RUN...", nargs=-1, required=True)
-@click.option("-o", "--output", type=PathArg(), required=True, help="Output file: .png, .svg, .pdf or .jpg.")
+@click.option("-o", "--output", type=PathArg(), required=True, help=f"Output file: {FIGURE_FORMATS_SAID}.")
 @store_option("store_path")
 @data_dir_option("for images, labels and predictions")
 @click.option("--variant", "variants", multiple=True,

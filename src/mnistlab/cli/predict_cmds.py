@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mnistlab.cli._common import IntRange, PathArg, data_dir_option, one_variant, open_store, save_figure, store_option
+from mnistlab.cli._common import (FIGURE_FORMATS, FIGURE_FORMATS_SAID, IntRange, PathArg, data_dir_option, one_variant,
+                                  open_store, save_figure, store_option)
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import (DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable, PartlyWritten,
                              printable)
@@ -68,7 +69,7 @@ def _load_from(store: Any, model: str, variant: str | None, pick: str) -> Any:
               "model.predict gives), a column each (p_<class>), beside the top class; --top then does not apply.")
 @format_option()
 @click.option("--show", type=PathArg(), default=None,
-              help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "
+              help=f"Also save a figure ({FIGURE_FORMATS_SAID}): each image, what the model saw, "
               "and its probabilities (the first 64 images).")
 @click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
 @click.option("-o", "--output", type=PathArg(), default=None,
@@ -193,8 +194,8 @@ def _check_outputs(show: str | None, output: str | None, images: Sequence[str] =
     """OutputError, before any work, for a --show or -o file that cannot be written as asked, or
     that would replace an image read (:func:`_read_back`); the warnings to give once the file is
     written, for a figure that the same IMAGES would read the next time."""
-    if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
+    if show is not None and Path(show).suffix.lower() not in FIGURE_FORMATS:
+        raise OutputError(f"cannot write {show!r}: the --show file name must end in {FIGURE_FORMATS_SAID}")
     if output is not None and Path(output).suffix.lower() != ".csv":
         raise OutputError(f"cannot write {output!r}: -o writes a submission CSV (ImageId,Label), so its name must end "
                           "in .csv; each file's classes, with its name: --format csv or --format json")

@@ -12,7 +12,8 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment,
+from mnistlab.cli._common import (FIGURE_FORMATS, FIGURE_FORMATS_SAID, IntRange, PathArg, TomlNumber, check_output,
+                                  data_dir_option, dataset_arg, is_experiment,
                                   model_arg, one_variant, open_store, replacing, save_figure, status_said, store_flag,
                                   store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
@@ -620,7 +621,7 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
               help="Seed of the random transforms.")
 @data_dir_option()
 @click.option("-o", "--output", "--out", "out", type=PathArg(dir_okay=False, path_type=Path), default=Path("augment.png"),
-              show_default=True, help="The figure's file (.png, .svg, .pdf or .jpg).")
+              show_default=True, help=f"The figure's file ({FIGURE_FORMATS_SAID}).")
 def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str | None, count: int, copies: int,
                      seed: int, data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""
@@ -628,7 +629,7 @@ def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str
     from mnistlab.data.userdata import is_folder_dataset
     from mnistlab.datasets import load_dataset
 
-    out = check_output(out, (".png", ".svg", ".pdf", ".jpg", ".jpeg"))  # a typo costs nothing
+    out = check_output(out, FIGURE_FORMATS)  # a typo costs nothing
     settings: dict[str, Any] = {}
     if config_file is not None:
         settings, dataset = _augment_of(config_file, variant, dataset)
@@ -702,7 +703,8 @@ def _settings(augment: AugmentConfig | None) -> dict[str, Any]:
 @click.option("--steps", "num_steps", type=int, default=100, show_default=True,
               help="Batches (13 to 100000; the suggestion leaves out the first 10 and the last), the rate growing "
                    "geometrically from --start-lr to --end-lr.")
-@click.option("--output", "-o", type=PathArg(dir_okay=False), help="Also draw the loss against the rate here (.png, .svg, .pdf).")
+@click.option("--output", "-o", type=PathArg(dir_okay=False),
+              help=f"Also draw the loss against the rate here ({FIGURE_FORMATS_SAID}).")
 @weights_options
 @store_option()
 @data_dir_option()
@@ -724,7 +726,7 @@ def lr_find_cmd(config_file: Path | None, settings: tuple[str, ...], start_lr: f
     from mnistlab.lr_finder import LEFT_OUT, RangeTestInterrupted, check_range, left_out, lr_find, said
 
     check_range(start_lr, end_lr, num_steps, flags=True)  # (before the data is read)
-    out = check_output(output, (".png", ".svg", ".pdf")) if output else None
+    out = check_output(output, FIGURE_FORMATS) if output else None
     _start_weights(flags, store)
     cfg = build_run_config(config_file, settings, flags)
     if left_out(cfg):
