@@ -1006,7 +1006,10 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"experiment cli: 3 runs, no store yet at {store} (--dry-run: checked, nothing trained)"
     assert [line.split() for line in out[2:4]] == [["a", "0", "1", "0", "0"], ["b", "0", "2", "0", "0"]]
-    assert out[4] == f"3 runs to train: `mnistlab run {exp_file} --store {store} --data-dir {data_dir}` trains them"
+    # each variant's recipe (helper-245: an SGD variant's inherited lr 1e-3 went unseen: counts alone)
+    assert out[4].split(maxsplit=1) == ["a", "6,370 params; 1 epoch, batch 60; adam lr 0.001"], out[4]
+    assert out[5].split(maxsplit=1) == ["b", "6,370 params; 1 epoch, batch 60; adam lr 0.01"], out[5]
+    assert out[6] == f"3 runs to train: `mnistlab run {exp_file} --store {store} --data-dir {data_dir}` trains them"
     assert not store.exists()
     assert main(args) == 0
     capsys.readouterr()
@@ -1015,9 +1018,11 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
                      '[[variants]]\nname = "z"\n')
     assert main(["run", str(grown), "--dry-run", "--format", "json", "--data-dir", str(data_dir),
                  "--store", str(store)]) == 0
-    plan = {r["variant"]: (r["finished"], r["to_train"], r["recorded_from_another"])
-            for r in json.loads(capsys.readouterr().out)}
+    rows = json.loads(capsys.readouterr().out)
+    plan = {r["variant"]: (r["finished"], r["to_train"], r["recorded_from_another"]) for r in rows}
     assert plan == {"a": (1, 0, 0), "b": (2, 0, 0), "c": (0, 1, 0), "d": (0, 0, 1), "z": (0, 0, 1)}
+    assert {r["variant"]: r["recipe"].rsplit("; ", 1)[1] for r in rows} == {
+        "a": "adam lr 0.001", "b": "adam lr 0.01", "c": "adam lr 0.1", "d": "adam lr 0.1", "z": "adam lr 0.001"}
     assert main(["run", str(grown), "--data-dir", str(data_dir), "--store", str(store)]) == 0  # as planned:
     assert "the same run as" in capsys.readouterr().out and len(RunStore(store).runs()) == 3 + 1 + 2  # c trained
     assert main([*args, "--dry-run"]) == 0

@@ -111,6 +111,22 @@ _OWN_DEFAULTS: Mapping[str, tuple[str, int | None]] = MappingProxyType({
 PRECISION_SYNONYMS: dict[str, str] = {"mixed_bfloat16": "bf16", "bfloat16": "bf16"}
 
 
+def keras_setting_default(key: str, optimizer: str) -> Any:
+    """Keras's default of the optimizer setting ``key`` (one of :data:`OPTIMIZER_SETTINGS`) for
+    ``optimizer``: a switch's False, momentum's and weight decay's 0 (AdamW's 0.004), the betas',
+    epsilon's, rho's and the initial accumulator's of that optimizer's class; None where it has none.
+
+    >>> keras_setting_default("beta_2", "adam"), keras_setting_default("weight_decay", "adamw")
+    (0.999, 0.004)
+    """
+    defaults = _OPTIMIZER_DEFAULTS.get(optimizer.lower(), {})
+    if key in _OWN_DEFAULTS:
+        name, at = _OWN_DEFAULTS[key]
+        value = defaults.get(name)
+        return value if at is None or value is None else value[at]
+    return defaults.get("weight_decay", 0.0) if key == "weight_decay" else 0.0 if key == "momentum" else False
+
+
 def optimizer_defaults(name: str) -> dict[str, Any]:
     """Keras's defaults for optimizer ``name`` (any case), as keyword arguments of its class in
     :mod:`mnistlab.optim` (``lr`` always present). Raises KeyError for an unknown name."""

@@ -438,7 +438,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     left = [*waiting, *(c for c, state, _ in plan if state == "train" and (c.variant, c.key) in elsewhere)]
     for c, state, _ in plan:
         row = rows.setdefault(c.variant, {"variant": c.variant, "finished": 0, "to_train": 0, "resumed": 0,
-                                          "recorded_from_another": 0})
+                                          "recorded_from_another": 0, "recipe": _recipe(c)})
         row["finished" if state == "finished" else "to_train" if state == "train" else "recorded_from_another"] += (
             not any(c is w for w in left))
         row["resumed"] += state == "train" and _checkpointed(st, c)
@@ -446,7 +446,11 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, "
                f"{f'store {st.root}' if st is not None else f'no store yet at {root}'} (--dry-run: checked, nothing "
                "trained)", err=fmt != "table")
-    emit(list(rows.values()), _PLAN_COLUMNS, "table" if fmt == "markdown" else fmt)
+    table = fmt in ("table", "markdown")  # each recipe a line of its own under the table, not a column wrapped in it
+    emit(list(rows.values()), _PLAN_COLUMNS[:-1] if table else _PLAN_COLUMNS, "table" if fmt == "markdown" else fmt)
+    width = max(map(len, rows), default=0)
+    for row in rows.values() if table else ():
+        click.echo(f"  {printable(row['variant']):{width}}  {row['recipe'] or '(its settings are read when it starts)'}")
     again = (f"`mnistlab run {shell_word(exp.source)}{' --quick' * quick}{store_flag(root)}"
              f"{f' --data-dir {shell_word(data_dir)}' if data_dir else ''}{' --force' * force}`")
     n, starting = len(todo), sum(c.pending for c in todo)
@@ -465,7 +469,20 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
 _PLAN_COLUMNS = (Column("variant", "variant", whole=True), Column("finished", "finished", right=True),
                  Column("to_train", "to train", right=True),
                  Column("resumed", "of them resumed", right=True),  # (helper-183: a resume was not said)
-                 Column("recorded_from_another", "recorded from another's run", right=True))
+                 Column("recorded_from_another", "recorded from another's run", right=True),
+                 Column("recipe", "recipe"))  # (helper-245: the dry run showed counts alone)
+
+
+def _recipe(cell: Cell) -> str | None:
+    """:func:`~mnistlab.cli.train_cmds.recipe_said` of a cell's config; None where it cannot be
+    read (a variant starting from runs not yet trained: its start is said above)."""
+    from mnistlab.cli.train_cmds import recipe_said
+    from mnistlab.config import parse_run_config
+
+    try:
+        return recipe_said(parse_run_config(cell.config, source=cell.variant))
+    except MnistlabError:
+        return None
 
 
 def _waiting(exp: Experiment, plan: Sequence[tuple[Cell, str, Any]]) -> list[Cell]:
