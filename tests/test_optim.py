@@ -203,6 +203,51 @@ def test_the_trainer_steps_onecycle_as_torch_does():
     assert lrs.seen == expected
 
 
+SCHEDULES_RECORDED = json.loads((Path(__file__).parent / "data" / "keras_schedules.json").read_text())
+
+
+@pytest.mark.parametrize("case", SCHEDULES_RECORDED["cases"],
+                         ids=lambda c: f"steps{c['decay_steps']}-rate{c['decay_rate']}-stair{c['staircase']}")
+def test_the_trainer_steps_an_exponential_decay_as_keras_does(case):
+    """helper-245: Keras's ExponentialDecay (and LearningRateScheduler's lr * 0.9 ** epoch) could not
+    be written; each batch's rate as bench/keras_schedules.py recorded Keras's, a short last batch too."""
+    from mnistlab.callbacks import Callback
+    from mnistlab.config import ExponentialSchedule
+    from mnistlab.trainer import Trainer
+
+    class Lrs(Callback):
+        def __init__(self) -> None:
+            self.seen: list[float] = []
+
+        def on_batch_begin(self, batch, logs=None):
+            self.seen.append(self.trainer.optimizer.param_groups[0]["lr"])
+
+    rec = SCHEDULES_RECORDED
+    lrs = Lrs()
+    images, labels = torch.randint(0, 256, (rec["samples"], 4, 4), dtype=torch.uint8), torch.randint(0, 3, (rec["samples"],))
+    schedule = ExponentialSchedule(**{k: case[k] for k in ("decay_steps", "decay_rate", "staircase")})
+    trainer = Trainer(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3)), lr=rec["lr"], optimizer="sgd",
+                      batch_size=rec["batch_size"], schedule=schedule, callbacks=[lrs])
+    trainer.fit(images, labels, epochs=rec["epochs"])
+    assert lrs.seen == pytest.approx(case["rates"], rel=1e-6)  # (Keras's are float32)
+
+
+def test_an_exponential_schedule_needs_keras_s_arguments():
+    from mnistlab.config import parse_run_config
+    from mnistlab.errors import SpecError
+
+    for schedule, said in (({"type": "exponential"}, "decay_steps"), ({"type": "exponential", "decay_steps": 0,
+                                                                        "decay_rate": 0.9}, "decay_steps"),
+                           ({"type": "exponential", "decay_steps": 10, "decay_rate": 1.5}, "decay_rate")):
+        with pytest.raises(SpecError, match=said):
+            parse_run_config({"train": {"schedule": schedule}})
+    with pytest.raises(SpecError, match=r'lambda epoch: lr \* 0.9 \*\* epoch is \{ type = "step", step_size = 1, gamma = 0.9'):
+        parse_run_config({"callbacks": [{"type": "LearningRateScheduler"}]})
+    with pytest.raises(SpecError, match=r'train.schedule: a function is no schedule here: write a table, \{ type = "step", '
+                                        r'step_size = 1, gamma = 0.9 \} \(lr'):
+        parse_run_config({"train": {"schedule": lambda epoch: 0.1 * 0.9 ** epoch}})
+
+
 # ------------------------------------------------------------- Keras's update rules, recorded
 KERAS = json.loads((Path(__file__).parent / "data" / "keras_optimizers.json").read_text())
 _NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw", "Nadam": "nadam", "Adagrad": "adagrad",

@@ -230,12 +230,26 @@ class OneCycleSchedule(BaseModel):
     final_div_factor: float = Field(1e4, ge=1)
 
 
+class ExponentialSchedule(BaseModel):
+    """Keras's ``ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase)``: lr =
+    base * decay_rate ** (step / decay_steps), ``step`` the batches trained before this one (the
+    optimizer's iterations), ``step / decay_steps`` floored with ``staircase``. ``decay_steps`` and
+    ``decay_rate`` are required, as Keras's are."""
+
+    model_config = _FROZEN
+    type: Literal["exponential"] = "exponential"
+    decay_steps: int = Field(ge=1)  # batches per factor of decay_rate
+    decay_rate: float = Field(gt=0, le=1)  # (above 1 the rate would grow without bound)
+    staircase: bool = False
+
+
 #: Any one schedule (the type of ``train.schedule``, and what :func:`mnistlab.optim.schedule_lr` takes).
-ScheduleConfig = StepSchedule | CosineSchedule | OneCycleSchedule
+ScheduleConfig = StepSchedule | CosineSchedule | OneCycleSchedule | ExponentialSchedule
 Schedule = Annotated[ScheduleConfig, Field(discriminator="type")]
 # A callback's Keras `verbose`: 0, 1, ..., or true/false, which Keras takes as 1/0 (`if self.verbose > 0`)
 KerasVerbose = Annotated[int, BeforeValidator(lambda v: int(v) if isinstance(v, bool) else v)]
-SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule}
+SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule,
+                                          "exponential": ExponentialSchedule}
 
 
 class SWAConfig(BaseModel):
@@ -700,8 +714,9 @@ KERAS_CALLBACKS_ELSEWHERE = {name.lower(): (name, how) for name, how in {
     "CSVLogger": "every run's epoch logs are recorded in the store: `mnistlab show RUN_ID --format json` gives its "
                  "history",
     "TensorBoard": "the curves are `mnistlab plot history RUN_ID` and `mnistlab report EXPERIMENT`",
-    "LearningRateScheduler": 'a schedule of the learning rate is train.schedule = { type = "step" }, "cosine" or '
-                             '"onecycle"',
+    "LearningRateScheduler": 'a schedule of the learning rate is train.schedule = { type = "step" }, "cosine", '
+                             '"onecycle" or "exponential" (lambda epoch: lr * 0.9 ** epoch is { type = "step", '
+                             "step_size = 1, gamma = 0.9 }; a Python callback may set self.model.lr in on_epoch_begin)",
     "BackupAndRestore": "a stopped `mnistlab run` continues each cell from its last checkpoint when run again, and "
                         "`mnistlab train --checkpoint-dir DIR --resume` a run: leave it out",
     "ProgbarLogger": "the progress lines are `mnistlab train --progress`'s: leave it out",
@@ -1052,10 +1067,8 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
         raise SpecError(f"{source}: a run config must be a table, got {type_name(d)}", source=source)
     d = dict(plain_data(d))  # NumPy numbers of a Python caller's, as a file writes them
     train = d.get("train")
-    if isinstance(train, Mapping) and isinstance(train.get("schedule"), Mapping):
-        train = dict(train)
-        train["schedule"] = _typed(train["schedule"], SCHEDULES, source, ("train", "schedule"), lower=True)
-        d["train"] = train
+    if isinstance(train, Mapping) and (callable(train.get("schedule")) or isinstance(train.get("schedule"), Mapping)):
+        d["train"] = {**train, "schedule": _schedule(train["schedule"], source)}
     if "callbacks" in d:
         cbs = d["callbacks"]
         if not isinstance(cbs, (list, tuple)):
@@ -1125,6 +1138,17 @@ def parse_augment(settings: Mapping[str, Any], *, source: str = "command line") 
         return AugmentConfig.model_validate(settings)
     except ValidationError as exc:
         raise _validation_error(exc, source, AugmentConfig, prefix=("augment",)) from None
+
+
+def _schedule(schedule: Any, source: str) -> BaseModel:
+    """A ``train.schedule`` table as its class (:data:`SCHEDULES`); SpecError for a function, Keras's
+    ``LearningRateScheduler(fn)``'s (helper-245: "must be a valid dictionary ...")."""
+    if callable(schedule):
+        raise SpecError(f"{source}: train.schedule: a function is no schedule here: write a table, {{ type = \"step\", "
+                        "step_size = 1, gamma = 0.9 } (lr * 0.9 ** epoch), \"exponential\", \"cosine\" or \"onecycle\", or "
+                        "set self.model.lr in a mnistlab.Callback's on_epoch_begin, as a LearningRateScheduler would",
+                        path=("train", "schedule"), source=source)
+    return _typed(schedule, SCHEDULES, source, ("train", "schedule"), lower=True)
 
 
 def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where: tuple[str | int, ...], *,

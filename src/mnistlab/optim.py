@@ -442,6 +442,14 @@ def step_lr(epoch: float, base_lr: float, *, step_size: float, gamma: float) -> 
     return base_lr * gamma ** math.floor(epoch / step_size + 1e-9)
 
 
+def exponential_lr(step: float, base_lr: float, *, decay_steps: int, decay_rate: float, staircase: bool = False) -> float:
+    """Keras's ``ExponentialDecay``: ``base_lr * decay_rate ** (step / decay_steps)``, the exponent
+    floored with ``staircase``; ``step`` the batches trained before this one (Keras's
+    ``optimizer.iterations``, from 0)."""
+    p = step / decay_steps
+    return base_lr * decay_rate ** (math.floor(p + 1e-9) if staircase else p)
+
+
 def cosine_lr(epoch: float, base_lr: float, *, total_epochs: float, warmup_epochs: float = 0.0, min_lr: float = 0.0) -> float:
     """Linear warm-up from ~0 to ``base_lr`` over ``warmup_epochs``, then half a cosine down to ``min_lr``;
     a base below ``min_lr`` (ReduceLROnPlateau lowers it) stays as it is, never rising toward
@@ -502,6 +510,10 @@ def schedule_lr(schedule: ScheduleConfig | None, base_lr: float, epoch: float, t
         return step_lr(epoch, base_lr, step_size=schedule.step_size, gamma=schedule.gamma)
     if schedule.type == "cosine":
         return cosine_lr(epoch, base_lr, total_epochs=total_epochs, warmup_epochs=schedule.warmup_epochs, min_lr=schedule.min_lr)
+    if schedule.type == "exponential":  # per batch, as Keras's optimizer iterations count them
+        return exponential_lr(round(epoch * steps_per_epoch) if steps_per_epoch else epoch, base_lr,
+                              decay_steps=schedule.decay_steps, decay_rate=schedule.decay_rate,
+                              staircase=schedule.staircase)
     if schedule.type == "onecycle":
         return onecycle_lr(
             epoch, base_lr, total_epochs=total_epochs, pct_start=schedule.pct_start,
