@@ -66,8 +66,8 @@ def models() -> dict[str, tuple[object, str | None]]:
         "dilated": (keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(8, 3, dilation_rate=2), layers.Flatten(),
                                       layers.Dense(10)]), "dilation_rate = [2, 2] is a setting mnistlab does not build"),
         "leaky-relu-layer": (keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(32),
-                                               layers.LeakyReLU(), layers.Dense(10)]),
-                             "negative_slope = 0.3: mnistlab's leaky_relu activation has negative_slope = 0.2, and no other"),
+                                               layers.LeakyReLU(), layers.Dense(16), layers.LeakyReLU(negative_slope=0.1),
+                                               layers.Dense(10)]), None),  # (its default slope 0.3, and 0.1)
         "bias-initializer": (keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(),
                                                layers.Dense(10, bias_initializer="ones")]),
                              'bias_initializer = Ones() is a setting mnistlab does not build (only "Zeros")'),

@@ -550,8 +550,8 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
 
 @pytest.mark.parametrize(("layer", "said"), [
     ('{ type = "Add" }', '"Add" is not a layer here: Keras\'s Add of a shortcut is a Residual block: { type = "Residual"'),
-    ('{ type = "LeakyReLU" }', "layers[1] (LeakyReLU): its default slope (Keras 3's negative_slope = 0.3, tf.keras 2's "
-     "alpha) is not 0.2, the only one mnistlab's leaky_relu has: write negative_slope = 0.2"),
+    ('{ type = "LeakyReLU", negative_slope = -0.1 }', "negative_slope must be a number from 0 (Keras's LeakyReLU refuses "
+     "a negative one), got float -0.1"),
     ('{ type = "ReLU", max_value = 6 }', "layers[1] (ReLU): max_value = 6: mnistlab's relu activation has max_value = "
      "null, and no other"),
     ('{ type = "Reshape", target_shape = [28, 28, 1] }', '"Reshape" is not a layer here: a model\'s input is the image its '

@@ -798,3 +798,25 @@ def test_a_list_of_layer_objects_is_a_model_spec_as_a_keras_list_of_layers_is() 
                              {"type": "Dense", "units": 10, "activation": "softmax"}])
     assert spec.layers == (Conv2D(8, 3, activation="relu"), MaxPooling2D(2), Flatten(), Dense(10, activation="softmax"))
     assert parse_model_spec(spec.to_dict()) == spec  # recorded as tables, read back the same
+
+
+@pytest.mark.parametrize(("table", "slope"), [({"type": "LeakyReLU"}, 0.3), ({"type": "LeakyReLU", "alpha": 0.1}, 0.1),
+                                             ({"type": "LeakyReLU", "negative_slope": 0.01}, 0.01),
+                                             ({"type": "LeakyReLU", "negative_slope": 0.2}, 0.2),
+                                             ({"type": "Activation", "activation": "leaky_relu"}, 0.2)])
+def test_a_leaky_relu_layer_takes_keras_s_slope(table: dict, slope: float) -> None:
+    """helper-245: Keras's LeakyReLU(alpha=0.1) and LeakyReLU() (slope 0.3, Keras 3's default and tf.keras
+    2's) were refused: only the leaky_relu activation's 0.2 could be built."""
+    import torch
+
+    from mnistlab.models import build_model
+
+    spec = ModelSpec.from_dict({"input_shape": [28, 28, 1], "layers": [
+        "Flatten", {"type": "Dense", "units": 4}, table, {"type": "Dense", "units": 10, "activation": "softmax"}]})
+    model = build_model(spec)
+    x = torch.tensor([[-2.0, -1.0, 0.5, 3.0]])
+    leaky = next(m for m in model.modules() if isinstance(m, torch.nn.LeakyReLU))
+    assert leaky(x)[0].tolist() == pytest.approx([-2.0 * slope, -1.0 * slope, 0.5, 3.0])
+    again = ModelSpec.from_dict(spec.to_dict())  # recorded and read back: the same model, the same run key
+    assert again == spec and again.to_dict() == spec.to_dict()
+    assert ("negative_slope" in spec.to_dict()["layers"][2]) == (slope != 0.2)  # 0.2: as runs recorded it before

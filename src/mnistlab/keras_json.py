@@ -80,14 +80,15 @@ _READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
     "Activation": ({"activation": "activation"}, {}),
     "Normalization": ({"mean": "mean", "variance": "variance"}, {"axis": (-1, [-1]), "invert": (False,)}),
 }
-# Keras's activation layers with their default settings: mnistlab's Activation layer (LeakyReLU's
-# slope must be the leaky_relu activation's 0.2; Keras 3's layer defaults to 0.3).
+# Keras's activation layers with their default settings: mnistlab's Activation layer (LeakyReLU takes
+# any negative_slope, 0.3 unless given as Keras's layer; the leaky_relu activation's is 0.2).
 ACTIVATION_LAYERS: dict[str, tuple[str, dict[str, Any]]] = {
     "ReLU": ("relu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}),
     "Softmax": ("softmax", {"axis": -1}),
-    "LeakyReLU": ("leaky_relu", {"negative_slope": 0.2}),
+    "LeakyReLU": ("leaky_relu", {}),
     "ELU": ("elu", {"alpha": 1.0}),
 }
+KERAS_LEAKY_SLOPE = 0.3  # keras.layers.LeakyReLU's default negative_slope (tf.keras 2's alpha: 0.3 too)
 # keras.layers' Layer classes in Keras 3.15.1 (those mnistlab builds among them): a type of these
 # mnistlab does not build is said to be one, not "did you mean" a namesake of another meaning
 # (helper-155: SpatialDropout2D was offered Dropout, LayerNormalization Normalization)
@@ -327,11 +328,14 @@ def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[
     another setting. Read from Keras's JSON and from a spec (``{ type = "ReLU" }``) alike."""
     name, wanted = ACTIVATION_LAYERS[cls]
     alpha = cls == "LeakyReLU" and "alpha" in settings and "negative_slope" not in settings  # tf.keras 2's name
+    slope: Any = KERAS_LEAKY_SLOPE
     for key, value in settings.items():
         key = "negative_slope" if alpha and key == "alpha" else key
         if _every_layers(cls, key, value, f"{label} ({cls})", 0):
             continue
-        if key in wanted:
+        if cls == "LeakyReLU" and key == "negative_slope":  # any slope from 0, as Keras's layer takes (helper-245)
+            slope = value
+        elif key in wanted:
             if value != wanted[key] and not (isinstance(value, (int, float)) and isinstance(wanted[key], (int, float))
                                              and math.isclose(value, wanted[key], abs_tol=1e-9)):
                 written = "alpha" if alpha and key == "negative_slope" else key  # as the user wrote it (helper-131)
@@ -339,10 +343,10 @@ def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[
                                 f"{key} = {_json(wanted[key])}, and no other")
         elif not (value is None or value is False):
             raise SpecError(f"{label} ({cls}): {key} = {_json(value)} is a setting mnistlab does not build")
-    if cls == "LeakyReLU" and "negative_slope" not in settings and not alpha:  # tf.keras 2's default alpha: 0.3
-        raise SpecError(f"{label} ({cls}): its default slope (Keras 3's negative_slope = 0.3, tf.keras 2's alpha) is "
-                        "not 0.2, the only one mnistlab's leaky_relu has: write negative_slope = 0.2")
-    return _named({"type": "Activation", "activation": name, "keras_class": cls}, settings)
+    table = {"type": "Activation", "activation": name, "keras_class": cls}
+    if cls == "LeakyReLU":  # its slope as Keras's layer has it: 0.3 unless given (Keras 3's default, tf.keras 2's alpha)
+        table["negative_slope"] = slope
+    return _named(table, settings)
 
 
 def _named(table: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -350,8 +350,8 @@ def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
         # Keras updates moving = m * moving + (1 - m) * batch; torch's momentum is that (1 - m).
         bn = BatchNorm2d if len(in_shape) == 3 else BatchNorm1d
         return bn(in_shape[-1], eps=layer.epsilon, momentum=1.0 - layer.momentum)
-    if isinstance(layer, S.Activation):
-        return ACTIVATION_MODULES[layer.activation]()
+    if isinstance(layer, S.Activation):  # (Keras's LeakyReLU layer of its own slope)
+        return ACTIVATION_MODULES[layer.activation]() if layer.negative_slope is None else nn.LeakyReLU(layer.negative_slope)
     if isinstance(layer, S.Normalization):
         return Normalization(in_shape, layer)
     raise TypeError(f"no module for layer type {type(layer).__name__}")  # a new LayerSpec without a builder

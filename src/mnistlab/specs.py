@@ -305,7 +305,7 @@ class LayerSpec:
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if (f.name.endswith("_regularizer") or f.name in ("name", "keras_class")) and value is None:
+            if (f.name.endswith("_regularizer") or f.name in ("name", "keras_class", "negative_slope")) and value is None:
                 continue  # left out, as before regularizers and names were known: a recorded config keeps its key
             if f.name == "trainable" and value is True:
                 continue  # (as are trainable layers': every run recorded before layers could be frozen)
@@ -574,11 +574,23 @@ class Activation(LayerSpec):
 
     activation: str
     keras_class: str | None = dataclasses.field(default=None, kw_only=True)
+    # Keras's LeakyReLU(negative_slope) layer: a leaky_relu of another slope than the activation's 0.2
+    # (None: 0.2, Keras 3's keras.activations.leaky_relu default). helper-245: LeakyReLU(alpha=0.1) was refused.
+    negative_slope: float | None = dataclasses.field(default=None, kw_only=True)
     type: ClassVar[str] = "Activation"
     keras_name: ClassVar[str] = "activation"
 
     def __post_init__(self) -> None:
         _set(self, "activation", _activation(self.activation))
+        slope = self.negative_slope
+        if slope is not None:
+            if self.activation != "leaky_relu":
+                raise SpecError(f"negative_slope = {show(slope)}: only a leaky_relu activation has a slope, not "
+                                f"{self.activation}", path=("negative_slope",))
+            if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not 0 <= slope < math.inf:
+                raise SpecError(f"negative_slope must be a number from 0 (Keras's LeakyReLU refuses a negative one), "
+                                f"got {show(slope)}", path=("negative_slope",))
+            _set(self, "negative_slope", None if float(slope) == 0.2 else float(slope))  # (0.2: the activation's own)
         if self.keras_class is not None and ACTIVATION_LAYERS.get(self.keras_class, ("",))[0] != self.activation:
             raise SpecError(f"keras_class = {show(self.keras_class)}: the Keras layer this {self.activation} activation "
                             f"was written as must be one of {', '.join(ACTIVATION_LAYERS)}, with its activation",
