@@ -820,3 +820,16 @@ def test_a_leaky_relu_layer_takes_keras_s_slope(table: dict, slope: float) -> No
     again = ModelSpec.from_dict(spec.to_dict())  # recorded and read back: the same model, the same run key
     assert again == spec and again.to_dict() == spec.to_dict()
     assert ("negative_slope" in spec.to_dict()["layers"][2]) == (slope != 0.2)  # 0.2: as runs recorded it before
+
+
+def test_a_keras_argument_a_layer_does_not_take_is_said_in_one_line() -> None:
+    """helper-245: Conv2D(32, (3, 3), input_shape=(28, 28, 1)), as a Keras notebook writes its first
+    layer, raised a bare TypeError ("unexpected keyword argument")."""
+    from mnistlab.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"^Conv2D\(\): no argument 'input_shape' \(the input's shape is the model's: "
+                                        r"ModelSpec\(input_shape=\(28, 28, 1\), layers=\[\.\.\.\]\), not a layer's\); it takes "):
+        Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1))
+    with pytest.raises(SpecError, match=r"^Dense\(\): no argument 'activaton' \(did you mean \"activation\"\?\)"):
+        Dense(10, activaton="relu")
+    assert Dense(10, activation="relu").units == 10  # its own arguments still taken, by keyword and by position

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import functools
 import math
 import os
 import re
@@ -56,7 +57,7 @@ __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
     "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
     "BLOCK_TYPES", "KerasNode", "LayerSpec", "MaxPooling2D", "ModelSpec", "Normalization", "Pooling2D", "Residual",
-    "ResidualBlock", "Shape", "ZeroPadding2D", "builder_spec", "is_functional", "keras_graph", "keras_order",
+    "Regularizer", "ResidualBlock", "Shape", "ZeroPadding2D", "builder_spec", "is_functional", "keras_graph", "keras_order",
     "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
     "save_model_spec", "spec_warnings",
 ]
@@ -949,6 +950,28 @@ LAYER_TYPES: dict[str, type[LayerSpec]] = {
 }
 # Blocks: layers that stand for several Keras layers (their summary rows are those layers').
 BLOCK_TYPES: dict[str, type[LayerSpec]] = {cls.type: cls for cls in (Residual, ResidualBlock)}
+
+
+def _keras_arguments_said(cls: type[LayerSpec]) -> None:
+    """``cls(...)`` with an argument it does not take raises SpecError in Keras's words, the
+    fields it takes listed (helper-245: ``Conv2D(32, 3, input_shape=(28, 28, 1))`` raised a bare
+    TypeError, "unexpected keyword argument"); a ``TypeError`` of another kind stays one."""
+    built = cls.__init__
+
+    @functools.wraps(built)
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        known = {f.name for f in dataclasses.fields(cls) if f.init}
+        if unknown := [k for k in kwargs if k not in known]:
+            hint = (" (the input's shape is the model's: ModelSpec(input_shape=(28, 28, 1), layers=[...]), not a "
+                    "layer's)" if unknown[0] == "input_shape" else did_you_mean(unknown[0], sorted(known)))
+            raise SpecError(f"{cls.__name__}(): no argument {unknown[0]!r}{hint}; it takes {', '.join(sorted(known))}")
+        built(self, *args, **kwargs)
+
+    cls.__init__ = init  # type: ignore[method-assign]
+
+
+for _cls in (*LAYER_TYPES.values(), *BLOCK_TYPES.values()):
+    _keras_arguments_said(_cls)
 LAYER_ALIASES: dict[str, str] = {
     "maxpool2d": "MaxPooling2D", "avgpool2d": "AveragePooling2D", "averagepool2d": "AveragePooling2D",
     "globalavgpool2d": "GlobalAveragePooling2D", "convolution2d": "Conv2D", "batchnorm": "BatchNormalization",
