@@ -126,7 +126,7 @@ def test_unknown_dataset_and_model_and_missing_keys():
 
 @pytest.mark.parametrize("key, hint", [
     ("lrate", ' (did you mean "lr"?)'),  # helper-96: was "evaluate", the nearest top-level key by spelling
-    ("learning_rate", ' (did you mean "lr"?)'),  # Keras's word: was no hint at all
+    ("learning_rate", " (Keras 3's learning_rate is lr here, train.lr)"),  # Keras's word: was no hint at all
     ("epoch", ' (did you mean "epochs"?)'),
     ("validation_split", " (Keras's validation_split is data.validation here, a fraction or a count; "),
 ])

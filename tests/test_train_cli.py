@@ -453,7 +453,8 @@ def test_a_bad_flag_value_is_blamed_on_the_command_line_not_the_file(data_dir, t
     cfg.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[train]\nepochs = 1\n')
     for args, needle in [(["--model", "nope"], "error: command line: model:"),
                          (["--set", "train.bogus=1"], "error: command line: train:"),
-                         (["--set", "train.learning_rate=0.1"], 'unknown key "learning_rate" (did you mean "lr"?)'),
+                         (["--set", "train.learning_rate=0.1"],
+                          'unknown key "learning_rate" (Keras 3\'s learning_rate is lr here, train.lr)'),
                          (["--subset", "0"], "'--subset': 0 is not in the range x>=1")]:  # not "all of them"
         assert main(["train", "--config", str(cfg), "--data-dir", str(data_dir), *args]) == 2
         err = capsys.readouterr().err

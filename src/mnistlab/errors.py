@@ -266,7 +266,7 @@ KERAS_ELSEWHERE = {
     "loss": "the loss is always Keras's sparse_categorical_crossentropy on the softmax output; "
             "train.label_smoothing smooths it; one-hot labels (to_categorical's, for categorical_crossentropy) are "
             "taken as they are in Python, train((x, y_onehot), model) and run.evaluate(x, y_onehot)",
-    "learning_rate": "Keras 3's learning_rate is train.lr here: lr = 0.001 in a [train] table",
+    "learning_rate": "Keras 3's learning_rate is lr here, train.lr",
     "metrics": "accuracy and loss, and their val_ twins with validation, are always recorded",
     "verbose": "progress is `mnistlab train --progress lines|bar|none`; `mnistlab run` shows each cell as it "
                "ends, a live table on a terminal; progress= in Python",
