@@ -558,7 +558,7 @@ def test_a_comparison_figure_of_two_datasets_says_its_accuracies_do_not_compare(
         assert main(["plot", kind, *target, "--store", str(store), "-o", str(tmp_path / f"{kind}.png")]) == 0
         err = capsys.readouterr().err
         assert "warning: these runs were scored on 2 different test sets (mnist (20 test images), fashion-mnist " \
-               "(20 test images)): their test accuracies do not compare, so their points do not rank on one axis" in err
+               "(20 test images)): their test accuracies do not compare, so the figure does not rank them" in err
     fig = views.figure_for("params", RunStore(store), str(p))
     titles = [fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""] + [a.get_title() for a in fig.axes]
     assert any("scored on different test sets" in t for t in titles), titles

@@ -658,6 +658,7 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     if beyond:
         title += f"\nthe {len(rows)} best of {len(scored)} variants"
     ax.set(title=title, xlabel="variant", ylabel="test accuracy")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))  # as the tables and the history's axis (helper-244: 0.90)
     _left_out(ax, [r for r in given if str(r.get("variant")) not in beyond], rows, "no test accuracy")
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -736,6 +737,7 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + (high - low) * 0.045 * stacked)
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     _left_out(ax, given, rows, f"no {xlabel.split(' (')[0]}: a committee across variants has none of its own")
     ax.grid(alpha=0.3)
     if max(map(len, groups.values())) > MAX_STACKED:  # counted ("12 variants"), not named by their points: a key
@@ -1004,6 +1006,7 @@ def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = 
     ax.invert_yaxis()
     ax.set_xlim(0, 1.12)
     ax.set(title="Per-class accuracy", xlabel="accuracy (recall: of the class's images, the share read as it)", ylabel="class")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))  # (helper-244: a 0-1 axis beside % bar labels)
     return fig
 
 

@@ -375,7 +375,7 @@ def across_test_sets(fig: Figure, runs: Sequence[RunRecord], *, warn: bool = Tru
     from mnistlab.comparison import smoke_run, scored_test_images
 
     if (note := scored_on_note(runs)) and warn:
-        warnings.warn(note.replace("no row is marked best", "their points do not rank on one axis"), ReportWarning,
+        warnings.warn(note.replace("no row is marked best", "the figure does not rank them"), ReportWarning,
                       stacklevel=user_level())
     if note:
         subtitle(fig, "scored on different test sets: the accuracies do not compare")
