@@ -783,3 +783,22 @@ def test_a_figure_file_says_what_drew_it_embeds_truetype_and_is_drawn_again_alik
     capsys.readouterr()
     assert main([*args, "-o", str(tmp_path / "g.bmp")]) == 2
     assert "the file name must end in .png, .pdf, .svg, .eps, .jpg, .jpeg, .tif, .tiff" in capsys.readouterr().err
+
+
+def test_a_grid_entry_named_for_one_model_says_which_variants_it_stands_for(tmp_path: Path, data_dir: Path) -> None:
+    """helper-244: `plot confusion paper --variant cnn` of a grid over datasets said "has no scored run of
+    variant 'cnn'" though it had six; its history draws every variant the entry expands into."""
+    from mnistlab.execute import run_experiment
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[grid]\ndataset = ["mnist", "fashion-mnist"]\n[[variants]]\nname = "cnn"\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    with pytest.raises(StoreError, match=r"^variant 'cnn' of 'exp' is a grid of 2 \('cnn,dataset=fashion-mnist', "
+                                         r"'cnn,dataset=mnist'\): a figure of one model draws one of them, --variant "
+                                         r"cnn,dataset=fashion-mnist$"):
+        views.figure_for("confusion", store, "exp", variant="cnn", data_dir=data_dir)
+    with pytest.warns(ReportWarning, match="different test sets"):
+        fig = views.figure_for("history", store, "exp", variant="cnn")
+    assert {line.get_label() for line in fig.axes[0].get_lines()} >= {"cnn,dataset=mnist train",
+                                                                      "cnn,dataset=fashion-mnist train"}

@@ -28,6 +28,7 @@ from mnistlab.comparison import (
 from mnistlab.datasets import Dataset, run_dataset
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean, user_level
+from mnistlab.files import shell_word
 from mnistlab.metrics import committee_probs, confusion_matrix, misclassified
 from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
@@ -90,16 +91,30 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
         if not runs and (why := never_run(ref, variant, quick)):
             raise StoreError(why)
         if not runs:
-            across = sorted({c.variant for c in store.committees(ref.recorded_as(quick=quick))} - set(names)
-                            | set(ref.file.committee_variants() if ref.file is not None else ()))
-            raise StoreError(f"experiment {ref.name!r} has no {'scored' if diverged else 'finished'} run of variant {variant!r}"
-                             f"{did_you_mean(variant, [*names, *across])}; variants: {', '.join(names)}"
-                             + (f"; committees: {', '.join(across)}" if across else ""))
+            raise _no_variant(store, ref, variant, names, quick=quick, diverged=diverged)
     # Variants in the order they first ran (the experiment file's order), then by seed.
     first: dict[str, int] = {}
     for i, r in enumerate(runs):
         first.setdefault(str(r.variant), i)
     return sorted(runs, key=lambda r: (first[str(r.variant)], r.seed if r.seed is not None else 0, r.created_at))
+
+
+def _no_variant(store: RunStore, ref: Any, variant: str, names: Sequence[str], *, quick: bool,
+                diverged: bool) -> StoreError:
+    """:func:`resolve_runs`' error for a ``variant`` none of whose runs (of ``names``' variants) is
+    there: a grid entry's name, with the variants it stands for (helper-244: "has no scored run of
+    variant 'cnn'" of a grid over datasets), else the variants and committees, with a did-you-mean."""
+    from mnistlab.experiments import grid_family
+
+    if family := grid_family(variant, names):
+        shown = ", ".join(repr(n) for n in family)
+        return StoreError(f"variant {variant!r} of {ref.name!r} is a grid of {len(family)} ({shown}): a figure of one "
+                          f"model draws one of them, --variant {shell_word(family[0])}")
+    across = sorted({c.variant for c in store.committees(ref.recorded_as(quick=quick))} - set(names)
+                    | set(ref.file.committee_variants() if ref.file is not None else ()))
+    return StoreError(f"experiment {ref.name!r} has no {'scored' if diverged else 'finished'} run of variant {variant!r}"
+                      f"{did_you_mean(variant, [*names, *across])}; variants: {', '.join(names)}"
+                      + (f"; committees: {', '.join(across)}" if across else ""))
 
 
 def _not_at_current_settings(experiment: str, variant: str | None, current: Sequence[RunRecord],
