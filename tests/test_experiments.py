@@ -787,9 +787,9 @@ def test_a_file_saved_with_a_byte_order_mark_reads_and_utf_16_says_so(tmp_path: 
     ('[base]\ndataset = "mnist"\nmodel = { layers = [{ type = "Flatten", input_shape = [28, 28, 1] }, '
      '{ type = "Dense", units = 10 }] }\n[[variants]]\nname = "a"\n',
      "unknown key 'input_shape' (the input's shape is the model's: input_shape = [28, 28, 1] at its top level"),
-    (TINY + '[[variants]]\nname = "a"\n"train.class_weight" = { 0 = 2.0 }\n',
-     '"train.class_weight": the base has no key "class_weight" (every image counts once in the loss: mnistlab has no '
-     'class or sample weights'),
+    (TINY + '[[variants]]\nname = "a"\n"train.sample_weight" = [2.0]\n',
+     '"train.sample_weight": the base has no key "sample_weight" (every image counts once in the loss: mnistlab has no '
+     'per-image weights'),
     ('[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n[base.train]\nsteps_per_epoch = 10\n[[variants]]\nname = "a"\n',
      'train: unknown key "steps_per_epoch" (an epoch is one pass over the training images: data.subset'),
     # new-user finding (helper-102): a variant's own Keras word got the known keys only
@@ -892,7 +892,8 @@ def test_every_mistake_of_one_variant_is_said_at_once_each_at_its_line(tmp_path:
             '"train.epochs" = "three"\n"train.bogus" = 1\n[[variants]]\nname = "ok"\n"train.optimizer" = "adamm"\n')
     said = _said_at(tmp_path, text, ('"train.learning_rate" = 0.1', '"train.optimizer" = "sgdd"',
                                      '"train.epochs" = "three"', '"train.bogus" = 1', '"train.optimizer" = "adamm"'))
-    assert 'variant "sgd": "train.learning_rate": the base has no key "learning_rate" (did you mean "lr"?)' in said[0]
+    assert ('variant "sgd": "train.learning_rate": the base has no key "learning_rate" (Keras 3\'s learning_rate is lr '
+            'here') in said[0]
     assert 'variant "sgd": train.optimizer: got "sgdd"' in said[1] and "more:" not in said[1]
     assert 'variant "sgd": train.epochs: must be a valid integer (got "three")' in said[2]
     assert 'variant "ok": train.optimizer: got "adamm"' in said[4]

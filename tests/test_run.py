@@ -905,9 +905,6 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
         train("mnist", "seed000-dense", 1, loss="categorical_crossentropy")
     with pytest.raises(SpecError, match=r'unknown setting "metrics": accuracy and loss, and their val_ twins'):
         train("mnist", "seed000-dense", 1, metrics=["accuracy"])
-    with pytest.raises(SpecError, match=r'unknown setting "class_weight": every image counts once in the loss: '
-                                        r"mnistlab has no class or sample weights \(Keras's fit\(class_weight=\)"):
-        train("mnist", "seed000-dense", 1, class_weight={0: 2.0})
     with pytest.raises(SpecError, match=r'unknown setting "sample_weight": every image counts once in the loss'):
         train("mnist", "seed000-dense", 1, sample_weight=np.ones(3))
     with pytest.raises(SpecError, match=r'unknown setting "initial_epoch": a stopped run continues from its checkpoint '

@@ -443,3 +443,50 @@ def test_a_slow_but_sane_start_is_not_called_a_blow_up(data_dir):
     r = run_config(cfg(dataset="mnist", train={"epochs": 2, "optimizer": "sgd", "lr": 0.001}), data_dir=data_dir,
                    progress="none")
     assert r.status == "finished" and r.history[0]["accuracy"] < 0.5  # barely learning, and not diverged
+
+
+KERAS_CLASS_WEIGHT = __import__("json").loads((Path(__file__).parent / "data" / "keras_class_weight.json").read_text())
+
+
+@pytest.mark.parametrize("case", KERAS_CLASS_WEIGHT["cases"], ids=lambda c: c["name"])
+def test_class_weights_weigh_the_loss_as_keras_s_fit_does(case: dict) -> None:
+    """helper-245: Keras's fit(class_weight=...) could not be written. Each epoch's logged loss and the
+    weights after fit, as bench/keras_class_weight.py recorded Keras's (a class not in the table: 1.0)."""
+    from mnistlab.run import Split, class_weights
+
+    rec = KERAS_CLASS_WEIGHT
+    images, y = torch.tensor(rec["images"], dtype=torch.uint8), torch.tensor(rec["y"])
+    layer = torch.nn.Linear(16, 3)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(rec["kernel"]).T)
+        layer.bias.copy_(torch.tensor(rec["bias"]))
+    split = Split(images, y, None, None, images, y, False, 3, {"class_names": ["0", "1", "2"]})
+    weights = class_weights(case["class_weight"], split)  # a file's table: class indices as strings
+    assert (weights is None) == (case["class_weight"] is None)
+    trainer = Trainer(torch.nn.Sequential(torch.nn.Flatten(), layer), optimizer="sgd", lr=rec["lr"],
+                      batch_size=len(y), class_weight=weights)
+    history = trainer.fit(images, y, epochs=rec["epochs"]).history
+    assert [h["loss"] for h in history] == pytest.approx(case["loss"], rel=2e-6)
+    torch.testing.assert_close(layer.weight.detach().T, torch.tensor(case["kernel"]), atol=2e-6, rtol=0)
+    torch.testing.assert_close(layer.bias.detach(), torch.tensor(case["bias"]), atol=2e-6, rtol=0)
+
+
+def test_class_weights_by_name_balanced_and_wrong(data_dir: Path) -> None:
+    """A table by class name, scikit-learn's "balanced", and each mistake in one line before training."""
+    from mnistlab.errors import SpecError
+    from mnistlab.run import class_weights
+
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 300}})
+    data = prepare_data(cfg, data_dir, torch.device("cpu"))
+    by_name = class_weights({"Ankle boot": 3.0, "0": 2.0}, data)
+    assert by_name.tolist() == [2.0] + [1.0] * 8 + [3.0]
+    counts = torch.bincount(data.train_y, minlength=10).double()
+    assert torch.allclose(class_weights("balanced", data).double(), len(data.train_y) / (10 * counts))
+    for setting, said in (([1.0] * 3, "3 weights for 10 classes"), ({"Sock": 1.0}, "'Sock' is no class of the data"),
+                          ({12: 1.0}, "12 is no class of the data"), ([0.0] * 10, "every class weighs 0")):
+        with pytest.raises(SpecError, match=said):
+            class_weights(setting, data)
+    for setting, said in (("balance", 'must be "balanced", a list of one weight per class'),
+                          ([-1.0] * 10, "a class's weight is a number from 0")):
+        with pytest.raises(SpecError, match=said):
+            parse_run_config({"train": {"class_weight": setting}})

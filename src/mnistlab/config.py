@@ -262,6 +262,9 @@ class SWAConfig(BaseModel):
     lr: float | None = Field(None, gt=0, le=100)  # constant learning rate from start_epoch on; None = unchanged
 
 
+CLASS_WEIGHT_KEYS = 100_000  # the most classes train.class_weight weighs (a dataset's classes are far fewer)
+
+
 class TrainConfig(BaseModel):
     """How a run trains. Defaults are Keras's (batch 32, Adam with lr 1e-3, eps 1e-7)."""
 
@@ -291,6 +294,12 @@ class TrainConfig(BaseModel):
     #: Keras 3's ``sqrt(acc + eps)`` is kept where tf.keras 2 had ``sqrt(acc) + eps``)
     initial_accumulator_value: float | None = Field(None, ge=0, le=1e6)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    #: Keras's ``fit(class_weight=...)``: each training image's loss times its class's weight, the batch's
+    #: loss their mean (Keras's sample weights, reduced over the batch's size); validation and test losses
+    #: are not weighted, as Keras's are not. A list of one weight per class; a table of weights by class
+    #: index ("0" in a file) or class name, a class not in it weighing 1.0 as in Keras; or "balanced",
+    #: scikit-learn's n_images / (n_classes * the class's count) over the training images.
+    class_weight: list[float] | dict[int | str, float] | Literal["balanced"] | None = None
     seed: int = Field(0, ge=0, lt=2**63)
     schedule: Schedule | None = None
     device: str = "auto"  # auto cpu cuda cuda:N mps
@@ -368,6 +377,31 @@ class TrainConfig(BaseModel):
         if not ok:
             raise ValueError(f'unknown device "{v}"; use auto, cpu, cuda, cuda:N or mps')
         return d
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _class_weight_form(cls, v: Any) -> Any:
+        """One line for a word other than "balanced" (pydantic said each form of the union)."""
+        if isinstance(v, str) and v != "balanced":
+            raise ValueError(f'must be "balanced", a list of one weight per class or a table of weights by class, '
+                             f"got {show(v)}")
+        return v
+
+    @field_validator("class_weight")
+    @classmethod
+    def _check_class_weight(cls, v: Any) -> Any:
+        """Weights that are numbers from 0 (Keras multiplies each loss by them), not all 0 (no image
+        would train), at most :data:`CLASS_WEIGHT_KEYS` of them, a key an index from 0 or a name."""
+        weights = list(v.values()) if isinstance(v, dict) else v if isinstance(v, list) else []
+        if len(weights) > CLASS_WEIGHT_KEYS:
+            raise ValueError(f"at most {CLASS_WEIGHT_KEYS:,} classes are weighed, got {len(weights):,}")
+        if bad := next((w for w in weights if not 0 <= w < math.inf), None):
+            raise ValueError(f"a class's weight is a number from 0 (each image's loss times it), got {bad:g}")
+        if weights and not any(weights) and isinstance(v, list):
+            raise ValueError("every class weighs 0: no image would train")
+        if isinstance(v, dict) and (neg := next((k for k in v if isinstance(k, int) and k < 0), None)) is not None:
+            raise ValueError(f"class {neg}: a class index counts from 0")
+        return v
 
     @field_validator("schedule")
     @classmethod

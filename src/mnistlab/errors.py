@@ -270,8 +270,10 @@ KERAS_ELSEWHERE = {
     "metrics": "accuracy and loss, and their val_ twins with validation, are always recorded",
     "verbose": "progress is `mnistlab train --progress lines|bar|none`; `mnistlab run` shows each cell as it "
                "ends, a live table on a terminal; progress= in Python",
-    "class_weight": "every image counts once in the loss: mnistlab has no class or sample weights (Keras's "
-                    "fit(class_weight=) and sample_weight=); the confusion matrix shows what an imbalance costs",
+    "class_weight": "Keras's class_weight is train.class_weight here: class_weight = [1.0, 2.0, ...], a table by "
+                    "class, or \"balanced\"",
+    "sample_weight": "every image counts once in the loss: mnistlab has no per-image weights (Keras's fit("
+                     "sample_weight=)); train.class_weight weighs each class, as Keras's class_weight",
     "steps_per_epoch": "an epoch is one pass over the training images: data.subset trains on fewer of them, "
                        "train.epochs sets the passes",
     "initial_epoch": "a stopped run continues from its checkpoint where it stopped (mnistlab train --resume, or "
@@ -281,7 +283,6 @@ KERAS_ELSEWHERE = {
     "bias_initializer": "biases start at zeros, Keras's default bias_initializer; no other is offered: "
                         "kernel_initializer sets how the weights start",
 }
-KERAS_ELSEWHERE["sample_weight"] = KERAS_ELSEWHERE["class_weight"]
 # The same words given to :func:`mnistlab.run.train` (Keras's fit() and compile() arguments), where
 # mnistlab's Python word differs from a file's; the others are said as KERAS_ELSEWHERE says them.
 KERAS_ELSEWHERE_IN_PYTHON = {

@@ -36,6 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
+                             TrainConfig,
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
                              setting_doubts_warning, warn_if_min_lr_never_acts)
@@ -185,6 +186,10 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
         out.append(SpecError(why, path=("model", "input_shape")))
     out += setting_mistakes(config, device=files_here)
+    weights = (config.get("train") or {}).get("class_weight")
+    if isinstance(weights, list) and len(weights) != found[0]:  # (a table's names: said as the run reads its data)
+        out.append(SpecError(f"train.class_weight: {len(weights)} weights for {found[0]} classes: give one for each "
+                             "class, in their order, or a table of some of them", path=("train", "class_weight")))
     try:
         _check_validation(config.get("data") or {}, found[1])
     except SpecError as exc:
@@ -498,6 +503,7 @@ def _run_config(
     spec = adapt_normalization(start_spec(spec, fit) if fit else spec, data.train_x)
     resolved["model"] = spec.to_dict()
     _fit_data_to_model(cfg, spec, data, validation_data, device)
+    weights = class_weights(t.class_weight, data)  # (a key that is no class: said before anything trains)
     if on_data_ready is not None:
         on_data_ready(data)
     flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
@@ -509,7 +515,7 @@ def _run_config(
     with plan.use_threads():
         trainer = Trainer(
             model, optimizer=t.optimizer, **optimizer_settings(cfg),
-            batch_size=t.batch_size, label_smoothing=t.label_smoothing,
+            batch_size=t.batch_size, label_smoothing=t.label_smoothing, class_weight=weights,
             schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg, extra_callbacks, extra_at),
             seed=t.seed, progress=progress, plan=plan, interrupt=interrupt,
         )
@@ -525,6 +531,8 @@ def _run_config(
                              else "none" if data.val_y is None else cfg.data.split)
     if started is not None:
         metrics["initial_weights"] = started
+    if weights is not None:  # each class's weight as trained ("balanced": computed from the training labels)
+        metrics["class_weights"] = [round(float(w), 9) for w in weights]
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model,
@@ -1701,7 +1709,7 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     each (not only "unknown setting")."""
     for word in overrides:  # the first Keras word given, as the user wrote them
         hint = KERAS_ELSEWHERE_IN_PYTHON.get(word) or KERAS_ELSEWHERE.get(word)
-        if hint is None:
+        if hint is None or word in TrainConfig.model_fields:  # (class_weight: Keras's word, train()'s too)
             continue
         raise SpecError(f'train(): unknown setting "{word}": ' + hint.replace("{value!r}", repr(overrides[word])), path=(word,),
                         source="train()")
@@ -1946,6 +1954,44 @@ def evaluation(log_probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, 
                           label_smoothing=label_smoothing)
     acc = float((log_probs.argmax(1) == target.argmax(1)).mean())
     return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
+
+
+def class_weights(setting: Any, data: Split) -> torch.Tensor | None:
+    """``train.class_weight`` (:class:`~mnistlab.config.TrainConfig`) as the float32 (classes,) the
+    trainer weighs each image's loss by, for ``data``'s classes: a list, one weight each; a table by
+    class index (``"3"`` in a file) or name, the classes not in it 1.0 (Keras's ``class_weight``);
+    ``"balanced"``: scikit-learn's ``compute_class_weight`` over the training labels, n / (k * count),
+    a class with no training image 1.0. None for None. SpecError for a list of another length, a
+    key that names no class."""
+    if setting is None:
+        return None
+    k, names = data.num_classes, [str(n) for n in data.provenance.get("class_names") or range(data.num_classes)]
+    if setting == "balanced":
+        counts = torch.bincount(data.train_y.cpu(), minlength=k).double()
+        return torch.where(counts > 0, len(data.train_y) / (k * counts.clamp(min=1)), 1.0).float()
+    if isinstance(setting, list):
+        if len(setting) != k:
+            raise SpecError(f"train.class_weight: {len(setting)} weights for {k} classes: give one for each class, in "
+                            f"their order ({', '.join(names[:4])}{', ...' if k > 4 else ''}), or a table of some of them")
+        weights = torch.tensor(setting, dtype=torch.float32)
+    else:
+        weights = _weights_by_class(setting, k, names)
+    if not weights.any():
+        raise SpecError("train.class_weight: every class weighs 0: no image would train")
+    return weights
+
+
+def _weights_by_class(setting: Mapping[Any, float], k: int, names: Sequence[str]) -> torch.Tensor:
+    """:func:`class_weights` of a table: float32 (k,), 1.0 for a class not in it."""
+    weights = torch.ones(k, dtype=torch.float32)
+    for key, w in setting.items():
+        at = int(key) if isinstance(key, int) or (str(key).isdigit() and str(key) not in names) else (
+            names.index(str(key)) if str(key) in names else None)
+        if at is None or not 0 <= at < k:
+            raise SpecError(f"train.class_weight: {key!r} is no class of the data (its {k} classes: "
+                            f"{clip(', '.join(names), 80)}; by index 0 to {k - 1})")
+        weights[at] = float(w)
+    return weights
 
 
 def csv_labels(x: Any, class_names: Sequence[str], dataset: Any) -> np.ndarray:

@@ -184,7 +184,8 @@ class Trainer:
     model turn its fast paths off (checked when it is made and before every epoch, so a hook that a
     callback registers in ``on_train_begin`` fires too). ``interrupt()``, when given, is asked
     before each epoch; True stops the fit there as Ctrl-C does (``interrupted``, the finished epochs
-    kept): :class:`~mnistlab.callbacks.StopBetweenEpochs` takes a stop so.
+    kept): :class:`~mnistlab.callbacks.StopBetweenEpochs` takes a stop so. ``class_weight``: float
+    (classes,), Keras's ``class_weight`` (:meth:`autograd_step`); None weighs every image alike.
     """
 
     _divergence_hint: str  # why the run diverged: set by run_epoch when the loss stops being finite
@@ -207,6 +208,7 @@ class Trainer:
         initial_accumulator_value: float | None = None,
         batch_size: int = 32,
         label_smoothing: float = 0.0,
+        class_weight: torch.Tensor | None = None,
         schedule: ScheduleConfig | None = None,
         augment: AugmentConfig | None = None,
         callbacks: Sequence[Callback] = (),
@@ -225,21 +227,20 @@ class Trainer:
         # the epoch's penalties (summed over images; images), each epoch's mean (None: a resumed run's), said
         self._penalty_paid, self._penalty_means, self._said_penalty = list[Any]([0.0, 0]), list[float | None](), False
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
-        self.optimizer_name = optimizer
-        self.optimizer = self.plan.optimizer(make_optimizer(
+        self.optimizer_name, self.optimizer = optimizer, self.plan.optimizer(make_optimizer(
             optimizer, trainable(model), lr=self.base_lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad, centered=centered, rho=rho,
             initial_accumulator_value=initial_accumulator_value))
         if isinstance(self.optimizer, KerasLearningRate):  # a callback's optimizer.learning_rate = x sets self.lr
             self.optimizer.owner = self
-        self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
+        self.class_weight = None if class_weight is None else class_weight.to(self.plan.device, torch.float32)  # (classes,)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
+        self.compute_gradients = self._gradients()
         self.augmenter = (Augmenter(augment, seed=seed + 1, device=self.plan.device)
                           if augment is not None and not augment.is_identity() else None)
         self.callbacks = list(callbacks)  # what checkpoints save; the progress logger goes last, as in Keras
         self.hooks = CallbackList([*self.callbacks, *self.plan.callbacks(), make_progress(progress)], trainer=self)
-        self.shuffle_gen = torch.Generator().manual_seed(seed)
-        self.stop_training = False
+        self.shuffle_gen, self.stop_training = torch.Generator().manual_seed(seed), False
         self.interrupt = interrupt  # asked before each epoch: True stops the fit as Ctrl-C does
         self.flushes_denormals, self.epochs_done = False, 0  # (the first set by fit())
         self.history: list[dict[str, Any]] = []
@@ -357,7 +358,7 @@ class Trainer:
                 if self.interrupt is not None and self.interrupt():  # a stop asked for as the last epoch ended
                     raise KeyboardInterrupt
                 if self.plan.follow_hooks(self.model):  # a callback hooked the model: no fast path may skip it
-                    self.compute_gradients = self.plan.gradients(self.autograd_step, self.label_smoothing)
+                    self.compute_gradients = self._gradients()
                 self._penalty_paid = [0.0, 0]  # the epoch's weight penalties (summed over its images), images
                 entry = self.run_epoch(self.epochs_done, epochs, images, labels, val)
                 if entry is None:
@@ -492,11 +493,25 @@ class Trainer:
         self.optimizer.step()
         return loss.detach(), (logits.detach().argmax(1) == yb).sum()
 
+    def _gradients(self) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """The step computing ``(loss, logits)`` and the gradients: the plan's (a hand-written dense
+        step where it applies), or autograd's where classes are weighted (the dense step's loss is
+        the plain mean)."""
+        return self.autograd_step if self.class_weight is not None else self.plan.gradients(self.autograd_step,
+                                                                                            self.label_smoothing)
+
     def autograd_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy (plus the weight penalties, as Keras adds them) and logits of a float
-        batch; sets every parameter's ``.grad`` (autograd)."""
+        batch; sets every parameter's ``.grad`` (autograd). With ``class_weight``, each image's
+        cross-entropy times its class's weight, their mean over the batch's images (Keras's
+        ``class_weight`` as sample weights, reduced by ``sum_over_batch_size``: not divided by the
+        weights' sum, as torch's ``cross_entropy(weight=...)`` would)."""
         logits = self.plan.forward(x)
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
+        if self.class_weight is None:
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
+        else:
+            each = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing, reduction="none")
+            loss = (each * self.class_weight[y]).mean()
         if self.penalised and (penalty := regularization_loss(self.model)) is not None:  # Keras's model.losses,
             loss = loss + penalty  # in the loss it trains on and reports
             paid = self._penalty_paid  # ... and kept aside, so that a blow-up is judged without it (_judged)

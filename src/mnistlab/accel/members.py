@@ -70,6 +70,8 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
         return "train.use_ema / train.swa: the weight average is kept per model by the trainer"
     if first.evaluate.tta is not None:
         return "evaluate.tta scores each member on its own"
+    if first.train.class_weight is not None:
+        return "train.class_weight: the trainer weighs each image's loss"
     if first.weights is not None:
         return "weights: each member loads the file into a model of its own"
     data = first.data

@@ -500,9 +500,17 @@ def _optimizer_text(cfg: RunConfig, *, changed: bool = False) -> str:
     text = f"{t.optimizer} lr {cfg.lr:g}" + (f" ({', '.join(knobs)})" if knobs else "")
     extras = [f"{t.schedule.type} schedule"] if t.schedule else []
     extras += [f"label smoothing {t.label_smoothing:g}"] if t.label_smoothing else []
+    extras += [f"class weights {_weights_said(t.class_weight)}"] if t.class_weight is not None else []
     extras += [f"EMA {t.ema_momentum:g}"] if t.use_ema else []
     extras += [f"SWA from epoch {t.swa.start_epoch}"] if t.swa else []
     return ", ".join([text, *extras])
+
+
+def _weights_said(weights: Any) -> str:
+    """``train.class_weight`` in a line: ``balanced``, ``1, 2, 1, ...`` or ``Shirt 3``."""
+    if isinstance(weights, dict):
+        return ", ".join(f"{k} {v:g}" for k, v in weights.items())
+    return str(weights) if isinstance(weights, str) else ", ".join(f"{w:g}" for w in weights)
 
 
 def recipe_said(cfg: RunConfig) -> str:
