@@ -621,7 +621,7 @@ def test_plot_history_of_a_grid_entry_draws_every_variant_it_expands_into(tmp_pa
     store = RunStore(tmp_path / "s")
     run_experiment(p, store, data_dir=data_dir)
     fig = figure_for("history", store, "exp", variant="pen")
-    labels = {t.get_text() for legend in fig.legends for t in legend.get_texts()}  # one legend, beside the panels
+    labels = {t.get_text() for t in fig.axes[-1].get_legend().get_texts()}  # one legend, beside the panels
     assert "committee" not in fig._suptitle.get_text(), fig._suptitle.get_text()  # a grid entry's runs (helper-131)
     assert {"pen,lr=0.01 train", "pen,lr=0.1 train"} <= labels and not any(t.startswith("plain") for t in labels)
     with pytest.raises(StoreError):

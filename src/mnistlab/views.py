@@ -481,8 +481,8 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         records, committee = _runs_or_members(store, target, variant, quick)
         if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
             records = _in_table_order(store, target, records, quick)
-            return Drawing(across_test_sets(_curves_named(plot_history(_curves_of(records, each_seed)), records,
-                                                           committee), records))
+            curves = _curves_of(records, each_seed or committee is not None)  # (a committee's members: each its own)
+            return Drawing(across_test_sets(_curves_named(plot_history(curves), records, committee), records))
         ds = _dataset_of(records[0], data_dir)
         fig = _data_figure(kind, ds, split, index, rows, cols)
         subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
