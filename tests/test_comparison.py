@@ -578,6 +578,19 @@ def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_d
                                    else ([], PART_NOTE))  # a table on a terminal: on stderr, beside it
     assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "csv"]) == 0
     assert "best: the highest" not in capsys.readouterr().out  # a csv stays a csv
+    # helper-244: a paper's table: LaTeX (booktabs), "±" in Markdown, the key and notes as % comments
+    assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "markdown"]) == 0
+    page = capsys.readouterr().out
+    assert " ± " in page and " +- " not in page.split("\n\n")[0]
+    assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "latex"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[:3] == ["% mnistlab compare: needs \\usepackage{booktabs}", "\\begin{tabular}{lrrrrrrr}", "\\toprule"]
+    body = lines[lines.index("\\midrule") + 1:lines.index("\\bottomrule")]
+    assert len(body) == 2 and all(row.endswith(" \\\\") and row.count(" & ") == 7 for row in body), body
+    assert "\\% $\\pm$ " in body[0] and ("best" in body[0] or "best" in body[1])
+    comments = lines[lines.index("\\end{tabular}") + 1:]
+    assert comments[0].startswith("% best: the highest") and comments[-1] == "% " + PART_NOTE.rstrip() and not err
 
 
 @pytest.mark.timeout(60)  # the bug blocked for ever: then this fails, the suite goes on

@@ -1518,12 +1518,39 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
         return buf.getvalue()
     if fmt == "markdown":
         heads, cells = display_cells(rows)
-
+        cells = [[c.replace(" +- ", " ± ") for c in row] for row in cells]  # (a page's text: helper-244, "+-")
         lines = ["| " + " | ".join(map(md, heads)) + " |", "|" + "---|" * len(heads)]  # one line a cell, its
         lines += ["| " + " | ".join(map(md, c)) + " |" for c in cells]  # pipes (helper-129), HTML and Markdown
         # escaped as the card escapes them (helper-154: a variant <img onerror=...> was live HTML in a page)
         return "\n".join(lines) + "\n"
-    raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
+    if fmt == "latex":
+        return latex_table(*display_cells(rows))
+    raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "latex", "json"])}')
+
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex(text: object) -> str:
+    """``text`` as literal LaTeX text on one line: its special characters escaped, a ``+-`` as
+    ``$\\pm$``, control characters escaped (:func:`~mnistlab.files.printable`).
+
+    >>> tex("cnn_dropout 91.59% +- 3.97 (n=3)")
+    'cnn\\_dropout 91.59\\% $\\pm$ 3.97 (n=3)'
+    """
+    plain = printable(" ".join(str(text).split()))
+    return "".join(_TEX_SPECIAL.get(c, c) for c in plain).replace(" +- ", r" $\pm$ ")
+
+
+def latex_table(heads: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """A comparison's table as a LaTeX ``tabular`` in booktabs' rules (``\\usepackage{booktabs}``),
+    the first column left-aligned, the others right, each cell :func:`tex`; what a paper's
+    ``\\input{table.tex}`` takes (helper-244: only Markdown, CSV and JSON)."""
+    lines = [r"% mnistlab compare: needs \usepackage{booktabs}", r"\begin{tabular}{l" + "r" * (len(heads) - 1) + "}",
+             r"\toprule", " & ".join(tex(h) for h in heads) + r" \\", r"\midrule"]
+    lines += [" & ".join(tex(c) for c in row) + r" \\" for row in cells]
+    return "\n".join([*lines, r"\bottomrule", r"\end{tabular}"]) + "\n"
 
 
 def search_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:

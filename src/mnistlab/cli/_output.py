@@ -38,12 +38,14 @@ F = TypeVar("F", bound=Callable[..., object])
 
 def format_option(choices: Sequence[str] = FORMATS) -> Callable[[F], F]:
     """The `--format` option of a listing command (``table`` by default)."""
-    others = " / ".join(c for c in choices if c != "table")
+    others = " / ".join(c for c in choices if c not in ("table", "markdown", "latex"))
+    pages = " / ".join(c for c in choices if c in ("markdown", "latex"))
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default="table", show_default=True,
                         help=f"table: aligned text for reading (box drawing only on a terminal); "
                              f"{others}: for scripts, one row (object) per line of the table (a CSV cell that "
                              "starts as a formula does, = + - or @ and not a number, gets a ' before it: a spreadsheet "
-                             "shows it as text).")
+                             "shows it as text)" + (f"; {pages}: the table for a page or a paper (LaTeX: a booktabs "
+                                                    "tabular, its notes % comments)" if pages else "") + ".")
 
 
 @dataclass(frozen=True)

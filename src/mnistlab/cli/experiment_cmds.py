@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from mnistlab.store import Reindexed, RunRecord, RunStore
 
 _STORE = store_option()
-COMPARE_FORMATS = ("table", "csv", "json", "markdown")
+COMPARE_FORMATS = ("table", "csv", "json", "markdown", "latex")
 
 
 def _rows_out(rows: list[dict], title: str, fmt: str, every: Sequence[dict] | None = None) -> None:
@@ -43,8 +43,8 @@ def _rows_out(rows: list[dict], title: str, fmt: str, every: Sequence[dict] | No
     every = rows if every is None else every
     if fmt != "table":
         click.echo(format_rows(rows, fmt), nl=False)
-        if fmt == "markdown" and (legend := best_legend(every)):  # pasted into a page, the marks need their key
-            click.echo(f"\n{legend}")
+        if fmt in ("markdown", "latex") and (legend := best_legend(every)):  # pasted into a page, the marks need
+            click.echo(f"% {legend}" if fmt == "latex" else f"\n{legend}")  # their key (in LaTeX, a comment)
         return
     if is_terminal() and table_fits(rows, (console := rich_console()).width):
         console.print(rich_table(rows, title=title))
@@ -446,8 +446,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, "
                f"{f'store {st.root}' if st is not None else f'no store yet at {root}'} (--dry-run: checked, nothing "
                "trained)", err=fmt != "table")
-    table = fmt in ("table", "markdown")  # each recipe a line of its own under the table, not a column wrapped in it
-    emit(list(rows.values()), _PLAN_COLUMNS[:-1] if table else _PLAN_COLUMNS, "table" if fmt == "markdown" else fmt)
+    table = fmt in ("table", "markdown", "latex")  # each recipe a line of its own under the table, not a column
+    emit(list(rows.values()), _PLAN_COLUMNS[:-1] if table else _PLAN_COLUMNS, "table" if table else fmt)
     width = max(map(len, rows), default=0)
     for row in rows.values() if table else ():
         click.echo(f"  {printable(row['variant']):{width}}  {row['recipe'] or '(its settings are read when it starts)'}")
@@ -1171,7 +1171,9 @@ def _notes_out(notes: Sequence[str], fmt: str) -> None:
 def _note(line: str, fmt: str, *, above: bool) -> None:
     """One note of a comparison: ``note:`` on stderr, or in a Markdown page a paragraph of its own,
     ``above`` its table or below it."""
-    if fmt != "markdown":
+    if fmt == "latex":  # (a comment in the .tex file it is saved to: the table's caveats beside it)
+        click.echo(f"% note: {printable(' '.join(line.split()))}")
+    elif fmt != "markdown":
         click.echo(f"note: {line}", err=True)
     else:  # HTML in a variant's name stays text in the page (helper-158), its `commands` code
         from mnistlab.comparison import no_html
