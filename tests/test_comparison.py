@@ -1568,3 +1568,20 @@ def test_by_name_a_repeat_the_file_no_longer_asks_for_is_not_counted(tmp_path: P
     assert main(["compare", name, "--store", str(store.root), "--sort", "-test_accuracy"]) == 0
     assert main(["runs", "--store", str(store.root), "--sort", "test_acc"]) == 0
     assert "error" not in capsys.readouterr().err
+
+
+def test_compare_notes_runs_trained_in_different_precisions(tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-244: with train.precision = "auto" a CNN trains in bf16 (where that pays) and a dense
+    model in float32; a paper's table compared them unsaid (only the report said it)."""
+    from mnistlab.cli import main
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n"train.precision" = "float32"\n[[variants]]\nname = "b"\n'
+              '"train.precision" = "bf16"\n[[variants]]\nname = "c"\n"train.precision" = "float32"\n"train.lr" = 0.01\n')
+    run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir)
+    assert main(["compare", str(p), "--store", str(tmp_path / "s")]) == 0
+    err = capsys.readouterr().err
+    assert ('note: these runs trained in 2 precisions (float32: a, c; bf16: b: train.precision = "auto" picks bf16 where '
+            'it pays): set train.precision = "float32" in [base] to compare them in one') in err, err
+    assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--variant", "a", "--variant", "c"]) == 0
+    assert "precisions" not in capsys.readouterr().err  # the rows shown share one

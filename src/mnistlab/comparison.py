@@ -420,7 +420,26 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.again()}` follows {'them' if k != 1 else 'it'}")
     scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
-    return notes + untrained + shared + [n for n in [scored_on_note(scored)] if n] + test_set_notes(scored)
+    return (notes + untrained + shared + [n for n in [scored_on_note(scored), precision_note(scored)] if n]
+            + test_set_notes(scored))
+
+
+def precision_note(runs: Sequence[Any]) -> str | None:
+    """One line where ``runs`` trained in different precisions (``env["precision"]``: with
+    ``train.precision = "auto"`` a CNN trains in bf16 where that pays and a dense model in float32),
+    naming which variants trained in which; None where they all share one (helper-244: a paper's
+    dense-vs-CNN table compared float32 with bf16 unsaid, only the report said it)."""
+    by: dict[str, list[str]] = {}
+    for r in runs:
+        if isinstance(p := (getattr(r, "env", None) or {}).get("precision"), str):
+            by.setdefault(p, [])
+            if str(r.variant) not in by[p]:
+                by[p].append(str(r.variant))
+    if len(by) < 2:
+        return None
+    said = "; ".join(f"{p}: {clip(', '.join(v), 80)}" for p, v in by.items())
+    return (f"these runs trained in {len(by)} precisions ({said}: train.precision = \"auto\" picks bf16 where it "
+            'pays): set train.precision = "float32" in [base] to compare them in one')
 
 
 def test_set_notes(runs: Sequence[Any], *, part: bool = True) -> list[str]:
