@@ -1427,3 +1427,20 @@ def test_runs_are_sorted_limited_and_taken_since_a_time(tmp_path: Path, capsys: 
         assert main(["runs", "--store", str(store.root), *flags]) == 2
         err = capsys.readouterr().err
         assert said in err and err.count("\n") == 1, err
+
+
+def test_a_class_weight_naming_no_class_is_said_before_anything_trains(tmp_path: Path, data_dir: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-248: `{ "shirt" = 3.0 }` (lower case) passed the dry run and each run failed at its start."""
+    p = tmp_path / "cw.toml"
+    p.write_text(EXP.split("[[variants]]")[0].replace('dataset = "mnist"', 'dataset = "fashion-mnist"')
+                 + '[[variants]]\nname = "typo"\n"train.class_weight" = { "shirt" = 3.0 }\n'
+                 + '[[variants]]\nname = "ten"\n"train.class_weight" = [1.0, 2.0]\n'
+                 + '[[variants]]\nname = "ok"\n"train.class_weight" = { "Shirt" = 3.0, "9" = 2.0 }\n')
+    store = tmp_path / "s"
+    assert main(["run", str(p), "--dry-run", "--store", str(store), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f'error: {p}:') and 'variant "typo": train.class_weight: \'shirt\' is no class of the data ' \
+        '(did you mean "Shirt"?)' in err[0]
+    assert 'variant "ten": train.class_weight: 2 weights for 10 classes' in err[1] and len(err) == 2
+    assert not store.exists()

@@ -1039,7 +1039,7 @@ def _variant_mistakes(cells: Sequence[Cell], data_dir: str | os.PathLike | None,
                       download: bool = True) -> dict[str, list[MnistlabError]]:
     """Each variant's data mistakes (:func:`~mnistlab.run.run_data_mistakes` of its first cell: its
     other cells have its data and model), for the variants that have some."""
-    classes: dict[str, tuple[int, int] | MnistlabError] = {}
+    classes: dict[str, tuple[int, int, list[str]] | MnistlabError] = {}
     mistakes: dict[str, list[MnistlabError]] = {}
     for cell in cells:
         if cell.variant in mistakes:

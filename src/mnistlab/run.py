@@ -45,7 +45,7 @@ from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_si
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, NoSuchMetric, ReportWarning, ResourceError,
-                             SpecError, SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip,
+                             SpecError, SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean,
                              in_python_words, show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import PROB_FLOOR, as_array, check_images, evaluate_model, log_probs_loss, predict_probs
@@ -130,7 +130,7 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
 
 
 def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
-                   classes: dict[str, tuple[int, int] | MnistlabError] | None = None, *,
+                   classes: dict[str, tuple[int, int, list[str]] | MnistlabError] | None = None, *,
                    files_here: bool = False) -> None:
     """Check a resolved run ``config`` against the data it trains on, so that a sweep finds a
     mistake before anything trains, not when that cell's turn comes: the
@@ -148,7 +148,7 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
 
 
 def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
-                      classes: dict[str, tuple[int, int] | MnistlabError] | None = None, *,
+                      classes: dict[str, tuple[int, int, list[str]] | MnistlabError] | None = None, *,
                       files_here: bool = False, download: bool = True) -> list[MnistlabError]:
     """Every mistake :func:`check_run_data` finds in a resolved run ``config``, in a list (empty:
     none): the DataError of data that cannot be read alone, else a SpecError for each setting at
@@ -186,10 +186,8 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
         out.append(SpecError(why, path=("model", "input_shape")))
     out += setting_mistakes(config, device=files_here)
-    weights = (config.get("train") or {}).get("class_weight")
-    if isinstance(weights, list) and len(weights) != found[0]:  # (a table's names: said as the run reads its data)
-        out.append(SpecError(f"train.class_weight: {len(weights)} weights for {found[0]} classes: give one for each "
-                             "class, in their order, or a table of some of them", path=("train", "class_weight")))
+    if why := class_weight_mistake((config.get("train") or {}).get("class_weight"), found[0], found[2]):
+        out.append(SpecError(why, path=("train", "class_weight")))  # (helper-248: an unknown class failed each run)
     try:
         _check_validation(config.get("data") or {}, found[1])
     except SpecError as exc:
@@ -248,8 +246,8 @@ def _image_shape(dataset: Any, model_input: Sequence[int]) -> tuple[int, int]:
 
 
 def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | None,
-                      files_here: bool, download: bool = True) -> tuple[int, int]:
-    """(class count, training images) of the data a resolved run ``config`` trains on; see
+                      files_here: bool, download: bool = True) -> tuple[int, int, list[str]]:
+    """(class count, training images, class names) of the data a resolved run ``config`` trains on; see
     :func:`run_data_mistakes` for what is read (``download=False``: a registered dataset whose files
     are not here is known by its registry entry, not downloaded). Raises DataError for data that
     cannot be read."""
@@ -262,11 +260,11 @@ def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | N
         if files_here and (download or find_files(get_info(dataset), data_dir) is not None):
             load_dataset(dataset, data_dir)
         info = get_info(dataset)
-        return info.num_classes, info.train_size
+        return info.num_classes, info.train_size, [str(n) for n in info.class_names]
     ds = run_dataset(dict(config), data_dir)
     if mistake := one_class_training(np.asarray(ds.train_labels), config.get("data") or {}, data_shuffled(config)):
         raise mistake
-    return ds.info.num_classes, len(ds.train_labels)
+    return ds.info.num_classes, len(ds.train_labels), [str(n) for n in ds.info.class_names]
 
 
 def one_class_training(labels: np.ndarray, data: Mapping[str, Any], shuffled: bool) -> SpecError | None:
@@ -1961,37 +1959,51 @@ def class_weights(setting: Any, data: Split) -> torch.Tensor | None:
     trainer weighs each image's loss by, for ``data``'s classes: a list, one weight each; a table by
     class index (``"3"`` in a file) or name, the classes not in it 1.0 (Keras's ``class_weight``);
     ``"balanced"``: scikit-learn's ``compute_class_weight`` over the training labels, n / (k * count),
-    a class with no training image 1.0. None for None. SpecError for a list of another length, a
-    key that names no class."""
+    a class with no training image 1.0. None for None. SpecError (:func:`class_weight_mistake`) for
+    a list of another length, a key that names no class, every class 0."""
     if setting is None:
         return None
     k, names = data.num_classes, [str(n) for n in data.provenance.get("class_names") or range(data.num_classes)]
+    if why := class_weight_mistake(setting, k, names):
+        raise SpecError(why)
     if setting == "balanced":
         counts = torch.bincount(data.train_y.cpu(), minlength=k).double()
         return torch.where(counts > 0, len(data.train_y) / (k * counts.clamp(min=1)), 1.0).float()
     if isinstance(setting, list):
-        if len(setting) != k:
-            raise SpecError(f"train.class_weight: {len(setting)} weights for {k} classes: give one for each class, in "
-                            f"their order ({', '.join(names[:4])}{', ...' if k > 4 else ''}), or a table of some of them")
-        weights = torch.tensor(setting, dtype=torch.float32)
-    else:
-        weights = _weights_by_class(setting, k, names)
-    if not weights.any():
-        raise SpecError("train.class_weight: every class weighs 0: no image would train")
-    return weights
-
-
-def _weights_by_class(setting: Mapping[Any, float], k: int, names: Sequence[str]) -> torch.Tensor:
-    """:func:`class_weights` of a table: float32 (k,), 1.0 for a class not in it."""
+        return torch.tensor(setting, dtype=torch.float32)
     weights = torch.ones(k, dtype=torch.float32)
     for key, w in setting.items():
-        at = int(key) if isinstance(key, int) or (str(key).isdigit() and str(key) not in names) else (
-            names.index(str(key)) if str(key) in names else None)
-        if at is None or not 0 <= at < k:
-            raise SpecError(f"train.class_weight: {key!r} is no class of the data (its {k} classes: "
-                            f"{clip(', '.join(names), 80)}; by index 0 to {k - 1})")
-        weights[at] = float(w)
+        weights[_class_at(key, names)] = float(w)
     return weights
+
+
+def _class_at(key: Any, names: Sequence[str]) -> int | None:
+    """The class a ``train.class_weight`` table's key names: its name, else an index (an int, or a
+    string of digits that is no class's name); None for neither."""
+    if not isinstance(key, int) and str(key) in names:
+        return names.index(str(key))
+    at = key if isinstance(key, int) else int(key) if str(key).isdigit() else None
+    return at if at is not None and 0 <= at < len(names) else None
+
+
+def class_weight_mistake(setting: Any, k: int, names: Sequence[str]) -> str | None:
+    """What is wrong with ``train.class_weight`` ``setting`` for data of ``k`` classes named
+    ``names`` (None: nothing): a list of another length, a table key that names no class, every
+    class weighing 0. Said before anything trains (:func:`run_data_mistakes`) and as a run starts."""
+    if setting is None or setting == "balanced":
+        return None
+    if isinstance(setting, list) and len(setting) != k:
+        return (f"train.class_weight: {len(setting)} weights for {k} classes: give one for each class, in their order "
+                f"({', '.join(names[:4])}{', ...' if k > 4 else ''}), or a table of some of them")
+    if isinstance(setting, Mapping) and (bad := next((key for key in setting if _class_at(key, names) is None), None)):
+        near = did_you_mean(str(bad), list(names))
+        return (f"train.class_weight: {bad!r} is no class of the data{near} (its {k} classes: {clip(', '.join(names), 80)}; "
+                f"by index 0 to {k - 1})")
+    weights = list(setting) if isinstance(setting, list) else [1.0] * k
+    if isinstance(setting, Mapping):
+        for key, w in setting.items():
+            weights[_class_at(key, names) or 0] = w
+    return "train.class_weight: every class weighs 0: no image would train" if not any(weights) else None
 
 
 def csv_labels(x: Any, class_names: Sequence[str], dataset: Any) -> np.ndarray:
