@@ -778,7 +778,12 @@ def test_a_figure_file_says_what_drew_it_embeds_truetype_and_is_drawn_again_alik
     described = Image.open(tmp_path / "c.png").text["Description"]
     assert described.startswith("drawn by: mnistlab plot history ") and described.endswith("c.png")
     assert "drawn by: mnistlab plot history" in (tmp_path / "d.svg").read_text()
-    assert (tmp_path / "e.eps").read_bytes().startswith(b"%!PS-Adobe") and b"Type 3" not in (tmp_path / "e.eps").read_bytes()
+    eps = (tmp_path / "e.eps").read_bytes()
+    assert eps.startswith(b"%!PS-Adobe") and b"Type 3" not in eps and b"%%CreationDate" not in eps
+    svg = (tmp_path / "d.svg").read_bytes()
+    for name, was in (("d.svg", svg), ("e.eps", eps)):  # drawn again: the same file (helper-247: SVG ids, EPS date)
+        assert main([*args, "-o", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes() == was, name
     assert Image.open(tmp_path / "f.tiff").format == "TIFF"
     capsys.readouterr()
     assert main([*args, "-o", str(tmp_path / "g.bmp")]) == 2
@@ -802,3 +807,23 @@ def test_a_grid_entry_named_for_one_model_says_which_variants_it_stands_for(tmp_
         fig = views.figure_for("history", store, "exp", variant="cnn")
     assert {line.get_label() for line in fig.axes[0].get_lines()} >= {"cnn,dataset=mnist train",
                                                                       "cnn,dataset=fashion-mnist train"}
+
+
+def test_an_eps_draws_see_through_bands_and_grid_lines_as_they_look_over_white(tmp_path: Path) -> None:
+    """helper-247: PostScript has no transparency, and matplotlib filled each sd band (alpha 0.15) opaque
+    in its full colour, hiding the bands behind it; the grid (alpha 0.3) came out dark. Each is drawn
+    in its colour over white instead, with a warning, and the figure is left as it was."""
+    from mnistlab.plots import SeedCurves, plot_history, save
+
+    a = [{"epoch": 1, "accuracy": 0.5, "loss": 1.0}, {"epoch": 2, "accuracy": 0.7, "loss": 0.5}]
+    b = [{"epoch": 1, "accuracy": 0.7, "loss": 0.8}, {"epoch": 2, "accuracy": 0.9, "loss": 0.3}]
+    fig = plot_history([SeedCurves("cnn", [a, b], [0.9, 0.8])])
+    band = fig.axes[0].collections[0]
+    before = (band.get_alpha(), np.array(band.get_facecolor()))
+    with pytest.warns(ReportWarning, match="EPS has no transparency: the sd bands are drawn in light opaque colours"):
+        save(fig, tmp_path / "h.eps")
+    eps = (tmp_path / "h.eps").read_text("latin-1")
+    c0 = tuple(mcolors.to_rgb("C0"))
+    light = " ".join(f"{0.85 + 0.15 * v:.3g}" for v in c0)
+    assert f"{light} setrgbcolor\nfill" in eps, light  # C0's band, as it looks at alpha 0.15 over white
+    assert band.get_alpha() == before[0] and np.array_equal(band.get_facecolor(), before[1])  # put back

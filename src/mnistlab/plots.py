@@ -69,12 +69,84 @@ def save(fig: Figure, target: Any, **savefig: Any) -> None:
     if backwards:  # helper-184: "ארבע" drawn as "עברא", Arabic's letters unjoined, with no word
         warnings.warn("names in a right-to-left script (Hebrew, Arabic) are drawn left to right in the figures, Arabic's "
                       "letters unjoined: matplotlib lays no text out right to left", ReportWarning, stacklevel=user_level())
-    svg = savefig.get("format") == "svg" or str(getattr(target, "name", target)).lower().endswith(".svg")
-    # an SVG's text as text, to edit in a slide (helper-226: drawn as outlines); a PDF's and an EPS's fonts
-    # embedded as TrueType (Type 42), not Type 3, which many venues' checkers refuse (helper-244)
-    with quiet_fonts(), matplotlib.rc_context({"svg.fonttype": "none"} if svg else {}), \
-            matplotlib.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
-        fig.savefig(target, **savefig)
+    kind = str(savefig.get("format") or os.path.splitext(str(getattr(target, "name", target)))[1].lstrip(".")).lower()
+    # an SVG's text as text, to edit in a slide (helper-226: drawn as outlines), its element ids the same
+    # each time it is drawn (helper-247: random ones made each redraw another file); a PDF's and an EPS's
+    # fonts embedded as TrueType (Type 42), not Type 3, which many venues' checkers refuse (helper-244)
+    with quiet_fonts(), matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "mnistlab"} if kind == "svg"
+                                              else {}), matplotlib.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
+        if kind in ("eps", "ps"):
+            _save_postscript(fig, target, kind, savefig)
+        else:
+            fig.savefig(target, **savefig)
+
+
+def _save_postscript(fig: Figure, target: Any, kind: str, savefig: dict[str, Any]) -> None:
+    """``fig`` as EPS (or PS) at ``target`` (a path or a binary file): PostScript has no
+    transparency (matplotlib fills a see-through artist opaque in its own colour: an sd band hid
+    the bands behind it, a grid line at alpha 0.3 came out dark, helper-247), so each see-through
+    artist is drawn in its colour as seen over white, the sd bands with a ReportWarning (where two
+    overlap, the one drawn last hides the other); and no ``%%CreationDate`` (nor a temporary
+    file's ``%%Title``), so that a figure drawn again is the same file."""
+    from matplotlib.collections import Collection
+
+    changed = [_opaque(a) for a in fig.findobj(lambda a: _see_through(a))]
+    if any(isinstance(a, Collection) for a, _ in changed):
+        warnings.warn(f"{kind.upper()} has no transparency: the sd bands are drawn in light opaque colours, and where "
+                      "two overlap the one drawn last hides the other (a PDF or SVG keeps them see-through)",
+                      ReportWarning, stacklevel=user_level())
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, **{**savefig, "format": kind})
+    finally:
+        for _, restore in changed:
+            restore()
+    data = re.sub(rb"^%%CreationDate:[^\n]*\n", b"", buffer.getvalue(), count=1, flags=re.MULTILINE)
+    if isinstance(target, (str, os.PathLike)):
+        with open(target, "wb") as f:
+            f.write(data)
+    else:
+        target.write(data)
+
+
+def _see_through(artist: Any) -> bool:
+    """Whether ``artist`` is drawn partly transparent: its alpha, or its face colours' (a band's)."""
+    from matplotlib.collections import Collection
+
+    if not artist.get_visible():
+        return False
+    if (alpha := artist.get_alpha()) is not None and alpha < 1:
+        return True
+    return isinstance(artist, Collection) and bool((np.asarray(artist.get_facecolor()).reshape(-1, 4)[:, 3] < 1).any())
+
+
+def _opaque(artist: Any) -> tuple[Any, Callable[[], object]]:
+    """``artist`` recoloured as it looks over white, opaque; and how to put it back."""
+    from matplotlib.collections import Collection
+    from matplotlib.colors import to_rgba_array
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    alpha = artist.get_alpha()
+
+    def over_white(colors: Any, alpha: float | None = None) -> np.ndarray:  # (a face's colours hold its alpha)
+        rgba = to_rgba_array(colors)
+        a = (1.0 if alpha is None else float(alpha)) * rgba[:, 3:4]
+        return np.concatenate([rgba[:, :3] * a + (1 - a), np.ones_like(a)], axis=1)
+
+    drawn: Any = artist  # (matplotlib's stubs take no arrays of colours, which its setters do)
+    if isinstance(artist, Line2D):  # (a line's colour holds no alpha: its own applies)
+        color = drawn.get_color()
+        drawn.set_color(tuple(over_white(color, alpha)[0]))
+        drawn.set_alpha(None)
+        return artist, lambda: (drawn.set_color(color), drawn.set_alpha(alpha))
+    if isinstance(artist, (Patch, Collection)):
+        faces, edges = np.array(drawn.get_facecolor()), np.array(drawn.get_edgecolor())
+        drawn.set_facecolor(over_white(faces) if faces.size else faces)
+        drawn.set_edgecolor(over_white(edges) if edges.size else edges)
+        drawn.set_alpha(None)
+        return artist, lambda: (drawn.set_alpha(alpha), drawn.set_facecolor(faces), drawn.set_edgecolor(edges))
+    return artist, lambda: None
 
 
 def figure_metadata(suffix: str, description: str) -> dict[str, Any] | None:
