@@ -1804,3 +1804,17 @@ def test_trials_on_the_command_line_continue_the_study(tmp_path: Path, data_dir:
     capsys.readouterr()
     assert main(["search-best", str(path), "--store", store, "--quick"]) == 2
     assert capsys.readouterr().err == "error: srch-quick has no trials yet: `mnistlab search FILE --quick` runs them\n"
+
+
+def test_a_searched_train_table_keeps_the_bases_other_train_settings(tmp_path: Path, data_dir: Path) -> None:
+    """helper-246: `"train" = { choice = [{ optimizer = "adam", ... }, { optimizer = "sgd", ... }] }` trained
+    5 epochs (the default), not the base's 2: the chosen table replaced [base.train] whole; a variant's
+    train table is merged key by key."""
+    text = SEARCH.replace('"train.lr" = { log_uniform = [1e-4, 0.3] }\n"model.dense" = { choice = [[4], [8], [16]] }',
+                          '"train" = { choice = [{ optimizer = "adam", lr = 0.001 }, { optimizer = "sgd", lr = 0.1, '
+                          'momentum = 0.9 }] }').replace("trials = 12", "trials = 2").replace('pruner = "median"',
+                                                                                              'pruner = "none"')
+    run_search(_exp(tmp_path, text), tmp_path / "store", data_dir=data_dir)
+    runs = RunStore(tmp_path / "store").runs(experiment="srch")
+    assert len(runs) == 2 and all(r.config["train"]["epochs"] == 3 and r.config["train"]["batch_size"] == 60 for r in runs)
+    assert {r.config["train"]["optimizer"] for r in runs} <= {"adam", "sgd"} and all(len(r.history) == 3 for r in runs)

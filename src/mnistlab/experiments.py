@@ -1549,6 +1549,9 @@ def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
         out["model"] = resolve_model(out["model"]).to_dict()
     for dotted, value in overrides.items():
         parts = key_path(dotted)
+        if len(parts) == 1 and parts[0] in ("train", "data") and isinstance(value, Mapping) and isinstance(
+                out.get(parts[0]), Mapping):  # a whole train or data table: merged key by key, as a variant's is
+            value = {**out[parts[0]], **value}  # (helper-246: a searched train table dropped the base's epochs)
         try:
             set_at(out, parts, copy.deepcopy(value))
         except ValueError as exc:
