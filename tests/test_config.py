@@ -728,3 +728,24 @@ def test_a_reduce_lr_on_plateau_that_can_never_act_is_said(optimizer: str, lr: f
         parse_run_config(d)
     said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
     assert bool(said) == warns and all(f"min_lr = {min_lr:g} is not below the learning rate" in s for s in said), said
+
+
+BASE_CFG = {"dataset": "mnist", "model": "seed000-dense"}
+
+
+def test_keras_2_decay_and_a_mode_against_the_monitor_are_said(recwarn) -> None:
+    """helper-248: Keras 2's optimizer `decay` got only a list of keys holding weight_decay (another
+    thing); EarlyStopping(mode="min") on val_accuracy restored the worst epoch unsaid."""
+    with pytest.raises(SpecError, match=r'train: unknown key "decay" \(Keras 2\'s decay lowered the rate every step, lr / '
+                                        r'\(1 \+ decay \* step\): a schedule does that here'):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"decay": 1e-6}})
+    with pytest.warns(SpecWarning, match=r'callbacks\[0\]: mode = "min" on val_accuracy counts the lowest accuracy as '
+                                         r'the best, as Keras\'s would: leave mode out \("auto"\) or give "max"'):
+        parse_run_config({**BASE_CFG, "data": {"validation": 0.1},
+                          "callbacks": [{"type": "EarlyStopping", "monitor": "val_accuracy", "mode": "min"}]})
+    with pytest.warns(SpecWarning, match='mode = "max" on val_loss counts the highest loss as the best'):
+        parse_run_config({**BASE_CFG, "data": {"validation": 0.1}, "callbacks": [{"type": "ReduceLROnPlateau", "mode": "max"}]})
+    recwarn.clear()
+    parse_run_config({**BASE_CFG, "data": {"validation": 0.1},
+                      "callbacks": [{"type": "EarlyStopping", "monitor": "val_accuracy", "mode": "max"}]})
+    assert not [w for w in recwarn if issubclass(w.category, SpecWarning)]

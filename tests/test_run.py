@@ -1281,3 +1281,12 @@ def test_a_committee_gives_its_networks_summary_as_a_run_does(data_dir) -> None:
     lines: list[str] = []
     Committee(runs).summary(lines.append)
     assert lines[0] == "2 of the committee's 2 members:" and "Total params: 101,770" in lines[1] and len(lines) == 2
+
+
+def test_keras_s_history_dict_holds_the_metrics_not_the_timings(data_dir):
+    """helper-248: pd.DataFrame(history.history).plot() drew images_per_second (72,000) on the scale of a
+    loss: Keras's History.history holds the logs alone; the timings stay in each epoch's dict."""
+    run = train("mnist", "seed000-dense", epochs=2, data_dir=data_dir, progress="none", subset=130, validation=0.2)
+    assert list(run.history.history) == ["loss", "accuracy", "val_loss", "val_accuracy", "lr"]
+    assert all(isinstance(s, float) and s > 0 for s in run.history["epoch_seconds"])  # read by name still
+    assert run.history[-1]["images_per_second"] > 0 and "epoch_seconds" not in run.history.keys()

@@ -1388,6 +1388,11 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
             resolve_mode(getattr(cb, "mode", "min"), cb.monitor)
         except SpecError as exc:
             raise SpecError(f"{where}: {exc}", path=("callbacks", i, "mode"), source=source) from None
+        if (mode := getattr(cb, "mode", "auto")) in ("min", "max") and cb.monitor != "lr" and mode != (
+                natural := resolve_mode("auto", cb.monitor)):  # (helper-248: minimising val_accuracy kept the worst)
+            best = "the lowest accuracy" if mode == "min" else "the highest loss"
+            warnings.warn(f'{where}: mode = "{mode}" on {cb.monitor} counts {best} as the best, as Keras\'s would: '
+                          f'leave mode out ("auto") or give "{natural}"', SpecWarning, stacklevel=user_level())
         watched = [("monitor", cb.monitor)]
         if isinstance(cb, ModelCheckpointConfig):
             try:

@@ -267,6 +267,9 @@ KERAS_ELSEWHERE = {
             "train.label_smoothing smooths it; one-hot labels (to_categorical's, for categorical_crossentropy) are "
             "taken as they are in Python, train((x, y_onehot), model) and run.evaluate(x, y_onehot)",
     "learning_rate": "Keras 3's learning_rate is lr here, train.lr",
+    "decay": "Keras 2's decay lowered the rate every step, lr / (1 + decay * step): a schedule does that here, "
+             "train.schedule = { type = \"exponential\", ... } or \"step\"; weight_decay is another thing (the "
+             "weights shrunk each step)",
     "metrics": "accuracy and loss, and their val_ twins with validation, are always recorded",
     "verbose": "progress is `mnistlab train --progress lines|bar|none`; `mnistlab run` shows each cell as it "
                "ends, a live table on a terminal; progress= in Python",

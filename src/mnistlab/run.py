@@ -1348,6 +1348,9 @@ class _MetricDict(dict):
         return self[key] if key in self else default
 
 
+TIMINGS = ("epoch_seconds", "images_per_second")  # an epoch's dict's timings, which Keras's logs have not
+
+
 class History(list):
     """A run's epochs, oldest first: a list of one dict per epoch (``history[-1]["val_accuracy"]``)
     that also reads as Keras's ``History.history`` dict does, one list per metric:
@@ -1368,7 +1371,7 @@ class History(list):
             return super().__getitem__(key)
         if key not in self.keys() and KERAS3_LOGGED.get(key) in self.keys():
             key = KERAS3_LOGGED[key]
-        if key not in self.keys():
+        if key not in self.keys() and not (key in TIMINGS and any(key in epoch for epoch in self)):
             raise NoSuchMetric(_no_metric(key, self.keys()))
         return [epoch.get(key) for epoch in self]
 
@@ -1379,8 +1382,9 @@ class History(list):
         return super().__contains__(key)
 
     def keys(self) -> list[str]:
-        """The metrics recorded per epoch, in the order Keras lists them (the epoch number left out)."""
-        return [k for k in dict.fromkeys(k for epoch in self for k in epoch) if k != "epoch"]
+        """The metrics recorded per epoch, in the order Keras lists them (the epoch number and the
+        timings, :data:`TIMINGS`, left out: ``history["epoch_seconds"]`` reads those)."""
+        return [k for k in dict.fromkeys(k for epoch in self for k in epoch) if k != "epoch" and k not in TIMINGS]
 
     def items(self) -> list[tuple[str, list[Any]]]:
         """``(metric, [one value per epoch])`` pairs, as Keras's dict's items."""
@@ -1393,7 +1397,10 @@ class History(list):
     @property
     def history(self) -> dict[str, list[Any]]:
         """Keras's ``History.history``: ``{metric: [one value per epoch]}``, whose ``["learning_rate"]``
-        reads ``lr`` too (:data:`~mnistlab.callbacks.KERAS3_LOGGED`, not listed; helper-147: the usual idiom raised KeyError)."""
+        reads ``lr`` too (:data:`~mnistlab.callbacks.KERAS3_LOGGED`, not listed; helper-147: the usual idiom raised KeyError).
+        The metrics alone, as Keras logs them: each epoch's seconds and images per second (:data:`TIMINGS`)
+        stay in its dict, ``history[-1]["epoch_seconds"]`` (helper-248: ``pd.DataFrame(history.history).plot()``
+        drew 72,000 images a second on the scale of a loss)."""
         return _MetricDict({k: self[k] for k in self.keys()})
 
     @property
