@@ -1804,6 +1804,15 @@ def test_trials_on_the_command_line_continue_the_study(tmp_path: Path, data_dir:
     capsys.readouterr()
     assert main(["search-best", str(path), "--store", store, "--quick"]) == 2
     assert capsys.readouterr().err == "error: srch-quick has no trials yet: `mnistlab search FILE --quick` runs them\n"
+    # a trial's run id writes that trial (a runner-up), not the best (helper-246: it wrote the best unsaid)
+    trials = {r.metrics["trial"]: r for r in RunStore(store).runs(experiment="srch")}
+    best = max(trials.values(), key=lambda r: r.metrics["search_value"])
+    other = next(r for r in trials.values() if r is not best)
+    assert main(["search-best", other.run_id[:8], "--store", store]) == 0
+    text = capsys.readouterr().out
+    assert f'name = "srch-trial-{other.metrics["trial"]:04d}"' in text and f"lr = {other.config['train']['lr']}" in text
+    assert main(["search-best", str(path), "--store", store]) == 0
+    assert f"best trial ({best.metrics['trial']})" in capsys.readouterr().out
 
 
 def test_a_searched_train_table_keeps_the_bases_other_train_settings(tmp_path: Path, data_dir: Path) -> None:
@@ -1818,3 +1827,16 @@ def test_a_searched_train_table_keeps_the_bases_other_train_settings(tmp_path: P
     runs = RunStore(tmp_path / "store").runs(experiment="srch")
     assert len(runs) == 2 and all(r.config["train"]["epochs"] == 3 and r.config["train"]["batch_size"] == 60 for r in runs)
     assert {r.config["train"]["optimizer"] for r in runs} <= {"adam", "sgd"} and all(len(r.history) == 3 for r in runs)
+
+
+def test_search_best_warns_of_a_winner_near_chance(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-246: a winner at val_accuracy 0.15 of 10 classes was written into a file unsaid."""
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1").replace(
+        '"train.lr" = { log_uniform = [1e-4, 0.3] }', '"train.lr" = { log_uniform = [1e-9, 1e-8] }'))
+    store = str(tmp_path / "store")
+    assert main(["search", str(path), "--store", store, "--data-dir", str(data_dir), "--format", "csv"]) == 0
+    capsys.readouterr()
+    assert main(["search-best", str(path), "--store", store]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^warning: trial \d's val_accuracy 0\.\d{4} is near chance \(10% for 10 classes\): no trial learnt",
+                     err, re.MULTILINE), err

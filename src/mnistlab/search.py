@@ -1749,30 +1749,52 @@ def best_trial(runs: Sequence[Any]) -> Any:
     return ranked[0]
 
 
-def best_experiment(runs: Sequence[Any], experiment: str, repeats: int = 3) -> dict[str, Any]:
+def best_experiment(runs: Sequence[Any], experiment: str, repeats: int = 3, chosen: Any = None) -> dict[str, Any]:
     """A plain experiment file (as data) training the best trial's config ``repeats`` times, on
     seeds after the trial's own: the trial won the search on its seed, so its score is an optimistic
     estimate of the setting (the winner's curse); fresh seeds measure the setting itself, and
-    none of them trains the trial again."""
-    rec = best_trial(runs)
+    none of them trains the trial again. ``chosen``: a trial's run to write instead of the best
+    (a runner-up, as Keras Tuner's ``get_best_hyperparameters(num_trials=3)`` gives them)."""
+    rec = best_trial(runs) if chosen is None else chosen
     m = rec.metrics
     base = copy.deepcopy(rec.config)
     train = base.setdefault("train", {})
     first = int(train.get("seed") or 0) + 1
     train["seed"] = first
     seeds = f"seed {first}" if repeats == 1 else f"seeds {first}-{first + repeats - 1}"
-    desc = (f"best trial ({m['trial']}) of search {experiment}: {m['search_metric']} {m['search_value']:.4f} "
+    desc = (f"{'best ' * (chosen is None)}trial ({m['trial']}) of search {experiment}: {m['search_metric']} "
+            f"{m['search_value']:.4f} "
             f"with {json.dumps(_params_as_written(m), sort_keys=True)}; trained on {seeds}, not the trial's own "
             f"{first - 1}: the best of a search is an optimistic score, fresh seeds measure the setting")
-    return {"name": f"{experiment}-best", "description": desc, "repeats": repeats, "base": base}
+    name = f"{experiment}-best" if chosen is None else f"{experiment}-{trial_variant(int(m['trial']))}"
+    return {"name": name, "description": desc, "repeats": repeats, "base": base}
 
 
-def best_toml(runs: Sequence[Any], experiment: str, repeats: int = 3) -> str:
+def best_toml(runs: Sequence[Any], experiment: str, repeats: int = 3, chosen: Any = None) -> str:
     """:func:`best_experiment` as the text of a TOML experiment file."""
     from mnistlab._toml import dumps_toml
 
     notes = "".join(f"# {line}\n" for line in smoke_warning(runs, experiment))
-    return f"# written by `mnistlab search-best {experiment}`\n" + notes + dumps_toml(best_experiment(runs, experiment, repeats))
+    return (f"# written by `mnistlab search-best {experiment}`\n" + notes
+            + dumps_toml(best_experiment(runs, experiment, repeats, chosen)))
+
+
+def chance_warning(rec: Any) -> str | None:
+    """A line where a trial's value (``rec``, a trial's run) is an accuracy near chance, at most 1.5
+    times 1 / classes: the search found no setting that learns (helper-246: a winner at 0.15 of 10
+    classes was written unsaid); None otherwise."""
+    from mnistlab.specs import ModelSpec
+
+    m = rec.metrics or {}
+    value, metric = m.get("search_value"), str(m.get("search_metric") or "")
+    try:
+        classes = ModelSpec.from_dict(rec.config["model"]).num_classes
+    except (MnistlabError, KeyError, TypeError):
+        return None
+    if "acc" not in metric or not isinstance(value, (int, float)) or value > 1.5 / classes:
+        return None
+    return (f"trial {m.get('trial')}'s {metric} {value:.4f} is near chance ({1 / classes:.0%} for {classes} classes): no "
+            "trial learnt; widen or move the ranges (a lower learning rate, more epochs) before training it further")
 
 
 def smoke_warning(runs: Sequence[Any], experiment: str) -> list[str]:
@@ -1789,10 +1811,11 @@ def smoke_warning(runs: Sequence[Any], experiment: str) -> list[str]:
             "raise data.subset and train.epochs to train it for real, or run the search without --quick"]
 
 
-def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, repeats: int = 3) -> Path:
+def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, repeats: int = 3,
+               chosen: Any = None) -> Path:
     """Write :func:`best_toml` as a file at ``path`` (overwriting it); returns the path."""
     out = Path(path)
-    text = best_toml(runs, experiment, repeats)
+    text = best_toml(runs, experiment, repeats, chosen)
     try:
         write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:

@@ -195,11 +195,12 @@ def _header(name: str, space, root: Path) -> str:  # noqa: ANN001
 @click.option("--quick", is_flag=True, help="With a search file: the best trial of its --quick study.")
 def search_best_cmd(experiment: str, store: str | None, output: str | None, force: bool, repeats: int,
                     quick: bool) -> None:
-    """Write the best complete trial of a search EXPERIMENT (a file, its name or a run id) as a plain
-    experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds (no -o: printed)."""
+    """Write the best complete trial of a search EXPERIMENT (a file or its name) as a plain
+    experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds (no -o: printed); a
+    trial's run id writes that trial instead (a runner-up)."""
     from mnistlab.comparison import resolve_experiment
     from mnistlab.errors import SpecError
-    from mnistlab.search import best_toml, best_trial, is_search, smoke_warning, write_best
+    from mnistlab.search import best_toml, best_trial, chance_warning, is_search, smoke_warning, write_best
 
     if output is not None:  # a folder, a FIFO, a store's records: refused before anything is read
         check_output_path(output)
@@ -207,8 +208,10 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
             raise OutputError(f"cannot write {output!r}: search-best writes an experiment file, so the file name "
                               "must end in .toml")
     st = open_store(store)
-    name = resolve_experiment(st, experiment, quick=quick).recorded_as(quick=quick)  # (helper-173: --quick as compare's)
+    ref = resolve_experiment(st, experiment, quick=quick)
+    name = ref.recorded_as(quick=quick)  # (helper-173: --quick as compare's)
     runs = st.runs(experiment=name)
+    chosen = ref.run if ref.run is not None and (ref.run.metrics or {}).get("trial") is not None else None
     if not runs:  # (helper-243: "is not a search ... `mnistlab compare NAME` ranks its variants", which failed too)
         raise StoreError(f"{name} has no trials yet: `mnistlab search FILE{' --quick' * quick}` runs them")
     if not is_search(runs):
@@ -218,11 +221,16 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
         raise SpecError(f"{output} exists: choose another --output, or add --force to overwrite it")
     if smoke := smoke_warning(runs, name):  # one line: the file written says it in two comment lines
         click.echo(f"warning: {' '.join(smoke)}", err=True)
+    rec = best_trial(runs) if chosen is None else chosen  # (a trial's run id: that trial, helper-246)
+    if chosen is not None and (chosen.metrics or {}).get("trial_state") != "complete":
+        raise SpecError(f"run {chosen.run_id} is trial {chosen.metrics.get('trial')}, which is "
+                        f"{chosen.metrics.get('trial_state') or chosen.status}, not complete: give a complete trial")
+    if why := chance_warning(rec):
+        click.echo(f"warning: {why}", err=True)
     if output is None:
-        click.echo(best_toml(runs, name, repeats), nl=False)
+        click.echo(best_toml(runs, name, repeats, chosen), nl=False)
         return
-    path = write_best(runs, name, output, repeats)
-    rec = best_trial(runs)
+    path = write_best(runs, name, output, repeats, chosen)
     again = f"{shell_word(path)}{store_flag(st.root)}"
     click.echo(f"wrote {display_name(path)}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
                f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {again}`")
