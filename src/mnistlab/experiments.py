@@ -213,7 +213,8 @@ class Experiment:
 
         Raises SpecError for a search (its trials are asked from Optuna: :func:`mnistlab.search.run_search`)."""
         if self.search is not None:
-            raise SpecError(f"{self.source}: has a [search] table: run the search with `mnistlab search {self.source}`",
+            raise SpecError(f"{self.source}: has a [search] table: run the search with `mnistlab search {self.source}` "
+                            f"(in Python, mnistlab.search.run_search({self.source!r}))",
                             source=self.source)
         made: dict[tuple[str, int, int], Cell] = {}
         counts = {v.name: self._counts(v, quick) for v in self.variants}
