@@ -162,6 +162,8 @@ BAD = {
     "Keras Tuner's sampling": ('"train.lr" = { uniform = [1e-4, 1e-2], sampling = "log" }',
                                'unknown key "sampling" in the distribution (Keras Tuner\'s sampling = "log": write '
                                "log_uniform = [low, high])"),
+    "Keras Tuner's linear sampling": ('"train.lr" = { uniform = [1e-4, 1e-2], sampling = "linear" }',
+                                      "(Keras Tuner's sampling = \"linear\": uniform samples evenly already; drop it"),
     "Keras Tuner's int sampling": ('"train.batch_size" = { int = [16, 256], sampling = "log" }',
                                    "(Keras Tuner's sampling = \"log\": write log = true)"),
     "Keras Tuner's min_value": ('"train.lr" = { min_value = 1e-4, max_value = 1e-2 }',

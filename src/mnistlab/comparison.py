@@ -1559,7 +1559,8 @@ def tex(text: object) -> str:
     'cnn\\_dropout 91.59\\% $\\pm$ 3.97 (n=3)'
     """
     plain = printable(" ".join(str(text).split()))
-    return "".join(_TEX_SPECIAL.get(c, c) for c in plain).replace(" +- ", r" $\pm$ ")
+    return "".join(_TEX_SPECIAL.get(c, c) for c in plain).replace(" +- ", r" $\pm$ ").replace(
+        r"\textasciitilde{}best", r"$\sim$best")  # (a mark, as a paper writes it: helper-247)
 
 
 def latex_table(heads: Sequence[str], cells: Sequence[Sequence[str]]) -> str:

@@ -286,6 +286,9 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
         if k not in DISTRIBUTIONS and k not in ("step", "log"):
             if len(kinds) == 1:  # the distribution is known: this is a stray key beside it
                 tuner = _KERAS_TUNER_KEYS.get(str(k).lower())
+                if str(k).lower() == "sampling" and str(spec[k]).lower() != "log":  # "linear": what uniform is already
+                    tuner = (f" (Keras Tuner's sampling = {json.dumps(spec[k])}: {kinds[0]} samples evenly already; "
+                             "drop it, or write log_uniform for a log scale)",) * 2
                 hint = tuner[kinds[0] == "int"] if tuner else did_you_mean(str(k), [*OPTIONS[kinds[0]], *DISTRIBUTIONS])
                 raise SpecError(f'{label}: unknown key "{k}" in the distribution{hint}; {_takes(kinds[0])}', path=path,
                                 source=source)

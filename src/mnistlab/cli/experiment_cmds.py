@@ -44,7 +44,8 @@ def _rows_out(rows: list[dict], title: str, fmt: str, every: Sequence[dict] | No
     if fmt != "table":
         click.echo(format_rows(rows, fmt), nl=False)
         if fmt in ("markdown", "latex") and (legend := best_legend(every)):  # pasted into a page, the marks need
-            click.echo(f"% {legend}" if fmt == "latex" else f"\n{legend}")  # their key (in LaTeX, a comment)
+            click.echo(f"% {legend}" if fmt == "latex" else f"\n{legend.replace(' +- ', ' ± ')}")  # their key (LaTeX:
+            # a comment; Markdown: ± as its table says it, helper-247)
         return
     if is_terminal() and table_fits(rows, (console := rich_console()).width):
         console.print(rich_table(rows, title=title))
