@@ -827,3 +827,23 @@ def test_an_eps_draws_see_through_bands_and_grid_lines_as_they_look_over_white(t
     light = " ".join(f"{0.85 + 0.15 * v:.3g}" for v in c0)
     assert f"{light} setrgbcolor\nfill" in eps, light  # C0's band, as it looks at alpha 0.15 over white
     assert band.get_alpha() == before[0] and np.array_equal(band.get_facecolor(), before[1])  # put back
+
+
+def test_plot_size_sets_the_figures_inches_and_wraps_its_titles_to_them(recorded, tmp_path, capsys):
+    """helper-244, -247: no size could be given on the command line; set_size_inches cut the titles."""
+    from mnistlab.plots import resize
+
+    root, _ = recorded
+    out = tmp_path / "c.png"
+    assert main(["plot", "compare", EXPERIMENT, "--store", str(root), "--size", "3.5x2.6", "--dpi", "100",
+                 "-o", str(out)]) == 0
+    assert Image.open(out).size == (350, 260)
+    for bad, said in (("3", "'3' is no size: give width x height in inches, e.g. 7x3"),
+                      ("0.5x3", "'0.5x3': width and height are inches from 1 to 50")):
+        assert main(["plot", "compare", EXPERIMENT, "--store", str(root), "--size", bad, "-o", str(out)]) == 2
+        assert capsys.readouterr().err.strip().endswith(said)
+    fig = views.figure_for("compare", RunStore(root), EXPERIMENT)
+    longest = max(len(line) for line in fig.axes[0].get_title().split("\n"))
+    resize(fig, 3.5, 2.6)
+    lines = fig.axes[0].get_title().split("\n")
+    assert max(map(len, lines)) < longest and max(map(len, lines)) <= 3.5 * 72 / (0.6 * fig.axes[0].title.get_fontsize())

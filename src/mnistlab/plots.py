@@ -186,6 +186,23 @@ def scale_fonts(fig: Figure, factor: float) -> Figure:
     return fig
 
 
+def resize(fig: Figure, width: float, height: float) -> Figure:
+    """``fig`` at ``width`` x ``height`` inches (matplotlib's figsize: a paper's column), its title
+    and each panel's title wrapped again to the new width (helper-247: at 3.5 inches a title was cut
+    at both ends). The layout (constrained) fits the rest."""
+    fig.set_size_inches((width, height))
+    titles = [t for t in [getattr(fig, "_suptitle", None)] if t is not None]  # (no public getter of the Text)
+    titles += [ax.title for ax in fig.axes if ax.get_title()]
+    for title in titles:
+        share = 1.0 if title is titles[0] and getattr(fig, "_suptitle", None) is title else 1 / max(
+            1, len([ax for ax in fig.axes if ax.get_title()]))  # a panel's title: its share of the width
+        fits = max(20, int(width * share * 72 / (0.6 * float(title.get_fontsize()))))
+        words = " ".join(title.get_text().split("\n")) if title is not getattr(fig, "_suptitle", None) else None
+        title.set_text(textwrap.fill(words, fits) if words is not None else
+                       "\n".join(textwrap.fill(line, fits) for line in title.get_text().split("\n")))
+    return fig
+
+
 @contextlib.contextmanager
 def quiet_fonts() -> Iterator[None]:
     """Drawing inside the block says no "findfont: Font family ... not found" lines: a stale font

@@ -66,6 +66,9 @@ def _filter_index(ctx: click.Context, param: click.Parameter, value: str) -> int
               help="Dots per inch of a .png or .jpg (a .svg or .pdf is drawn in lines and text).")
 @click.option("--font-scale", type=FiniteRange(0.5, 4.0), default=1.0, show_default=True,
               help="Every text this many times its size, as seaborn's font_scale (1.5 reads on a projector).")
+@click.option("--size", metavar="WxH", default=None, callback=lambda ctx, param, v: _inches(v),
+              help="The figure's width and height in inches (matplotlib's figsize), e.g. 7x3 for a paper's full "
+                   "width; the layout fits its text to them.")
 @click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")
 @click.option("--each-seed", is_flag=True, help="history: each run's own curves, not a variant's mean +- sd over "
               "its seeds.")
@@ -75,7 +78,8 @@ def _filter_index(ctx: click.Context, param: click.Parameter, value: str) -> int
 def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None,  # noqa: PLR0913
              variants: tuple[str, ...],
              images: str | None, filter_index: int | None, layers: int, index: int, split: str, max_images: int, dpi: int,
-             font_scale: float, quick: bool, each_seed: bool, normalize: str | None) -> None:
+             font_scale: float, size: tuple[float, float] | None, quick: bool, each_seed: bool,
+             normalize: str | None) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
 
     EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix);
@@ -88,7 +92,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
     (Optuna's figures). Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
     """
     from mnistlab import views
-    from mnistlab.plots import scale_fonts
+    from mnistlab.plots import resize, scale_fonts
 
     views.check_kind(kind)  # before opening the store: a typo fails fast
     _refuse_options_of_other_kinds(kind)
@@ -116,8 +120,25 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
         raise StoreError(f"{exc}; {target[0]} is a dataset: `mnistlab show-data {target[0]}` draws its images "
                          "(plot samples draws those of an experiment's dataset)") from None
     replaced = replacing(out)
+    if size is not None:  # (before the fonts: their scale grows the figure by sqrt(scale) from the size given)
+        resize(drawing.figure, *size)
     save_figure(scale_fonts(drawing.figure, font_scale), out, dpi=dpi)
     click.echo(f"wrote {display_name(out)}{replaced}" + (f": {drawing.drawn}" if drawing.drawn else ""))
+
+
+def _inches(value: str | None) -> tuple[float, float] | None:
+    """``--size WxH`` as (width, height) in inches, each from 1 to 50; a usage error otherwise."""
+    if value is None:
+        return None
+    parts = value.lower().replace(",", "x").split("x")
+    try:
+        width, height = (float(p) for p in parts)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is no size: give width x height in inches, e.g. 7x3",
+                                 param_hint="'--size'") from None
+    if not (1 <= width <= 50 and 1 <= height <= 50):
+        raise click.BadParameter(f"{value!r}: width and height are inches from 1 to 50", param_hint="'--size'")
+    return width, height
 
 
 # The options that apply to some kinds only (the rest apply to every kind): given with another, refused
