@@ -749,3 +749,21 @@ def test_keras_2_decay_and_a_mode_against_the_monitor_are_said(recwarn) -> None:
     parse_run_config({**BASE_CFG, "data": {"validation": 0.1},
                       "callbacks": [{"type": "EarlyStopping", "monitor": "val_accuracy", "mode": "max"}]})
     assert not [w for w in recwarn if issubclass(w.category, SpecWarning)]
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    ({"dataset": "mnist", "model": "seed000-dense"}, "14f2d3cea9e2011f"),
+    ({"dataset": "fashion-mnist", "model": "seed000-cnn", "train": {"optimizer": "sgd", "lr": 0.01,
+      "schedule": {"type": "step"}}, "callbacks": [{"type": "EarlyStopping", "monitor": "val_loss"}],
+      "data": {"validation": 0.1}, "augment": {"rotation_range": 10}}, "8f4619277c50894c"),
+    ({"dataset": "mnist", "model": {"input_shape": [28, 28, 1], "layers": [
+        "Flatten", {"type": "Dense", "units": 8}, {"type": "LeakyReLU", "negative_slope": 0.2},
+        {"type": "Dense", "units": 10, "activation": "softmax"}]}}, "7c5fe42019e4eca2"),
+])
+def test_a_setting_added_later_leaves_the_run_keys_of_before_as_they_were(config: dict, key: str) -> None:
+    """helper-249: train.class_weight's default None was hashed into every config's key, so every
+    finished run of every store would have trained again. Keys as the code before it computed them
+    (966ca2e), at a fixed version; a new setting at its default must not move them."""
+    from mnistlab.config import run_key
+
+    assert run_key(parse_run_config(config).resolved(), version="pin") == key

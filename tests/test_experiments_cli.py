@@ -188,8 +188,8 @@ def test_a_quick_run_never_saves_over_the_full_runs_checkpoint(tmp_path: Path, d
     """helper-245: `run --quick` after the full run replaced best.safetensors (the full run's best
     weights) with a 300-image smoke run's, unsaid."""
     p = tmp_path / "one.toml"
-    p.write_text(EXP.split("[[variants]]")[0].replace("[base.data]", 'callbacks = [{ type = "ModelCheckpoint", '
-                                                        'filepath = "best.safetensors" }]\n[base.data]'))
+    p.write_text(EXP.split("[[variants]]")[0].replace("[base.data]", 'callbacks = [{ type = "modelcheckpoint", '
+                                                        'filepath = "best.safetensors" }]\n[base.data]'))  # (any case)
     store = str(tmp_path / "s")
     assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--format", "csv"]) == 0
     full = (tmp_path / "best.safetensors").read_bytes()

@@ -1290,3 +1290,4 @@ def test_keras_s_history_dict_holds_the_metrics_not_the_timings(data_dir):
     assert list(run.history.history) == ["loss", "accuracy", "val_loss", "val_accuracy", "lr"]
     assert all(isinstance(s, float) and s > 0 for s in run.history["epoch_seconds"])  # read by name still
     assert run.history[-1]["images_per_second"] > 0 and "epoch_seconds" not in run.history.keys()
+    assert "epoch_seconds" in run.history and run.history.get("epoch_seconds") == run.history["epoch_seconds"]

@@ -1842,3 +1842,20 @@ def test_search_best_warns_of_a_winner_near_chance(tmp_path: Path, data_dir: Pat
     err = capsys.readouterr().err
     assert re.search(r"^warning: trial \d's val_accuracy 0\.\d{4} is near chance \(10% for 10 classes\): no trial learnt",
                      err, re.MULTILINE), err
+
+
+def test_the_chance_warning_fits_the_class_count() -> None:
+    """helper-249: 1.5 / classes warned of a binary model learning at 74% ("near chance, 50%")."""
+    from types import SimpleNamespace
+
+    from mnistlab.search import chance_warning
+
+    def rec(value: float, classes: int) -> SimpleNamespace:
+        model = {"input_shape": [28, 28, 1], "layers": ["Flatten", {"type": "Dense", "units": classes, "activation": "softmax"}]}
+        return SimpleNamespace(metrics={"search_value": value, "search_metric": "val_accuracy", "trial": 3},
+                               config={"model": model})
+
+    assert chance_warning(rec(0.74, 2)) is None and chance_warning(rec(0.55, 2)) is not None
+    assert chance_warning(rec(0.15, 10)) is not None and chance_warning(rec(0.16, 10)) is None
+    assert chance_warning(SimpleNamespace(metrics={"search_value": 0.01, "search_metric": "val_loss"},
+                                          config=rec(0.1, 10).config)) is None  # a loss: no chance level

@@ -490,3 +490,14 @@ def test_class_weights_by_name_balanced_and_wrong(data_dir: Path) -> None:
                           ([-1.0] * 10, "a class's weight is a number from 0")):
         with pytest.raises(SpecError, match=said):
             parse_run_config({"train": {"class_weight": setting}})
+
+
+def test_a_class_weight_key_of_digits_is_an_index_as_keras_s_in_python_and_in_a_file() -> None:
+    """helper-249: with classes named "1", "10", "2" (folders sorted as text), {1: 5.0} weighed index 1 but
+    {"1": 5.0} (a file's, and what a run records of the first) the class named "1": one key, two trainings."""
+    from mnistlab.run import Split, class_weights
+
+    y = torch.tensor([0, 1, 2])
+    split = Split(torch.zeros(3, 2, 2, dtype=torch.uint8), y, None, None, torch.zeros(3, 2, 2, dtype=torch.uint8), y, False,
+                  3, {"class_names": ["1", "10", "2"]})
+    assert class_weights({1: 5.0}, split).tolist() == class_weights({"1": 5.0}, split).tolist() == [1.0, 5.0, 1.0]

@@ -297,8 +297,8 @@ class TrainConfig(BaseModel):
     #: Keras's ``fit(class_weight=...)``: each training image's loss times its class's weight, the batch's
     #: loss their mean (Keras's sample weights, reduced over the batch's size); validation and test losses
     #: are not weighted, as Keras's are not. A list of one weight per class; a table of weights by class
-    #: index ("0" in a file) or class name, a class not in it weighing 1.0 as in Keras; or "balanced",
-    #: scikit-learn's n_images / (n_classes * the class's count) over the training images.
+    #: index (digits, "0" in a file) or by a name that is not all digits, a class not in it weighing 1.0 as
+    #: in Keras; or "balanced", scikit-learn's n_images / (n_classes * the class's count) over the training images.
     class_weight: list[float] | dict[int | str, float] | Literal["balanced"] | None = None
     seed: int = Field(0, ge=0, lt=2**63)
     schedule: Schedule | None = None
@@ -1427,6 +1427,13 @@ def _check_checkpoint_place(filepath: str, who: str) -> None:
         raise SpecError(f'{who}: "{filepath}" is to go in {folder}, which is a file, not a folder')
 
 
+def is_model_checkpoint(callback: Any) -> bool:
+    """Whether ``callback``, a table as a file writes it, is a ModelCheckpoint: its ``type`` in any
+    case, as the config reads it (helper-249: ``"modelcheckpoint"`` trained, but its path was not
+    made relative to its file, nor moved aside by ``--quick``)."""
+    return isinstance(callback, Mapping) and str(callback.get("type", "")).lower() == "modelcheckpoint"
+
+
 def checkpoints_beside(callbacks: Any, folder: str | os.PathLike) -> Any:
     """``callbacks`` as a config or experiment file writes them, each ModelCheckpoint's relative
     ``filepath`` made relative to that file's ``folder``, as its data and spec files are; a file
@@ -1436,7 +1443,7 @@ def checkpoints_beside(callbacks: Any, folder: str | os.PathLike) -> Any:
         return callbacks
     out = []
     for cb in callbacks:
-        path = cb.get("filepath") if isinstance(cb, Mapping) and cb.get("type") == "ModelCheckpoint" else None
+        path = cb.get("filepath") if is_model_checkpoint(cb) else None
         if isinstance(path, str) and path and not Path(path).expanduser().is_absolute():  # ("~/...": left as
             # written, for check_filepath to refuse; made "folder/~/..." it would make a folder named "~")
             cb = {**cb, "filepath": str(Path(folder) / path)}
@@ -1470,7 +1477,7 @@ def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **
 # them again).
 _LATER_DEFAULTS: Mapping[str, Mapping[str, tuple[Any, ...]]] = MappingProxyType({
     "train": {"use_ema": (False,), "ema_momentum": (0.99,), "ema_overwrite_frequency": (None,), "swa": (None,),
-              "initial_accumulator_value": (None, 0.1)},
+              "initial_accumulator_value": (None, 0.1), "class_weight": (None,)},
     "augment": {"shear_range": (0.0,), "vertical_flip": (False,)},
 })
 _EVALUATE_DEFAULT = EvaluateConfig().model_dump(mode="json")

@@ -38,7 +38,8 @@ from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, ComparisonRows, compare, table_notes
-from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, test_seed, with_threads
+from mnistlab.config import (RunConfig, data_shuffled, is_model_checkpoint, parse_run_config, split_seed, test_seed,
+                             with_threads)
 from mnistlab.data.userdata import carves_test_split
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
@@ -1126,7 +1127,7 @@ def shared_checkpoints(cells: Sequence[Cell]) -> list[str]:
     users: dict[str, list[Cell]] = {}
     for c in cells:
         for cb in c.config.get("callbacks") or ():
-            if isinstance(cb, Mapping) and cb.get("type") == "ModelCheckpoint" and isinstance(cb.get("filepath"), str):
+            if is_model_checkpoint(cb) and isinstance(cb.get("filepath"), str):
                 users.setdefault(cb["filepath"], []).append(c)
     said = []
     for path, who in users.items():

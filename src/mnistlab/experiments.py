@@ -417,8 +417,10 @@ def quick_config(raw: Mapping[str, Any], epochs: int = 1) -> dict[str, Any]:
     warmup = schedule.get("warmup_epochs") if isinstance(schedule, dict) else None
     if all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < math.inf for x in (warmup, full)):
         schedule["warmup_epochs"] = warmup / full * epochs  # (a warm-up must end before the last epoch: else refused)
+    from mnistlab.config import is_model_checkpoint
+
     for cb in d.get("callbacks") or ():  # helper-245: a smoke run's saves replaced the full run's best.safetensors
-        if isinstance(cb, dict) and cb.get("type") == "ModelCheckpoint" and isinstance(cb.get("filepath"), str):
+        if isinstance(cb, dict) and is_model_checkpoint(cb) and isinstance(cb.get("filepath"), str):
             cb["filepath"] = quick_filepath(cb["filepath"])
     return d
 
@@ -1550,9 +1552,6 @@ def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
         out["model"] = resolve_model(out["model"]).to_dict()
     for dotted, value in overrides.items():
         parts = key_path(dotted)
-        if len(parts) == 1 and parts[0] in ("train", "data") and isinstance(value, Mapping) and isinstance(
-                out.get(parts[0]), Mapping):  # a whole train or data table: merged key by key, as a variant's is
-            value = {**out[parts[0]], **value}  # (helper-246: a searched train table dropped the base's epochs)
         try:
             set_at(out, parts, copy.deepcopy(value))
         except ValueError as exc:

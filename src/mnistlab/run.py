@@ -36,7 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
-                             TrainConfig,
+                             TrainConfig, is_model_checkpoint,
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
                              setting_doubts_warning, warn_if_min_lr_never_acts)
@@ -231,7 +231,7 @@ def checkpoint_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
 
     out: list[MnistlabError] = []
     for i, cb in enumerate(config.get("callbacks") or ()):
-        if cb.get("type") == "ModelCheckpoint" and (why := checkpoint_folder_mistake(str(cb.get("filepath")),
+        if is_model_checkpoint(cb) and (why := checkpoint_folder_mistake(str(cb.get("filepath")),
                                                                                       "ModelCheckpoint: filepath")):
             out.append(SpecError(why, path=("callbacks", i, "filepath")))
     return out
@@ -1378,7 +1378,8 @@ class History(list):
     def __contains__(self, key: object) -> bool:
         """``"val_accuracy" in history``: whether that metric is recorded, as for Keras's dict."""
         if isinstance(key, str):
-            return key in self.keys() or KERAS3_LOGGED.get(key) in self.keys()
+            return (key in self.keys() or KERAS3_LOGGED.get(key) in self.keys()
+                    or (key in TIMINGS and any(key in epoch for epoch in self)))  # (read by name, not listed)
         return super().__contains__(key)
 
     def keys(self) -> list[str]:
@@ -1964,9 +1965,10 @@ def evaluation(log_probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, 
 def class_weights(setting: Any, data: Split) -> torch.Tensor | None:
     """``train.class_weight`` (:class:`~mnistlab.config.TrainConfig`) as the float32 (classes,) the
     trainer weighs each image's loss by, for ``data``'s classes: a list, one weight each; a table by
-    class index (``"3"`` in a file) or name, the classes not in it 1.0 (Keras's ``class_weight``);
-    ``"balanced"``: scikit-learn's ``compute_class_weight`` over the training labels, n / (k * count),
-    a class with no training image 1.0. None for None. SpecError (:func:`class_weight_mistake`) for
+    class index (digits: ``"3"`` in a file, as Keras's keys) or by a class's name (one that is not all
+    digits), the classes not in it 1.0 (Keras's ``class_weight``); ``"balanced"``: scikit-learn's
+    ``compute_class_weight`` formula over the training labels, n / (k * count), a class with no
+    training image 1.0 (where scikit-learn refuses it). None for None. SpecError (:func:`class_weight_mistake`) for
     a list of another length, a key that names no class, every class 0."""
     if setting is None:
         return None
@@ -1985,12 +1987,14 @@ def class_weights(setting: Any, data: Split) -> torch.Tensor | None:
 
 
 def _class_at(key: Any, names: Sequence[str]) -> int | None:
-    """The class a ``train.class_weight`` table's key names: its name, else an index (an int, or a
-    string of digits that is no class's name); None for neither."""
-    if not isinstance(key, int) and str(key) in names:
-        return names.index(str(key))
-    at = key if isinstance(key, int) else int(key) if str(key).isdigit() else None
-    return at if at is not None and 0 <= at < len(names) else None
+    """The class a ``train.class_weight`` table's key names: a class index, as Keras's
+    ``class_weight`` keys are (an int, or a string of digits: a file's keys are strings, and a run
+    records Python's ints as them, so both read alike), else a class's name; None for neither.
+    (helper-249: digits read as a name first made {1: 5.0} and {"1": 5.0} two classes under one key.)"""
+    at = key if isinstance(key, int) else int(key) if str(key).isascii() and str(key).isdigit() else None
+    if at is None:
+        return names.index(str(key)) if str(key) in names else None
+    return at if 0 <= at < len(names) else None
 
 
 def class_weight_mistake(setting: Any, k: int, names: Sequence[str]) -> str | None:

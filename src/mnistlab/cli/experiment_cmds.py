@@ -1204,6 +1204,7 @@ def _say_smoke(note: str | None, fmt: str = "table") -> None:
 
 def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
     """What `run --quick` prints first: that it is a smoke test, and which variants it makes alike."""
+    from mnistlab.config import is_model_checkpoint
     from mnistlab.experiments import QUICK_SUBSET, quick_alike
 
     click.echo(f"--quick: a smoke test (1 epoch, at most {QUICK_SUBSET} training images), so its accuracies say "
@@ -1213,7 +1214,7 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
         click.echo(f"--quick: variants {shown} differ only in what --quick shrinks (epochs, data subset), "
                    "so their smoke runs train alike", err=err)
     saves = dict.fromkeys(cb["filepath"] for c in quick for cb in c.config.get("callbacks") or ()
-                          if isinstance(cb, dict) and cb.get("type") == "ModelCheckpoint")
+                          if is_model_checkpoint(cb))
     if saves:  # (helper-245: a smoke run's saves replaced the full run's best weights, unsaid)
         shown = ", ".join(display_name(os.path.relpath(p)) for p in list(saves)[:3]) + (" ..." if len(saves) > 3 else "")
         click.echo(f"--quick: ModelCheckpoint saves to {shown}, beside the full runs' files, never over them", err=err)

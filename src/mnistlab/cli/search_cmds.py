@@ -27,7 +27,7 @@ _STORE = store_option()
 @jobs_option("trials")
 @click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
 @click.option("--dry-run", is_flag=True, help="Check the file, its data and the store's study; train nothing.")
-@click.option("--trials", type=IntRange(1, 100_000), default=None, metavar="N",
+@click.option("--trials", type=IntRange(1, None), default=None, metavar="N",
               help="The trials the study is to hold, in place of the file's `trials` (Keras Tuner's max_trials): "
                    "more than it has continues it.")
 @data_dir_option(remote=True)
@@ -51,6 +51,10 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, dry_r
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {shell_word(experiment)}`")
     if trials is not None:  # (not part of the study's identity: the same study goes on)
+        from mnistlab.search import MAX_TRIALS
+
+        if trials > MAX_TRIALS:  # (as a file's `trials` is bounded: helper-249)
+            raise click.BadParameter(f"{trials} is more than a study takes ({MAX_TRIALS:,})", param_hint="'--trials'")
         exp = dataclasses.replace(exp, search=dataclasses.replace(exp.search, trials=trials))
     check_backend_flags(backend, address, data_dir)
     if dry_run:  # (helper-207: only --quick, which trains, checked a search file)
