@@ -1585,3 +1585,24 @@ def test_compare_notes_runs_trained_in_different_precisions(tmp_path: Path, data
             'it pays): set train.precision = "float32" in [base] to compare them in one') in err, err
     assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--variant", "a", "--variant", "c"]) == 0
     assert "precisions" not in capsys.readouterr().err  # the rows shown share one
+
+
+def test_two_test_files_of_one_name_and_size_are_told_apart() -> None:
+    """helper-249: a/test.csv and b/test.csv of 200 images each had one label, "test.csv (200 test
+    images)", so --variant marked their rows against each other though their digests differ."""
+    from mnistlab.comparison import mark_vs_best, test_sets
+
+    def run(rid: str, folder: str, digest: str, acc: float) -> RunRecord:
+        dataset = {"csv": f"{folder}/train.csv", "test": f"{folder}/test.csv"}
+        return RunRecord(rid, "e", folder, 0, 0, {"dataset": dataset}, rid, "finished",
+                         metrics={"test_accuracy": acc, "test_size": 200},
+                         env={"data": {"checksums": {f"{folder}/train.csv": "t" + digest, f"{folder}/test.csv": digest}}})
+
+    sets = test_sets([run("r1", "a", "aaa", 0.9), run("r2", "b", "bbb", 0.8), run("r3", "a", "aaa", 0.91)])
+    assert sets["r1"] == sets["r3"] and sets["r1"][1] != sets["r2"][1]
+    assert sets["r1"][1].startswith("test.csv (200 test images, #") and sets["r2"][1].startswith("test.csv (200 test images, #")
+    rows = [{"variant": v, "n": 2, "test_acc": a, "test_acc_std": 0.01, "test_set": sets[r][1]}
+            for v, a, r in (("a", 0.9, "r1"), ("b", 0.8, "r2"))]
+    assert all(row["vs_best"] is None for row in mark_vs_best(rows))
+    alone = test_sets([run("r1", "a", "aaa", 0.9)])
+    assert alone["r1"][1] == "test.csv (200 test images)"  # one set: its plain label

@@ -29,6 +29,7 @@ variants within its noise ``~best``, so that a ranking of seed noise is not read
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -846,7 +847,12 @@ def test_sets(runs: Sequence[RunRecord]) -> dict[str, tuple[str, str]]:
             name, identity = str(dataset), (str(dataset), seed)
         held_with = f" held out with seed {seed}" if seed is not None else ""
         found[r.run_id] = (json.dumps([identity, size], default=str), f"{name} ({size:,} test images{held_with})")
-    return found
+    keys_of: dict[str, set[str]] = {}
+    for key, label in found.values():
+        keys_of.setdefault(label, set()).add(key)
+    return {run_id: (key, label if len(keys_of[label]) == 1 else  # one label, other images (two folders' test.csv):
+                     f"{label[:-1]}, #{hashlib.sha256(key.encode()).hexdigest()[:6]})")  # told apart (helper-249)
+            for run_id, (key, label) in found.items()}
 
 
 def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
