@@ -475,9 +475,9 @@ _PLAN_COLUMNS = (Column("variant", "variant", whole=True), Column("finished", "f
 
 
 def _recipe(cell: Cell) -> str | None:
-    """:func:`~mnistlab.cli.train_cmds.recipe_said` of a cell's config; None where it cannot be
+    """:func:`~mnistlab.summary.recipe_said` of a cell's config; None where it cannot be
     read (a variant starting from runs not yet trained: its start is said above)."""
-    from mnistlab.cli.train_cmds import recipe_said
+    from mnistlab.summary import recipe_said
     from mnistlab.config import parse_run_config
 
     try:

@@ -455,14 +455,14 @@ def _announce(cfg: RunConfig, resume_from: Path | None, data: Any = None) -> Non
     """The model's summary, what the run will do on how many images of ``data`` (its
     :class:`~mnistlab.run.Split`), and whether it resumes (``resume_from``: --checkpoint-dir)."""
     from mnistlab.data.userdata import dataset_label
-    from mnistlab.summary import format_summary, run_memory, summarize
+    from mnistlab.summary import format_summary, optimizer_said, run_memory, summarize
     from mnistlab.trainer import CHECKPOINT_FILE
 
     spec = cfg.model_spec()  # the memory line for this run's optimizer and batch, not the summary's default
     click.echo(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
     t = cfg.train
     click.echo(f"Training on {dataset_label(cfg.dataset)}{_sizes(data)}: {t.epochs} epoch{'s' * (t.epochs != 1)}, "
-               f"batch {t.batch_size}, {_optimizer_text(cfg)}, seed {t.seed}")
+               f"batch {t.batch_size}, {optimizer_said(cfg)}, seed {t.seed}")
     if cfg.weights is not None:  # (helper-200: only `show` said it, after the run)
         from mnistlab.initial_weights import match_weights, read_source
 
@@ -485,59 +485,6 @@ def _sizes(data: Any) -> str:
     return (f" ({len(data.train_y):,} training, " + (f"{val:,} validation, " if val else "")
             + f"{len(data.test_y):,} test images" + (", validating on the test set" if data.validation_is_test else "")
             + ")")
-
-
-def _optimizer_text(cfg: RunConfig, *, changed: bool = False) -> str:
-    """The optimizer as the run uses it, what differs from its Keras defaults included: ``"sgd lr
-    0.01 (momentum 0.9, nesterov), step schedule, label smoothing 0.1"``; ``changed``: only the
-    settings whose values are not Keras's defaults (a resolved config holds every one)."""
-    from mnistlab.config import keras_setting_default, optimizer_settings_said
-
-    t = cfg.train
-    knobs = [k if v is True else f"{k.replace('_', ' ')} {v:g}"
-             for k, v in optimizer_settings_said(lambda k: getattr(t, k), t.optimizer)
-             if not changed or v != keras_setting_default(k, t.optimizer)]
-    text = f"{t.optimizer} lr {cfg.lr:g}" + (f" ({', '.join(knobs)})" if knobs else "")
-    extras = [f"{t.schedule.type} schedule"] if t.schedule else []
-    extras += [f"label smoothing {t.label_smoothing:g}"] if t.label_smoothing else []
-    extras += [f"class weights {_weights_said(t.class_weight)}"] if t.class_weight is not None else []
-    extras += [f"EMA {t.ema_momentum:g}"] if t.use_ema else []
-    extras += [f"SWA from epoch {t.swa.start_epoch}"] if t.swa else []
-    return ", ".join([text, *extras])
-
-
-def _weights_said(weights: Any) -> str:
-    """``train.class_weight`` in a line: ``balanced``, ``1, 2, 1, ...`` or ``Shirt 3``."""
-    if isinstance(weights, dict):
-        return ", ".join(f"{k} {v:g}" for k, v in weights.items())
-    return str(weights) if isinstance(weights, str) else ", ".join(f"{w:g}" for w in weights)
-
-
-def recipe_said(cfg: RunConfig) -> str:
-    """A run's recipe on one line, as a dry run shows each variant's (helper-245: only counts, so a
-    variant that inherited Adam's lr 1e-3 for SGD went unseen): the model and its parameter count,
-    epochs and batch, the optimizer as :func:`_optimizer_text` says it, the augmentation's settings
-    that are not Keras's defaults, and the callbacks with their monitor and patience.
-
-    ``"seed000-cnn 243,786 params; 5 epochs, batch 32, adam lr 0.001; augment rotation_range 10,
-    zoom_range 0.1; EarlyStopping(val_loss, patience 2)"``"""
-    from mnistlab.config import AugmentConfig
-    from mnistlab.summary import summarize
-
-    spec = cfg.model_spec()
-    t = cfg.train
-    parts = [f"{spec.name + ' ' if spec.name else ''}{summarize(spec).total:,} params",
-             f"{t.epochs} epoch{'s' * (t.epochs != 1)}, batch {t.batch_size}", _optimizer_text(cfg, changed=True)]
-    if cfg.augment is not None:
-        plain = AugmentConfig()
-        changed = [f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" if not isinstance(v, bool) else k
-                   for k, v in cfg.augment.model_dump().items() if v != getattr(plain, k)]
-        parts.append("augment " + (", ".join(changed) or "none"))
-    for cb in cfg.callbacks or ():
-        patience = getattr(cb, "patience", None)
-        said = [str(getattr(cb, "monitor", "") or ""), "" if patience is None else f"patience {patience}"]
-        parts.append(f"{cb.type}({', '.join(filter(None, said))})")
-    return "; ".join(parts)
 
 
 def _resumed_at(path: Path, epochs: int) -> str:
