@@ -559,3 +559,17 @@ def test_adamax_is_not_torchs_which_keeps_eps_inside_the_maximum() -> None:
     keras_step = keras[-1][0] - keras[-2][0]
     assert ours[-1] - ours[-2] == pytest.approx(keras_step, rel=1e-3, abs=0)
     assert float(w.detach()) - before == pytest.approx(keras_step * (0.999**3000 + 0.1) / (1e-4 + 0.1), rel=1e-3, abs=0)
+
+
+def test_a_schedule_named_alone_or_a_layers_input_dim_says_what_to_write():
+    """helper-248: `schedule="exponential"` got pydantic's "must be a valid dictionary"; Dense(input_dim=784)
+    a list of arguments with no word of where the input's shape goes."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.errors import SpecError
+    from mnistlab.specs import Dense
+
+    with pytest.raises(SpecError, match=r'train.schedule: a schedule is a table with its type and settings, \{ type = '
+                                        r'"cosin", \.\.\. \} \(did you mean "cosine"\?\)'):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"schedule": "cosin"}})
+    with pytest.raises(SpecError, match=r"no argument 'input_dim' \(the input's shape is the model's"):
+        Dense(10, input_dim=784)

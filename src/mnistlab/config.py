@@ -1101,6 +1101,10 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
         raise SpecError(f"{source}: a run config must be a table, got {type_name(d)}", source=source)
     d = dict(plain_data(d))  # NumPy numbers of a Python caller's, as a file writes them
     train = d.get("train")
+    if isinstance(train, Mapping) and isinstance(word := train.get("schedule"), str):  # (helper-248: pydantic's words)
+        raise SpecError(f'{source}: train.schedule: a schedule is a table with its type and settings, '
+                        f'{{ type = {toml_repr(word)}, ... }}{did_you_mean(word, list(SCHEDULES))}; types: '
+                        f"{', '.join(SCHEDULES)}", path=("train", "schedule"), source=source)
     if isinstance(train, Mapping) and (callable(train.get("schedule")) or isinstance(train.get("schedule"), Mapping)):
         d["train"] = {**train, "schedule": _schedule(train["schedule"], source)}
     if "callbacks" in d:

@@ -963,7 +963,7 @@ def _keras_arguments_said(cls: type[LayerSpec]) -> None:
         known = {f.name for f in dataclasses.fields(cls) if f.init}
         if unknown := [k for k in kwargs if k not in known]:
             hint = (" (the input's shape is the model's: ModelSpec(input_shape=(28, 28, 1), layers=[...]), not a "
-                    "layer's)" if unknown[0] == "input_shape" else did_you_mean(unknown[0], sorted(known)))
+                    "layer's)" if unknown[0] in ("input_shape", "input_dim") else did_you_mean(unknown[0], sorted(known)))
             raise SpecError(f"{cls.__name__}(): no argument {unknown[0]!r}{hint}; it takes {', '.join(sorted(known))}")
         built(self, *args, **kwargs)
 
