@@ -1558,11 +1558,11 @@ _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
 
 
 def tex(text: object) -> str:
-    """``text`` as literal LaTeX text on one line: its special characters escaped, a ``+-`` as
-    ``$\\pm$``, control characters escaped (:func:`~mnistlab.files.printable`).
+    r"""``text`` as literal LaTeX text on one line: its special characters escaped, a ``+-`` as
+    ``$\pm$``, control characters escaped (:func:`~mnistlab.files.printable`).
 
-    >>> tex("cnn_dropout 91.59% +- 3.97 (n=3)")
-    'cnn\\_dropout 91.59\\% $\\pm$ 3.97 (n=3)'
+    >>> print(tex("cnn_dropout 91.59% +- 3.97 (n=3) ~best"))
+    cnn\_dropout 91.59\% $\pm$ 3.97 (n=3) $\sim$best
     """
     plain = printable(" ".join(str(text).split()))
     return "".join(_TEX_SPECIAL.get(c, c) for c in plain).replace(" +- ", r" $\pm$ ").replace(
