@@ -1371,16 +1371,19 @@ class History(list):
             return super().__getitem__(key)
         if key not in self.keys() and KERAS3_LOGGED.get(key) in self.keys():
             key = KERAS3_LOGGED[key]
-        if key not in self.keys() and not (key in TIMINGS and any(key in epoch for epoch in self)):
+        if key not in self.keys() and not self._timed(key):
             raise NoSuchMetric(_no_metric(key, self.keys()))
         return [epoch.get(key) for epoch in self]
 
     def __contains__(self, key: object) -> bool:
         """``"val_accuracy" in history``: whether that metric is recorded, as for Keras's dict."""
         if isinstance(key, str):
-            return (key in self.keys() or KERAS3_LOGGED.get(key) in self.keys()
-                    or (key in TIMINGS and any(key in epoch for epoch in self)))  # (read by name, not listed)
+            return key in self.keys() or KERAS3_LOGGED.get(key) in self.keys() or self._timed(key)
         return super().__contains__(key)
+
+    def _timed(self, key: str) -> bool:
+        """Whether ``key`` is a timing an epoch recorded (:data:`TIMINGS`): read by name, not listed."""
+        return key in TIMINGS and any(key in epoch for epoch in self)
 
     def keys(self) -> list[str]:
         """The metrics recorded per epoch, in the order Keras lists them (the epoch number and the
@@ -1978,11 +1981,18 @@ def class_weights(setting: Any, data: Split) -> torch.Tensor | None:
     if setting == "balanced":
         counts = torch.bincount(data.train_y.cpu(), minlength=k).double()
         return torch.where(counts > 0, len(data.train_y) / (k * counts.clamp(min=1)), 1.0).float()
+    return torch.tensor(_weight_list(setting, k, names), dtype=torch.float32)
+
+
+def _weight_list(setting: list[float] | Mapping[Any, float], k: int, names: Sequence[str]) -> list[float]:
+    """Each of the ``k`` classes' weight of a ``train.class_weight`` list or table (a class not in
+    the table: 1.0, as Keras's); its keys name classes (:func:`class_weight_mistake` says where not)."""
     if isinstance(setting, list):
-        return torch.tensor(setting, dtype=torch.float32)
-    weights = torch.ones(k, dtype=torch.float32)
+        return [float(w) for w in setting]
+    weights = [1.0] * k
     for key, w in setting.items():
-        weights[_class_at(key, names)] = float(w)
+        if (at := _class_at(key, names)) is not None:
+            weights[at] = float(w)
     return weights
 
 
@@ -2010,11 +2020,8 @@ def class_weight_mistake(setting: Any, k: int, names: Sequence[str]) -> str | No
         near = did_you_mean(str(bad), list(names))
         return (f"train.class_weight: {bad!r} is no class of the data{near} (its {k} classes: {clip(', '.join(names), 80)}; "
                 f"by index 0 to {k - 1})")
-    weights = list(setting) if isinstance(setting, list) else [1.0] * k
-    if isinstance(setting, Mapping):
-        for key, w in setting.items():
-            weights[_class_at(key, names) or 0] = w
-    return "train.class_weight: every class weighs 0: no image would train" if not any(weights) else None
+    return ("train.class_weight: every class weighs 0: no image would train" if not any(_weight_list(setting, k, names))
+            else None)
 
 
 def csv_labels(x: Any, class_names: Sequence[str], dataset: Any) -> np.ndarray:
