@@ -181,8 +181,7 @@ def scale_fonts(fig: Figure, factor: float) -> Figure:
         # title's second line was cut at both ends)
         if (title := getattr(fig, "_suptitle", None)) is not None:  # ... and lines that still outgrow it, wrapped
             # (helper-232; matplotlib keeps the suptitle there, with no public getter of the Text)
-            fits = max(20, int(width * 72 / (0.6 * float(title.get_fontsize()))))
-            title.set_text("\n".join(textwrap.fill(line, fits) for line in title.get_text().split("\n")))
+            _wrap_title(title, width)
     return fig
 
 
@@ -191,16 +190,20 @@ def resize(fig: Figure, width: float, height: float) -> Figure:
     and each panel's title wrapped again to the new width (helper-247: at 3.5 inches a title was cut
     at both ends). The layout (constrained) fits the rest."""
     fig.set_size_inches((width, height))
-    titles = [t for t in [getattr(fig, "_suptitle", None)] if t is not None]  # (no public getter of the Text)
-    titles += [ax.title for ax in fig.axes if ax.get_title()]
-    for title in titles:
-        share = 1.0 if title is titles[0] and getattr(fig, "_suptitle", None) is title else 1 / max(
-            1, len([ax for ax in fig.axes if ax.get_title()]))  # a panel's title: its share of the width
-        fits = max(20, int(width * share * 72 / (0.6 * float(title.get_fontsize()))))
-        words = " ".join(title.get_text().split("\n")) if title is not getattr(fig, "_suptitle", None) else None
-        title.set_text(textwrap.fill(words, fits) if words is not None else
-                       "\n".join(textwrap.fill(line, fits) for line in title.get_text().split("\n")))
+    if (title := getattr(fig, "_suptitle", None)) is not None:  # (no public getter of the Text)
+        _wrap_title(title, width)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    for ax in panels:  # a panel's title: its share of the width, its lines joined (they were wrapped to the old one)
+        ax.title.set_text(" ".join(ax.get_title().split("\n")))
+        _wrap_title(ax.title, width / len(panels))
     return fig
+
+
+def _wrap_title(title: Any, inches: float) -> None:
+    """Each line of a title (a matplotlib Text) wrapped to ``inches`` of width at its font size
+    (about 0.6 of a point's width a character; at least 20 characters a line)."""
+    fits = max(20, int(inches * 72 / (0.6 * float(title.get_fontsize()))))
+    title.set_text("\n".join(textwrap.fill(line, fits) for line in title.get_text().split("\n")))
 
 
 @contextlib.contextmanager
