@@ -414,6 +414,20 @@ def first_line(exc: BaseException, n: int = 200) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:n]
 
 
+def percent_within(x: float, decimals: int) -> str:
+    """A share ``x`` (0 to 1) in percent to ``decimals`` places that never rounds to a bound it is
+    not at: ``">99.99%"`` from 1 less half the last place up (1.0 too: a float32 probability of 1 is
+    no certainty), ``"<0.01%"`` above 0 below half the last place, else as formatted.
+
+    >>> percent_within(0.9999895, 2), percent_within(0.00001, 2), percent_within(0.25, 1)
+    ('>99.99%', '<0.01%', '25.0%')
+    """
+    half = 0.5 * 10.0 ** -(decimals + 2)
+    if x >= 1 - half:
+        return f">{100 - 10.0 ** -decimals:.{decimals}f}%"
+    return f"<{10.0 ** -decimals:.{decimals}f}%" if 0 < x < half else f"{x:.{decimals}%}"
+
+
 def clip(text: object, n: int = 40) -> str:
     """``text`` on one line (runs of whitespace become one space), cut to ``n`` characters with "...".
 

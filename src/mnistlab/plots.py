@@ -38,7 +38,7 @@ import matplotlib.transforms as mtransforms
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from mnistlab.errors import PlotError, ReportWarning, clip, did_you_mean, user_level
+from mnistlab.errors import PlotError, ReportWarning, clip, did_you_mean, percent_within, user_level
 from mnistlab.metrics import class_recall
 
 if TYPE_CHECKING:  # torch loads with the figures of a model (feature maps, filters): curves and tables need none
@@ -1082,7 +1082,7 @@ def _share_said(x: float) -> str:
     where one decimal would round a share to 0 or to a whole that it is not."""
     if x in (0, 1):
         return "0" if x == 0 else "100%"
-    return "<0.1%" if x < 0.0005 else ">99.9%" if x >= 0.9995 else f"{x:.1%}"
+    return percent_within(x, 1)
 
 
 def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:

@@ -24,7 +24,7 @@ from mnistlab.cli._common import (FIGURE_FORMATS, FIGURE_FORMATS_SAID, IntRange,
                                   open_store, save_figure, store_option)
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import (DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable, PartlyWritten,
-                             printable)
+                             percent_within, printable)
 from mnistlab.files import check_output_path, display_name, utf8_text, write_output
 
 if TYPE_CHECKING:
@@ -564,7 +564,7 @@ def _pct(x: float) -> str:
 def _conf(x: float) -> str:
     """A probability in percent that a mistake never shows as 100.00% nor a small one as 0.00%
     (helper-239: 0.9999895 read "100.00%")."""
-    return ">99.99%" if x >= 0.99995 else "<0.01%" if 0 < x < 0.00005 else _pct(x)  # (1.0 in float32 too: helper-242)
+    return percent_within(x, 2)  # (1.0 in float32 too: helper-242)
 
 
 CLASS_COLUMNS = (Column("class", "class", whole=True), Column("precision", "precision", _pct, right=True),
