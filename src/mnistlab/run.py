@@ -1429,6 +1429,10 @@ class _Trained:
     def class_names(self) -> list[str]:
         raise NotImplementedError
 
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        raise NotImplementedError
+
     @overload
     def evaluate(self, x: Any, y: Any = None, batch_size: int | None = None, verbose: Any = "auto", *,
                  preprocess: bool | None = None, return_dict: Literal[False] = False) -> list[float]: ...
@@ -1462,8 +1466,9 @@ class _Trained:
         model raises DataError.
         """
         del verbose  # Keras's progress bar: evaluate prints nothing
-        if y is None:
-            y = csv_labels(x, self.class_names, self.dataset)
+        if y is None:  # (each CSV read once: its images in the model's size, in dataset form, and its labels)
+            x, y = csv_labelled(x, self.class_names, self.dataset, self.input_shape)
+            preprocess = False
         log_probs, model, smoothing = self._log_probs(x, preprocess, batch_size)
         return evaluation(log_probs, y, model, label_smoothing=smoothing, return_dict=return_dict)
 
@@ -2024,30 +2029,32 @@ def class_weight_mistake(setting: Any, k: int, names: Sequence[str]) -> str | No
             else None)
 
 
-def csv_labels(x: Any, class_names: Sequence[str], dataset: Any) -> np.ndarray:
-    """The class indices int64 (N,) of the labels of Kaggle-style CSV files ``x`` (a path or a list
-    of them, every one a CSV with a label column), for ``evaluate(x)`` without ``y``
-    (:func:`~mnistlab.data.userdata.class_indices_of`). SpecError for other ``x`` (helper-211: a
-    TypeError, "missing 1 required positional argument"), or a CSV without labels, said before any
-    image is predicted; DataError for a label that is no class of the model, with its file."""
-    from mnistlab.data.userdata import class_indices_of, csv_to_predict
+def csv_labelled(x: Any, class_names: Sequence[str], dataset: Any, size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The images uint8 (N, *size) and the labels' class indices int64 (N,) of Kaggle-style CSV
+    files ``x`` (a path or a list of them, every one a CSV with a label column), each file read
+    once, for ``evaluate(x)`` without ``y`` (:func:`~mnistlab.data.userdata.class_indices_of`).
+    SpecError for other ``x`` (helper-211: a TypeError, "missing 1 required positional argument"),
+    or a CSV without labels, said before any image is predicted; DataError for a label that is no
+    class of the model, with its file."""
+    from mnistlab.data.userdata import class_indices_of, label_column
 
     paths = [x] if isinstance(x, (str, os.PathLike)) else list(x) if isinstance(x, (list, tuple)) else []
     if not paths or not all(isinstance(p, (str, os.PathLike)) and _is_csv(p) for p in paths):
         raise SpecError("evaluate: give the labels of x too, evaluate(x, y), as Keras's takes them (class indices, or "
                         "one-hot rows), got None; predict(x) gives the outputs alone")
-    label = str(dataset.get("label", "label")) if isinstance(dataset, Mapping) else "label"
-    parts = []
+    label = label_column(dataset)
+    images, labels = [], []
     for path in paths:
-        read = csv_to_predict(Path(path), label, None)  # (its size is checked as its images are predicted)
+        read = _csv_read(path, label, size)
         if read.labels is None:
             raise SpecError(f"evaluate: {path} has no {label!r} column" + (f" ({read.unscored})" if read.unscored else "")
                             + ": give its labels, evaluate(x, y)")
         try:
-            parts.append(class_indices_of(read.labels, class_names, dataset))
+            labels.append(class_indices_of(read.labels, class_names, dataset))
         except DataError as exc:
             raise DataError(f"{path}: {exc}") from None
-    return np.concatenate(parts)
+        images.append(read.images)
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def pass_size(batch_size: Any, where: str) -> int:
@@ -2098,15 +2105,16 @@ def _is_csv(path: str | os.PathLike) -> bool:
     return os.fspath(path).lower().endswith(".csv")
 
 
-def _csv_images(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> np.ndarray:
-    """:func:`~mnistlab.data.userdata.csv_to_predict`'s images, a DataWarning where it resized them."""
+def _csv_read(path: str | os.PathLike, label: str, size: tuple[int, ...]) -> Any:
+    """:func:`~mnistlab.data.userdata.csv_to_predict` of ``path`` (its images in the model's
+    ``size``, its labels), a DataWarning where it resized them."""
     from mnistlab.data.userdata import csv_to_predict
 
     read = csv_to_predict(Path(path), label, size)
     if (was := read.resized_from) is not None:
         warnings.warn(f"{path}: its {was[1]}x{was[0]} images resized to the model's {size[1]}x{size[0]}, as a "
                       "CSV dataset's are for training", DataWarning, stacklevel=user_level())
-    return read.images
+    return read
 
 
 def _every_file(paths: Sequence[str | os.PathLike], dataset: str | None, size: tuple[int, ...],
@@ -2142,15 +2150,16 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
     (N, 1, H, W), a PIL image, or a list of any of those images, each of any size.
     """
     from mnistlab.preprocessing import image_sources, preprocess as prepare, read_images, recipe_dataset
+    from mnistlab.data.userdata import label_column
 
     size = tuple(shape)
-    label = str(dataset.get("label", "label")) if isinstance(dataset, Mapping) else "label"
+    label = label_column(dataset)
     dataset = recipe_dataset(dataset)
     is_path = lambda x: isinstance(x, (str, os.PathLike))
     if is_path(images) or (isinstance(images, (list, tuple)) and images and all(is_path(i) for i in images)):
         paths = [images] if is_path(images) else list(images)
         if any(_is_csv(p) for p in paths):  # Kaggle-style CSVs, as `mnistlab predict` reads them (helper-214)
-            return np.concatenate([_csv_images(p, label, size) if _is_csv(p) else _every_file(
+            return np.concatenate([_csv_read(p, label, size).images if _is_csv(p) else _every_file(
                 [p], dataset, size, preprocess is not False) for p in paths])
         return _every_file(paths, dataset, size, preprocess is not False)
     one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)

@@ -349,13 +349,6 @@ def _stop_when_nothing_left(bad: list[str], left: list[Any]) -> None:
     raise DataError(f"none of the {len(bad)} images could be read (listed above)")
 
 
-def _label_column(dataset: Any) -> str:
-    """The label column of the CSV a model trained on (``label = "digit"``), which its CSVs to
-    predict may hold too: "label" for any other dataset."""
-    label = dataset.get("label") if isinstance(dataset, dict) else None
-    return label if isinstance(label, str) and label else "label"
-
-
 def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], originals: list[Any], seen: Any,
                      origins: list[int], trained: Any, bad: list[str]) -> tuple[list[Any], list[Any], Any, list[int]]:
     """Add the images of Kaggle-style CSV files (already in dataset form; ``tables``: (argument
@@ -368,13 +361,13 @@ def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], original
     line to ``bad``, as a bad image file does, and the others are still predicted."""
     import numpy as np
 
-    from mnistlab.data.userdata import class_indices_of, csv_to_predict
+    from mnistlab.data.userdata import class_indices_of, csv_to_predict, label_column
 
     shape = trained.input_shape
     parts = [] if seen is None else [np.asarray(seen)]
     for k, table in tables:
         try:
-            read = csv_to_predict(Path(table), _label_column(trained.dataset), shape)
+            read = csv_to_predict(Path(table), label_column(trained.dataset), shape)
         except DataError as exc:
             bad.append(str(exc))
             continue

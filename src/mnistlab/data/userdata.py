@@ -985,6 +985,13 @@ def _csv_read(path: Path, read: Callable[[], _T]) -> _T:
         raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
 
 
+def label_column(dataset: Any) -> str:
+    """The label column of the CSVs a model trained on ``dataset`` reads (``label = "digit"`` in its
+    table), which its CSVs to predict or evaluate may hold too: "label" for any other dataset."""
+    label = dataset.get("label") if isinstance(dataset, Mapping) else None
+    return label if isinstance(label, str) and label else "label"
+
+
 @dataclass(frozen=True)
 class CsvToPredict:
     """The images of a Kaggle-style CSV to predict (:func:`csv_to_predict`).
