@@ -430,12 +430,10 @@ def precision_note(runs: Sequence[Any]) -> str | None:
     ``train.precision = "auto"`` a CNN trains in bf16 where that pays and a dense model in float32),
     naming which variants trained in which; None where they all share one (helper-244: a paper's
     dense-vs-CNN table compared float32 with bf16 unsaid, only the report said it)."""
-    by: dict[str, list[str]] = {}
+    by: dict[str, dict[str, None]] = {}  # each precision's variants, in order, once each
     for r in runs:
         if isinstance(p := (getattr(r, "env", None) or {}).get("precision"), str):
-            by.setdefault(p, [])
-            if str(r.variant) not in by[p]:
-                by[p].append(str(r.variant))
+            by.setdefault(p, {})[str(r.variant)] = None
     if len(by) < 2:
         return None
     said = "; ".join(f"{p}: {clip(', '.join(v), 80)}" for p, v in by.items())

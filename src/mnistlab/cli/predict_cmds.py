@@ -129,7 +129,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     if bad:
         for message in bad:
             click.echo(f"error: {message}", err=True)
-        files = len({re.sub(r"#\d+$", "", str(name)) for name, _ in sources})  # (a CSV's rows: one file, helper-214)
+        files = len({_file_of(str(name)) for name, _ in sources})  # (a CSV's rows: one file, helper-214)
         raise PartlyUnreadable(f"{len(bad)} of {len(bad) + files} files could not be read (listed above); the "
                                f"{len(probs)} image{'s' * (len(probs) != 1)} of the others "
                                f"{'was' if len(probs) == 1 else 'were'} predicted" + (
@@ -389,13 +389,18 @@ def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], original
     return sources, originals, np.concatenate(parts) if parts else None, origins
 
 
+def _file_of(name: str) -> str:
+    """The file an image's name is of: a CSV row's ``test.csv#12`` is ``test.csv``'s."""
+    return re.sub(r"#\d+$", "", name)
+
+
 def _say_scores(sources: list[Any], probs: Any) -> None:
     """Keras's ``evaluate`` of predict: for each CSV whose labels were read, how many of its images
     the model got right (and, for several, of all labelled images), on stderr; nothing without labels."""
     files: dict[str, list[bool]] = {}
     for (name, truth), p in zip(sources, probs):
         if isinstance(truth, int):  # a CSV row's label (an image file's source is its path)
-            files.setdefault(re.sub(r"#\d+$", "", name), []).append(int(p.argmax()) == truth)
+            files.setdefault(_file_of(name), []).append(int(p.argmax()) == truth)
     for file, right in [*files.items(), *([("all labelled images", sum(files.values(), []))] if len(files) > 1 else [])]:
         click.echo(f"{file}: accuracy {sum(right) / len(right):.2%} ({sum(right):,} of {len(right):,} labelled "
                    f"image{'s' * (len(right) != 1)} right)", err=True)
