@@ -37,6 +37,11 @@ LAYERS = {
     "Activation": lambda: layers.Activation("relu"),
     "Normalization": lambda: layers.Normalization(mean=0.0, variance=1.0),
     "ZeroPadding2D": lambda: layers.ZeroPadding2D(1),
+    "DepthwiseConv2D": lambda: layers.DepthwiseConv2D(1),
+    "SeparableConv2D": lambda: layers.SeparableConv2D(2, 1),
+    "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.5),
+    "GaussianNoise": lambda: layers.GaussianNoise(0.1),
+    "GaussianDropout": lambda: layers.GaussianDropout(0.5),
 }
 # What comes before the layer under test: a map, or one of the three ways to get a flat vector.
 BEFORE = {

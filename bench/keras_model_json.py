@@ -79,6 +79,19 @@ def models() -> dict[str, tuple[object, str | None]]:
         "zero-padded": (keras.Sequential([keras.Input((28, 28, 1)), layers.ZeroPadding2D(((1, 1), (2, 2))),
                                           layers.Conv2D(4, 3), layers.ZeroPadding2D(1), layers.MaxPooling2D(),
                                           layers.Flatten(), layers.Dense(10)]), None),
+        # Keras's depthwise, separable and noise layers (helper-245 found them unbuilt)
+        "separable-depthwise": (keras.Sequential([
+            keras.Input((28, 28, 1)), layers.GaussianNoise(0.1), layers.Conv2D(8, 3, activation="relu"),
+            layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, activation="relu",
+                                   depthwise_initializer="he_normal", depthwise_regularizer="l2"),
+            layers.SpatialDropout2D(0.2),
+            layers.SeparableConv2D(32, (3, 5), padding="same", depth_multiplier=3, activation="relu",
+                                   pointwise_initializer="he_uniform", pointwise_regularizer=keras.regularizers.L2(1e-4)),
+            layers.SeparableConv2D(16, 3, strides=2, use_bias=False), layers.BatchNormalization(),
+            layers.GlobalAveragePooling2D(), layers.GaussianDropout(0.3), layers.Dense(10, activation="softmax")]), None),
+        "separable-dilated": (keras.Sequential([keras.Input((28, 28, 1)), layers.SeparableConv2D(4, 3, dilation_rate=2),
+                                                layers.Flatten(), layers.Dense(10)]),
+                              "dilation_rate = [2, 2] is a setting mnistlab does not build"),
         "zero-padded-channels-first": (keras.Sequential([keras.Input((28, 28, 1)), layers.ZeroPadding2D(
             1, data_format="channels_first"), layers.Flatten(), layers.Dense(10)]), "channels"),
     }

@@ -560,8 +560,8 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
      "layers[1] (Dense): kernel_initializer: Keras's TruncatedNormal is no initializer mnistlab builds (glorot_uniform"),
     ('{ type = "Dense", units = 4, bias_initializer = "ones" }',
      "unknown key 'bias_initializer' (biases start at zeros, Keras's default bias_initializer; no other is offered"),
-    ('{ type = "SpatialDropout2D", rate = 0.2 }',  # helper-155: offered Dropout, which drops values, not channels
-     "layers[1]: Keras's SpatialDropout2D is a layer mnistlab does not build; choose from Flatten, Dense"),
+    ('{ type = "AlphaDropout", rate = 0.2 }',  # helper-155: offered Dropout, which keeps no self-normalising mean
+     "layers[1]: Keras's AlphaDropout is a layer mnistlab does not build; choose from Flatten, Dense"),
     ('{ type = "layernormalization" }', "layers[1]: Keras's LayerNormalization is a layer mnistlab does not build"),
     ('{ type = "RandomRotation", factor = 0.1 }', "Keras's RandomRotation is a layer mnistlab does not build (random "
      "augmentation is a run's augment table here: augment = { rotation_range = 36 } (its factor 0.1 is a fraction of "

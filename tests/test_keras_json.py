@@ -187,8 +187,8 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
     (lambda d: d["config"]["layers"][1]["config"].update(kernel_initializer={"class_name": "Identity"}),
      "Keras's Identity is no initializer mnistlab builds"),
     # one wording for a layer not built, in a spec and a Keras JSON alike (the review of session 44)
-    (lambda d: d["config"]["layers"][1].update(class_name="SpatialDropout2D"),
-     "Keras's SpatialDropout2D is a layer mnistlab does not build; it reads "),
+    (lambda d: d["config"]["layers"][1].update(class_name="AlphaDropout"),
+     "Keras's AlphaDropout is a layer mnistlab does not build; it reads "),
     (lambda d: d["config"]["layers"][1].update(class_name="RandomRotation"),
      "Keras's RandomRotation is a layer mnistlab does not build (random augmentation is a run's augment table here"),
     # in the augment table's units (helper-195: RandomRotation(0.1) is 36 degrees, rotation_range = 0.1 a tenth of one)

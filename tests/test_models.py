@@ -20,7 +20,8 @@ from mnistlab.summary import format_summary, summarize
 from mnistlab.specs import parse_model_spec
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    LAYER_TYPES, GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, ZeroPadding2D, compact_spec,
+    LAYER_TYPES, DepthwiseConv2D, GaussianDropout, GaussianNoise, GlobalAveragePooling2D, MaxPooling2D, ModelSpec,
+    Normalization, SeparableConv2D, SpatialDropout2D, ZeroPadding2D, compact_spec,
 )
 
 torch.set_num_threads(1)
@@ -382,7 +383,10 @@ def test_adapt_refuses_what_it_cannot_read(images, needle):
 PROBES = {"Flatten": Flatten(), "Dense": Dense(3), "Conv2D": Conv2D(2, 1), "MaxPooling2D": MaxPooling2D(1),
           "AveragePooling2D": AveragePooling2D(1), "GlobalAveragePooling2D": GlobalAveragePooling2D(),
           "Dropout": Dropout(0.5), "BatchNormalization": BatchNormalization(), "Activation": Activation("relu"),
-          "Normalization": Normalization(mean=0.5, variance=0.25), "ZeroPadding2D": ZeroPadding2D(((1, 0), (0, 2)))}
+          "Normalization": Normalization(mean=0.5, variance=0.25), "ZeroPadding2D": ZeroPadding2D(((1, 0), (0, 2))),
+          "DepthwiseConv2D": DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2),
+          "SeparableConv2D": SeparableConv2D(3, 3, strides=2, padding="same", depth_multiplier=2),
+          "SpatialDropout2D": SpatialDropout2D(0.5), "GaussianNoise": GaussianNoise(0.1), "GaussianDropout": GaussianDropout(0.5)}
 BEFORE = {"map": (Conv2D(2, 3),), "Flatten": (Conv2D(2, 3), Flatten()), "Dense": (Flatten(), Dense(5)),
           "GlobalAveragePooling2D": (Conv2D(2, 3), GlobalAveragePooling2D())}
 
@@ -471,7 +475,11 @@ def _memory_specs():
     odd = ModelSpec(layers=(Conv2D(8, 3, activation="gelu"), BatchNormalization(), AveragePooling2D(2),
                             Conv2D(8, 3, activation="elu"), GlobalAveragePooling2D(), Dense(32, activation="swish"),
                             Dense(10, activation="softmax")))
-    return [(p.name, p.spec) for p in list_presets()] + [("gelu-bn-avg-gap", odd)]
+    mobile = ModelSpec(layers=(GaussianNoise(0.1), Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+                               DepthwiseConv2D(3, padding="same", depth_multiplier=2, activation="relu"), SpatialDropout2D(0.2),
+                               SeparableConv2D(32, 3, strides=2, padding="same", activation="relu"),
+                               GlobalAveragePooling2D(), GaussianDropout(0.2), Dense(10, activation="softmax")))
+    return [(p.name, p.spec) for p in list_presets()] + [("gelu-bn-avg-gap", odd), ("depthwise-separable-noise", mobile)]
 
 
 @pytest.mark.parametrize("name, spec", _memory_specs(), ids=[n for n, _ in _memory_specs()])

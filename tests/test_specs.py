@@ -13,8 +13,9 @@ from mnistlab.cli import main as cli_main
 from mnistlab.errors import SpecError, SpecWarning, toml_repr
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, LAYER_TYPES, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
-    Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D, ModelSpec, Normalization, ZeroPadding2D,
-    builder_spec, compact_spec, layer_from_dict, load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
+    DepthwiseConv2D, Dropout, Flatten, GaussianDropout, GaussianNoise, GlobalAveragePooling2D, LayerSpec, MaxPooling2D,
+    ModelSpec, Normalization, SeparableConv2D, SpatialDropout2D, ZeroPadding2D, builder_spec, compact_spec, layer_from_dict,
+    load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
 )
 
 # One non-default example per layer type, placed where it is legal (map layers before Flatten).
@@ -31,6 +32,14 @@ EXAMPLES: dict[str, LayerSpec] = {
     "Dense": Dense(7, activation="tanh", kernel_initializer="orthogonal", use_bias=False),
     "Normalization": Normalization(mean=[0.25], variance=[0.5]),
     "ZeroPadding2D": ZeroPadding2D(((1, 0), (2, 3))),
+    "DepthwiseConv2D": DepthwiseConv2D((3, 5), strides=(2, 1), padding="same", depth_multiplier=3, activation="relu",
+                                       depthwise_initializer="he_uniform", use_bias=False, depthwise_regularizer="l2"),
+    "SeparableConv2D": SeparableConv2D(6, 3, strides=2, depth_multiplier=2, activation="tanh",
+                                       pointwise_initializer="orthogonal", pointwise_regularizer={"l1": 1e-4},
+                                       bias_regularizer="l2"),
+    "SpatialDropout2D": SpatialDropout2D(0.3),
+    "GaussianNoise": GaussianNoise(0.2),
+    "GaussianDropout": GaussianDropout(0.4),
 }
 
 
@@ -467,6 +476,8 @@ PROBES: dict[str, LayerSpec] = {
     "Dropout": Dropout(0.5), "BatchNormalization": BatchNormalization(), "Activation": Activation("relu"),
     "Normalization": Normalization(mean=0.0, variance=1.0),
     "ZeroPadding2D": ZeroPadding2D(1),
+    "DepthwiseConv2D": DepthwiseConv2D(1), "SeparableConv2D": SeparableConv2D(2, 1), "SpatialDropout2D": SpatialDropout2D(0.5),
+    "GaussianNoise": GaussianNoise(0.1), "GaussianDropout": GaussianDropout(0.5),
 }
 # What comes before it: a feature map, or each of the three ways to make a flat vector.
 BEFORE: dict[str, tuple[LayerSpec, ...]] = {

@@ -10,8 +10,9 @@ A Keras user brings the model of a notebook as Keras wrote it::
 layers form one chain (each layer's input is the layer before), into the full form
 (``{"input_shape": [...], "layers": [{"type": "Conv2D", ...}, ...]}``) that
 :func:`mnistlab.specs.parse_model_spec` then checks as any spec. What it reads, layer by layer, is
-what mnistlab builds: Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-ZeroPadding2D, Flatten, Dropout, BatchNormalization, Normalization and Activation (and the ReLU, Softmax, ELU and
+what mnistlab builds: Conv2D, DepthwiseConv2D, SeparableConv2D, Dense, MaxPooling2D, AveragePooling2D,
+GlobalAveragePooling2D, ZeroPadding2D, Flatten, Dropout, SpatialDropout2D, GaussianNoise, GaussianDropout,
+BatchNormalization, Normalization and Activation (and the ReLU, Softmax, ELU and
 LeakyReLU layers as Activation, at the settings of mnistlab's activations), with their initialisers (by Keras's class,
 ``GlorotUniform`` as ``glorot_uniform``) and L1/L2 penalties. A setting mnistlab does not build
 (a dilation, groups, a bias initialiser other than zeros, a constraint, channels-first data, a
@@ -48,7 +49,8 @@ _BOOKKEEPING = frozenset({"name", "autocast", "seed", "build_config", "synchroni
 # runs a BatchNormalization in inference mode: kept for a layer with weights), dtype (a float32
 # policy; mixed precision is the run's train.precision).
 _FLOAT32 = ("float32", None)
-_HAS_WEIGHTS = frozenset({"Conv2D", "Dense", "BatchNormalization"})  # frozen: kept; a layer without: no matter
+# frozen: kept; a layer without weights: no matter
+_HAS_WEIGHTS = frozenset({"Conv2D", "Dense", "BatchNormalization", "DepthwiseConv2D", "SeparableConv2D"})
 _NO_DEFAULT = object()
 # Per Keras class: the keys mnistlab reads (Keras's name -> mnistlab's), and the keys it does not
 # build, each with the values that mean "not used" (Keras's defaults), so that those may stand.
@@ -63,6 +65,17 @@ _READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
                "kernel_initializer": "kernel_initializer", "kernel_regularizer": "kernel_regularizer",
                "bias_regularizer": "bias_regularizer"},
               {"bias_initializer": _OFF_INIT}),
+    "DepthwiseConv2D": ({"kernel_size": "kernel_size", "strides": "strides", "padding": "padding",
+                         "depth_multiplier": "depth_multiplier", "activation": "activation", "use_bias": "use_bias",
+                         "depthwise_initializer": "depthwise_initializer",
+                         "depthwise_regularizer": "depthwise_regularizer", "bias_regularizer": "bias_regularizer"},
+                        {"data_format": ("channels_last",), "dilation_rate": ([1, 1], 1), "bias_initializer": _OFF_INIT}),
+    "SeparableConv2D": ({"filters": "filters", "kernel_size": "kernel_size", "strides": "strides", "padding": "padding",
+                         "depth_multiplier": "depth_multiplier", "activation": "activation", "use_bias": "use_bias",
+                         "depthwise_initializer": "depthwise_initializer", "pointwise_initializer": "pointwise_initializer",
+                         "depthwise_regularizer": "depthwise_regularizer",
+                         "pointwise_regularizer": "pointwise_regularizer", "bias_regularizer": "bias_regularizer"},
+                        {"data_format": ("channels_last",), "dilation_rate": ([1, 1], 1), "bias_initializer": _OFF_INIT}),
     "MaxPooling2D": ({"pool_size": "pool_size", "strides": "strides", "padding": "padding"},
                      {"data_format": ("channels_last",)}),
     "AveragePooling2D": ({"pool_size": "pool_size", "strides": "strides", "padding": "padding"},
@@ -70,6 +83,9 @@ _READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
     "GlobalAveragePooling2D": ({}, {"data_format": ("channels_last",), "keepdims": (False,)}),
     "Flatten": ({}, {"data_format": ("channels_last",)}),
     "Dropout": ({"rate": "rate"}, {}),
+    "SpatialDropout2D": ({"rate": "rate"}, {"data_format": ("channels_last",)}),
+    "GaussianNoise": ({"stddev": "stddev"}, {}),
+    "GaussianDropout": ({"rate": "rate"}, {}),
     "ZeroPadding2D": ({"padding": "padding"}, {"data_format": ("channels_last",)}),
     "BatchNormalization": ({"momentum": "momentum", "epsilon": "epsilon"},
                            {"center": (True,), "scale": (True,), "renorm": (False,),
@@ -249,10 +265,10 @@ def _prepared_input(cls: str, settings: Mapping[str, Any], shape: Any, where: st
 
 def not_built(keras_class: str, settings: Mapping[str, Any] | None = None) -> str:
     """How mnistlab says a Keras layer class it does not build, in a spec or a Keras JSON alike:
-    "Keras's SpatialDropout2D is a layer mnistlab does not build", and, for Keras's random
+    "Keras's LayerNormalization is a layer mnistlab does not build", and, for Keras's random
     augmentation layers, where that work is done here (a run's augment table), with the layer's own
     ``settings`` in that table's units where they translate (:func:`augment_for`)."""
-    if not keras_class.startswith(("Rand", "MixUp", "CutMix", "AugMix")):  # (SpatialDropout2D: none)
+    if not keras_class.startswith(("Rand", "MixUp", "CutMix", "AugMix")):  # (LayerNormalization: none)
         return f"Keras's {clip(keras_class, 40)} is a layer mnistlab does not build"
     table = augment_for(keras_class, settings or {}) or "augment = { rotation_range = 10, ... }"
     return (f"Keras's {clip(keras_class, 40)} is a layer mnistlab does not build (random augmentation is a run's "
@@ -309,7 +325,7 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
         if _every_layers(cls, key, value, where, rank):
             continue
         if key in reads:
-            table[reads[key]] = initializer_name(value, f"{where}: {key}") if key == "kernel_initializer" else value
+            table[reads[key]] = initializer_name(value, f"{where}: {key}") if key.endswith("_initializer") else value
         elif key in unused:
             if not _is_default(value, unused[key]):
                 raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build "

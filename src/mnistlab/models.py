@@ -124,6 +124,15 @@ def _init_kernel(weight: torch.Tensor, name: str, g: torch.Generator) -> None:
         weight.copy_(keras.permute(3, 2, 0, 1))
 
 
+def _init_depthwise(weight: torch.Tensor, name: str, channels: int, g: torch.Generator) -> None:
+    """Initialise a depthwise torch weight (C * m, 1, kh, kw) through Keras's depthwise kernel
+    (kh, kw, C, m), whose fans Keras computes from that shape (``kh * kw * C`` in, ``kh * kw * m`` out)."""
+    out, _, kh, kw = weight.shape
+    keras = torch.empty(kh, kw, channels, out // channels)
+    INITIALIZER_FUNCTIONS[name](keras, g)
+    weight.copy_(keras.permute(2, 3, 0, 1).reshape(out, 1, kh, kw))
+
+
 # ---------------------------------------------------------------------------------------------
 # Layer modules: each computes exactly what the Keras layer outputs.
 # ---------------------------------------------------------------------------------------------
@@ -187,15 +196,23 @@ class Dense(nn.Linear):
         return self.activation(super().forward(x))
 
 
+def _conv_padding(in_shape: Shape, spec: S.Conv2D | S.DepthwiseConv2D | S.SeparableConv2D
+                  ) -> tuple[tuple[int, int], tuple[int, int, int, int] | None]:
+    """A convolution's padding as torch takes it: the symmetric (height, width) padding for the conv
+    itself, and where TF's "same" padding is asymmetric, (0, 0) and the whole (left, right, top,
+    bottom) padding to apply first with ``F.pad``."""
+    pads = _same_pads(in_shape, spec.kernel_size, spec.strides) if spec.padding == "same" else (0, 0, 0, 0)
+    if pads[0] == pads[1] and pads[2] == pads[3]:
+        return (pads[2], pads[0]), None
+    return (0, 0), pads
+
+
 class Conv2D(nn.Conv2d):
     """nn.Conv2d with TF "same" padding (asymmetric when needed) and the layer's activation."""
 
     def __init__(self, in_shape: Shape, spec: S.Conv2D) -> None:
-        pads = _same_pads(in_shape, spec.kernel_size, spec.strides) if spec.padding == "same" else (0, 0, 0, 0)
-        symmetric = pads[0] == pads[1] and pads[2] == pads[3]
-        super().__init__(in_shape[2], spec.filters, spec.kernel_size, spec.strides,
-                         padding=(pads[2], pads[0]) if symmetric else 0, bias=spec.use_bias)
-        self.extra_pad = None if symmetric else pads
+        padding, self.extra_pad = _conv_padding(in_shape, spec)
+        super().__init__(in_shape[2], spec.filters, spec.kernel_size, spec.strides, padding=padding, bias=spec.use_bias)
         self.activation = ACTIVATION_MODULES[spec.activation]()
         self.kernel_initializer = spec.kernel_initializer
         self.regularizers = _regularizers(spec)
@@ -225,6 +242,88 @@ class Conv2D(nn.Conv2d):
             sh, sw = self.stride
             return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias)
         return super().forward(x)
+
+
+class DepthwiseConv2D(nn.Conv2d):
+    """Keras's DepthwiseConv2D: nn.Conv2d grouped by input channel (``groups`` = C, C * depth_multiplier
+    outputs, channel ``c * depth_multiplier + m`` from input ``c``, as TF orders them), TF "same" padding,
+    the layer's activation. Its kernel is drawn through Keras's shape (kh, kw, C, depth_multiplier)."""
+
+    def __init__(self, in_shape: Shape, spec: S.DepthwiseConv2D) -> None:
+        padding, self.extra_pad = _conv_padding(in_shape, spec)
+        channels = in_shape[2]
+        super().__init__(channels, channels * spec.depth_multiplier, spec.kernel_size, spec.strides, padding=padding,
+                         groups=channels, bias=spec.use_bias)
+        self.activation = ACTIVATION_MODULES[spec.activation]()
+        self.depthwise_initializer = spec.depthwise_initializer
+        self.regularizers = {name: reg for name, reg in (("weight", spec.depthwise_regularizer),
+                                                         ("bias", spec.bias_regularizer)) if reg is not None}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.extra_pad is not None:
+            x = F.pad(x, self.extra_pad)
+        return self.activation(super().forward(x))
+
+
+class SeparableConv2D(nn.Module):
+    """Keras's SeparableConv2D: the depthwise convolution (``depthwise_weight``, (C * depth_multiplier,
+    1, kh, kw), its strides and TF padding, no bias), then the 1x1 convolution to ``filters`` channels
+    (``pointwise_weight``, (filters, C * depth_multiplier, 1, 1)) with the ``bias`` and the activation,
+    as ``tf.nn.separable_conv2d`` computes it."""
+
+    bias: nn.Parameter | None
+
+    def __init__(self, in_shape: Shape, spec: S.SeparableConv2D) -> None:
+        super().__init__()
+        self.padding, self.extra_pad = _conv_padding(in_shape, spec)
+        self.stride, self.groups = spec.strides, in_shape[2]
+        mid = in_shape[2] * spec.depth_multiplier
+        self.depthwise_weight = nn.Parameter(torch.empty(mid, 1, *spec.kernel_size))
+        self.pointwise_weight = nn.Parameter(torch.empty(spec.filters, mid, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(spec.filters)) if spec.use_bias else None
+        self.activation = ACTIVATION_MODULES[spec.activation]()
+        self.depthwise_initializer, self.pointwise_initializer = spec.depthwise_initializer, spec.pointwise_initializer
+        self.regularizers = {name: reg for name, reg in (("depthwise_weight", spec.depthwise_regularizer),
+                                                         ("pointwise_weight", spec.pointwise_regularizer),
+                                                         ("bias", spec.bias_regularizer)) if reg is not None}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.extra_pad is not None:
+            x = F.pad(x, self.extra_pad)
+        x = F.conv2d(x, self.depthwise_weight, None, self.stride, self.padding, 1, self.groups)
+        return self.activation(F.conv2d(x, self.pointwise_weight, self.bias))
+
+
+class GaussianNoise(nn.Module):
+    """Keras's GaussianNoise: ``x + N(0, stddev)`` in training, ``x`` otherwise."""
+
+    def __init__(self, stddev: float) -> None:
+        super().__init__()
+        self.stddev = stddev
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.stddev == 0:
+            return x
+        return x + torch.randn_like(x) * self.stddev
+
+    def extra_repr(self) -> str:
+        return f"stddev={self.stddev}"
+
+
+class GaussianDropout(nn.Module):
+    """Keras's GaussianDropout: ``x * N(1, sqrt(rate / (1 - rate)))`` in training, ``x`` otherwise."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return x
+        return x * (1.0 + torch.randn_like(x) * math.sqrt(self.rate / (1.0 - self.rate)))
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"
 
 
 class Pool2D(nn.Module):
@@ -335,6 +434,16 @@ def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
         return Dense(in_shape[0], layer)
     if isinstance(layer, S.Conv2D):
         return Conv2D(in_shape, layer)
+    if isinstance(layer, S.DepthwiseConv2D):
+        return DepthwiseConv2D(in_shape, layer)
+    if isinstance(layer, S.SeparableConv2D):
+        return SeparableConv2D(in_shape, layer)
+    if isinstance(layer, S.SpatialDropout2D):
+        return nn.Dropout2d(layer.rate)  # whole channels of each image, the rest scaled by 1 / (1 - rate): Keras's
+    if isinstance(layer, S.GaussianNoise):
+        return GaussianNoise(layer.stddev)
+    if isinstance(layer, S.GaussianDropout):
+        return GaussianDropout(layer.rate)
     if isinstance(layer, S.Pooling2D):
         return Pool2D(in_shape, layer)
     if isinstance(layer, S.Flatten):
@@ -554,6 +663,13 @@ def _initialise(model: SequentialModel, g: torch.Generator) -> None:
             _init_kernel(module.weight, module.kernel_initializer, g)
             if module.bias is not None:
                 module.bias.zero_()
+        elif isinstance(module, DepthwiseConv2D):
+            _init_depthwise(module.weight, module.depthwise_initializer, module.in_channels, g)
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, SeparableConv2D):
+            _init_depthwise(module.depthwise_weight, module.depthwise_initializer, module.groups, g)
+            _init_kernel(module.pointwise_weight, module.pointwise_initializer, g)
         elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             module.reset_parameters()  # gamma 1, beta 0, moving mean 0, variance 1: Keras's defaults
 

@@ -1111,6 +1111,13 @@ def _is_conv(module: nn.Module) -> TypeGuard[nn.Conv2d]:
     return isinstance(module, nn.Conv2d)
 
 
+def _makes_maps(module: nn.Module) -> bool:
+    """Whether feature maps show ``module``'s output: a convolution (depthwise and separable ones too) or a pooling."""
+    from mnistlab.models import SeparableConv2D
+
+    return _is_conv(module) or isinstance(module, SeparableConv2D) or _is_pool(module)
+
+
 def _is_pool(module: Any) -> bool:
     from torch import nn
 
@@ -1163,7 +1170,7 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
     def keep(module: Any, _inputs: Any, out: Any) -> None:
         captured.append((names.get(module, "?"), out.detach().cpu().numpy()))
 
-    handles = [m.register_forward_hook(keep) for m in model.modules() if _is_conv(m) or _is_pool(m)]
+    handles = [m.register_forward_hook(keep) for m in model.modules() if _makes_maps(m)]
     if not handles:
         raise PlotError("the model has no convolution or pooling layers to show feature maps of")
     was_training = model.training

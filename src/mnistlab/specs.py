@@ -55,7 +55,8 @@ from mnistlab.files import write_atomic
 
 __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
-    "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
+    "BatchNormalization", "Conv2D", "Dense", "DepthwiseConv2D", "Dropout", "Flatten", "GaussianDropout", "GaussianNoise",
+    "GlobalAveragePooling2D", "SeparableConv2D", "SpatialDropout2D",
     "BLOCK_TYPES", "KerasNode", "LayerSpec", "MaxPooling2D", "ModelSpec", "Normalization", "Pooling2D", "Residual",
     "Regularizer", "ResidualBlock", "Shape", "ZeroPadding2D", "builder_spec", "is_functional", "keras_graph", "keras_order",
     "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
@@ -137,18 +138,19 @@ def _activation(v: Any) -> str:
 KERAS_ONLY_INITIALIZERS = ("truncated_normal", "variance_scaling", "lecun_uniform", "identity", "constant", "stft")
 
 
-def _initializer(v: Any) -> str:
-    """A kernel initializer by Keras's name (``"he_normal"``), class name (``"HeNormal"``, as
-    ``keras.initializers.get`` takes it too) or saved form (``{"class_name": "HeNormal", "config":
-    {...}}``, as Keras's JSON and ``keras.initializers.serialize`` write it)."""
+def _initializer(v: Any, name: str = "kernel_initializer") -> str:
+    """A kernel initializer (``name``: the field, ``depthwise_initializer`` too) by Keras's name
+    (``"he_normal"``), class name (``"HeNormal"``, as ``keras.initializers.get`` takes it too) or saved
+    form (``{"class_name": "HeNormal", "config": {...}}``, as Keras's JSON and
+    ``keras.initializers.serialize`` write it)."""
     if isinstance(v, Mapping) and "class_name" in v:
-        v = initializer_name(v, "kernel_initializer")
+        v = initializer_name(v, name)
     if isinstance(v, str) and re.fullmatch(r"[A-Z][A-Za-z]*", v.strip()):  # HeNormal -> he_normal
         v = re.sub(r"(?<!^)(?=[A-Z])", "_", v.strip()).lower()
     if isinstance(v, str) and v.strip().lower() in KERAS_ONLY_INITIALIZERS:
-        raise SpecError(f'kernel_initializer "{clip(v)}" is one of Keras\'s that mnistlab does not build; choose from '
-                        f'{", ".join(INITIALIZERS)}', path=("kernel_initializer",))
-    return _choice("kernel_initializer", v, INITIALIZERS, INITIALIZER_ALIASES)
+        raise SpecError(f'{name} "{clip(v)}" is one of Keras\'s that mnistlab does not build; choose from '
+                        f'{", ".join(INITIALIZERS)}', path=(name,))
+    return _choice(name, v, INITIALIZERS, INITIALIZER_ALIASES)
 
 
 def _bool(name: str, v: Any) -> bool:
@@ -257,12 +259,18 @@ def penalty_table(value: Any) -> dict[str, float]:
 
 
 def _set_regularizers(layer: Any) -> None:
-    """Normalise a layer's ``kernel_regularizer`` and ``bias_regularizer``; a bias penalty needs a bias."""
-    _set(layer, "kernel_regularizer", _regularizer("kernel_regularizer", layer.kernel_regularizer))
-    _set(layer, "bias_regularizer", _regularizer("bias_regularizer", layer.bias_regularizer))
+    """Normalise each of a layer's ``*_regularizer`` fields (``kernel_``, ``depthwise_``, ``pointwise_``,
+    ``bias_``); a bias penalty needs a bias."""
+    for f in dataclasses.fields(layer):
+        if f.name.endswith("_regularizer"):
+            _set(layer, f.name, _regularizer(f.name, getattr(layer, f.name)))
     if layer.bias_regularizer is not None and not layer.use_bias:
         raise SpecError("bias_regularizer with use_bias = false: the layer has no bias to penalise",
                         path=("bias_regularizer",))
+
+
+# The weights a layer may penalise, as Keras names its ``<kind>_regularizer`` arguments.
+WEIGHT_KINDS = ("kernel", "depthwise", "pointwise", "bias")
 
 
 def regularized(spec: ModelSpec) -> bool:
@@ -271,9 +279,9 @@ def regularized(spec: ModelSpec) -> bool:
 
 
 def weight_penalties(spec: ModelSpec) -> tuple[str, ...]:
-    """Each kernel or bias regularizer of ``spec``'s layers (blocks' included), named by the Keras
-    layer it is on: ``("dense kernel L2(l2=0.001)", ...)``; empty without any."""
-    return tuple(f"{node.name} {what} {penalty}" for node in keras_graph(spec) for what in ("kernel", "bias")
+    """Each kernel (depthwise, pointwise) or bias regularizer of ``spec``'s layers (blocks' included), named
+    by the Keras layer it is on: ``("dense kernel L2(l2=0.001)", ...)``; empty without any."""
+    return tuple(f"{node.name} {what} {penalty}" for node in keras_graph(spec) for what in WEIGHT_KINDS
                  if (penalty := getattr(node.layer, f"{what}_regularizer", None)) is not None)
 
 
@@ -326,7 +334,7 @@ class LayerSpec:
         return (0, 0)
 
     def macs(self, shape: Shape) -> int:
-        """Multiply-adds per image (Dense and Conv2D only; the rest is negligible here)."""
+        """Multiply-adds per image (Dense and the convolutions only; the rest is negligible here)."""
         return 0
 
 
@@ -416,6 +424,104 @@ class Conv2D(LayerSpec):
     def macs(self, shape: Shape) -> int:
         h, w, c = self.output_shape(shape)
         return h * w * c * self.kernel_size[0] * self.kernel_size[1] * shape[2]
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2D(LayerSpec):
+    """Keras's depthwise convolution: each input channel convolved with ``depth_multiplier`` kernels of
+    its own, (H, W, C) -> (H', W', C * depth_multiplier), output channel ``c * depth_multiplier + m``
+    from input channel ``c`` (``tf.nn.depthwise_conv2d``'s order). Keras 3 defaults
+    (``keras/src/layers/convolutional/depthwise_conv2d.py``): strides 1, padding "valid", depth_multiplier
+    1, linear activation, bias on, ``depthwise_initializer`` glorot_uniform over the kernel's Keras shape
+    (kh, kw, C, depth_multiplier): fan in ``kh * kw * C``, fan out ``kh * kw * depth_multiplier``."""
+
+    kernel_size: tuple[int, int]
+    strides: tuple[int, int] = (1, 1)
+    padding: str = "valid"
+    depth_multiplier: int = 1
+    activation: str = "linear"
+    depthwise_initializer: str = "glorot_uniform"
+    use_bias: bool = True
+    depthwise_regularizer: Regularizer | None = None
+    bias_regularizer: Regularizer | None = None
+    type: ClassVar[str] = "DepthwiseConv2D"
+    keras_name: ClassVar[str] = "depthwise_conv2d"
+    wants_map: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _set(self, "kernel_size", _pair("kernel_size", self.kernel_size))
+        _set(self, "strides", _pair("strides", self.strides))
+        _set(self, "padding", _choice("padding", self.padding, PADDINGS))
+        _set(self, "depth_multiplier", _pos_int("depth_multiplier", self.depth_multiplier))
+        _set(self, "activation", _activation(self.activation))
+        _set(self, "depthwise_initializer", _initializer(self.depthwise_initializer, "depthwise_initializer"))
+        _set(self, "use_bias", _bool("use_bias", self.use_bias))
+        _set_regularizers(self)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w = _window_out(shape, self.kernel_size, self.strides, self.padding, "depthwise convolution")
+        return (h, w, shape[2] * self.depth_multiplier)
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        out = shape[2] * self.depth_multiplier
+        return (self.kernel_size[0] * self.kernel_size[1] * out + (out if self.use_bias else 0), 0)
+
+    def macs(self, shape: Shape) -> int:
+        h, w, c = self.output_shape(shape)
+        return h * w * c * self.kernel_size[0] * self.kernel_size[1]
+
+
+@dataclass(frozen=True)
+class SeparableConv2D(LayerSpec):
+    """Keras's depthwise-separable convolution: a :class:`DepthwiseConv2D` (its ``kernel_size``,
+    ``strides``, ``padding``, ``depth_multiplier``; no bias) then a 1x1 convolution to ``filters``
+    channels with the bias and the activation, (H, W, C) -> (H', W', filters): Keras 3's
+    ``SeparableConv2D`` (``keras/src/layers/convolutional/separable_conv2d.py``, ``tf.nn.separable_conv2d``).
+    Weights: ``kh * kw * C * depth_multiplier + C * depth_multiplier * filters (+ filters)``, each kernel
+    drawn by its own initializer over its Keras shape, (kh, kw, C, depth_multiplier) and (1, 1, C *
+    depth_multiplier, filters)."""
+
+    filters: int
+    kernel_size: tuple[int, int]
+    strides: tuple[int, int] = (1, 1)
+    padding: str = "valid"
+    depth_multiplier: int = 1
+    activation: str = "linear"
+    depthwise_initializer: str = "glorot_uniform"
+    pointwise_initializer: str = "glorot_uniform"
+    use_bias: bool = True
+    depthwise_regularizer: Regularizer | None = None
+    pointwise_regularizer: Regularizer | None = None
+    bias_regularizer: Regularizer | None = None
+    type: ClassVar[str] = "SeparableConv2D"
+    keras_name: ClassVar[str] = "separable_conv2d"
+    wants_map: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _set(self, "filters", _pos_int("filters", self.filters))
+        _set(self, "kernel_size", _pair("kernel_size", self.kernel_size))
+        _set(self, "strides", _pair("strides", self.strides))
+        _set(self, "padding", _choice("padding", self.padding, PADDINGS))
+        _set(self, "depth_multiplier", _pos_int("depth_multiplier", self.depth_multiplier))
+        _set(self, "activation", _activation(self.activation))
+        _set(self, "depthwise_initializer", _initializer(self.depthwise_initializer, "depthwise_initializer"))
+        _set(self, "pointwise_initializer", _initializer(self.pointwise_initializer, "pointwise_initializer"))
+        _set(self, "use_bias", _bool("use_bias", self.use_bias))
+        _set_regularizers(self)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w = _window_out(shape, self.kernel_size, self.strides, self.padding, "separable convolution")
+        return (h, w, self.filters)
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        mid = shape[2] * self.depth_multiplier
+        return (self.kernel_size[0] * self.kernel_size[1] * mid + mid * self.filters
+                + (self.filters if self.use_bias else 0), 0)
+
+    def macs(self, shape: Shape) -> int:
+        h, w, _ = self.output_shape(shape)
+        mid = shape[2] * self.depth_multiplier
+        return h * w * mid * (self.kernel_size[0] * self.kernel_size[1] + self.filters)
 
 
 @dataclass(frozen=True)
@@ -539,6 +645,50 @@ class Dropout(LayerSpec):
     rate: float
     type: ClassVar[str] = "Dropout"
     keras_name: ClassVar[str] = "dropout"
+
+    def __post_init__(self) -> None:
+        _set(self, "rate", _float("rate", self.rate, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class SpatialDropout2D(LayerSpec):
+    """Dropout of whole feature maps: in training, each image's channel is zeroed with probability
+    ``rate`` (in [0, 1)) and the rest scaled by 1 / (1 - rate), Keras 3's ``SpatialDropout2D`` (noise shape
+    (batch, 1, 1, channels); Tompson et al. 2014) and torch's ``nn.Dropout2d``. Needs a feature map."""
+
+    rate: float
+    type: ClassVar[str] = "SpatialDropout2D"
+    keras_name: ClassVar[str] = "spatial_dropout2d"
+    wants_map: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _set(self, "rate", _float("rate", self.rate, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class GaussianNoise(LayerSpec):
+    """Adds zero-mean Gaussian noise of standard deviation ``stddev`` (in [0, 1], as Keras 3 allows)
+    in training only: Keras 3's ``GaussianNoise`` (``keras/src/layers/regularization/gaussian_noise.py``),
+    on pixels scaled to [0, 1] where it is the first layer."""
+
+    stddev: float
+    type: ClassVar[str] = "GaussianNoise"
+    keras_name: ClassVar[str] = "gaussian_noise"
+
+    def __post_init__(self) -> None:
+        _set(self, "stddev", _float("stddev", self.stddev, 0.0, 1.0, hi_open=False))
+
+
+@dataclass(frozen=True)
+class GaussianDropout(LayerSpec):
+    """Multiplies each activation by Gaussian noise of mean 1 and standard deviation
+    ``sqrt(rate / (1 - rate))`` in training only: Keras 3's ``GaussianDropout``
+    (``keras/src/layers/regularization/gaussian_dropout.py``; Srivastava et al. 2014). ``rate`` in [0, 1)
+    (Keras takes 1 and then divides by zero)."""
+
+    rate: float
+    type: ClassVar[str] = "GaussianDropout"
+    keras_name: ClassVar[str] = "gaussian_dropout"
 
     def __post_init__(self) -> None:
         _set(self, "rate", _float("rate", self.rate, 0.0, 1.0))
@@ -940,13 +1090,15 @@ def _fmt_shape(shape: Shape) -> str:
 # What each map-only layer is called in the refusal ("a convolution cannot follow Flatten ...").
 _MAP_WORDS = {"Conv2D": "convolution", "MaxPooling2D": "pooling", "AveragePooling2D": "pooling",
               "GlobalAveragePooling2D": "global pooling", "ResidualBlock": "residual block",
-              "ZeroPadding2D": "zero padding"}
+              "ZeroPadding2D": "zero padding", "DepthwiseConv2D": "depthwise convolution",
+              "SeparableConv2D": "separable convolution", "SpatialDropout2D": "spatial dropout"}
 
 # One registry maps every type name users may write to its class.
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
     cls.type: cls for cls in (Flatten, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
                               GlobalAveragePooling2D, Dropout, BatchNormalization, Activation, Normalization,
-                              ZeroPadding2D)
+                              ZeroPadding2D, DepthwiseConv2D, SeparableConv2D, SpatialDropout2D, GaussianNoise,
+                              GaussianDropout)
 }
 # Blocks: layers that stand for several Keras layers (their summary rows are those layers').
 BLOCK_TYPES: dict[str, type[LayerSpec]] = {cls.type: cls for cls in (Residual, ResidualBlock)}
@@ -991,7 +1143,7 @@ _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
 _KERAS_3_LOOKUP = {name.lower(): name for name in KERAS_3_LAYERS}
 # The layers whose Keras class takes data_format (read as "channels_last" only)
 _DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten",
-                       "ZeroPadding2D"}
+                       "ZeroPadding2D", "DepthwiseConv2D", "SeparableConv2D", "SpatialDropout2D"}
 # Required fields whose absence deserves a word more than "missing".
 _MISSING_HINTS: dict[tuple[str, str], str] = {
     ("AveragePooling2D", "pool_size"): (" (Keras 3 requires it for AveragePooling2D, e.g. pool_size = 2; "
