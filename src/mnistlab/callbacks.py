@@ -794,6 +794,9 @@ def make_callback(cfg: CallbackConfig) -> Callback:
     kwargs = cfg.model_dump()
     kwargs.update({k: getattr(cfg, k) for k, field in type(cfg).model_fields.items() if field.exclude})
     kind = kwargs.pop("type")
+    if kind == "Python":  # a recorded callback object of the user's own (run.setting_mistakes says it sooner)
+        raise SpecError(f"a config cannot rebuild the callback object of class {kwargs['class_name']} a run trained with: "
+                        "pass that object to mnistlab.train(callbacks=[...])")
     return callback_type(kind)(**kwargs)
 
 

@@ -999,7 +999,29 @@ def _flat_setting(config: Mapping[str, Any], others: Sequence[Mapping[str, Any]]
         flat["dataset"] = dataset_label(config.get("dataset") or "")
     if "weights.file" in flat:  # the run or file it started from, not a path (helper-200: a row named by a store's path)
         flat["weights.file"] = weights_label(config.get("weights"))
+    if any(c.get("callbacks") for c in (config, *others)):  # one key, in Keras's words (helper-251: each leaf was one,
+        flat = {k: v for k, v in flat.items() if not k.startswith("callbacks.")}  # "callbacks[0].class_name=none")
+        flat["callbacks"] = callbacks_said(config.get("callbacks") or [])
     return flat
+
+
+def callbacks_said(callbacks: Sequence[Mapping[str, Any]]) -> str:
+    """A run's recorded callbacks as Keras's calls, their settings other than the defaults:
+    ``EarlyStopping(patience=2)+HalveLR(factor=0.01)`` (a callback object of the user's own by its
+    class's name and its recorded settings); ``none`` without any."""
+    from mnistlab.config import CALLBACKS
+
+    said = []
+    for cb in callbacks:
+        kind = str(cb.get("type"))
+        if kind == "Python":
+            name, settings = str(cb.get("class_name")).rsplit(".", 1)[-1], dict(cb.get("settings") or {})
+        else:
+            fields = CALLBACKS[kind].model_fields if kind in CALLBACKS else {}
+            name = kind
+            settings = {k: v for k, v in cb.items() if k != "type" and not (k in fields and fields[k].default == v)}
+        said.append(f"{name}({', '.join(f'{k}={v!r}' for k, v in settings.items())})")
+    return "+".join(said) or "none"
 
 
 NOT_SETTINGS = ("train.seed", "data.split_seed", "train.threads", "train.device")  # samples' or speed's

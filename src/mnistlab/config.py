@@ -728,8 +728,23 @@ class SwapEMAWeightsConfig(BaseModel):
     swap_on_epoch: bool = False
 
 
+class PythonCallbackConfig(BaseModel):
+    """A callback object of the user's own class that a run trained with (``mnistlab.train(callbacks=
+    [MyCallback()])``), recorded by its class and its plain settings when training began
+    (:func:`~mnistlab.run.callback_table`): part of the run's key, so that no sweep takes that run for
+    one without it (helper-251: a sweep reused a run a callback had changed). A config cannot rebuild
+    the object: training from such a config is refused before anything trains
+    (:func:`~mnistlab.run.setting_mistakes`). Not a type to write in a file."""
+
+    model_config = _FROZEN
+    type: Literal["Python"] = "Python"
+    class_name: str  # "module.QualName", e.g. "__main__.HalveLR"
+    settings: dict[str, Any] = {}  # its public attributes of plain values (numbers, strings, booleans, None)
+
+
 CallbackConfig = Annotated[
-    StopAtLossConfig | EarlyStoppingConfig | ReduceLROnPlateauConfig | ModelCheckpointConfig | SwapEMAWeightsConfig,
+    StopAtLossConfig | EarlyStoppingConfig | ReduceLROnPlateauConfig | ModelCheckpointConfig | SwapEMAWeightsConfig
+    | PythonCallbackConfig,
     Field(discriminator="type"),
 ]
 CALLBACKS: dict[str, type[BaseModel]] = {
@@ -1114,7 +1129,8 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
                    "; a callback goes in a list: callbacks=[...]" if hasattr(cbs, "on_epoch_end") else "")  # (helper-213)
             raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type_name(cbs)}{one}",
                             path=("callbacks",), source=source)
-        d["callbacks"] = [_typed(cb, CALLBACKS, source, ("callbacks", i), elsewhere=KERAS_CALLBACKS_ELSEWHERE)
+        d["callbacks"] = [_python_callback(cb, source, i) if isinstance(cb, Mapping) and cb.get("type") == "Python"
+                          else _typed(cb, CALLBACKS, source, ("callbacks", i), elsewhere=KERAS_CALLBACKS_ELSEWHERE)
                           for i, cb in enumerate(cbs)]
     try:
         cfg = RunConfig.model_validate(d)
@@ -1199,6 +1215,11 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         # table with a type, got type")
         raise SpecError(f"{source}: {label}: the class {obj.__name__} itself: give an instance, {obj.__name__}(...), "
                         "as Keras takes callbacks", path=where, source=source)
+    if not isinstance(obj, Mapping) and any(c.__module__ == "mnistlab.callbacks" and c.__name__ == "Callback"
+                                            for c in type(obj).__mro__):  # (helper-251: told to subclass what it was)
+        raise SpecError(f"{source}: {label}: a callback object ({type(obj).__name__}) is for mnistlab.train(); an "
+                        "experiment takes callbacks as tables, which it records and may run in other processes: "
+                        "{\"type\": \"EarlyStopping\", \"patience\": 3}", path=where, source=source)
     if not isinstance(obj, Mapping) and any(hasattr(obj, f"on_{e}") for e in ("epoch_end", "epoch_begin", "train_begin",
                                                                                 "train_end", "batch_end")):
         raise SpecError(f"{source}: {label}: {type(obj).__name__} has Keras's callback methods but is no "
@@ -1224,6 +1245,14 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         return cls.model_validate({**obj, "type": key})
     except ValidationError as exc:
         raise _validation_error(exc, source, cls, prefix=where) from None
+
+
+def _python_callback(obj: Mapping[str, Any], source: str, i: int) -> PythonCallbackConfig:
+    """A recorded run's entry for a callback object of the user's own (:class:`PythonCallbackConfig`)."""
+    try:
+        return PythonCallbackConfig.model_validate(obj)
+    except ValidationError as exc:
+        raise _validation_error(exc, source, PythonCallbackConfig, prefix=("callbacks", i)) from None
 
 
 def _dotted(path: Sequence[str | int]) -> str:
@@ -1360,13 +1389,38 @@ def warn_if_min_lr_never_acts(where: str, min_lr: float, lr: float) -> None:
                       stacklevel=user_level())
 
 
+def _check_mode(cb: Any, where: str, own_value: bool, *, path: tuple[str | int, ...], source: str) -> None:
+    """A monitoring callback's ``mode`` for its monitor: SpecError for "auto" on ``lr`` (no direction;
+    helper-155: it was minimised unsaid) or on ``own_value``, a value a callback of the user's own logs
+    (Keras 3's EarlyStopping refuses "auto" on a metric it does not know too); a warning for the
+    opposite of a known value's direction (helper-248: minimising val_accuracy kept the worst)."""
+    from mnistlab.callbacks import resolve_mode
+
+    if own_value and getattr(cb, "mode", "min") == "auto":
+        raise SpecError(f'{where}.mode: "auto" cannot tell whether {cb.monitor}, a value no run logs (a callback '
+                        'of yours may), is better high or low: give mode = "max" or "min"', path=path, source=source)
+    try:
+        resolve_mode(getattr(cb, "mode", "min"), cb.monitor)
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}", path=path, source=source) from None
+    if (mode := getattr(cb, "mode", "auto")) in ("min", "max") and cb.monitor != "lr" and not own_value and mode != (
+            natural := resolve_mode("auto", cb.monitor)):
+        best = "the lowest accuracy" if mode == "min" else "the highest loss"
+        warnings.warn(f'{where}: mode = "{mode}" on {cb.monitor} counts {best} as the best, as Keras\'s would: '
+                      f'leave mode out ("auto") or give "{natural}"', SpecWarning, stacklevel=user_level())
+
+
 def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
     """Every value a callback watches (its monitor, the ``{keys}`` of a checkpoint's filepath) must be
     one a run logs, and a ``val_*`` value needs validation data: say so now, not after an epoch."""
-    from mnistlab.callbacks import check_filepath, check_monitor, resolve_mode
+    from mnistlab.callbacks import check_filepath, check_monitor, logged_keys
 
+    adds_logs = False  # a callback of the user's own came before: it may log values of its own (Keras's logs[...] = ...)
     for i, cb in enumerate(cfg.callbacks):
         where = f"{source}: callbacks[{i}]"
+        if isinstance(cb, PythonCallbackConfig):
+            adds_logs = adds_logs or not cb.class_name.startswith("mnistlab.")
+            continue
         if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.swa is not None:
             raise SpecError(f"{where}: EarlyStopping(restore_best_weights) would replace train.swa's average "
                             "with one epoch's weights: use one of them", path=("callbacks", i, "restore_best_weights"),
@@ -1384,19 +1438,13 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
                 raise SpecError(f"{where}: SwapEMAWeights needs an optimizer EMA: set train.use_ema = true",
                                 path=("callbacks", i, "type"), source=source)
             continue
-        try:
-            check_monitor(cb.monitor, f"{where}.monitor")
+        own_value = adds_logs and cb.monitor not in logged_keys()  # (helper-251: a value an earlier callback logs,
+        try:                                                          # which Keras's callbacks watch too)
+            if not own_value:
+                check_monitor(cb.monitor, f"{where}.monitor")
         except SpecError as exc:
             raise SpecError(str(exc), path=("callbacks", i, "monitor"), source=source) from None
-        try:  # "auto" on "lr", which has no direction (helper-155: it was minimised unsaid)
-            resolve_mode(getattr(cb, "mode", "min"), cb.monitor)
-        except SpecError as exc:
-            raise SpecError(f"{where}: {exc}", path=("callbacks", i, "mode"), source=source) from None
-        if (mode := getattr(cb, "mode", "auto")) in ("min", "max") and cb.monitor != "lr" and mode != (
-                natural := resolve_mode("auto", cb.monitor)):  # (helper-248: minimising val_accuracy kept the worst)
-            best = "the lowest accuracy" if mode == "min" else "the highest loss"
-            warnings.warn(f'{where}: mode = "{mode}" on {cb.monitor} counts {best} as the best, as Keras\'s would: '
-                          f'leave mode out ("auto") or give "{natural}"', SpecWarning, stacklevel=user_level())
+        _check_mode(cb, where, own_value, path=("callbacks", i, "mode"), source=source)
         watched = [("monitor", cb.monitor)]
         if isinstance(cb, ModelCheckpointConfig):
             try:
@@ -1407,7 +1455,7 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
             # the monitor of a save-every-epoch checkpoint is never read
             watched = watched[:cb.save_best_only] + [("filepath", k) for k in keys]
         for name, key in watched:
-            if key.startswith("val_") and not validation:
+            if key.startswith("val_") and not validation and not (adds_logs and key not in logged_keys()):
                 raise SpecError(f'{where}.{name}: "{key}" needs validation data, '
                                 f'and data.validation is 0; set it (0.1, a count, or "test") or use "{key[4:]}"',
                                 path=("callbacks", i, name), source=source)

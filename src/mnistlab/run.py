@@ -58,6 +58,8 @@ from mnistlab.store import CommitteeRecord, RunRecord, RunStore, epochs_trained
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint, unfinished_checkpoint
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from mnistlab.export import Verification
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
@@ -220,7 +222,17 @@ def setting_mistakes(config: Mapping[str, Any], *, device: bool = True) -> list[
     weights = config.get("weights")
     if device or (isinstance(weights, Mapping) and Path(str(weights.get("file"))).exists()):  # (Ray's workers: theirs)
         out += weight_mistakes(config)
+    for i, cb in enumerate(config.get("callbacks") or ()):
+        if isinstance(cb, Mapping) and cb.get("type") == "Python":
+            out.append(SpecError(python_callback_refusal(i, str(cb.get("class_name"))), path=("callbacks", i)))
     return out
+
+
+def python_callback_refusal(i: int, class_name: str) -> str:
+    """Why a config with a recorded callback object of the user's own (``{"type": "Python"}``) cannot train."""
+    return (f"callbacks[{i}]: the run trained with a callback object of class {clip(class_name, 60)}, which a config "
+            "cannot rebuild: pass that object to mnistlab.train(callbacks=[...]) with this config's other settings, or "
+            "leave this entry out")
 
 
 def checkpoint_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
@@ -1786,13 +1798,17 @@ def train(
     dataset, overrides = saved_if_given(dataset, given_weights(overrides, source="train()", store=store), source="train()")
     with said_as_given():  # a mistake in arrays in memory named as theirs, not their cache file's
         cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
-        recorder = _train_recorder(store, experiment, cfg, checkpoint_dir if resume else None)
+        recorded_cfg = cfg.model_copy(update={"callbacks": interleaved(cfg.callbacks, [callback_config(c) for c in cb_objects],
+                                                                        cb_at)}) if cb_objects else cfg
+        recorder = _train_recorder(store, experiment, recorded_cfg, checkpoint_dir if resume else None)
         if isinstance(recorder, Run):  # the checkpoint is where that run ended: nothing to train
             return recorder
         try:  # (its checkpoints name its run: helper-206)
             result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
                                 extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data,
                                 run_id=recorder.run_id if recorder is not None else "")
+            if cb_objects:  # its callback objects as their tables (callback_config), as recorded
+                result.config = {**result.config, "callbacks": recorded_cfg.resolved()["callbacks"]}
         except BaseException as exc:
             if recorder is not None:
                 recorder.abandon(exc)
@@ -1839,6 +1855,9 @@ def _train_config(dataset: Any, model: Any, epochs: int | None, overrides: dict[
     (checked as their tables are) and their places in the list given; ``validating``:
     ``validation_data`` was given. SpecError otherwise."""
     cb_objects, cb_at = _callback_objects(overrides)
+    if cb_objects:  # each object's place held by its class, so that the tables are checked (and named) where they
+        overrides["callbacks"] = interleaved(overrides["callbacks"], [  # stand, after the objects before them
+            {"type": "Python", "class_name": _qualified(c)} for c in cb_objects], cb_at)
     given = {"epochs": epochs} if epochs is not None else {}  # (one given twice, as train={"epochs": 2} too, is said
     raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": _DEFAULT_EPOCHS}},  # there)
                           {**given, **overrides}, source="train()")
@@ -1846,6 +1865,8 @@ def _train_config(dataset: Any, model: Any, epochs: int | None, overrides: dict[
         if cb_objects:  # the tables' order among themselves is not the order they run in: said below, of all of them
             warnings.filterwarnings("ignore", message=f".*{re.escape(RAW_RESTORED)}")
         cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
+    if cb_objects:  # the tables alone: the objects run themselves (run_callbacks)
+        cfg = cfg.model_copy(update={"callbacks": [c for i, c in enumerate(cfg.callbacks) if i not in set(cb_at)]})
     _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating, cfg)
     listed = interleaved(cfg.callbacks, cb_objects, cb_at)
     restores = any(isinstance(c, (EarlyStopping, EarlyStoppingConfig)) and c.restore_best_weights for c in listed)
@@ -1924,6 +1945,41 @@ def _callback_objects(overrides: dict[str, Any]) -> tuple[list[Callback], list[i
     return [c for _, c in placed], [i for i, _ in placed]
 
 
+def callback_config(callback: Callback) -> BaseModel:
+    """How a run records a callback object given to :func:`train` (Keras records none), as its config: one of
+    mnistlab's own classes (``EarlyStopping(patience=3)``) as the table that builds it, ``{"type":
+    "EarlyStopping", "patience": 3, ...}``, the same run as that table gives; any other (a subclass too)
+    as ``{"type": "Python", "class_name": "__main__.HalveLR", "settings": {"factor": 0.01}}``, its class
+    and its public attributes of plain values as training begins (:class:`~mnistlab.config.PythonCallbackConfig`).
+    Either is part of the run's key: a sweep never takes a run a callback changed for one without it
+    (helper-251: a sweep reused one, and ``train --config`` of its record trained another run)."""
+    from pydantic import ValidationError
+
+    from mnistlab.callbacks import callback_type, resolve_mode
+    from mnistlab.config import CALLBACKS, PythonCallbackConfig
+
+    name = type(callback).__name__
+    if name in CALLBACKS and type(callback) is callback_type(name):
+        schema = CALLBACKS[name]
+        values = {f: getattr(callback, f) for f in schema.model_fields if f != "type" and hasattr(callback, f)}
+        if "mode" in values and values["mode"] == resolve_mode("auto", str(values.get("monitor"))):
+            values["mode"] = "auto"  # (as a table that leaves it out: one run, one key)
+        if name == "ModelCheckpoint":
+            values["initial_value_threshold"] = getattr(callback, "initial_value_threshold", None)
+        try:
+            return schema.model_validate({**values, "type": name})
+        except ValidationError:
+            pass  # (changed by hand past what a table takes: recorded as any other object)
+    settings = {k: v for k, v in vars(callback).items() if not k.startswith("_") and (
+        v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v)))}
+    return PythonCallbackConfig(class_name=_qualified(callback), settings=settings)
+
+
+def _qualified(callback: Callback) -> str:
+    """``callback``'s class as ``module.QualName``: ``"__main__.HalveLR"``."""
+    return f"{type(callback).__module__}.{type(callback).__qualname__}"
+
+
 def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg: RunConfig) -> None:
     """What a callback given as a table is checked for before training, for callback objects
     (``EarlyStopping(monitor="val_acc")``): a monitor the run logs, a ``val_*`` one only with
@@ -1934,7 +1990,9 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
     from mnistlab.averaging import SwapEMAWeights
     from mnistlab.callbacks import check_monitor
 
+    adds_logs = False  # a callback of the user's own came before: it may log values of its own, as in Keras
     for cb in callbacks:
+        adds_logs = adds_logs or not type(cb).__module__.startswith("mnistlab.")
         if isinstance(cb, SwapEMAWeights) and not cfg.train.use_ema:
             raise SpecError("train(): callbacks: SwapEMAWeights needs an optimizer EMA: pass use_ema=True")
         if isinstance(cb, EarlyStopping) and cb.restore_best_weights and cfg.train.swa is not None:
@@ -1946,7 +2004,7 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
         if isinstance(cb, ReduceLROnPlateau):
             warn_if_min_lr_never_acts("train(): callbacks", cb.min_lr, cfg.lr)
         monitor = getattr(cb, "monitor", None)
-        if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False:
+        if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False or adds_logs:
             continue  # (a ModelCheckpoint saving every epoch never reads its monitor)
         who = f"train(): callbacks: {type(cb).__name__}(monitor={monitor!r})"
         check_monitor(monitor, who)

@@ -428,7 +428,9 @@ class Trainer:
             hooks.on_test_begin({})  # Keras's hooks around validation (SwapEMAWeights swaps the average in)
             logs["val_loss"], logs["val_accuracy"] = self.evaluate(*val)
             hooks.on_test_end({"loss": logs["val_loss"], "accuracy": logs["val_accuracy"]})  # as Keras 3's, unprefixed
-        logs["lr"] = lr
+        # the rate the epoch's last batch ran at, as the optimizer holds it: a schedule's, or one a callback set
+        # (self.model.lr, or torch's param_groups[0]["lr"]) during the epoch (helper-251: the epoch's first was logged)
+        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
         try:
             hooks.on_epoch_end(epoch, logs)
         except BaseException:  # a callback's error, or a Ctrl-C there: the epoch has trained, its figures stand
