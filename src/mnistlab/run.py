@@ -1128,12 +1128,13 @@ class Recorder:
         return recorder, run_id
 
     @classmethod
-    def for_config(cls, store: RunStore, experiment: str, cfg: RunConfig) -> Recorder:
-        """A single run of ``cfg`` (not a sweep cell): its variant is the model's name, its file's
-        stem, or a model given inline its own (:func:`inline_model_name`)."""
+    def for_config(cls, store: RunStore, experiment: str, cfg: RunConfig, variant: str | None = None) -> Recorder:
+        """A single run of ``cfg`` (not a sweep cell): its variant is ``variant`` where given (MLflow's run
+        name: ``train --variant``), else the model's name, its file's stem, or a model given inline its own
+        (:func:`inline_model_name`)."""
         resolved = cfg.resolved()
-        variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str)
-                                                    else inline_model_name(cfg.model))
+        variant = variant or resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str)
+                                                               else inline_model_name(cfg.model))
         return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
 
     def fail(self, exc: BaseException, why: str | None = None, metrics: Mapping[str, Any] | None = None) -> str:
@@ -1760,6 +1761,7 @@ def train(
     validation_data: tuple[Any, Any] | None = None,
     store: RunStore | str | os.PathLike | bool | None = None,
     experiment: str = "train",
+    variant: str | None = None,
     **overrides: Any,
 ) -> Run:
     """Train a model the way a notebook does; returns a :class:`Run`.
@@ -1777,7 +1779,9 @@ def train(
     ``schedule={"type": "cosine"}`` ... ``validation_data=(images, labels)`` validates on your own
     arrays, as Keras's ``fit`` does: images as :meth:`Run.predict` takes arrays, labels (N,), (N, 1) or
     one-hot (N, classes). ``store`` (a folder, a :class:`~mnistlab.store.RunStore`, or True for the
-    default one) records the run there under ``experiment``, as ``mnistlab train`` does (``run.run_id``).
+    default one) records the run there under ``experiment``, as ``mnistlab train`` does (``run.run_id``), as the
+    row ``variant`` (MLflow's run name; default: the model's name), so that runs of one model with other
+    settings are rows of their own in ``compare(store, experiment)``.
     ``resume=True`` continues from the checkpoint in ``checkpoint_dir`` (SpecError without one; a folder
     with no checkpoint yet trains from the first epoch, as Keras's BackupAndRestore); where a run in
     ``store`` ended with it (the same settings and epochs: :func:`recorded_end`), that run is returned.
@@ -1800,7 +1804,7 @@ def train(
         cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
         recorded_cfg = cfg.model_copy(update={"callbacks": interleaved(cfg.callbacks, [callback_config(c) for c in cb_objects],
                                                                         cb_at)}) if cb_objects else cfg
-        recorder = _train_recorder(store, experiment, recorded_cfg, checkpoint_dir if resume else None)
+        recorder = _train_recorder(store, experiment, recorded_cfg, checkpoint_dir if resume else None, variant)
         if isinstance(recorder, Run):  # the checkpoint is where that run ended: nothing to train
             return recorder
         try:  # (its checkpoints name its run: helper-206)
@@ -1823,15 +1827,21 @@ def train(
 
 
 def _train_recorder(store: RunStore | str | os.PathLike | bool | None, experiment: str, cfg: RunConfig,
-                    resumed_from: str | os.PathLike | None) -> Recorder | Run | None:
-    """What records :func:`train`'s run in ``store`` under ``experiment`` (None: no store); the
-    recorded run itself where the checkpoint in ``resumed_from`` is where it ended (:func:`recorded_end`)."""
+                    resumed_from: str | os.PathLike | None, variant: str | None = None) -> Recorder | Run | None:
+    """What records :func:`train`'s run in ``store`` under ``experiment`` as ``variant`` (None: no store);
+    the recorded run itself where the checkpoint in ``resumed_from`` is where it ended (:func:`recorded_end`)."""
+    from mnistlab.experiments import NAME_RULE, is_valid_name
+
+    if variant is not None and not is_valid_name(variant):
+        raise SpecError(f"variant: must be {NAME_RULE} (got {variant!r})")
     if store is None or store is False:
+        if variant is not None:
+            raise SpecError("variant= names the run in a store: give store= (a folder, or True for the default one)")
         return None
     runs = _train_store(store, experiment)
     if resumed_from is not None and (done := recorded_end(resumed_from, runs, cfg)) is not None:
         return Run.from_store(runs, done.run_id)
-    return Recorder.for_config(runs, experiment, cfg)
+    return Recorder.for_config(runs, experiment, cfg, variant)
 
 
 def _keras_verbose(progress: str) -> int:

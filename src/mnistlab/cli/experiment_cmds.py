@@ -1126,7 +1126,19 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         variants = tuple(str(r["variant"]) for r in rows)  # a grid's entry stood for its variants: theirs are the notes
     _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)), fmt)
     _rows_out(shown := _chosen_rows(rows, order, limit), ref.recorded_as(quick=quick), fmt, rows)
-    _notes_out([*notes_below(st, ref, rows, quick=quick, variants=variants), *_not_shown(rows, shown)], fmt)
+    _notes_out([*_run_not_in(ref, rows), *notes_below(st, ref, rows, quick=quick, variants=variants),
+                *_not_shown(rows, shown)], fmt)
+
+
+def _run_not_in(ref: Any, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The note for one run id, which stands for its experiment, where that experiment's table does
+    not show the run (helper-252: `compare RUN_ID` showed another run's numbers, unsaid)."""
+    run = ref.run
+    if run is None or any(run.run_id in (row.get("run_ids") or ()) for row in rows):
+        return []
+    return [f"run {run.run_id} stands for its experiment {ref.name} here, and its table does not show it (another "
+            f"setting of variant {run.variant}, an older one, or a --quick run): `mnistlab show {run.run_id}` shows it, "
+            f"`mnistlab compare {run.run_id} RUN_ID ...` puts it beside chosen runs"]
 
 
 # the columns `compare --sort` orders by: the numbers, and the variant's name

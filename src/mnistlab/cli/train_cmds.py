@@ -110,6 +110,9 @@ def weights_options(f: Any) -> Any:
               help="Record the run (config, history, metrics, weights, test predictions) in the run store.")
 @click.option("--experiment", default="train", show_default=True, callback=lambda _c, _p, v: _experiment_name(v),
               help="The experiment name it is recorded under.")
+@click.option("--variant", "run_variant", metavar="NAME", callback=lambda _c, _p, v: _experiment_name(v, "--variant"),
+              help="The row it is recorded as (MLflow's run name): runs of one model with other flags told apart by "
+                   "name in `compare EXPERIMENT` (default: the model's name).")
 @store_option()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object on stdout once the run has ended (run_id, status, metrics...), "
@@ -160,6 +163,7 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         raise SpecError("--checkpoint-every needs --checkpoint-dir (where the checkpoints go)")
     if validation is not None:
         flags["validation"] = _validation(validation)
+    variant = flags.pop("run_variant", None)  # (the record's, not a setting)
     _start_weights(flags, store)
     cfg = build_run_config(config_file, settings, flags)
     _check_before_training(cfg, data_dir)
@@ -167,7 +171,7 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     recorder = None
     if record:
-        runs, recorder, done = _open_record(store, experiment, cfg, checkpoint_dir if resume else None)
+        runs, recorder, done = _open_record(store, experiment, cfg, checkpoint_dir if resume else None, variant)
         if done is not None and checkpoint_dir is not None:
             _already_recorded(done, runs, checkpoint_dir, save_weights, experiment)
             if ended is not None:  # (that run: nothing trained)
@@ -278,8 +282,8 @@ def _data_changed_since(config_file: Path | None, cfg: RunConfig) -> None:
                       "so it need not give that run's numbers", DataWarning, stacklevel=user_level())
 
 
-def _open_record(store: str | None, experiment: str, cfg: RunConfig,
-                 resume_from: Path | None) -> tuple[RunStore, Recorder | None, RunRecord | None]:
+def _open_record(store: str | None, experiment: str, cfg: RunConfig, resume_from: Path | None,
+                 variant: str | None = None) -> tuple[RunStore, Recorder | None, RunRecord | None]:
     """The store the run records into and its recorder; or, where the checkpoint in ``resume_from``
     is where a run recorded there ended (:func:`~mnistlab.run.recorded_end`), that run and no
     recorder. An unusable store fails now, before training."""
@@ -291,7 +295,7 @@ def _open_record(store: str | None, experiment: str, cfg: RunConfig,
     except MnistlabError as exc:
         raise type(exc)(f"{exc} (or train with --no-record)") from None
     _not_a_searchs(runs, experiment)
-    return runs, Recorder.for_config(runs, experiment, cfg) if done is None else None, done
+    return runs, Recorder.for_config(runs, experiment, cfg, variant) if done is None else None, done
 
 
 def _not_a_searchs(runs: RunStore, experiment: str) -> None:
@@ -549,12 +553,12 @@ def _seconds(value: float | None, flag: str) -> float | None:
     return value
 
 
-def _experiment_name(value: str) -> str:
-    """``--experiment``, checked at parse time as the library checks it (:func:`mnistlab.run.train`)."""
+def _experiment_name(value: str | None, flag: str = "--experiment") -> str | None:
+    """``--experiment`` (or ``--variant``), checked at parse time as the library checks it (:func:`mnistlab.run.train`)."""
     from mnistlab.experiments import NAME_RULE, is_valid_name
 
-    if not is_valid_name(value):
-        raise click.BadParameter(f"must be {NAME_RULE} (got {value!r})", param_hint="--experiment")
+    if value is not None and not is_valid_name(value):
+        raise click.BadParameter(f"must be {NAME_RULE} (got {value!r})", param_hint=flag)
     return value
 
 
