@@ -54,3 +54,16 @@ def test_compare_of_one_run_id_says_where_its_experiments_table_does_not_show_it
     assert f"run {ids[0]} stands for its experiment train here, and its table does not show it" in err
     assert cli_main(["compare", ids[1], "--store", store]) == 0
     assert "stands for its experiment" not in capsys.readouterr().err
+
+
+def test_a_single_run_joining_an_experiment_files_runs_is_warned_of(data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sw.toml").write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                                      'data = { subset = 600 }\ntrain = { epochs = 1 }\n[[variants]]\nname = "a"\n')
+    store = str(tmp_path / "runs")
+    assert cli_main(["run", "sw.toml", "--store", store, "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    assert cli_main(["train", *FLAGS, "--experiment", "sw", "--store", store, "--data-dir", str(data_dir)]) == 0
+    assert "warning: experiment \"sw\" holds the runs of" in capsys.readouterr().err
+    assert cli_main(["train", *FLAGS, "--experiment", "mine", "--store", store, "--data-dir", str(data_dir)]) == 0
+    assert "holds the runs of" not in capsys.readouterr().err

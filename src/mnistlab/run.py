@@ -1135,6 +1135,7 @@ class Recorder:
         resolved = cfg.resolved()
         variant = variant or resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str)
                                                                else inline_model_name(cfg.model))
+        _joins_a_files(store, experiment, variant)
         return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
 
     def fail(self, exc: BaseException, why: str | None = None, metrics: Mapping[str, Any] | None = None) -> str:
@@ -1903,6 +1904,20 @@ def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_
         warnings.warn(problem, stacklevel=user_level())
         return Run(result)
     return Run(result, recorder.run_id)
+
+
+def _joins_a_files(store: RunStore, experiment: str, variant: str) -> None:
+    """Warn where a single run is recorded under an experiment an experiment file's sweep made
+    (helper-250, -252: `train --experiment NAME` joined a file's runs unsaid, and `experiments` then
+    named its score the sweep's best)."""
+    from mnistlab.files import display_name
+
+    files = {str(f) for r in store.runs(experiment=experiment) if (f := (r.env or {}).get("experiment_file"))}
+    if files:
+        warnings.warn(f'experiment "{experiment}" holds the runs of {display_name(sorted(files)[0])}'
+                      f"{' and other files' if len(files) > 1 else ''}: this run joins them, as the row {variant!r} of "
+                      f"`compare {experiment}` (another experiment name keeps it apart)", ReportWarning,
+                      stacklevel=user_level())
 
 
 class TrainingInterrupted(KeyboardInterrupt):
