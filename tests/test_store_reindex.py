@@ -209,7 +209,11 @@ HOW = ["no record", "not JSON", "not UTF-8", "a list", "nested", "wrong type", "
        "history of numbers", "accuracy a string", "train a list", "env.data a string"]
 
 
-@pytest.mark.parametrize("how", HOW)
+# a result whose history or metrics alone cannot be read is indexed from its other files (tests/test_store_damage.py)
+SALVAGED = ("history damaged", "history of numbers", "accuracy a string")
+
+
+@pytest.mark.parametrize("how", [h for h in HOW if h not in SALVAGED])
 def test_a_folder_that_cannot_be_read_is_skipped_with_one_warning_and_the_rest_indexed(tmp_path: Path, how: str,
                                                                                        capsys) -> None:
     store = RunStore(tmp_path)
@@ -226,6 +230,21 @@ def test_a_folder_that_cannot_be_read_is_skipped_with_one_warning_and_the_rest_i
     assert [r.run_id for r in RunStore(tmp_path).runs()] == [good]
     assert (tmp_path / "runs" / bad).is_dir()  # skipped, never deleted
     assert main(["runs", "--store", str(tmp_path)]) == 0 and good in capsys.readouterr().out  # and readable
+
+
+@pytest.mark.parametrize("how", SALVAGED)
+def test_a_folder_whose_history_or_metrics_alone_cannot_be_read_is_indexed_from_its_other_files(
+        tmp_path: Path, how: str, capsys) -> None:
+    store = RunStore(tmp_path)
+    bad, good = _add(store, "bad"), _add(store, "good")
+    store.close()
+    _damage(tmp_path / "runs" / bad, how)
+    _lose(tmp_path)
+    assert main(["reindex", "--store", str(tmp_path)]) == 1  # said: a folder not whole
+    err = capsys.readouterr().err
+    assert f"warning: {tmp_path / 'runs' / bad}: indexed without its " in err and "not indexed" not in err
+    assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted([bad, good])
+    assert RunStore(tmp_path).get(bad).status == ("failed" if how == "accuracy a string" else "finished")
 
 
 def test_a_finished_run_whose_metrics_are_gone_comes_back_failed_saying_so(tmp_path: Path, capsys) -> None:
@@ -862,7 +881,7 @@ def test_check_of_a_lost_or_damaged_database_says_what_a_rebuild_would_take_in(t
     out, err = capsys.readouterr()
     assert out == f"{tmp_path / 'runs' / ids['b']}: {RECORD_FILE} holds a list, not a JSON object\n"
     assert err == (f"error: {tmp_path / 'runs.sqlite'} is missing: `mnistlab reindex --store {tmp_path}` rebuilds it "
-                   "from 4 run folders; 1 cannot be read (above)\n")
+                   "from 4 run folders; 1 with a problem (above)\n")
     assert sorted(f.name for f in tmp_path.iterdir()) == ["runs"]  # changed nothing
     (tmp_path / "runs.sqlite").write_bytes(b"garbage" * 500)
     assert main(argv) == 1

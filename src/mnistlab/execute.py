@@ -689,7 +689,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         return _as_recorded(st, exp, cells, result, keys, force)
     levels = start_levels(exp.variants)
     later = [c for c in cells if levels[c.variant] and (force or c.pending or st.find_finished(
-        exp.name, c.variant, c.key, DONE_STATUSES) is None)]  # (those that start from others' runs: checked now too)
+        exp.name, c.variant, c.key, DONE_STATUSES, whole=True) is None)]  # (those that start from others' runs: checked now too)
     todo = _cells_ready(st, exp, [c for c in cells if not levels[c.variant]], result, force, data_dir,
                         files_here=runner is None, quick=quick, later=later)
     held = _runs_of_its_name(st, exp)
@@ -792,7 +792,7 @@ def _as_recorded(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: E
     one finished (helper-156: `mnistlab run` of a finished experiment on a read-only disk failed to
     open the store, where `compare` shows it);
     StoreError, before anything trains, where a cell is still to train (or ``force``)."""
-    done = [(c, None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)) for c in cells]
+    done = [(c, None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES, whole=True)) for c in cells]
     if left := [c for c, rec in done if rec is None]:
         which = ("every run is trained again (--force)" if force
                  else f"{len(left)} of {len(cells)} runs {'is' if len(left) == 1 else 'are'} still to train")
@@ -1155,7 +1155,7 @@ def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> li
 
     own = [c for c in cells if not is_registered(c.config.get("dataset"))]
     training = {c.variant for c in own if not force and st.find_finished(c.experiment, c.variant, c.key,
-                                                                         DONE_STATUSES) is None}
+                                                                         DONE_STATUSES, whole=True) is None}
     said: list[str] = []
     runs = {e: st.runs(experiment=e) for e in {c.experiment for c in own if c.variant in training}}
     for cell in {c.variant: c for c in own if c.variant in training}.values():  # one cell per variant: its data
@@ -1227,7 +1227,7 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         return []
     training: dict[str, Cell] = {}  # each variant's first cell to train
     for c in cells:
-        if c.variant not in training and st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES) is None:
+        if c.variant not in training and st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES, whole=True) is None:
             training[c.variant] = c
     runs = {e: st.runs(experiment=e) for e in {c.experiment for c in training.values()}}
     said: list[str] = []
@@ -1301,10 +1301,10 @@ def plan_cells(st: RunStore | None, cells: Sequence[Cell], force: bool = False) 
     first: set[str] = set()
     out: list[tuple[Cell, str, RunRecord | None]] = []
     for c in cells:
-        held = None if force or st is None else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
+        held = None if force or st is None else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES, whole=True)
         if held is not None:
             state = "finished"
-        elif not force and st is not None and st.find_finished(c.experiment, None, c.key, DONE_STATUSES):
+        elif not force and st is not None and st.find_finished(c.experiment, None, c.key, DONE_STATUSES, whole=True):
             state = "copied"
         else:
             state = "repeat" if c.key in first else "train"
@@ -1372,7 +1372,7 @@ def _same_run(st: RunStore, cell: Cell, *, force: bool = False) -> RunRecord | N
     (:meth:`RunStore.record_again`; or the run another process recorded for it meanwhile, unless
     ``force``: this sweep trains every cell again); None when there is none, or its files cannot be
     read or copied: then the cell trains."""
-    same = st.find_finished(cell.experiment, None, cell.key, DONE_STATUSES)
+    same = st.find_finished(cell.experiment, None, cell.key, DONE_STATUSES, whole=True)
     if same is None:
         return None
     try:

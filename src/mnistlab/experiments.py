@@ -257,9 +257,10 @@ class Experiment:
         seed = int((d.get("train") or {}).get("seed", 0)) + r * members + m
         d.setdefault("train", {})["seed"] = seed
         start = None if v.start is None else {"variant": v.start.variant, "skip_mismatch": v.start.skip_mismatch}
-        run = None if its is None or its.pending or store is None else store.find_finished(self.name, its.variant, its.key)
+        run = (None if its is None or its.pending or store is None
+               else store.find_finished(self.name, its.variant, its.key, whole=True))
         if run is None and planning and its is not None and not its.pending and store is not None:
-            run = store.find_finished(self.name, None, its.key)  # (the run `run` records again as its variant's)
+            run = store.find_finished(self.name, None, its.key, whole=True)  # (the run `run` records again as its variant's)
         if start is not None and run is not None:
             assert store is not None
             file = store.artifact_dir(run.run_id, must_exist=False) / "weights.safetensors"

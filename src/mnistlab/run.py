@@ -1120,7 +1120,7 @@ class Recorder:
         the claim on (note 50: a running row had none, so `run` could not tell another file's from its own)."""
         run_id, claimed = store.claim_run(experiment=experiment, variant=variant, seed=seed, member=member,
                                           config=config, config_hash=run_key(config), repeat=repeat, done=done,
-                                          env={"experiment_file": source} if source else None)
+                                          env={"experiment_file": source} if source else None, whole=True)
         if not claimed:
             return None, run_id
         recorder = cls.__new__(cls)

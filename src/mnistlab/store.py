@@ -36,6 +36,7 @@ run whose process is gone is marked ``interrupted`` again.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -409,6 +410,7 @@ class RunStore:
         """Open the store at ``root``; ``create=False`` (for commands that only read) refuses to
         make a new, empty store where a mistyped path points."""
         self._ended_unsaid: set[str] = set()  # runs whose process ended, not yet written so (note_stale)
+        self._said_unusable: set[str] = set()  # finished runs whose files are gone, said once (_no_result)
         self.root = Path(root) if root is not None else default_root()
         self.check_root(self.root, new_store=create)  # (a reading command makes no store, inside another or not)
         self.db_path = self.root / self._db_name
@@ -756,15 +758,25 @@ class RunStore:
         return rec.run_id
 
     def _new_folder(self, rec: RunRecord) -> None:
+        """The new run's folder with its config; StoreError (nothing left behind) where it cannot be
+        written (helper-250: a bare "Permission denied", exit 1, and on a full disk half-made folders)."""
         folder = self.artifact_dir(rec.run_id, must_exist=False)
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_json(folder / "config.json", rec.config)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_json(folder / "config.json", rec.config)
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            why = exc.strerror or str(exc)
+            hint = (" (is the disk full? free some space on it and try again)" if exc.errno == errno.ENOSPC else
+                    " (the store's runs folder cannot be written here: another user's, or a read-only disk?)")
+            raise StoreError(f"{folder}: cannot start the run's folder: {why}{hint}") from None
 
     def claim_run(self, *, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
                   config_hash: str, repeat: int = 0, done: tuple[str, ...] = (),
-                  env: dict[str, Any] | None = None) -> tuple[str, bool]:
+                  env: dict[str, Any] | None = None, whole: bool = False) -> tuple[str, bool]:
         """Start a run unless another holds its cell; returns ``(run_id, claimed)``; ``env``: what the
-        new run's record holds of it while it runs (its experiment file).
+        new run's record holds of it while it runs (its experiment file); ``whole``: a finished run
+        whose files are gone or damaged holds no cell (:meth:`find_finished`).
 
         In one write transaction (so two drivers on one store never both start a cell): if a run of
         this experiment, variant and config hash is ``running`` in a live process (:func:`run_alive`;
@@ -778,6 +790,8 @@ class RunStore:
                                f" ({', '.join('?' * len(done)) or 'NULL'})) ORDER BY created_at DESC",
                                (experiment, variant, config_hash, *done)).fetchall()
             for run_id, status, pid, run_host, created in rows:
+                if whole and status == "finished" and self._no_result(run_id):  # (helper-250: skipped as done)
+                    continue
                 if status != "running" or run_alive(run_id, pid, run_host, created):
                     return run_id, False
             rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, env)
@@ -1015,7 +1029,7 @@ class RunStore:
     def _reindexed(self) -> Reindexed:
         """Index this store's run folders and committee files into its database (:meth:`reindex`,
         whose result it returns, nothing kept aside: :meth:`_NewIndex.build` says where)."""
-        added, updated, skipped = self._index_folders()
+        added, updated, skipped, salvaged = self._index_folders()
         folders_skipped = len(skipped)
         committees = self._index_committees(skipped)
         with self._errors("read"):
@@ -1037,24 +1051,26 @@ class RunStore:
         elsewhere = sum(r.status == "running" and r.host != here for r in [*added, *updated])
         self.mark_stale()
         missing = set(gone)  # (said as rows without a folder) every finished run's files read, not only those
-        incomplete = [*((f"runs/{i}", CUT_SHORT) for i in cut if i not in missing),  # added now (helper-232: a second
+        incomplete = [*salvaged, *((f"runs/{i}", CUT_SHORT) for i in cut if i not in missing),  # added now (helper-232: a second
                       *((f"runs/{i}", why) for i in finished  # reindex went quiet)
                         if i not in missing and (why := _not_whole(self.root / "runs" / i)))]
         known = set(ids)
         return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, len(updated), records,
                          len(skipped) - folders_skipped, incomplete, stray_folders(self.root, known), elsewhere)
 
-    def _index_folders(self) -> tuple[list[RunRecord], list[RunRecord], list[tuple[str, str]]]:
+    def _index_folders(self) -> tuple[list[RunRecord], list[RunRecord], list[tuple[str, str]], list[tuple[str, str]]]:
         """Add the run folders the database lacks, and bring up to date the rows of runs whose
         folder says how they ended where the database still says ``running`` (or interrupted
         because the process was gone): a backup of the database restored, one lost while the run
         trained, or a run ending as the reindex reads it (its files come a moment before its row).
-        The records added, how many rows were updated, and the folders skipped with why. One
-        write transaction: a run that starts meanwhile is in the database already or waits for it."""
+        The records added, how many rows were updated, the folders skipped with why, and those indexed
+        from what they have (:func:`_salvaged`) with what they lack. One write transaction: a run that
+        starts meanwhile is in the database already or waits for it."""
         folders = run_folders(self.root / "runs")
         added: list[RunRecord] = []
         updated: list[RunRecord] = []
         skipped: list[tuple[str, str]] = []
+        salvaged: list[tuple[str, str]] = []
         here = socket.gethostname()
         with self._errors("rebuild the index"), self._write() as con:
             rows = {r[0]: (r[1], r[2]) for r in con.execute("SELECT run_id, status, message FROM runs")}
@@ -1070,9 +1086,12 @@ class RunStore:
                 try:
                     rec = _folder_record(folder)
                 except StoreError as why:
-                    if row is None and not _starting(folder):
-                        skipped.append((f"runs/{folder.name}", str(why)))
-                    continue
+                    if (kept := _salvaged(folder)) is None:
+                        if row is None and not _starting(folder):
+                            skipped.append((f"runs/{folder.name}", str(why)))
+                        continue
+                    rec, lacks = kept
+                    salvaged.append((f"runs/{folder.name}", lacks))
                 elsewhere = rec.status == "running" and rec.host != here
                 if row is not None:  # a row another host's run keeps is left as it is (helper-242: a quiet epoch is
                     # no end), unless a rebuild misjudged it: its folder written lately again, it runs on
@@ -1086,7 +1105,7 @@ class RunStore:
                     # good); one written lately trains on a disk shared with this host: left running (note 55)
                 if _insert(con, rec, skipped):
                     added.append(rec)
-        return added, updated, skipped
+        return added, updated, skipped, salvaged
 
     def check(self) -> tuple[int, list[tuple[str, str]]]:
         """Read every run folder and compare it with its row, changing nothing: how many runs were
@@ -1121,7 +1140,7 @@ class RunStore:
                 try:  # what a rebuild reads beside the record (config, history, metrics): else the run is left out
                     _with_files(rec, folder)
                 except StoreError as why:
-                    problems.append((f"runs/{name}", f"{why} (a rebuild of the database would leave this run out)"))
+                    problems.append((f"runs/{name}", f"{why} ({_rebuild_would(folder)})"))
                     continue
             if cut_short(row.status, row.message):  # (review: said "record and row disagree on status")
                 problems.append((f"runs/{name}", CUT_SHORT if not (folder / "metrics.json").is_file() else
@@ -1154,7 +1173,10 @@ class RunStore:
             try:
                 _folder_record(folder)
             except StoreError as why:
-                if not _starting(folder):
+                if _salvaged(folder) is not None:
+                    problems.append((f"runs/{folder.name}", f"{why} ({_rebuild_would(folder)})"))
+                    readable += 1
+                elif not _starting(folder):
                     problems.append((f"runs/{folder.name}", str(why)))
                 continue
             readable += 1
@@ -1389,17 +1411,32 @@ class RunStore:
         return [r for r in recs if r.status in wanted] if wanted else recs
 
     def find_finished(self, experiment: str, variant: str | None, config_hash: str,
-                      statuses: tuple[str, ...] = ("finished",)) -> RunRecord | None:
+                      statuses: tuple[str, ...] = ("finished",), *, whole: bool = False) -> RunRecord | None:
         """The latest run of this experiment/variant (None: of any variant) with this config hash
-        and one of ``statuses``."""
+        and one of ``statuses``; ``whole``: passing over a finished run whose files are gone or damaged
+        (:meth:`unusable`; said once: a sweep trains its cell again)."""
         marks = ", ".join("?" * len(statuses))
         which = "variant = ?" if variant is not None else "? IS NULL"
         with self._errors("read"):
-            row = self._conn.execute(
+            rows = self._conn.execute(
                 f"SELECT * FROM runs WHERE experiment = ? AND {which} AND config_hash = ? AND status IN ({marks})"
-                " ORDER BY created_at DESC LIMIT 1", (experiment, variant, config_hash, *statuses)).fetchone()
+                " ORDER BY created_at DESC", (experiment, variant, config_hash, *statuses))
             cols = self._columns()
-        return self._as_known(_record(cols, row)) if row else None
+            for row in rows:  # the latest whose result is there (a finished run whose files are gone: its cell again)
+                rec = _record(cols, row)
+                if not (whole and rec.status == "finished" and self._no_result(rec.run_id)):
+                    return self._as_known(rec)
+        return None
+
+    def _no_result(self, run_id: str) -> bool:
+        """Whether finished run ``run_id``'s files are gone or damaged (:meth:`unusable`), said once per
+        run to this store's user: its cell trains again, not skipped as done (helper-250)."""
+        why = self._unusable(run_id)
+        if why and run_id not in self._said_unusable:
+            self._said_unusable.add(run_id)
+            warnings.warn(f"run {run_id} is {why}: its cell trains again where a sweep asks for it (`mnistlab rm "
+                          f"{run_id}` deletes its record)", StoreWarning, stacklevel=user_level())
+        return why is not None
 
     def experiments(self) -> list[str]:
         """Names of the experiments with at least one run."""
@@ -1408,6 +1445,20 @@ class RunStore:
 
     def _columns(self) -> list[str]:
         return [r[1] for r in self._conn.execute("PRAGMA table_info(runs)")]
+
+    def unusable(self, run_id: str) -> str | None:
+        """Why a finished run's model cannot be used, as a line (its folder gone, its weights or
+        predictions gone or cut short: a damaged or half-copied store); None where it can, and for a run
+        of another status (helper-250: `show` said finished, `run` skipped its cell as done)."""
+        rec = self.get(run_id)
+        return self._unusable(rec.run_id) if rec.status == "finished" else None
+
+    def _unusable(self, run_id: str) -> str | None:
+        """:meth:`unusable` of a finished run, by its whole id."""
+        folder = self.artifact_dir(run_id, must_exist=False)
+        if not folder.is_dir():
+            return "finished, but its folder is gone: its model cannot predict, be exported or be drawn"
+        return _not_whole(folder)
 
     def artifact_dir(self, run_id: str, *, must_exist: bool = True) -> Path:
         """The folder holding a run's files (resolves unique prefixes)."""
@@ -1956,6 +2007,41 @@ def _with_files(rec: RunRecord, folder: Path) -> RunRecord:
         rec.message = f"recorded as {rec.status}{METRICS_GONE}"
         rec.status = "failed"
     return rec
+
+
+def _rebuild_would(folder: Path) -> str:
+    """What a rebuild of the database does with a run ``folder`` whose files cannot all be read."""
+    if (kept := _salvaged(folder)) is None:
+        return "a rebuild of the database would leave this run out"
+    return f"a rebuild of the database would index it from its other files, {kept[0].status}"
+
+
+def _salvaged(folder: Path) -> tuple[RunRecord, str] | None:
+    """The run in ``folder`` where only its history or metrics cannot be read, indexed from what it
+    has, and a line saying what it lacks; None where its
+    record or config cannot be read either (helper-250: one damaged history.json dropped a finished
+    run, its weights and predictions whole, from every listing). A result without its metrics is
+    indexed ``failed``, saying so, as one whose metrics file is gone."""
+    try:
+        rec = _folder_record(folder, row_only=True)
+        rec = replace(rec, config=_read_json(folder / "config.json", dict))
+        _checked_shapes(rec)
+    except StoreError:
+        return None
+    lacks = []
+    for name, kind, field_name in (("history.json" if (folder / "history.json").exists() else PROGRESS_FILE, list,
+                                    "history"), ("metrics.json", dict, "metrics")):
+        try:
+            trial = replace(rec, **{field_name: _read_json(folder / name, kind, optional=True)})
+            _checked_shapes(trial)
+            rec = trial
+        except StoreError as exc:
+            lacks.append(f"{name} ({exc})")
+    if not lacks:
+        return None  # (what failed was no file of these: nothing to salvage)
+    if rec.status in RESULT_STATUSES and not rec.metrics:
+        rec = replace(rec, status="failed", message=f"recorded as {rec.status}; its metrics.json could not be read")
+    return rec, f"indexed without its {' and '.join(lacks)}: its other files are whole"
 
 
 _NUMBER_METRICS = ("accuracy", "loss", "seconds", "_size", "_epoch", "_step")  # by their ends (not trial_params)

@@ -671,7 +671,7 @@ def _cells_not_planned(st: RunStore, name: str, target: str, plan: Mapping[str, 
         return False
     known = {tuple(c) for c in plan.get("cells") or ()}
     return any((c.variant, c.key) not in known and not c.pending  # (a pending cell's key is not yet its own)
-               and st.find_finished(name, c.variant, c.key, DONE_STATUSES) is None for c in cells)
+               and st.find_finished(name, c.variant, c.key, DONE_STATUSES, whole=True) is None for c in cells)
 
 
 def _watched_name(st: RunStore, target: str) -> str:
@@ -904,6 +904,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
 
         click.echo(progress_said(r, time.time()))
     click.echo(f"artifacts {st.artifact_dir(r.run_id)}")
+    if damaged := st.unusable(r.run_id):  # (helper-250: a run whose folder was gone read as whole)
+        click.echo(f"warning: run {r.run_id} is {damaged} (`mnistlab reindex --check` checks every run)", err=True)
     click.echo("metrics " + json.dumps(r.metrics, indent=1, sort_keys=True))
     click.echo("env " + json.dumps(r.env, indent=1, sort_keys=True))
     click.echo(f"history ({len(r.history)} epoch{'s' * (len(r.history) != 1)})")
@@ -1350,7 +1352,7 @@ def _check_without_database(root: Path, state: str) -> None:
     _echo_problems(root, problems)
     raise StoreCheckFailed(f"{root / DB_FILE} is {state}: `mnistlab reindex --store {shell_word(root)}` rebuilds it from "
                            f"{readable} run folder{'s' * (readable != 1)}"
-                           + (f"; {len(problems)} cannot be read (above)" if problems else ""))
+                           + (f"; {len(problems)} with a problem (above)" if problems else ""))
 
 
 def _check_with_database(root: Path, store: str | None) -> None:

@@ -1,0 +1,81 @@
+"""What the store does with the damage real life brings (helper-250): a run folder that cannot be
+made, a run whose files are gone, a run folder whose JSON is damaged."""
+
+from __future__ import annotations
+
+import pytest
+
+from mnistlab.errors import StoreError
+from mnistlab.store import RunStore
+
+
+def test_a_run_folder_that_cannot_be_made_is_a_store_error_and_leaves_nothing(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    monkeypatch.setattr("mnistlab.store.new_run_id", lambda: "0123456789")
+    (store.root / "runs").mkdir(parents=True, exist_ok=True)
+    (store.root / "runs" / "0123456789").write_text("in the way")  # a file where the run's folder goes
+    with pytest.raises(StoreError, match=r"0123456789: cannot start the run's folder: .*cannot be written here"):
+        store.start_run(experiment="e", variant="v", seed=0, member=0, config={}, config_hash="x")
+    assert store.runs() == []
+
+
+def _sweep(tmp_path):
+    (tmp_path / "sw.toml").write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                                      'data = { subset = 600 }\ntrain = { epochs = 1 }\n[[variants]]\nname = "a"\n')
+    return tmp_path / "sw.toml"
+
+
+@pytest.mark.parametrize("damage", ["folder", "weights", "cut"])
+def test_a_finished_run_whose_files_are_gone_is_said_and_its_cell_trains_again(damage, data_dir, tmp_path, capsys):
+    import shutil
+
+    from mnistlab.cli import main as cli_main
+
+    file, store = _sweep(tmp_path), str(tmp_path / "runs")
+    assert cli_main(["run", str(file), "--store", store, "--data-dir", str(data_dir)]) == 0
+    (first,) = RunStore(store).runs()
+    folder = tmp_path / "runs" / "runs" / first.run_id
+    if damage == "folder":
+        shutil.rmtree(folder)
+    elif damage == "weights":
+        (folder / "weights.safetensors").unlink()
+    else:
+        (folder / "weights.safetensors").write_bytes((folder / "weights.safetensors").read_bytes()[:1000])
+    capsys.readouterr()
+    assert cli_main(["show", first.run_id, "--store", store]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: run {first.run_id} is finished, but its " in err and "cannot predict, be exported" in err
+    assert cli_main(["run", str(file), "--store", store, "--data-dir", str(data_dir)]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"run {first.run_id} is finished, but") == 1 and "its cell trains again" in err
+    runs = RunStore(store).runs()
+    assert len(runs) == 2 and runs[-1].status == "finished" and RunStore(store).unusable(runs[-1].run_id) is None
+
+
+@pytest.mark.parametrize("file, content, status", [
+    ("history.json", b"\xb0garbage", "finished"),       # the curve lost; the result whole
+    ("history.json", b'[{"epoch": "x"}]', "finished"),  # another shape than mnistlab writes
+    ("metrics.json", b"garbage{", "failed"),            # the result's figures lost: failed, saying so
+])
+def test_a_rebuild_indexes_a_run_from_its_other_files_where_one_is_damaged(file, content, status, data_dir, tmp_path,
+                                                                           capsys):
+    from mnistlab.cli import main as cli_main
+
+    sweep, store = _sweep(tmp_path), tmp_path / "runs"
+    assert cli_main(["run", str(sweep), "--store", str(store), "--data-dir", str(data_dir)]) == 0
+    (run,) = RunStore(store).runs()
+    (store / "runs" / run.run_id / file).write_bytes(content)
+    assert cli_main(["reindex", "--check", "--store", str(store)]) == 1
+    assert f"(a rebuild of the database would index it from its other files, {status})" in capsys.readouterr().out
+    for path in store.glob("runs.sqlite*"):
+        path.unlink()
+    assert cli_main(["reindex", "--store", str(store)]) == 1  # said, and exit status 1: a folder not whole
+    err = capsys.readouterr().err
+    assert f"runs/{run.run_id}: indexed without its {file} (" in err and "its other files are whole" in err
+    again = RunStore(store).get(run.run_id)
+    assert again.status == status and again.config == run.config
+    if status == "finished":
+        assert again.metrics == run.metrics and again.history == []
+        assert cli_main(["run", str(sweep), "--store", str(store), "--dry-run"]) == 0  # its cell is done
+        row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("a "))
+        assert row[:3] == ["a", "1", "0"]  # variant, finished, to train
