@@ -79,3 +79,14 @@ def test_a_rebuild_indexes_a_run_from_its_other_files_where_one_is_damaged(file,
         assert cli_main(["run", str(sweep), "--store", str(store), "--dry-run"]) == 0  # its cell is done
         row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("a "))
         assert row[:3] == ["a", "1", "0"]  # variant, finished, to train
+
+
+def test_a_checkpoint_folder_that_is_a_stores_own_is_refused_before_training(data_dir, tmp_path, capsys):
+    from mnistlab.cli import main as cli_main
+
+    store = tmp_path / "runs"
+    RunStore(store).close()
+    code = cli_main(["train", "--dataset", "mnist", "--epochs", "1", "--subset", "600", "--store", str(store),
+                     "--checkpoint-dir", str(store), "--data-dir", str(data_dir)])
+    assert code == 2 and "a run store's folder; a checkpoint goes in a folder of its own" in capsys.readouterr().err
+    assert not (store / "last.pt").exists() and RunStore(store).runs() == []

@@ -436,6 +436,7 @@ def _resume_hint(result: Any, checkpoint_dir: Path | None) -> str:
 
 def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path | None) -> None:
     """Refuse unusable output paths now, not after the training they would have lost."""
+    from mnistlab.store import DB_FILE
     from mnistlab.trainer import CHECKPOINT_FILE, unfinished_checkpoint
 
     if resume and checkpoint_dir is None:
@@ -443,6 +444,9 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
     if checkpoint_dir is not None:
         _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
         refuse_store_path(checkpoint_dir / CHECKPOINT_FILE)  # a run's folder, a sweep cell's checkpoint
+        if (checkpoint_dir / DB_FILE).is_file():  # (helper-250: its last.pt went beside runs.sqlite)
+            raise OutputError(f"--checkpoint-dir {checkpoint_dir}: a run store's folder; a checkpoint goes in a folder of "
+                              "its own (--checkpoint-dir ckpt)")
         if not resume and (held := unfinished_checkpoint(checkpoint_dir / CHECKPOINT_FILE)):
             raise SpecError(f"--checkpoint-dir {checkpoint_dir}: holds the checkpoint of {held}, which this run would "
                             f"write over: --resume continues it, or delete {checkpoint_dir / CHECKPOINT_FILE} to start "
