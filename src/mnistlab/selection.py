@@ -35,7 +35,7 @@ from mnistlab.errors import SpecError, clip, did_you_mean
 if TYPE_CHECKING:
     from mnistlab.store import RunRecord
 
-__all__ = ["Condition", "parse_condition", "selected"]
+__all__ = ["Condition", "parse_condition", "selected", "sort_values"]
 
 _OPS = ("!=", "<=", ">=", "==", "=", "<", ">")
 _FIELDS = ("status", "seed", "experiment", "variant")
@@ -85,8 +85,8 @@ def _as(found: Any, value: Any) -> Any:
             return float(word)
         except ValueError:
             return value
-    if isinstance(found, bool) and word.lower() in ("true", "false"):
-        return word.lower() == "true"
+    if isinstance(found, bool) and word.lower() in ("true", "false", "yes", "no"):  # (yes/no: as the tables say one)
+        return word.lower() in ("true", "yes")
     if found is None and word.lower() in ("null", "none"):
         return None
     return value
@@ -131,6 +131,10 @@ def value_of(record: RunRecord, key: str) -> Any:
         return weights_label(config.get("weights")) or None
     if key in _FIELDS:
         return getattr(record, key)
+    if key == "quick":  # the size of a --quick smoke run, as `runs` marks it (helper-252: a column no condition named)
+        from mnistlab.comparison import smoke_run
+
+        return smoke_run(record)
     if key in _ENV or key.startswith("env."):
         value: Any = record.env or {}
         for part in key.removeprefix("env.").split("."):
@@ -167,7 +171,40 @@ def selected(records: Sequence[RunRecord], conditions: Sequence[str]) -> list[Ru
             raise SpecError(f"--where {clip(c.text, 60)!r}: no run listed has {c.key}{did_you_mean(c.key, _keys(records))}")
         _not_a_number(c, [values[i] for values in found])
         _case_said(c, [values[i] for values in found])
-    return [r for r, values in zip(records, found) if all(c.holds(v) for c, v in zip(parsed, values))]
+    chosen = [r for r, values in zip(records, found) if all(c.holds(v) for c, v in zip(parsed, values))]
+    if records and not chosen:
+        _env_said(parsed, records)
+    return chosen
+
+
+def _env_said(conditions: Sequence[Condition], records: Sequence[RunRecord]) -> None:
+    """A SpecWarning where no run meets a condition on a setting that a run's environment resolved
+    (``precision=bf16``: the config says ``auto``, ``env.precision`` what it ran with; helper-252 got
+    "no runs", unsaid), naming the condition that matches."""
+    import warnings
+
+    from mnistlab.errors import SpecWarning, user_level
+
+    for c in conditions:
+        name = c.key.rsplit(".", 1)[-1]
+        if c.key.startswith("env.") or not any(name in (r.env or {}) for r in records):
+            continue
+        there = Condition(f"env.{name}", c.op, c.value, f"env.{name}{c.op}{c.value}")
+        if n := sum(there.holds(value_of(r, there.key)) for r in records if not isinstance(value_of(r, there.key), Mapping)):
+            warnings.warn(f"--where {clip(c.text, 60)!r}: no run's setting {c.key} is so; {n} ran so, as their "
+                          f"environment records (what the setting resolved to): --where {clip(there.text, 60)!r}",
+                          SpecWarning, stacklevel=user_level())
+
+
+def sort_values(records: Sequence[RunRecord], key: str, columns: Sequence[str] = ()) -> list[Any]:
+    """Each of ``records``' value of ``key`` (as a condition names it: a setting, a metric, ``env.KEY``) to
+    order them by, None where a run has none; SpecError where none has it, naming the table's own
+    ``columns`` to sort by, with a did-you-mean."""
+    values = [value_of(r, key) for r in records]
+    if records and all(v is _MISSING for v in values):
+        raise SpecError(f"--sort: unknown key {clip(key, 40)!r}; choose from {', '.join(columns)}, or a setting or metric "
+                        f"of the runs (lr, test_loss){did_you_mean(key, [*columns, *_keys(records)])}")
+    return [None if v is _MISSING or isinstance(v, Mapping) else v for v in values]
 
 
 def _not_a_number(c: Condition, values: Sequence[Any]) -> None:

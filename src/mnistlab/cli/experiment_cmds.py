@@ -700,7 +700,12 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("dataset", "dataset", drop=2, whole=True),  # (each added last: readers by position)
                Column("file", "file", shown_path, drop=7, fold=True),  # its experiment file (table: runs of several)
                Column("tags", "tags", tags_said, drop=8),  # (table: where a run listed has some)
-               Column("note", "note", drop=9))
+               Column("note", "note", drop=9),
+               # csv and json only (helper-252: a tracking user's params and metrics beside each run)
+               *(Column(key, key) for key in ("optimizer", "lr", "batch_size", "train_accuracy", "val_accuracy",
+                                             "test_loss", "train_seconds")))
+_RUN_TABLE_LEFT_OUT = ("note", "optimizer", "lr", "batch_size", "train_accuracy", "val_accuracy", "test_loss",
+                       "train_seconds")
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
 
@@ -721,7 +726,8 @@ RUN_SORTS = ("started", "test_accuracy", "epochs", "experiment", "variant", "sta
 @click.option("--older-than", "older_than", metavar="WHEN",
               help="Only runs started before then (as `rm --older-than` chooses them): a date or a span before now.")
 @click.option("--sort", "sort_key", metavar="KEY", default="started", show_default=True,
-              help=f"Order by {', '.join(RUN_SORTS)}; -KEY for the largest first (-test_accuracy: the best first).")
+              help=f"Order by {', '.join(RUN_SORTS)}, or any setting or metric --where names (lr, test_loss, "
+                   "model.layers[0].filters); -KEY for the largest first (-test_accuracy: the best first).")
 @click.option("--limit", "-n", type=IntRange(min=1), help="At most this many runs, the first of the order.")
 @click.option("--tag", "-t", "tags", multiple=True, help="Only runs tagged so (`mnistlab note RUN --tag TAG`); repeat "
               "it for runs that carry every one.")
@@ -743,7 +749,7 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     mnistlab runs --where lr=0.01 --where "test_accuracy>0.9"
     """
     from mnistlab.notes import read_notes, tagged
-    from mnistlab.selection import parse_condition, selected
+    from mnistlab.selection import parse_condition, selected, sort_values
 
     order, descending = _run_sort(sort_key)
     for text in where:  # (a mistake said before the store is read)
@@ -752,11 +758,16 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     before = _since(older_than, "--older-than") if older_than is not None else None
     st = open_store(store)
     _, _, recs = _chosen_runs(st, experiments, status, after, before)
-    rows = [_run_row(r, read_notes(st, r.run_id)) for r in selected(tagged(st, recs, tags), where)]
+    chosen = selected(tagged(st, recs, tags), where)
+    rows = [_run_row(r, read_notes(st, r.run_id)) for r in chosen]
+    if order not in RUN_SORTS:  # a setting or metric, as --where names it (helper-252: --sort lr was refused)
+        for row, value in zip(rows, sort_values(chosen, order, RUN_SORTS)):
+            row["_sort"] = value
+        order = "_sort"
     rows = _ordered(sorted(rows, key=lambda row: row["_created"]), "_created" if order == "started" else order,
                     descending)[:limit]  # (ties: in start order)
     several, noted = len({row["file"] for row in rows}) > 1, any(row["tags"] for row in rows)
-    columns = [c for c in RUN_COLUMNS if fmt != "table" or c.key != "note" and (c.key != "file" or several)
+    columns = [c for c in RUN_COLUMNS if fmt != "table" or c.key not in _RUN_TABLE_LEFT_OUT and (c.key != "file" or several)
                and (c.key != "tags" or noted)]  # (a note, lines of text: in json and csv, and `show`)
     emit(rows, columns, fmt, empty="no runs" + (f" tagged {', '.join(tags)}" if tags else ""))
 
@@ -795,7 +806,10 @@ def _run_row(r: RunRecord, notes: Any) -> dict[str, Any]:
             "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
             "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None,
             "file": (r.env or {}).get("experiment_file") or None,  # (a class's files: helper-193)
-            "tags": list(notes.tags), "note": notes.note, "_created": r.created_at}
+            "tags": list(notes.tags), "note": notes.note, "_created": r.created_at,
+            **{k: (r.config.get("train") or {}).get(k) for k in ("optimizer", "lr", "batch_size")},
+            **{k: r.metrics.get(k) if r.status in RESULT_STATUSES or not k.startswith("test_") else None
+               for k in ("train_accuracy", "val_accuracy", "test_loss", "train_seconds")}}
 
 
 def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
@@ -804,6 +818,8 @@ def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
     from mnistlab.errors import did_you_mean
 
     key = given.strip().lstrip("-")
+    if keys is RUN_SORTS and key not in keys and re.fullmatch(r"[A-Za-z_][\w.\[\]-]*", key) and key != "test_acc":
+        return key, given.strip().startswith("-")  # a setting or metric: checked against the runs (sort_values)
     for one, other in (("test_accuracy", "test_acc"), ("test_acc", "test_accuracy")):  # runs' name and compare's
         if key == one and one not in keys and other in keys:  # (helper-241: each refused the other's)
             key = other
