@@ -60,7 +60,7 @@ def test_rm_older_than_deletes_what_started_before_then(store: RunStore, capsys:
     (["-s", "failed", "-e", "no-such-experiment"], "no-such-experiment"),
     (["--older-than", "1M"], "spans are in s, m (minutes), h, d, w; a month is 30d"),  # (helper-204: 1M was a minute)
     (["--older-than", "1y"], "a month is 30d"),
-    (["--dry-run"], "--dry-run goes with --status / --older-than"),
+    (["--dry-run"], "give run ids, --experiment NAME, or --status / --older-than"),
     (["--older-than", "99999999999999999999d"], "reaches back further than 100 years"),  # (helper-205: a traceback)
     (["--older-than", "0001-01-01"], "out of the range of dates"),
     (["--keep-tag", "keep", "abc123"], "--keep-tag goes with --status / --older-than"),
@@ -69,6 +69,17 @@ def test_rm_filters_refuse_mistakes_and_delete_nothing(args: list[str], said: st
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _cli(capsys, "rm", *args, "--store", str(store.root), "--yes")
     assert code == 2 and said in out and "Traceback" not in out and len(store.runs()) == 5
+
+
+def test_rm_dry_run_of_run_ids_or_an_experiment_says_what_would_go_and_deletes_nothing(
+        store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-252: `rm RUN --dry-run` and `rm -e NAME --dry-run` were refused: a script could not preview a delete."""
+    first = store.runs()[0]
+    code, out = _cli(capsys, "rm", first.run_id, "--dry-run", "--store", str(store.root))
+    assert code == 0 and f"would delete 1 run ({first.run_id} {first.experiment}/" in out and "nothing deleted" in out
+    code, out = _cli(capsys, "rm", "-e", first.experiment, "--dry-run", "--store", str(store.root))
+    assert code == 0 and "would delete all " in out and f"of {first.experiment}" in out
+    assert len(store.runs()) == 5
 
 
 def test_rm_dry_run_lists_what_would_go_and_keep_tag_spares_runs(store: RunStore,

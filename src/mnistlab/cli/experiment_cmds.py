@@ -1263,8 +1263,8 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
               help="Delete only the runs started before then: a span before now (30d, 12h) or a date (2026-11-01).")
 @click.option("--keep-tag", "keep", multiple=True, metavar="TAG",
               help="With --status / --older-than: leave the runs tagged so (`mnistlab note RUN --tag TAG`); repeatable.")
-@click.option("--dry-run", is_flag=True, help="With --status / --older-than: list the runs that would be deleted; "
-              "delete nothing.")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted (the runs that match, the runs or experiments "
+              "named); delete nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first (it asks only on a terminal).")
 def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, ...], status: tuple[str, ...],
            older_than: str | None, keep: tuple[str, ...], dry_run: bool, yes: bool) -> None:
@@ -1285,9 +1285,9 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
     from mnistlab.search import delete_experiment
 
     filtered = bool(status or older_than is not None)
-    if (keep or dry_run) and not filtered:
-        raise MnistlabError(f"rm: {'--keep-tag' if keep else '--dry-run'} goes with --status / --older-than (the runs "
-                            "that match); `mnistlab rm RUN...` and `rm -e` say what they delete and ask first")
+    if keep and not filtered:
+        raise MnistlabError("rm: --keep-tag goes with --status / --older-than (the runs that match); `mnistlab rm RUN...` "
+                            "and `rm -e` say what they delete and ask first")
     if run_ids and (experiments or filtered):
         raise MnistlabError("rm: give run ids, or --experiment NAME / --status / --older-than to choose runs, not both")
     if not (run_ids or experiments or filtered):
@@ -1303,6 +1303,9 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
             runs = st.runs(experiment=name)
             variants = len({r.variant for r in runs})
             said.append(f"{len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} variant{'s' * (variants != 1)})")
+        if dry_run:  # (helper-252: a script could not preview a delete)
+            click.echo(f"would delete all {' and '.join(said)} with their files (--dry-run: nothing deleted)")
+            return
         _confirm(yes, f"delete all {' and '.join(said)} with their files?")  # one question (helper-198: a second
         for name in names:  # "no" said "nothing deleted" after the first's were)
             gone, study = delete_experiment(st, name)
@@ -1310,10 +1313,10 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
                        + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
                        + _checkpoints_gone(gone.checkpoints))
         return
-    _rm_ids(st, run_ids, yes)
+    _rm_ids(st, run_ids, yes, dry_run)
 
 
-def _rm_ids(st: RunStore, run_ids: tuple[str, ...], yes: bool) -> None:
+def _rm_ids(st: RunStore, run_ids: tuple[str, ...], yes: bool, dry_run: bool = False) -> None:
     """`rm RUN...`: those runs, every id read first, none a search's trial or a run trained now; asked once."""
     from mnistlab.initial_weights import started_from
     from mnistlab.search import search_of_runs
@@ -1330,9 +1333,13 @@ def _rm_ids(st: RunStore, run_ids: tuple[str, ...], yes: bool) -> None:
         click.echo(f"note: run{'s' * (len(started) != 1)} {', '.join(started[:5])}{' ...' if len(started) > 5 else ''} "
                    "started from the weights of what is deleted: their records keep those weights' SHA-256, but "
                    "training them again needs the file (`mnistlab export RUN -o FILE.safetensors` keeps a copy)", err=True)
-    _confirm(yes, f"delete {len(named)} run{'s' * (len(named) != 1)} ("
-                  + ", ".join(f"{r.run_id} {r.experiment}/{r.variant} seed {r.seed}" for r in named[:3])
-                  + (", ..." if len(named) > 3 else "") + ") with their files?")
+    listed = (f"{len(named)} run{'s' * (len(named) != 1)} ("
+              + ", ".join(f"{r.run_id} {r.experiment}/{r.variant} seed {r.seed}" for r in named[:3])
+              + (", ..." if len(named) > 3 else "") + ") with their files")
+    if dry_run:
+        click.echo(f"would delete {listed} (--dry-run: nothing deleted)")
+        return
+    _confirm(yes, f"delete {listed}?")
     gone = st.rm(list(run_ids))
     many = len(gone.committees) != 1
     score = "their scores are" if many else "its score is"
