@@ -568,8 +568,17 @@ def test_a_schedule_named_alone_or_a_layers_input_dim_says_what_to_write():
     from mnistlab.errors import SpecError
     from mnistlab.specs import Dense
 
-    with pytest.raises(SpecError, match=r'train.schedule: a schedule is a table with its type and settings, \{ type = '
-                                        r'"cosin", \.\.\. \} \(did you mean "cosine"\?\)'):
+    with pytest.raises(SpecError, match=r'train.schedule: unknown schedule "cosin" \(did you mean "cosine"\?\); types: '
+                                        r'step, cosine'):
         parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"schedule": "cosin"}})
+    # a type alone takes its defaults (helper-251: schedule="cosine" was refused), the same run as its table
+    from mnistlab.config import run_key
+
+    alone = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"schedule": "Cosine"}})
+    table = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"schedule": {"type": "cosine"}}})
+    assert run_key(alone.resolved()) == run_key(table.resolved())
+    with pytest.raises(SpecError) as info:  # one whose settings have no defaults says which
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"schedule": "exponential"}})
+    assert "decay_steps" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(SpecError, match=r"no argument 'input_dim' \(the input's shape is the model's"):
         Dense(10, input_dim=784)

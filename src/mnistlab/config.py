@@ -375,7 +375,8 @@ class TrainConfig(BaseModel):
         d = v.lower()
         ok = d in ("auto", "cpu", "cuda", "mps") or (d.startswith("cuda:") and d[5:].isascii() and d[5:].isdigit())
         if not ok:
-            raise ValueError(f'unknown device "{v}"; use auto, cpu, cuda, cuda:N or mps')
+            gpu = ' (a GPU is "cuda" here, as torch names it; Lightning\'s accelerator="gpu")' if d == "gpu" else ""
+            raise ValueError(f'unknown device "{v}"{gpu}; use auto, cpu, cuda, cuda:N or mps')
         return d
 
     @field_validator("class_weight", mode="before")
@@ -1114,14 +1115,7 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     """
     if not isinstance(d, Mapping):
         raise SpecError(f"{source}: a run config must be a table, got {type_name(d)}", source=source)
-    d = dict(plain_data(d))  # NumPy numbers of a Python caller's, as a file writes them
-    train = d.get("train")
-    if isinstance(train, Mapping) and isinstance(word := train.get("schedule"), str):  # (helper-248: pydantic's words)
-        raise SpecError(f'{source}: train.schedule: a schedule is a table with its type and settings, '
-                        f'{{ type = {toml_repr(word)}, ... }}{did_you_mean(word, list(SCHEDULES))}; types: '
-                        f"{', '.join(SCHEDULES)}", path=("train", "schedule"), source=source)
-    if isinstance(train, Mapping) and (callable(train.get("schedule")) or isinstance(train.get("schedule"), Mapping)):
-        d["train"] = {**train, "schedule": _schedule(train["schedule"], source)}
+    d = _python_forms(dict(plain_data(d)), source)  # NumPy numbers of a Python caller's, as a file writes them
     if "callbacks" in d:
         cbs = d["callbacks"]
         if not isinstance(cbs, (list, tuple)):
@@ -1245,6 +1239,25 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         return cls.model_validate({**obj, "type": key})
     except ValidationError as exc:
         raise _validation_error(exc, source, cls, prefix=where) from None
+
+
+def _python_forms(d: dict[str, Any], source: str) -> dict[str, Any]:
+    """A run config's model and schedule as the schema reads them: a ``ModelSpec`` as its table
+    (helper-251: one in an experiment given in Python was "no valid string"), a schedule's type alone
+    as ``{"type": ...}`` (its defaults), a schedule function or table checked (:func:`_schedule`).
+    SpecError (one line) for a word that names no schedule (helper-248: pydantic's words)."""
+    if callable(getattr(d.get("model"), "to_dict", None)) and type(d["model"]).__name__ == "ModelSpec":
+        d["model"] = d["model"].to_dict()
+    train = d.get("train")
+    if isinstance(train, Mapping) and isinstance(word := train.get("schedule"), str) and word.strip().lower() in SCHEDULES:
+        d["train"] = train = {**train, "schedule": {"type": word.strip().lower()}}
+    if isinstance(train, Mapping) and isinstance(word := train.get("schedule"), str):
+        raise SpecError(f'{source}: train.schedule: unknown schedule {toml_repr(word)}{did_you_mean(word, list(SCHEDULES))}'
+                        f"; types: {', '.join(SCHEDULES)} (a type alone takes its defaults; a table sets them, "
+                        '{ type = "cosine", min_lr = 1e-5 })', path=("train", "schedule"), source=source)
+    if isinstance(train, Mapping) and (callable(train.get("schedule")) or isinstance(train.get("schedule"), Mapping)):
+        d["train"] = {**train, "schedule": _schedule(train["schedule"], source)}
+    return d
 
 
 def _python_callback(obj: Mapping[str, Any], source: str, i: int) -> PythonCallbackConfig:

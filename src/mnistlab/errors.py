@@ -297,6 +297,23 @@ KERAS_ELSEWHERE_IN_PYTHON = {
                         'validation={value!r}, split="last" does (the default holds out a seeded random draw)',
 }
 KERAS_ELSEWHERE_IN_PYTHON["y"] = KERAS_ELSEWHERE_IN_PYTHON["x"]
+# PyTorch Lightning's Trainer words given to train() (helper-251: "unknown setting", nothing more)
+LIGHTNING_ELSEWHERE = {
+    "max_epochs": "Lightning's max_epochs is epochs= here, as Keras's fit takes it",
+    "accelerator": 'Lightning\'s accelerator is device= here: "auto", "cpu", "cuda" (a GPU), "cuda:1" or "mps"',
+    "devices": 'one run trains on one device= ("cuda:1"); a sweep\'s cells go to several GPUs or machines with '
+               "`mnistlab run --backend ray`",
+    "num_workers": "mnistlab holds the whole dataset in memory as uint8 and draws its batches itself: no loader "
+                   "workers to give",
+    "gradient_clip_val": "gradient clipping is not offered (nor Keras's clipnorm); a lower lr or a schedule "
+                         "steadies a run that blows up",
+    "accumulate_grad_batches": "not offered: batch_size= sets the batch each step trains on",
+    "logger": "every run is recorded in the store (store=True), with its history, metrics, weights and "
+              "environment: `mnistlab show RUN_ID`",
+    "enable_progress_bar": 'progress= here: "bar", "lines" or "none"',
+    "check_val_every_n_epoch": "validation is scored after every epoch",
+    "limit_train_batches": "data.subset trains on fewer images: subset=6000",
+}
 KERAS_ELSEWHERE_IN_PYTHON["input_shape"] = ("the input's shape is the model's: model={\"input_shape\": [28, 28, 1], "
                                             "\"layers\": [...]} or ModelSpec(input_shape=...), not train()'s")
 

@@ -45,7 +45,8 @@ from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_si
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, NoSuchMetric, ReportWarning, ResourceError,
-                             SpecError, SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean,
+                             SpecError, SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON,
+                             LIGHTNING_ELSEWHERE, clip, did_you_mean,
                              in_python_words, show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import PROB_FLOOR, as_array, check_images, evaluate_model, log_probs_loss, predict_probs
@@ -1735,8 +1736,9 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     string (alone or a table's value), a :class:`~mnistlab.specs.ModelSpec` as its table. SpecError
     for Keras's ``fit(x, y, verbose=0, validation_split=0.1)`` words, saying mnistlab's word for
     each (not only "unknown setting")."""
-    for word in overrides:  # the first Keras word given, as the user wrote them
-        hint = KERAS_ELSEWHERE_IN_PYTHON.get(word) or KERAS_ELSEWHERE.get(word)
+    _torch_objects_said(dataset, model, overrides)
+    for word in overrides:  # the first Keras (or Lightning) word given, as the user wrote them
+        hint = KERAS_ELSEWHERE_IN_PYTHON.get(word) or KERAS_ELSEWHERE.get(word) or LIGHTNING_ELSEWHERE.get(word)
         if hint is None or word in TrainConfig.model_fields:  # (class_weight: Keras's word, train()'s too)
             continue
         raise SpecError(f'train(): unknown setting "{word}": ' + hint.replace("{value!r}", repr(overrides[word])), path=(word,),
@@ -1747,6 +1749,34 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
                       SpecWarning, stacklevel=user_level())
     model = model.to_dict() if hasattr(model, "to_dict") else os.fspath(model) if isinstance(model, os.PathLike) else model
     return {"dataset": plain_paths(dataset), "model": model}
+
+
+def _is_a(obj: Any, module: str, name: str) -> bool:
+    """Whether ``obj`` is an instance (or ``obj`` a subclass) of the class ``module.name``, by its
+    classes' names: torch's, without importing torch to ask."""
+    classes = obj.__mro__ if isinstance(obj, type) else type(obj).__mro__
+    return any(c.__module__.startswith(module) and c.__name__ == name for c in classes)
+
+
+def _torch_objects_said(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> None:
+    """SpecError, in PyTorch's words, for torch objects :func:`train` does not take where a PyTorch or
+    Lightning user gives them (helper-251: "must be a valid string (got Net(...))"): a ``nn.Module``
+    model, a ``DataLoader``, a ``torch.optim`` optimizer."""
+    if _is_a(model, "torch.nn", "Module"):
+        raise SpecError(f"train(): model: a torch nn.Module ({type(model).__name__}) is not taken: mnistlab builds its "
+                        "models from layers in Keras's words, so that it can record, compare, summarise and export "
+                        "them: a preset's name, ModelSpec(layers=[Conv2D(32, 3, activation=\"relu\"), ...]), a spec "
+                        "file or a Keras model's JSON", path=("model",), source="train()")
+    if _is_a(dataset, "torch.utils.data", "DataLoader"):
+        raise SpecError("train(): dataset: a DataLoader is not taken (mnistlab batches the images itself): give its "
+                        "dataset, train(loader.dataset, ...), a torch Dataset of (image, label), or arrays (x, y)",
+                        path=("dataset",), source="train()")
+    given = overrides.get("optimizer")
+    if given is not None and _is_a(given, "torch.optim", "Optimizer"):
+        name = (given if isinstance(given, type) else type(given)).__name__.lower()
+        raise SpecError(f'train(): optimizer: give its name, optimizer="{name}" (mnistlab builds Keras\'s optimizers '
+                        "by name, its settings lr=, momentum=, weight_decay= ...), not a torch.optim class or object",
+                        path=("optimizer",), source="train()")
 
 
 # long: Keras's fit in one call; its docstring is the Python API's reference for every argument

@@ -1,0 +1,49 @@
+"""A PyTorch or Lightning user's objects and words given to ``mnistlab.train`` (helper-251): each said
+in one line in their words (not pydantic's "must be a valid string"), before anything trains."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import mnistlab
+from mnistlab.errors import SpecError
+from mnistlab.specs import Dense, Flatten, ModelSpec
+
+
+class Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(784, 10)
+
+
+LOADER = DataLoader(TensorDataset(torch.zeros(10, 28, 28, dtype=torch.uint8), torch.zeros(10, dtype=torch.long)))
+
+
+@pytest.mark.parametrize("given, said", [
+    ({"model": Net()}, "model: a torch nn.Module (Net) is not taken: mnistlab builds its models from layers in Keras's"),
+    ({"dataset": LOADER}, "dataset: a DataLoader is not taken (mnistlab batches the images itself): give its dataset"),
+    ({"optimizer": torch.optim.SGD}, 'optimizer: give its name, optimizer="sgd"'),
+    ({"optimizer": torch.optim.AdamW([torch.zeros(1, requires_grad=True)])}, 'optimizer="adamw"'),
+    ({"max_epochs": 3}, "Lightning's max_epochs is epochs= here"),
+    ({"accelerator": "gpu"}, "Lightning's accelerator is device= here"),
+    ({"device": "gpu"}, 'a GPU is "cuda" here, as torch names it'),
+    ({"num_workers": 4}, "no loader workers to give"),
+    ({"gradient_clip_val": 1.0}, "gradient clipping is not offered"),
+])
+def test_torch_and_lightning_words_are_said_in_theirs(given, said, data_dir, tmp_path):
+    args = {"dataset": "mnist", "model": "seed000-dense", **given}
+    with pytest.raises(SpecError) as info:
+        mnistlab.train(args.pop("dataset"), args.pop("model"), epochs=1, subset=600, data_dir=data_dir,
+                       store=tmp_path, **args)
+    assert said in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing trained
+
+
+def test_an_experiment_given_in_python_takes_a_model_spec_as_train_does(data_dir, tmp_path):
+    spec = ModelSpec(layers=[Flatten(), Dense(10, activation="softmax")])
+    result = mnistlab.run_experiment({"name": "x", "base": {"dataset": "mnist", "model": spec, "train": {"epochs": 1},
+                                                            "data": {"subset": 600}}, "variants": [{"name": "a"}]},
+                                     store=tmp_path, data_dir=data_dir, progress="none")
+    assert result.ended() == (1, 0) and result.rows[0]["params"] == 7850
