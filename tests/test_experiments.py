@@ -639,8 +639,9 @@ def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: P
     for exported in ("cnn.onnx", "cnn.pt", "cnn.safetensors"):  # what `mnistlab export` writes, given to predict
         (tmp_path / exported).write_bytes(b"\x08\x07\x12\x07pytorch\xff\xfe")
         with pytest.raises(SpecError, match=rf"^{exported}: an exported model, not an experiment: `predict`, "  # first
-                                            r"`export` and `card` take a run id or an experiment; an .onnx file runs in "
-                                            r"onnxruntime, as its .md file beside it shows$"):  # (helper-150)
+                                            r"`export` and `card` take a run id, an experiment or a .safetensors file "
+                                            r"mnistlab wrote; an .onnx file runs in onnxruntime, as its .md file beside "
+                                            r"it shows$"):  # (helper-150)
             load_experiment(exported)
     from mnistlab.cli import main
 

@@ -35,6 +35,7 @@ _HOMES = {
     "RunRecord": "store", "RunStore": "store",
     "Committee": "run", "Run": "run", "RunResult": "run", "load_trained": "run", "run_config": "run", "train": "run",
     "TrainingInterrupted": "run", "list_images": "preprocessing", "preprocess": "preprocessing", "lr_find": "lr_finder",
+    "load_model": "export",
 }
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from mnistlab.run import Committee, Run, RunResult, TrainingInterrupted, load_trained, run_config, train
     from mnistlab.preprocessing import list_images, preprocess
     from mnistlab.lr_finder import lr_find
+    from mnistlab.export import load_model
     from mnistlab import (  # noqa: F401 (every module __dir__ offers, reached as mnistlab.plots after `import mnistlab`)
         accel, augment, averaging, backends, callbacks, card, cli, comparison, config, data, datasets, error_analysis,
         errors, evaluate, execute, experiments, export, files, initial_weights, keras_json, keypaths, live, lr_finder,
@@ -118,7 +120,7 @@ __all__ = [
     "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
     "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
     "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult", "TrainingInterrupted", "Callback",
-    "load_trained", "Committee", "preprocess", "list_images", "lr_find",
+    "load_trained", "load_model", "Committee", "preprocess", "list_images", "lr_find",
     "load_experiment", "run_experiment", "SweepInterrupted", "compare", "RunStore", "RunRecord",
     "MnistlabError", "DataError", "SpecError", "StoreError",
 ]

@@ -513,9 +513,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         data = loads_toml(text, source=str(p))
     except SpecError as exc:
         if p.suffix.lower() in EXPORTED and p.exists():  # its own words first (helper-150: "not a text file (invalid
-            raise SpecError(f"{p}: an exported model, not an experiment: `predict`, `export` and `card` "
-                            "take a run id or an experiment; an .onnx file runs in onnxruntime, as its .md file beside "
-                            "it shows", source=str(p)) from None  # UTF-8)" came before them)
+            raise SpecError(f"{p}: an exported model, not an experiment: `predict`, `export` and `card` take a run id, "
+                            "an experiment or a .safetensors file mnistlab wrote; an .onnx file runs in onnxruntime, as "
+                            "its .md file beside it shows", source=str(p)) from None  # UTF-8)" came before them)
         if hint := _not_an_experiment_file(p, str(exc)):
             raise SpecError(f"{exc}{hint}", source=str(p)) from None
         raise

@@ -44,7 +44,7 @@ from mnistlab.files import check_output_path, display_name, safetensors_metadata
 from mnistlab.preprocessing import recipe_for
 from mnistlab.run import Committee, Run, check_trained
 
-__all__ = ["FORMATS", "LOGIT_ATOL", "LOGIT_RTOL", "Verification", "export_model", "format_for", "metadata",
+__all__ = ["FORMATS", "LOGIT_ATOL", "LOGIT_RTOL", "Verification", "export_model", "format_for", "load_model", "metadata",
            "read_metadata"]
 
 FORMATS = ("onnx", "torchscript", "safetensors")
@@ -364,6 +364,59 @@ def read_metadata(path: str | os.PathLike, fmt: str | None = None) -> dict[str, 
             torch.jit.load(io.BytesIO(Path(path).read_bytes()), _extra_files=extra)  # (a path not UTF-8 too)
         return json.loads(extra["mnistlab.json"])
     return safetensors_metadata(path)
+
+
+def load_model(path: str | os.PathLike) -> Run:
+    """Keras's ``keras.models.load_model`` for a model file mnistlab wrote as safetensors
+    (``run.save("m.safetensors")``, ``mnistlab export RUN -o m.safetensors``): the network rebuilt
+    from the spec in its metadata with its weights, as a :class:`~mnistlab.run.Run` that predicts
+    (its dataset's preprocessing and class names come with it), evaluates and summarises as the run
+    did. The file holds no history, metrics or environment (the run store does: ``load_trained(store,
+    RUN_ID)``); its ``status`` is "finished" and its ``message`` names the file. ExportError, one line,
+    for a file that is missing, not safetensors, not mnistlab's, a committee's (one network of
+    several: ``load_trained(store, EXPERIMENT)`` gives the committee), or an ``.onnx`` / ``.pt`` file
+    (they run in onnxruntime and ``torch.jit.load``).
+
+        >>> run = load_model("cnn.safetensors")            # doctest: +SKIP
+        >>> run.predict("my_digit.png").argmax(axis=1)     # doctest: +SKIP
+    """
+    from safetensors.torch import load
+
+    from mnistlab.models import build_model
+    from mnistlab.run import RunResult
+    from mnistlab.specs import ModelSpec
+
+    p = Path(path)
+    if p.suffix.lower() in (".onnx", ".pt"):
+        raise ExportError(f"{display_name(p)}: load_model reads the .safetensors files mnistlab writes; an .onnx file "
+                          "runs in onnxruntime and a .pt one in torch.jit.load, as the .md file beside it shows")
+    try:
+        meta = safetensors_metadata(p)
+        weights = load(p.read_bytes())  # (a path that is not UTF-8 too)
+    except FileNotFoundError:
+        raise ExportError(f"{display_name(p)}: no such file") from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ExportError(f"{display_name(p)}: not a model file mnistlab wrote ({str(exc).splitlines()[0][:100]})") from None
+    if "mnistlab.spec" not in meta:
+        raise ExportError(f"{display_name(p)}: a safetensors file without mnistlab's metadata (its model's layers): "
+                          "not one `mnistlab export` or run.save wrote; weights alone start a run with weights=")
+    if meta.get("mnistlab.committee", "0") != "0":
+        raise ExportError(f"{display_name(p)}: a committee's file ({meta['mnistlab.committee']} networks): load_model reads "
+                          "one run's; load_trained(store, EXPERIMENT) gives the committee")
+    try:
+        spec = ModelSpec.from_dict(json.loads(meta["mnistlab.spec"]))
+        written = meta.get("mnistlab.dataset", "")
+        dataset = json.loads(written) if written.startswith("{") else written
+        names = json.loads(meta.get("mnistlab.class_names", "[]"))
+        model = build_model(spec, seed=0)
+        model.load_state_dict(weights)
+    except (MnistlabError, ValueError, RuntimeError, TypeError) as exc:
+        raise ExportError(f"{display_name(p)}: its metadata and weights do not make its model ({str(exc).splitlines()[0][:120]})"
+                          ) from None
+    config = {"dataset": dataset, "model": spec.to_dict()}
+    result = RunResult(config, "finished", [], {}, {"data": {"class_names": names}}, np.empty((0, len(names)), np.float32),
+                       model.eval(), f"loaded from {display_name(p)}")
+    return Run(result)
 
 
 def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], np.ndarray]:

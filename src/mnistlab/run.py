@@ -1706,6 +1706,8 @@ class Run(_Trained):
         from mnistlab.data.userdata import dataset_label
 
         recorded = f", run_id={self.run_id!r}" if self.run_id else ""  # (helper-211: which run, and not a cache path)
+        if "epochs_run" not in m:  # a model loaded from its file (export.load_model): no run's figures with it
+            return f"Run({as_given(dataset_label(self.result.config['dataset']))}, {name}, {self.result.message})"
         return (f"Run({as_given(dataset_label(self.result.config['dataset']))}, {name}, {self.status}, "
                 f"epochs={m['epochs_run']}, "
                 f"test_accuracy={acc}, train_seconds={m['train_seconds']:.3g}{recorded})")  # (0.0095: not 0.0, helper-237)
@@ -2412,12 +2414,20 @@ MODEL_KEYWORDS = {"--variant": "variant=", "--pick latest": 'pick="latest"', "--
                   "--pick": "pick="}
 
 
-def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
+def load_trained(store: RunStore | str | os.PathLike[str], target: str | None = None, *, variant: str | None = None,
                  pick: Literal["best", "best-val", "latest"] = "best") -> Run | Committee:
     """The trained model ``target`` (a run id, an experiment, a committee) names in ``store`` (a
     :class:`~mnistlab.store.RunStore` or its folder), ready to predict: a :class:`Run` or a
     :class:`Committee`, the runs :func:`~mnistlab.views.trained_runs` chooses, with their weights loaded.
-    StoreError when the folder holds no store or ``target`` is not in it."""
+    StoreError when the folder holds no store or ``target`` is not in it. Given a model file alone
+    (``load_trained("m.safetensors")``), the model it holds: :func:`mnistlab.export.load_model`."""
+    if target is None:
+        if isinstance(store, (str, os.PathLike)) and Path(store).suffix.lower() in (".safetensors", ".onnx", ".pt"):
+            from mnistlab.export import load_model
+
+            return load_model(store)  # (helper-251: a saved file came back as "missing 'target'")
+        raise SpecError("load_trained(store, target): give the run id, experiment or committee to load from the store "
+                        "(or a model file alone: load_trained(\"m.safetensors\"))")
     with in_python_words(MODEL_KEYWORDS):  # the commands' words are flags: this caller's are keywords
         return open_trained(store, target, variant=variant, pick=pick)
 

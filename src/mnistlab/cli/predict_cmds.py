@@ -24,7 +24,7 @@ from mnistlab.cli._common import (FIGURE_FORMATS, FIGURE_FORMATS_SAID, IntRange,
                                   open_store, save_figure, store_option)
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import (DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable, PartlyWritten,
-                             percent_within, printable)
+                             SpecError, percent_within, printable)
 from mnistlab.files import check_output_path, display_name, utf8_text, write_output
 
 if TYPE_CHECKING:
@@ -51,6 +51,12 @@ SHOW_AT_MOST = 64  # --show draws a row per image: a bigger figure takes minutes
 
 
 def _load(store_path: str | None, model: str, variant: str | None, pick: str) -> Any:
+    if model.lower().endswith(".safetensors") and os.path.isfile(model):  # a file mnistlab wrote (export, run.save)
+        from mnistlab.export import load_model
+
+        if variant:
+            raise SpecError(f"--variant goes with an experiment; {model} holds one model")
+        return load_model(model)
     return _load_from(open_store(store_path), model, variant, pick)
 
 
