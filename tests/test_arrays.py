@@ -196,3 +196,24 @@ def test_a_dataset_that_load_dataset_returned_trains_as_what_it_was_given(data_d
     assert run.metrics["test_size"] == len(own.test_labels)
     cut = dataclasses.replace(own, train_images=own.train_images[:10], train_labels=own.train_labels[:10])
     assert "npz" in train(cut, dense, 1, progress="none").config["dataset"]  # other images now: its arrays
+
+
+def test_colour_images_of_another_size_are_said_as_they_are_made_grayscale_and_resized(data_dir):
+    """helper-251: (N, 32, 32, 3) arrays trained as grayscale 28x28 without a word."""
+    import warnings as w
+
+    import mnistlab
+    from mnistlab.errors import DataWarning
+
+    x = np.random.default_rng(0).integers(0, 255, (300, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(300) % 10
+    with w.catch_warnings(record=True) as caught:
+        w.simplefilter("always")
+        mnistlab.train((x, y), "seed000-dense", epochs=1, progress="none", data_dir=data_dir)
+    said = [str(c.message) for c in caught if issubclass(c.category, DataWarning)]
+    assert any("holds colour images (N, H, W, 3): made grayscale" in s for s in said), said
+    assert any("its images are 32x32: resized to 28x28" in s and "input_shape = [32, 32, 1]" in s for s in said), said
+    with w.catch_warnings(record=True) as caught:  # images of the model's size and one channel: nothing said
+        w.simplefilter("always")
+        mnistlab.train((x[..., 0][:, :28, :28], y), "seed000-dense", epochs=1, progress="none", data_dir=data_dir)
+    assert not [c for c in caught if issubclass(c.category, DataWarning)]

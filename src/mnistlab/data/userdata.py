@@ -430,6 +430,10 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
         _check_held_out(spec, names, train_y, train_y[keep])
         train_x, test_x, train_y, test_y = train_x[keep], train_x[held], train_y[keep], train_y[held]
     assert test_y is not None
+    if spec.kind in ("npz", "csv", "idx") and (given := tuple(train_x.shape[1:3])) != tuple(image_shape[:2]):
+        _warn(f"{spec.path}: its images are {given[0]}x{given[1]}: resized to {image_shape[0]}x{image_shape[1]}, the "  # (helper
+              f"model's input (Pillow's bilinear filter); a model of input_shape = [{given[0]}, {given[1]}, 1] trains "  # -251:
+              "at their own size")  # unsaid)
     train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
     _check_pixels(spec, train_x, test_x)
     checksums = {str(spec.path): _seen(spec.path, spec.kind)}
@@ -1810,6 +1814,9 @@ def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
         side = math.isqrt(x.shape[1])
         x = x.reshape(len(x), side, side)
     if x.ndim == 4 and x.shape[-1] in (1, 3):
+        if x.shape[-1] == 3:  # (helper-251: made grayscale unsaid)
+            _warn(f"{path}: {key} holds colour images (N, H, W, 3): made grayscale (ITU-R 601-2 luma, as Pillow's "
+                  "convert(\"L\")): mnistlab's models take one channel")
         x = x[..., 0] if x.shape[-1] == 1 else x.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     if x.ndim != 3:
         raise DataError(f"{path}: {key} has shape {x.shape}; expected images (N, H, W), (N, H, W, 1), (N, H, W, 3) "
