@@ -203,11 +203,13 @@ def test_predict_checks_what_it_is_given(data_dir):
     run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
     images = load_dataset("mnist", data_dir).test_images[:3]
     np.testing.assert_allclose(run.predict(images.astype(np.int64)), run.predict(images), atol=1e-6)
+    # floats holding whole numbers 0-255 are pixels, as training reads an array of them (helper-251)
+    np.testing.assert_allclose(run.predict(images.astype(np.float32)), run.predict(images), atol=1e-6)
     assert run.predict(images[:0]).shape == (0, 10)
     for bad, needle in [(np.zeros((2, 10, 10), np.uint8), "28x28 images, got 10x10"),
                         (np.full((1, 28, 28), 300), "0-255"), (np.zeros((1, 28, 28), bool), "pixels"),
                         (np.full((1, 28, 28), -1, np.int8), "0-255"), (np.full((1, 28, 28), 300, np.uint16), "0-255"),
-                        (images.astype(np.float32), "divide 0-255 pixels by 255"),
+                        (images.astype(np.float32) / 128, "with fractions: scaled by something other than 255"),
                         (np.full((1, 28, 28), np.nan), "NaN")]:
         with pytest.raises(SpecError, match=needle):
             run.predict(bad)

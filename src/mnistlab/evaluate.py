@@ -286,11 +286,13 @@ def check_images(a: np.ndarray, shape: Sequence[int] | None = None, *, single: b
     raise ValueError(f"the model takes {h}x{w} images, got {x.shape[1]}x{x.shape[2]}{colour} "
                      f"(shape {a.shape}; it takes {layouts})")
 def check_pixels(a: np.ndarray) -> np.ndarray:
-    """Images as uint8 (integers 0-255) or float32 (floats in [0, 1], as ``x / 255``); else ValueError.
+    """Images as uint8 (integers 0-255, or floats holding whole numbers 0-255, read so as training
+    reads them: helper-251, train took float 0-255 arrays and predict refused them) or float32
+    (floats in [0, 1], as ``x / 255``); else ValueError.
 
-    Floats of 0-255 are refused rather than saturating the model: that is the usual slip; so are
-    integers that are all 0 or 1 (images scaled to 0-1 and cast back, or thresholded), as training
-    refuses them.
+    Floats above 1 with fractions are refused rather than saturating the model (scaled by something
+    other than 255); so are integers that are all 0 or 1 (images scaled to 0-1 and cast back, or
+    thresholded), as training refuses them.
     """
     if a.dtype.kind in "ui":
         if a.size and (a.min() < 0 or a.max() > 255):
@@ -302,8 +304,12 @@ def check_pixels(a: np.ndarray) -> np.ndarray:
     if a.dtype.kind == "f":
         if a.size and not np.isfinite(a).all():
             raise ValueError("the images hold NaN or infinite pixels")
+        if a.size and a.min() >= 0 and 1 < a.max() <= 255 and np.array_equal(a, np.rint(a)):
+            return a.astype(np.uint8)  # whole numbers 0-255: pixels, as an .npz of floats trains on them
         if a.size and (a.min() < 0 or a.max() > 1):
-            raise ValueError(f"float pixels must be in [0, 1] (divide 0-255 pixels by 255), got {a.min():g}..{a.max():g}")
+            raise ValueError(f"float pixels must be in [0, 1] (x / 255) or whole numbers 0-255, got {a.min():g}..{a.max():g}"
+                             + (" with fractions: scaled by something other than 255?" if a.min() >= 0 and a.max() <= 255
+                                else ""))
         return a.astype(np.float32, copy=False)
     raise ValueError(f"expected integer (0-255) or float ([0, 1]) pixels, got {a.dtype}")
 

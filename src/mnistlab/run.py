@@ -1649,7 +1649,8 @@ class Run(_Trained):
         ``batch_size``: images a pass (250 if None; a whole number at least 1, else SpecError), and
         ``verbose``, as Keras's ``predict`` takes them (nothing is printed).
 
-        Arrays without preprocessing: numpy or torch, uint8 (0-255) or float ([0, 1]), shaped
+        Arrays without preprocessing: numpy or torch, uint8 (0-255), float ([0, 1]), or floats of whole
+        numbers 0-255 (read as pixels, as training reads them), shaped
         (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) (Keras's channels-last), flat rows (N, 784) as a
         CSV or an ``.npz`` holds them, or one image (28, 28) / (28, 28, 1) (giving one row).
         Anything else raises :class:`SpecError` in one line ("convert to grayscale" for colour
