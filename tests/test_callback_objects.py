@@ -107,3 +107,36 @@ def test_an_experiment_given_a_callback_object_says_it_takes_tables():
                                         "experiment takes callbacks as tables"):
         mnistlab.run_experiment({"name": "x", "base": {"dataset": "mnist", "model": "seed000-dense",
                                                        "callbacks": [SlowDown()]}, "variants": [{"name": "a"}]})
+
+
+def test_an_early_stopping_object_on_a_value_of_ones_own_asks_for_its_mode(data_dir):
+    class F1(mnistlab.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_f1"] = 0.5
+
+    with pytest.raises(SpecError, match=r'EarlyStopping\(monitor=.val_f1.\): mode "auto" cannot tell whether val_f1'):
+        mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, validation=0.1, data_dir=data_dir,
+                       callbacks=[F1(), EarlyStopping(monitor="val_f1")])
+
+
+def test_lightning_hook_names_are_said_never_to_be_called(data_dir):
+    class LightningStyle(mnistlab.Callback):
+        def on_train_epoch_end(self, trainer, pl_module):
+            raise AssertionError("never called")
+
+    with pytest.warns(mnistlab.errors.SpecWarning, match="defines on_train_epoch_end: PyTorch Lightning's hook, which "
+                                                         r"mnistlab never calls; .* is on_epoch_end\(epoch, logs\)"):
+        mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, data_dir=data_dir, progress="none",
+                       callbacks=[LightningStyle()])
+
+
+def test_a_callbacks_lists_and_tables_of_plain_values_are_part_of_its_runs_key():
+    from mnistlab.run import callback_config
+
+    class StepAt(mnistlab.Callback):
+        def __init__(self, milestones, table=None):
+            self.milestones, self.table, self.gamma, self.fn = milestones, table or {}, 0.1, print
+
+    one, two = callback_config(StepAt([1])).model_dump(), callback_config(StepAt((2, 3), {"a": [1.5]})).model_dump()
+    assert one["settings"] == {"milestones": [1], "table": {}, "gamma": 0.1}  # (a function is no setting)
+    assert two["settings"] == {"milestones": [2, 3], "table": {"a": [1.5]}, "gamma": 0.1}

@@ -582,3 +582,16 @@ def test_a_schedule_named_alone_or_a_layers_input_dim_says_what_to_write():
     assert "decay_steps" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(SpecError, match=r"no argument 'input_dim' \(the input's shape is the model's"):
         Dense(10, input_dim=784)
+
+
+def test_a_schedule_given_by_its_type_alone_is_refined_by_a_variant_or_set(tmp_path):
+    """helper-253: with `schedule = "cosine"` in a base, `"train.schedule.min_lr" = 1e-5` said it "is not a table"."""
+    from mnistlab.experiments import load_experiment
+
+    (tmp_path / "s.toml").write_text('name = "s"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                                     'train = { schedule = "cosine" }\n[[variants]]\nname = "a"\n'
+                                     '"train.schedule.min_lr" = 1e-5\n[[variants]]\nname = "b"\n'
+                                     'train = { schedule = { min_lr = 2e-5 } }\n')
+    cells = {c.variant: c.config for c in load_experiment(tmp_path / "s.toml").cells()}
+    assert cells["a"]["train"]["schedule"]["type"] == "cosine" and cells["a"]["train"]["schedule"]["min_lr"] == 1e-5
+    assert cells["b"]["train"]["schedule"]["min_lr"] == 2e-5

@@ -41,6 +41,23 @@ def test_torch_and_lightning_words_are_said_in_theirs(given, said, data_dir, tmp
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing trained
 
 
+@pytest.mark.parametrize("base, said", [
+    ({"model": torch.nn.Linear(2, 2)}, "[base]: model: a torch nn.Module (Linear) is not taken"),
+    ({"train": {"optimizer": torch.optim.SGD}}, '[base]: train.optimizer: give its name, optimizer="sgd"'),
+    ({"accelerator": "gpu"}, "Lightning's accelerator is device= here"),
+])
+def test_an_experiment_given_in_python_says_torch_objects_and_lightning_words_too(base, said, tmp_path):
+    with pytest.raises(SpecError) as info:
+        mnistlab.run_experiment({"name": "x", "base": {"dataset": "mnist", "model": "seed000-dense", **base},
+                                 "variants": [{"name": "a"}]}, store=tmp_path)
+    assert said in str(info.value) and "\n" not in str(info.value)
+
+
+def test_validation_data_as_a_data_loader_is_one_line(data_dir):
+    with pytest.raises(SpecError, match=r"validation_data: a DataLoader is not taken .* validation_data=\(x_val, y_val\)"):
+        mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, data_dir=data_dir, validation_data=LOADER)
+
+
 def test_an_experiment_given_in_python_takes_a_model_spec_as_train_does(data_dir, tmp_path):
     spec = ModelSpec(layers=[Flatten(), Dense(10, activation="softmax")])
     result = mnistlab.run_experiment({"name": "x", "base": {"dataset": "mnist", "model": spec, "train": {"epochs": 1},

@@ -199,6 +199,14 @@ BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_tra
 # seen by callbacks, and there is no predict loop (a callback defining one is told so: SpecWarning)
 UNCALLED_HOOKS = ("on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
                   "on_predict_batch_begin", "on_predict_batch_end")
+# PyTorch Lightning's hook names a Keras callback has not, and the Keras hook each is nearest (helper-253: a
+# Lightning-style on_train_epoch_end was never called, unsaid, and its run recorded as if it had acted)
+LIGHTNING_HOOKS = {"on_train_epoch_start": "on_epoch_begin(epoch, logs)", "on_train_epoch_end": "on_epoch_end(epoch, logs)",
+                   "on_validation_epoch_end": "on_epoch_end(epoch, logs), whose logs hold val_loss and val_accuracy",
+                   "on_validation_end": "on_test_end(logs)", "on_validation_start": "on_test_begin(logs)",
+                   "on_fit_start": "on_train_begin(logs)", "on_fit_end": "on_train_end(logs)",
+                   "on_train_start": "on_train_begin(logs)", "on_before_optimizer_step": "on_batch_end(batch, logs)",
+                   "on_after_backward": "on_batch_end(batch, logs)"}
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
@@ -228,6 +236,12 @@ class CallbackList:
                 warnings.warn(f"{type(cb).__name__} defines {', '.join(uncalled)}, which mnistlab never calls: validation "
                               "and the test are one pass each (on_test_begin/on_test_end around validation are "
                               "called), and there is no predict loop", SpecWarning, stacklevel=user_level())
+            if lightning := [h for h in LIGHTNING_HOOKS if callable(getattr(cb, h, None))]:
+                warnings.warn(f"{type(cb).__name__} defines {', '.join(lightning)}: PyTorch Lightning's hook"
+                              f"{'s' * (len(lightning) > 1)}, which mnistlab never calls; its callbacks are Keras's: "
+                              + "; ".join(f"{h} is {LIGHTNING_HOOKS[h]}" for h in lightning)
+                              + " (self.model is the trainer, self.model.model the torch module)", SpecWarning,
+                              stacklevel=user_level())
         self.params: Mapping[str, Any] = MappingProxyType({})
         if trainer is not None:
             self.set_trainer(trainer)
@@ -528,6 +542,7 @@ class MonitorCallback(Callback):
 
     def __init__(self, monitor: str = "val_loss", mode: str = "auto", min_delta: float = 0.0) -> None:
         self.monitor = monitor
+        self.mode_given = mode  # as written: "auto" on a value no run logs is refused before training (run.py)
         self.mode = resolve_mode(mode, monitor)
         self.min_delta = abs(float(min_delta))
 

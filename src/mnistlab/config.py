@@ -1241,6 +1241,28 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         raise _validation_error(exc, source, cls, prefix=where) from None
 
 
+def is_a(obj: Any, module: str, name: str) -> bool:
+    """Whether ``obj`` is an instance (or ``obj`` a subclass) of the class ``module.name``, by its
+    classes' names: torch's, without importing torch to ask."""
+    classes = obj.__mro__ if isinstance(obj, type) else type(obj).__mro__
+    return any(c.__module__.startswith(module) and c.__name__ == name for c in classes)
+
+
+def torch_objects_said(model: Any, optimizer: Any, source: str) -> None:
+    """SpecError, in PyTorch's words, for a torch ``nn.Module`` model or a ``torch.optim`` optimizer,
+    which a config does not take (helper-251, -253: "must be a valid string (got Net(...))")."""
+    if is_a(model, "torch.nn", "Module"):
+        raise SpecError(f"{source}: model: a torch nn.Module ({type(model).__name__}) is not taken: mnistlab builds its "
+                        "models from layers in Keras's words, so that it can record, compare, summarise and export "
+                        "them: a preset's name, ModelSpec(layers=[Conv2D(32, 3, activation=\"relu\"), ...]), a spec "
+                        "file or a Keras model's JSON", path=("model",), source=source)
+    if optimizer is not None and is_a(optimizer, "torch.optim", "Optimizer"):
+        name = (optimizer if isinstance(optimizer, type) else type(optimizer)).__name__.lower()
+        raise SpecError(f'{source}: train.optimizer: give its name, optimizer="{name}" (mnistlab builds Keras\'s '
+                        "optimizers by name, their settings lr, momentum, weight_decay ...), not a torch.optim class "
+                        "or object", path=("train", "optimizer"), source=source)
+
+
 def _python_forms(d: dict[str, Any], source: str) -> dict[str, Any]:
     """A run config's model and schedule as the schema reads them: a ``ModelSpec`` as its table
     (helper-251: one in an experiment given in Python was "no valid string"), a schedule's type alone
@@ -1248,6 +1270,8 @@ def _python_forms(d: dict[str, Any], source: str) -> dict[str, Any]:
     SpecError (one line) for a word that names no schedule (helper-248: pydantic's words)."""
     if callable(getattr(d.get("model"), "to_dict", None)) and type(d["model"]).__name__ == "ModelSpec":
         d["model"] = d["model"].to_dict()
+    torch_objects_said(d.get("model"), (d.get("train") or {}).get("optimizer") if isinstance(d.get("train"), Mapping)
+                       else None, source)
     train = d.get("train")
     if isinstance(train, Mapping) and isinstance(word := train.get("schedule"), str) and word.strip().lower() in SCHEDULES:
         d["train"] = train = {**train, "schedule": {"type": word.strip().lower()}}

@@ -417,11 +417,12 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
 
 
 def key_hint(key: str, known: Iterable[str]) -> str:
-    """The hint after an unknown config key: where mnistlab keeps what Keras names ``key``
-    (:data:`KERAS_ELSEWHERE`: ``' (Keras's validation_split is data.validation here, ...)'``), else
+    """The hint after an unknown config key: where mnistlab keeps what Keras (or PyTorch Lightning) names
+    ``key`` (:data:`KERAS_ELSEWHERE`: ``' (Keras's validation_split is data.validation here, ...)'``), else
     :func:`did_you_mean`'s. For keys only: a name (a variant's, an experiment's) gets did_you_mean's."""
     known = [str(k) for k in known]
-    elsewhere = KERAS_ELSEWHERE.get(str(key).rsplit(".", 1)[-1].lower())
+    last = str(key).rsplit(".", 1)[-1].lower()
+    elsewhere = KERAS_ELSEWHERE.get(last) or LIGHTNING_ELSEWHERE.get(last)  # (helper-253: Lightning's in a file too)
     return f" ({elsewhere})" if elsewhere is not None and str(key) not in known else did_you_mean(str(key), known)
 
 

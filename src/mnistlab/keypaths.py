@@ -103,10 +103,12 @@ def set_at(tree: dict[str, Any], parts: Sequence[str], value: Any) -> tuple[str,
         if child is None or (child is False and tuple(plain) == ("augment",)):
             child = [] if is_position(parts[i + 1]) or is_slice(parts[i + 1]) else {}
             node[step] = child
-        elif isinstance(child, str) and str(step) in ("kernel_regularizer", "bias_regularizer"):  # "l2": its table,
-            from mnistlab.specs import penalty_table  # so that ".l1" sets a factor of it
+        elif isinstance(child, str) and str(step).endswith("_regularizer"):  # "l2": its table, so that ".l1" sets
+            from mnistlab.specs import penalty_table  # a factor of it (depthwise_ and pointwise_ too)
 
             child = node[step] = penalty_table(child)
+        elif isinstance(child, str) and tuple(plain) == ("train", "schedule"):  # "cosine": its table, so that
+            child = node[step] = {"type": child.strip().lower()}  # ".min_lr" sets one of its settings (helper-253)
         node = child
     return tuple(plain)
 

@@ -36,6 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
+                             is_a, torch_objects_said,
                              TrainConfig, is_model_checkpoint,
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
@@ -1754,32 +1755,17 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     return {"dataset": plain_paths(dataset), "model": model}
 
 
-def _is_a(obj: Any, module: str, name: str) -> bool:
-    """Whether ``obj`` is an instance (or ``obj`` a subclass) of the class ``module.name``, by its
-    classes' names: torch's, without importing torch to ask."""
-    classes = obj.__mro__ if isinstance(obj, type) else type(obj).__mro__
-    return any(c.__module__.startswith(module) and c.__name__ == name for c in classes)
-
-
 def _torch_objects_said(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> None:
     """SpecError, in PyTorch's words, for torch objects :func:`train` does not take where a PyTorch or
     Lightning user gives them (helper-251: "must be a valid string (got Net(...))"): a ``nn.Module``
-    model, a ``DataLoader``, a ``torch.optim`` optimizer."""
-    if _is_a(model, "torch.nn", "Module"):
-        raise SpecError(f"train(): model: a torch nn.Module ({type(model).__name__}) is not taken: mnistlab builds its "
-                        "models from layers in Keras's words, so that it can record, compare, summarise and export "
-                        "them: a preset's name, ModelSpec(layers=[Conv2D(32, 3, activation=\"relu\"), ...]), a spec "
-                        "file or a Keras model's JSON", path=("model",), source="train()")
-    if _is_a(dataset, "torch.utils.data", "DataLoader"):
-        raise SpecError("train(): dataset: a DataLoader is not taken (mnistlab batches the images itself): give its "
-                        "dataset, train(loader.dataset, ...), a torch Dataset of (image, label), or arrays (x, y)",
-                        path=("dataset",), source="train()")
-    given = overrides.get("optimizer")
-    if given is not None and _is_a(given, "torch.optim", "Optimizer"):
-        name = (given if isinstance(given, type) else type(given)).__name__.lower()
-        raise SpecError(f'train(): optimizer: give its name, optimizer="{name}" (mnistlab builds Keras\'s optimizers '
-                        "by name, its settings lr=, momentum=, weight_decay= ...), not a torch.optim class or object",
-                        path=("optimizer",), source="train()")
+    model or a ``torch.optim`` optimizer (:func:`~mnistlab.config.torch_objects_said`), a ``DataLoader``."""
+    torch_objects_said(model, overrides.get("optimizer"), "train()")
+    for name, given in (("dataset", dataset), ("validation_data", overrides.get("validation_data"))):
+        if is_a(given, "torch.utils.data", "DataLoader"):  # (validation_data: train() gives it here too)
+            instead = ("its dataset, train(loader.dataset, ...), a torch Dataset of (image, label), or arrays (x, y)"
+                       if name == "dataset" else "its images and labels as arrays, validation_data=(x_val, y_val)")
+            raise SpecError(f"train(): {name}: a DataLoader is not taken (mnistlab batches the images itself): give "
+                            f"{instead}", path=(name,), source="train()")
 
 
 # long: Keras's fit in one call; its docstring is the Python API's reference for every argument
@@ -1829,6 +1815,8 @@ def train(
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
+    if validation_data is not None:
+        _torch_objects_said(None, None, {"validation_data": validation_data})
     if not resume and checkpoint_dir is not None and (held := unfinished_checkpoint(Path(checkpoint_dir) / CHECKPOINT_FILE)):
         raise SpecError(f"checkpoint_dir={os.fspath(checkpoint_dir)!r} holds the checkpoint of {held}, which this run "
                         "would write over: resume=True continues it, or delete it to start afresh")
@@ -2028,9 +2016,26 @@ def callback_config(callback: Callback) -> BaseModel:
             return schema.model_validate({**values, "type": name})
         except ValidationError:
             pass  # (changed by hand past what a table takes: recorded as any other object)
-    settings = {k: v for k, v in vars(callback).items() if not k.startswith("_") and (
-        v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v)))}
+    settings = {k: _plain(v) for k, v in vars(callback).items() if not k.startswith("_") and _plain(v) is not _NOT_PLAIN}
     return PythonCallbackConfig(class_name=_qualified(callback), settings=settings)
+
+
+_NOT_PLAIN = object()
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON holds it where it is plain data (None, a bool, number or string, a list, tuple
+    or table of such, a tuple as a list: helper-253, milestones=[1] and [2] shared a key); else
+    :data:`_NOT_PLAIN` (a tensor, a function, a model, NaN)."""
+    if value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    if depth < 4 and isinstance(value, (list, tuple)) and len(value) <= 1000:
+        items = [_plain(v, depth + 1) for v in value]
+        return _NOT_PLAIN if any(i is _NOT_PLAIN for i in items) else items
+    if depth < 4 and isinstance(value, Mapping) and len(value) <= 1000 and all(isinstance(k, str) for k in value):
+        table = {k: _plain(v, depth + 1) for k, v in value.items()}
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in table.values()) else table
+    return _NOT_PLAIN
 
 
 def _qualified(callback: Callback) -> str:
@@ -2046,7 +2051,7 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
     SpecError, one line (helper-117: an object only warned each epoch and did nothing; helper-128: a
     SwapEMAWeights object without an EMA failed the run once trained, untrained weights scored)."""
     from mnistlab.averaging import SwapEMAWeights
-    from mnistlab.callbacks import check_monitor
+    from mnistlab.callbacks import check_monitor, logged_keys
 
     adds_logs = False  # a callback of the user's own came before: it may log values of its own, as in Keras
     for cb in callbacks:
@@ -2062,6 +2067,10 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
         if isinstance(cb, ReduceLROnPlateau):
             warn_if_min_lr_never_acts("train(): callbacks", cb.min_lr, cfg.lr)
         monitor = getattr(cb, "monitor", None)
+        if adds_logs and isinstance(monitor, str) and monitor not in logged_keys() and getattr(cb, "mode_given", "") == "auto":
+            raise SpecError(f'train(): callbacks: {type(cb).__name__}(monitor={monitor!r}): mode "auto" cannot tell '
+                            f'whether {monitor}, a value no run logs (a callback of yours may), is better high or low: '
+                            'give mode="max" or "min" (Keras 3 refuses "auto" on it too)')  # (helper-253: minimised F1)
         if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False or adds_logs:
             continue  # (a ModelCheckpoint saving every epoch never reads its monitor)
         who = f"train(): callbacks: {type(cb).__name__}(monitor={monitor!r})"

@@ -51,8 +51,8 @@ SHOW_AT_MOST = 64  # --show draws a row per image: a bigger figure takes minutes
 
 
 def _load(store_path: str | None, model: str, variant: str | None, pick: str) -> Any:
-    if model.lower().endswith(".safetensors") and os.path.isfile(model):  # a file mnistlab wrote (export, run.save)
-        from mnistlab.export import load_model
+    if model.lower().endswith((".safetensors", ".onnx", ".pt")) and os.path.isfile(model):  # a file (export, run.save):
+        from mnistlab.export import load_model  # a .safetensors one loads; an .onnx or .pt one is said where it runs
 
         if variant:
             raise SpecError(f"--variant goes with an experiment; {model} holds one model")
