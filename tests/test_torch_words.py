@@ -64,3 +64,14 @@ def test_an_experiment_given_in_python_takes_a_model_spec_as_train_does(data_dir
                                                             "data": {"subset": 600}}, "variants": [{"name": "a"}]},
                                      store=tmp_path, data_dir=data_dir, progress="none")
     assert result.ended() == (1, 0) and result.rows[0]["params"] == 7850
+
+
+def test_lightning_precision_names_read_as_mnistlabs_and_float16_is_said():
+    from mnistlab.config import parse_run_config
+
+    def precision(value):
+        return parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"precision": value}}).train.precision
+
+    assert precision("bf16-mixed") == "bf16" and precision(32) == "float32" and precision("32-true") == "float32"
+    with pytest.raises(SpecError, match=r'float16 \("16-mixed"\) is not offered: "bf16"'):
+        precision("16-mixed")

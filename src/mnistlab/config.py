@@ -108,7 +108,9 @@ _OWN_DEFAULTS: Mapping[str, tuple[str, int | None]] = MappingProxyType({
     "beta_1": ("betas", 0), "beta_2": ("betas", 1), "epsilon": ("eps", None), "rho": ("rho", None),
     "initial_accumulator_value": ("initial_accumulator_value", None)})
 #: train.precision as Keras's dtype policies name it (keras.mixed_precision.set_global_policy)
-PRECISION_SYNONYMS: dict[str, str] = {"mixed_bfloat16": "bf16", "bfloat16": "bf16"}
+PRECISION_SYNONYMS: dict[str, str] = {"mixed_bfloat16": "bf16", "bfloat16": "bf16",
+                                      # PyTorch Lightning's Trainer(precision=...) names (helper-253)
+                                      "bf16-mixed": "bf16", "32": "float32", "32-true": "float32"}
 
 
 def keras_setting_default(key: str, optimizer: str) -> Any:
@@ -366,8 +368,11 @@ class TrainConfig(BaseModel):
         keeps the weights in bfloat16 too: here they stay float32); any case."""
         if isinstance(v, str):
             lower = v.strip().lower()
+            if lower in ("16-mixed", "16", "float16", "mixed_float16"):
+                raise ValueError(f'float16 ("{v}") is not offered: "bf16" (bfloat16 autocast, Lightning\'s "bf16-mixed" and '
+                                 'Keras\'s "mixed_bfloat16") needs no loss scaling; "auto" picks it where it pays')
             return PRECISION_SYNONYMS.get(lower, lower)
-        return v
+        return v if v != 32 else "float32"
 
     @field_validator("device")
     @classmethod
