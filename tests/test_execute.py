@@ -461,6 +461,14 @@ def test_rm_e_says_how_many_checkpoints_it_deleted(tmp_path: Path, data_dir: Pat
         _interrupt_first_cell(exp, store, after=1, data_dir=data_dir)
     (store.root / "checkpoints" / "not-a-cell.txt").write_text("")  # odd contents elsewhere count for nothing
     assert len(_cell_checkpoints(store)) == 2
+    assert main(["rm", "-e", "two", "--store", str(store.root), "--dry-run"]) == 0  # (helper-254: left unsaid)
+    assert capsys.readouterr().out == ("would delete all 2 runs of two (2 variants) with their files; 2 checkpoints would "
+                                       "be deleted too (the next `mnistlab run` would train those cells afresh) "
+                                       "(--dry-run: nothing deleted)\n")
+    assert len(_cell_checkpoints(store)) == 2
+    one = store.runs(experiment="two")[0].run_id
+    assert main(["rm", one, "--store", str(store.root), "--dry-run"]) == 0
+    assert "; 1 checkpoint would be deleted too" in capsys.readouterr().out and len(_cell_checkpoints(store)) == 2
     assert main(["rm", "-e", "two", "--store", str(store.root)]) == 0
     assert capsys.readouterr().out == ("deleted 2 runs of two; 2 checkpoints deleted too (the next `mnistlab run` trains "
                                        "those cells afresh)\n")

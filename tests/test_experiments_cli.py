@@ -1421,7 +1421,7 @@ def test_runs_are_sorted_limited_and_taken_since_a_time(tmp_path: Path, capsys: 
     assert listed("--sort", "-started", "--limit", "3") == ["d", "c", "b"]
     assert listed("--since", "1h") == ["a", "b", "c", "d"] and listed("--since", "2099-01-01") == []
     assert listed("--since", "2000-01-01T00:00") == ["a", "b", "c", "d"]
-    for flags, said in ((["--sort", "acc"], "error: --sort: unknown key 'acc'; choose from started, test_accuracy"),
+    for flags, said in ((["--sort", "acc"], "error: --sort: no run listed has 'acc'; sort by started, test_accuracy"),
                         (["--since", "yesterday"], "error: --since: expected a date or time (2026-12-01"),
                         (["-n", "0"], "0 is not in the range x>=1")):
         assert main(["runs", "--store", str(store.root), *flags]) == 2

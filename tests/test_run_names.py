@@ -67,3 +67,25 @@ def test_a_single_run_joining_an_experiment_files_runs_is_warned_of(data_dir, tm
     assert "warning: experiment \"sw\" holds the runs of" in capsys.readouterr().err
     assert cli_main(["train", *FLAGS, "--experiment", "mine", "--store", store, "--data-dir", str(data_dir)]) == 0
     assert "holds the runs of" not in capsys.readouterr().err
+
+
+def test_a_single_run_never_takes_a_files_variant_row_and_says_when_it_takes_anothers(data_dir, tmp_path, capsys,
+                                                                                       monkeypatch):
+    """helper-254: `train --variant a` into a file's experiment was hidden by the file's run of "a" (and `rm -e FILE`
+    counted it the file's); `train --experiment x.toml` could not be named back; a run of other flags took a row unsaid."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sw.toml").write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                                      'data = { subset = 600 }\ntrain = { epochs = 1 }\n[[variants]]\nname = "a"\n')
+    store = str(tmp_path / "runs")
+    assert cli_main(["run", "sw.toml", "--store", store, "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    args = [*FLAGS, "--store", store, "--data-dir", str(data_dir)]
+    assert cli_main(["train", *args, "--experiment", "sw", "--variant", "a"]) == 2
+    assert 'the row "a" is a variant of ' in capsys.readouterr().err and len(RunStore(store).runs()) == 1
+    assert cli_main(["train", *args, "--experiment", "sw.toml"]) == 2
+    assert "'sw.toml' reads as a file's name: give the experiment a name, 'sw'" in capsys.readouterr().err
+    with pytest.raises(SpecError, match="reads as a file's name"):
+        mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, store=store, experiment="x.json", data_dir=data_dir)
+    assert cli_main(["train", *args]) == 0 and "takes that row" not in capsys.readouterr().err
+    assert cli_main(["train", *args, "--lr", "0.01"]) == 0
+    assert 'experiment "train" has runs of "dense=16" with other settings: this run takes that row' in capsys.readouterr().err

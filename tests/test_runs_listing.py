@@ -40,7 +40,7 @@ def test_runs_sort_by_a_metric_or_setting_as_where_names_it(recorded, capsys):
     code, out, _ = _runs(capsys, "--store", str(root), "--sort", "model.layers[0].filters", "--format", "csv")
     assert code == 0 and [r["run_id"] for r in csv.DictReader(io.StringIO(out))][:2] == [ids["cnn0"], ids["cnn1"]]
     code, _, err = _runs(capsys, "--store", str(root), "--sort", "test_los")
-    assert code == 2 and "unknown key 'test_los'; choose from started" in err and 'did you mean "test_loss"' in err
+    assert code == 2 and "no run listed has 'test_los'; sort by started" in err and 'did you mean "test_loss"' in err
 
 
 def test_where_takes_the_quick_column_in_its_words_and_points_at_what_a_setting_resolved_to(recorded, capsys):

@@ -398,8 +398,16 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
                      f"with other flags, or --quick smoke runs): "
                      f"`mnistlab runs -e {ref.name}{ref.flag}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
                      "chosen ones")
+    gone: list[str] = []
     if ref.file is None and (gone := not_in_last_sweep(store, ref.name, [str(row.get("variant")) for row in rows
                                                                          if shown(row.get("variant"))], named)):
+        single = {r.variant for r in named if not (r.env or {}).get("experiment_file")}  # `train` runs, no file's
+        said = [v for v in gone if v in single]
+        if said:  # (helper-254: a `train --experiment NAME` run's row was "renamed or removed since?")
+            notes.append(f"row{'s' * (len(said) != 1)} {', '.join(repr(v) for v in said[:4])}: `mnistlab train` run"
+                         f"{'s' * (len(said) != 1)} recorded under {ref.name}, beside its file's sweep")
+        gone = [v for v in gone if v not in single]
+    if gone:
         listed = ", ".join(f'"{v}"' for v in gone[:4]) + (f" and {len(gone) - 4} more" if len(gone) > 4 else "")
         notes.append(f"variant{'s' * (len(gone) != 1)} {listed} {'is' if len(gone) == 1 else 'are'} not in the last "
                      f"sweep of {ref.name}'s file (renamed or removed since?): `mnistlab compare FILE` shows the file's "

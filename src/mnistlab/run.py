@@ -1134,10 +1134,10 @@ class Recorder:
         """A single run of ``cfg`` (not a sweep cell): its variant is ``variant`` where given (MLflow's run
         name: ``train --variant``), else the model's name, its file's stem, or a model given inline its own
         (:func:`inline_model_name`)."""
-        resolved = cfg.resolved()
+        resolved, given = cfg.resolved(), variant
         variant = variant or resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str)
                                                                else inline_model_name(cfg.model))
-        _joins_a_files(store, experiment, variant)
+        _joins_a_files(store, experiment, variant, run_key(resolved), named=given is not None)
         return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
 
     def fail(self, exc: BaseException, why: str | None = None, metrics: Mapping[str, Any] | None = None) -> str:
@@ -1724,6 +1724,9 @@ def _train_store(store: RunStore | str | os.PathLike | bool, experiment: str) ->
         raise SpecError(f"store: expected a folder, a RunStore or True, got {type(store).__name__}")
     if not is_valid_name(experiment):
         raise SpecError(f"experiment: must be {NAME_RULE} (got {experiment!r})")
+    if experiment.lower().endswith((".toml", ".json")):  # (helper-254: every command read it as a file, not found)
+        raise SpecError(f"experiment: {experiment!r} reads as a file's name: give the experiment a name, "
+                        f"{experiment.rsplit('.', 1)[0]!r}")
     if isinstance(store, RunStore):
         return store
     return RunStore(None if isinstance(store, bool) else store)  # True: the default store (False never gets here)
@@ -1927,13 +1930,24 @@ def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_
     return Run(result, recorder.run_id)
 
 
-def _joins_a_files(store: RunStore, experiment: str, variant: str) -> None:
+def _joins_a_files(store: RunStore, experiment: str, variant: str, key: str, *, named: bool) -> None:
     """Warn where a single run is recorded under an experiment an experiment file's sweep made
     (helper-250, -252: `train --experiment NAME` joined a file's runs unsaid, and `experiments` then
-    named its score the sweep's best)."""
+    named its score the sweep's best), and where it takes the row of earlier single runs of other
+    settings (``named``: its variant was not given); SpecError where its row is one of the file's own
+    variants (helper-254: the file's run hid it, and `rm -e FILE` counted it the file's)."""
     from mnistlab.files import display_name
 
-    files = {str(f) for r in store.runs(experiment=experiment) if (f := (r.env or {}).get("experiment_file"))}
+    runs = store.runs(experiment=experiment)
+    files = {str(f) for r in runs if (f := (r.env or {}).get("experiment_file"))}
+    if variant in {r.variant for r in runs if (r.env or {}).get("experiment_file")}:
+        raise SpecError(f'the row "{variant}" is a variant of {display_name(sorted(files)[0])}\'s sweep under experiment '
+                        f'"{experiment}": name this run\'s row otherwise (--variant NAME, variant=) or record it under '
+                        "another experiment")
+    if not named and not files and any(r.variant == variant and r.config_hash != key for r in runs):
+        warnings.warn(f'experiment "{experiment}" has runs of "{variant}" with other settings: this run takes that row '
+                      f"in `compare {experiment}` (theirs are then of other settings); --variant NAME (variant=) names "
+                      "a row of its own", ReportWarning, stacklevel=user_level())
     if files:
         warnings.warn(f'experiment "{experiment}" holds the runs of {display_name(sorted(files)[0])}'
                       f"{' and other files' if len(files) > 1 else ''}: this run joins them, as the row {variant!r} of "

@@ -202,8 +202,8 @@ def sort_values(records: Sequence[RunRecord], key: str, columns: Sequence[str] =
     ``columns`` to sort by, with a did-you-mean."""
     values = [value_of(r, key) for r in records]
     if records and all(v is _MISSING for v in values):
-        raise SpecError(f"--sort: unknown key {clip(key, 40)!r}; choose from {', '.join(columns)}, or a setting or metric "
-                        f"of the runs (lr, test_loss){did_you_mean(key, [*columns, *_keys(records)])}")
+        raise SpecError(f"--sort: no run listed has {clip(key, 40)!r}; sort by {', '.join(columns)}, or a setting or "
+                        f"metric of the runs (lr, test_loss){did_you_mean(key, [*columns, *_keys(records)])}")
     return [None if v is _MISSING or isinstance(v, Mapping) else v for v in values]
 
 

@@ -1273,6 +1273,24 @@ class RunStore:
                           for r in recs if r.run_id in latest)
         return Removal(ids, dropped, list(dict.fromkeys(str(v) for _, v, _, _ in derived)))
 
+    def checkpoints_rm_drops(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> int:
+        """How many sweep checkpoints :meth:`rm` of the same arguments would delete, deleting nothing
+        (`rm --dry-run`; helper-254: its preview left out the checkpoint the delete took)."""
+        def held(folder: Path) -> bool:
+            try:
+                return (folder / CHECKPOINT_FILE).is_file()
+            except OSError:
+                return False
+
+        if experiment is not None and not run_ids:
+            try:
+                return sum(held(cell) for cell in self._checkpoints(experiment, False).iterdir())
+            except OSError:
+                return 0
+        recs = [self.get(r) for r in run_ids or []]
+        return sum(held(self.checkpoint_dir(r.experiment, str(r.variant), r.config_hash, own=False))
+                   for r in {r.run_id: r for r in recs}.values() if self._latest_of_cell(r))
+
     def _hide_folders(self, ids: list[str]) -> list[tuple[Path, Path]]:
         """Rename the run folders of ``ids`` to hidden names (``runs/.rm-<id>-<random>``) before
         their rows go: a run still training then writes no result back into them, and a reindex

@@ -1304,7 +1304,9 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
             variants = len({r.variant for r in runs})
             said.append(f"{len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} variant{'s' * (variants != 1)})")
         if dry_run:  # (helper-252: a script could not preview a delete)
-            click.echo(f"would delete all {' and '.join(said)} with their files (--dry-run: nothing deleted)")
+            held = sum(st.checkpoints_rm_drops(experiment=name) for name in names)
+            click.echo(f"would delete all {' and '.join(said)} with their files" + _checkpoints_gone(held, would=True)
+                       + " (--dry-run: nothing deleted)")
             return
         _confirm(yes, f"delete all {' and '.join(said)} with their files?")  # one question (helper-198: a second
         for name in names:  # "no" said "nothing deleted" after the first's were)
@@ -1337,7 +1339,8 @@ def _rm_ids(st: RunStore, run_ids: tuple[str, ...], yes: bool, dry_run: bool = F
               + ", ".join(f"{r.run_id} {r.experiment}/{r.variant} seed {r.seed}" for r in named[:3])
               + (", ..." if len(named) > 3 else "") + ") with their files")
     if dry_run:
-        click.echo(f"would delete {listed} (--dry-run: nothing deleted)")
+        held = st.checkpoints_rm_drops([r.run_id for r in named])
+        click.echo(f"would delete {listed}{_checkpoints_gone(held, would=True)} (--dry-run: nothing deleted)")
         return
     _confirm(yes, f"delete {listed}?")
     gone = st.rm(list(run_ids))
@@ -1399,12 +1402,12 @@ def _echo_problems(root: Path, problems: list[tuple[str, str]]) -> None:
         click.echo(f"{root / name}: {why}")
 
 
-def _checkpoints_gone(n: int) -> str:
-    """What `rm` adds when it deleted sweep checkpoints (empty when none)."""
+def _checkpoints_gone(n: int, *, would: bool = False) -> str:
+    """What `rm` adds when it deleted (``would``: --dry-run, would delete) sweep checkpoints (empty when none)."""
     if n <= 0:
         return ""
-    return (f"; {n} checkpoint{'s' * (n != 1)} deleted too (the next `mnistlab run` trains "
-            f"{'that cell' if n == 1 else 'those cells'} afresh)")
+    return (f"; {n} checkpoint{'s' * (n != 1)} {'would be ' if would else ''}deleted too (the next `mnistlab run` "
+            f"{'would train' if would else 'trains'} {'that cell' if n == 1 else 'those cells'} afresh)")
 
 
 def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, ...], older_than: str | None,

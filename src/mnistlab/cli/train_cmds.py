@@ -563,6 +563,9 @@ def _experiment_name(value: str | None, flag: str = "--experiment") -> str | Non
 
     if value is not None and not is_valid_name(value):
         raise click.BadParameter(f"must be {NAME_RULE} (got {value!r})", param_hint=flag)
+    if flag == "--experiment" and value is not None and value.lower().endswith((".toml", ".json")):  # (helper-254:
+        raise click.BadParameter(f"{value!r} reads as a file's name: give the experiment a name, "  # every command read
+                                 f"{value.rsplit('.', 1)[0]!r}", param_hint=flag)  # it as that file, not found)
     return value
 
 
