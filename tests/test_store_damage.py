@@ -90,3 +90,46 @@ def test_a_checkpoint_folder_that_is_a_stores_own_is_refused_before_training(dat
                      "--checkpoint-dir", str(store), "--data-dir", str(data_dir)])
     assert code == 2 and "a run store's folder; a checkpoint goes in a folder of its own" in capsys.readouterr().err
     assert not (store / "last.pt").exists() and RunStore(store).runs() == []
+
+
+def test_a_sigterm_while_a_run_is_recorded_ends_train_as_a_ctrl_c_then_does(data_dir, tmp_path, capsys, monkeypatch):
+    """helper-255: a SIGTERM held back while the result was written killed `train` once it came, printing
+    nothing (no result line, no run id, no JSON), though the run was recorded finished."""
+    import json
+    import os
+    import signal
+
+    from mnistlab.cli import main as cli_main
+    from mnistlab.run import Recorder
+
+    finish = Recorder.finish
+
+    def terminated_meanwhile(self, result):  # the signal comes while the result is being written
+        os.kill(os.getpid(), signal.SIGTERM)
+        return finish(self, result)
+
+    monkeypatch.setattr(Recorder, "finish", terminated_meanwhile)
+    store = tmp_path / "runs"
+    code = cli_main(["train", "--dataset", "mnist", "--model", "{ dense = [8] }", "--epochs", "1", "--subset", "600",
+                     "--store", str(store), "--data-dir", str(data_dir), "--format", "json", "--progress", "none"])
+    out, err = capsys.readouterr()
+    (run,) = RunStore(store).runs()
+    assert code == 128 + signal.SIGTERM and run.status == "finished"
+    assert json.loads(out)["run_id"] == run.run_id and f"interrupted by SIGTERM after training; run {run.run_id} was " \
+                                                      "recorded (finished)" in err
+
+
+def test_a_run_whose_row_cannot_be_written_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """helper-255: a full disk (or a read-only runs.sqlite) at the row's write left a run folder no command could
+    see or delete, which `reindex --check` then reported for ever (a sweep's: taken in as a run that never trained)."""
+    import sqlite3
+
+    store = RunStore(tmp_path / "runs")
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("mnistlab.store._insert", full)
+    with pytest.raises(StoreError, match="database or disk is full"):
+        store.start_run(experiment="e", variant="v", seed=0, member=0, config={}, config_hash="x")
+    assert not any((tmp_path / "runs" / "runs").iterdir())

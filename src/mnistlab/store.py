@@ -752,8 +752,12 @@ class RunStore:
         """Record a run as ``running`` and return its new id (its artifact folder exists)."""
         rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, env)
         self._new_folder(rec)
-        with self._errors("record the run"), self._write() as con:
-            _insert(con, rec)
+        try:
+            with self._errors("record the run"), self._write() as con:
+                _insert(con, rec)
+        except BaseException:  # no row: no folder either (helper-255: a full disk left one no command could see)
+            shutil.rmtree(self.artifact_dir(rec.run_id, must_exist=False), ignore_errors=True)
+            raise
         _keep_record(self.root, rec)
         return rec.run_id
 
@@ -784,6 +788,18 @@ class RunStore:
         False; else a new ``running`` run, as :meth:`start_run`, and True. A claim lasts as long as
         the process that made it: a killed driver's cells are free again.
         """
+        made: list[str] = []  # the new run's id once its folder is made: gone again if the claim does not commit
+        try:
+            return self._claim(experiment, variant, seed, member, config, config_hash, repeat, done, env, whole, made)
+        except BaseException:  # (helper-255: a full disk at the commit left a "running" folder a reindex took in)
+            for run_id in made:
+                shutil.rmtree(self.artifact_dir(run_id, must_exist=False), ignore_errors=True)
+            raise
+
+    def _claim(self, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any], config_hash: str,
+               repeat: int, done: tuple[str, ...], env: dict[str, Any] | None, whole: bool,
+               made: list[str]) -> tuple[str, bool]:
+        """:meth:`claim_run`'s transaction; ``made`` gets the id of a new run whose folder it made."""
         with self._errors("record the run"), self._write() as con:
             rows = con.execute("SELECT run_id, status, pid, host, created_at FROM runs WHERE experiment = ? AND variant = ?"
                                " AND config_hash = ? AND (status = 'running' OR status IN"
@@ -797,6 +813,7 @@ class RunStore:
             rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, env)
             _insert(con, rec)
             try:  # the folder before the commit: an `rm` (which waits for this lock) never finds the row alone
+                made.append(rec.run_id)
                 self._new_folder(rec)
                 _keep_record(self.root, rec)
             except BaseException:

@@ -193,8 +193,9 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         raise err from None
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
         result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
-    try:
-        save_error = _report(result, cfg, save_weights, recorder, checkpoint_dir)
+    try:  # a SIGTERM while the result is written ends it as a Ctrl-C then does (helper-255: killed, unsaid)
+        with terminate_as_interrupt() as late:
+            save_error = _report(result, cfg, save_weights, recorder, checkpoint_dir, late)
     finally:  # (a Ctrl-C while the run was recorded too: helper-165 got no object then)
         if ended is not None:
             ended.update(_ended(result, recorder))
@@ -358,13 +359,14 @@ def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None, *, 
 
 
 def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, recorder: Recorder | None,
-            checkpoint_dir: Path | None) -> MnistlabError | None:
+            checkpoint_dir: Path | None, stop: Any = None) -> MnistlabError | None:
     """Write --save-weights and record the run, then print the test metrics and say both; returns
     the weights' error, to be raised once the run is recorded (a store problem must not cost the
     weights, nor a weights problem the record), else RunNotFinished where the run was not recorded
     (whole: helper-156, a full disk's run said "recorded", exit 0, and the store had it failed). A
     stop may not cut the writing short: Ctrl-C or SIGTERM then waits until it is done (nothing is
-    printed meanwhile, so a full pipe holds no stop back); a Ctrl-C then or while the lines are
+    printed meanwhile, so a full pipe holds no stop back); a Ctrl-C (or, with ``stop``, the
+    :class:`~mnistlab.execute.StopSignal` of the block around it, SIGTERM) then or while the lines are
     printed ends it as :func:`_stopped_after` says."""
     from mnistlab.run import mark_checkpoint_recorded
     from mnistlab.store import epochs_trained
@@ -398,22 +400,23 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
     except KeyboardInterrupt:
         stopped = True
     if stopped:
-        raise _stopped_after(recorder)
+        raise _stopped_after(recorder, int(getattr(stop, "signum", signal.SIGINT)))
     return RunNotFinished(problem) if problem and save_error is None else save_error  # exit 1: scripts see it
 
 
-def _stopped_after(recorder: Recorder | None) -> RunNotFinished:
-    """What `train` raises for a Ctrl-C that came once training had ended, while the result was
-    written (held until it was whole) or said: the run as the store holds it, exit status 130,
-    no "error:"."""
+def _stopped_after(recorder: Recorder | None, signum: int = signal.SIGINT) -> RunNotFinished:
+    """What `train` raises for a Ctrl-C (or SIGTERM: ``signum``) that came once training had ended,
+    while the result was written (held until it was whole) or said: the run as the store holds it,
+    exit status 128 + ``signum`` (130, 143), no "error:"."""
     kept = "the run was not recorded (--no-record)"
     if recorder is not None:
         try:
             kept = f"run {recorder.run_id} was recorded ({recorder.store.get(recorder.run_id).status})"
         except MnistlabError:
             kept = f"run {recorder.run_id} was recorded, then deleted"
-    err = RunNotFinished(f"interrupted by Ctrl-C after training; {kept}")
-    err.exit_code, err.label = 128 + signal.SIGINT, ""
+    by = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    err = RunNotFinished(f"interrupted by {by} after training; {kept}")
+    err.exit_code, err.label = 128 + signum, ""
     return err
 
 
