@@ -1156,8 +1156,10 @@ class RunStore:
             if not (row.status == "running" and _starting(folder)):
                 try:  # what a rebuild reads beside the record (config, history, metrics): else the run is left out
                     _with_files(rec, folder)
-                except StoreError as why:
-                    problems.append((f"runs/{name}", f"{why} ({_rebuild_would(folder)})"))
+                except StoreError as why:  # (its row there: the run stands, from its other files; helper-255)
+                    said = ("its row holds the run, from its other files, as a rebuild would" if _salvaged(folder)
+                            else _rebuild_would(folder))
+                    problems.append((f"runs/{name}", f"{why} ({said})"))
                     continue
             if cut_short(row.status, row.message):  # (review: said "record and row disagree on status")
                 problems.append((f"runs/{name}", CUT_SHORT if not (folder / "metrics.json").is_file() else

@@ -200,6 +200,10 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         if ended is not None:
             ended.update(_ended(result, recorder))
     if save_error is not None:
+        save_error.exit_code = 1  # it trained: not "nothing done" (helper-255: exit 2)
+        if recorder is not None and _recorded_finished(recorder):  # and its weights are in the store
+            save_error.args = (f"{save_error}; the run is recorded as {recorder.run_id}: `mnistlab export "
+                               f"{recorder.run_id} -o FILE.safetensors` writes its weights",)
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
     if result.status != "finished" or stopped:
@@ -402,6 +406,14 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
     if stopped:
         raise _stopped_after(recorder, int(getattr(stop, "signum", signal.SIGINT)))
     return RunNotFinished(problem) if problem and save_error is None else save_error  # exit 1: scripts see it
+
+
+def _recorded_finished(recorder: Recorder) -> bool:
+    """Whether ``recorder``'s run is in its store as finished (its weights there)."""
+    try:
+        return recorder.store.get(recorder.run_id).status == "finished"
+    except MnistlabError:
+        return False
 
 
 def _stopped_after(recorder: Recorder | None, signum: int = signal.SIGINT) -> RunNotFinished:
