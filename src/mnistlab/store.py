@@ -1157,8 +1157,9 @@ class RunStore:
                 try:  # what a rebuild reads beside the record (config, history, metrics): else the run is left out
                     _with_files(rec, folder)
                 except StoreError as why:  # (its row there: the run stands, from its other files; helper-255)
-                    said = ("its row holds the run, from its other files, as a rebuild would" if _salvaged(folder)
-                            else _rebuild_would(folder))
+                    kept = _salvaged(folder)
+                    said = (f"its row holds the run; a rebuild would take it from its other files, {kept[0].status}"
+                            if kept else _rebuild_would(folder))
                     problems.append((f"runs/{name}", f"{why} ({said})"))
                     continue
             if cut_short(row.status, row.message):  # (review: said "record and row disagree on status")
