@@ -66,6 +66,10 @@ def test_chosen_runs_named_by_their_callbacks_in_keras_words(data_dir, tmp_path,
     out = capsys.readouterr().out
     for said in ("(callbacks=SlowDown(factor=0.01))", "(callbacks=none)", "(callbacks=EarlyStopping(patience=2))"):
         assert said in out
+    assert cli_main(["compare", *ids, "--store", str(store), "--format", "json"]) == 0  # as pandas reads the rows
+    rows = __import__("json").loads(capsys.readouterr().out)
+    assert sorted(r["settings"]["callbacks"] for r in rows) == ["EarlyStopping(patience=2)", "SlowDown(factor=0.01)", "none"]
+    assert not any(k.startswith("callbacks.") for r in rows for k in r["settings"])
 
 
 def test_history_logs_the_rate_the_epochs_last_batch_ran_at(data_dir):

@@ -698,10 +698,11 @@ def _told_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
     model = config.get("model")
     flat = dict(flatten_config({**config, "model": without_layer_names(model), "weights": None}))
-    flat = {k: v for k, v in flat.items() if not k.startswith("weights.") and k != "model.name"}
+    flat = {k: v for k, v in flat.items() if not k.startswith(("weights.", "callbacks.")) and k != "model.name"}
     flat["model"] = (model.get("name") or "(inline)") if isinstance(model, Mapping) else model
     flat["weights"] = weights_label(config.get("weights")) or None
-    return flat
+    flat["callbacks"] = callbacks_said(config.get("callbacks") or [])  # one value in Keras's words (helper-254: rows
+    return flat  # with callbacks read "callbacks": null beside null callbacks.N.* keys)
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:
