@@ -172,28 +172,30 @@ def selected(records: Sequence[RunRecord], conditions: Sequence[str]) -> list[Ru
         _not_a_number(c, [values[i] for values in found])
         _case_said(c, [values[i] for values in found])
     chosen = [r for r, values in zip(records, found) if all(c.holds(v) for c, v in zip(parsed, values))]
-    if records and not chosen:
-        _env_said(parsed, records)
+    if records:
+        _env_said(parsed, records, [[values[i] for values in found] for i in range(len(parsed))])
     return chosen
 
 
-def _env_said(conditions: Sequence[Condition], records: Sequence[RunRecord]) -> None:
-    """A SpecWarning where no run meets a condition on a setting that a run's environment resolved
-    (``precision=bf16``: the config says ``auto``, ``env.precision`` what it ran with; helper-252 got
-    "no runs", unsaid), naming the condition that matches."""
+def _env_said(conditions: Sequence[Condition], records: Sequence[RunRecord], found: Sequence[Sequence[Any]]) -> None:
+    """A SpecWarning where more runs ran as a condition on a setting says than set it so: a run's
+    environment records what the setting resolved to (``precision=bf16``: the config says ``auto``,
+    ``env.precision`` what it ran with; helper-252 got "no runs", unsaid, helper-254 one run of 15),
+    naming the condition that matches them. ``found``: each condition's value in each run."""
     import warnings
 
     from mnistlab.errors import SpecWarning, user_level
 
-    for c in conditions:
+    for c, values in zip(conditions, found):
         name = c.key.rsplit(".", 1)[-1]
         if c.key.startswith("env.") or not any(name in (r.env or {}) for r in records):
             continue
         there = Condition(f"env.{name}", c.op, c.value, f"env.{name}{c.op}{c.value}")
-        if n := sum(there.holds(value_of(r, there.key)) for r in records if not isinstance(value_of(r, there.key), Mapping)):
-            warnings.warn(f"--where {clip(c.text, 60)!r}: no run's setting {c.key} is so; {n} ran so, as their "
-                          f"environment records (what the setting resolved to): --where {clip(there.text, 60)!r}",
-                          SpecWarning, stacklevel=user_level())
+        ran = sum(there.holds(v) for r in records if not isinstance(v := value_of(r, there.key), Mapping))
+        if ran > (set_so := sum(c.holds(v) for v in values)):
+            warnings.warn(f"--where {clip(c.text, 60)!r}: {set_so or 'no'} run{'s' * (set_so != 1)} set {c.key} so; {ran} "
+                          f"ran so, as their environment records (what the setting resolved to): --where "
+                          f"{clip(there.text, 60)!r}", SpecWarning, stacklevel=user_level())
 
 
 def sort_values(records: Sequence[RunRecord], key: str, columns: Sequence[str] = ()) -> list[Any]:
