@@ -385,6 +385,20 @@ def filepath_keys(filepath: str, who: str = "filepath") -> list[str]:
     return [f.split(".")[0].split("[")[0] for f in fields]
 
 
+#: What a ModelCheckpoint filepath may name besides ``{epoch}`` and the logs, filled once per run before
+#: it trains (:func:`named_filepath`): its experiment, its variant (the row) and its seed, so that one
+#: filepath in an experiment's base gives each run a file of its own (note 57: the runs replaced each other's)
+RUN_NAME_KEYS = ("experiment", "variant", "seed")
+
+
+def named_filepath(filepath: str, *, experiment: str, variant: str, seed: int) -> str:
+    """``filepath`` with its ``{experiment}``, ``{variant}`` and ``{seed}`` fields filled (a format spec
+    too: ``{seed:02d}``), its other fields (``{epoch}``, logged values) kept for each save:
+    ``"ckpt/{variant}-s{seed}-e{epoch}.safetensors"`` -> ``"ckpt/lr=0.01-s3-e{epoch}.safetensors"``."""
+    names: dict[str, Any] = {"experiment": experiment, "variant": variant, "seed": seed}
+    return re.sub(r"\{(experiment|variant|seed)(:[^{}]*)?\}", lambda m: format(names[m[1]], (m[2] or ":")[1:]), filepath)
+
+
 def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
     """Raise :class:`SpecError` unless every ``{key}`` of a ModelCheckpoint ``filepath`` is ``epoch``
     or a key a run logs, each format spec suits its value (``{epoch:03d}``, ``{val_loss:.4f}``),
@@ -399,7 +413,7 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
         if key == "":
             raise SpecError(f'{who}: "{filepath}" has a positional {{}} field; name a key: epoch or '
                             f"{', '.join(EPOCH_LOG_KEYS)}")
-        if key != "epoch" and key not in EPOCH_LOG_KEYS:
+        if key != "epoch" and key not in EPOCH_LOG_KEYS and key not in RUN_NAME_KEYS:
             raise SpecError(f'{who}: "{filepath}": {_not_logged(key)}')
     try:
         sample = sample_filepath(filepath)
@@ -411,14 +425,15 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
     if (long := next((part for part in sample.split("/") if len(part.encode()) > MAX_NAME_BYTES), None)) is not None:
         raise SpecError(f'{who}: "{clip(filepath, 60)}" makes a file or folder name of {len(long.encode())} bytes: '
                         f"file systems take {MAX_NAME_BYTES} at most")
-    return [k for k in keys if k != "epoch"]
+    return [k for k in keys if k != "epoch" and k not in RUN_NAME_KEYS]
 
 
 def sample_filepath(filepath: str) -> str:
     """The file a ModelCheckpoint ``filepath`` names at a save of epoch 1, every logged value 0.5
-    (the types a save formats: epoch an int, each logged value a float): what the checks before
-    training look at. Raises what ``str.format`` raises for a pattern it cannot fill."""
-    return filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})
+    (the types a save formats: epoch an int, each logged value a float), a run's names those of a
+    run "e", "v", seed 0: what the checks before training look at. Raises what ``str.format``
+    raises for a pattern it cannot fill."""
+    return filepath.format(epoch=1, experiment="e", variant="v", seed=0, **{k: 0.5 for k in EPOCH_LOG_KEYS})
 
 
 def nearest_folder(path: Path) -> Path:

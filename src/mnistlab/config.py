@@ -1528,6 +1528,24 @@ def is_model_checkpoint(callback: Any) -> bool:
     return isinstance(callback, Mapping) and str(callback.get("type", "")).lower() == "modelcheckpoint"
 
 
+def run_named(callbacks: Any, *, experiment: str, variant: str, seed: int) -> Any:
+    """A config's callbacks (tables as written, or validated configs) with each ModelCheckpoint's
+    ``{experiment}``, ``{variant}`` and ``{seed}`` filled for one run
+    (:func:`~mnistlab.callbacks.named_filepath`); anything else as it is."""
+    from mnistlab.callbacks import named_filepath
+
+    if not isinstance(callbacks, (list, tuple)):
+        return callbacks
+    out = []
+    for cb in callbacks:
+        if (is_model_checkpoint(cb) or isinstance(cb, ModelCheckpointConfig)) and isinstance(
+                path := (cb.get("filepath") if isinstance(cb, Mapping) else getattr(cb, "filepath", None)), str):
+            named = named_filepath(path, experiment=experiment, variant=variant, seed=seed)
+            cb = {**cb, "filepath": named} if isinstance(cb, Mapping) else cb.model_copy(update={"filepath": named})
+        out.append(cb)
+    return out
+
+
 def checkpoints_beside(callbacks: Any, folder: str | os.PathLike) -> Any:
     """``callbacks`` as a config or experiment file writes them, each ModelCheckpoint's relative
     ``filepath`` made relative to that file's ``folder``, as its data and spec files are; a file

@@ -250,12 +250,14 @@ class Experiment:
               planning: bool = False) -> Cell:
         """The cell of variant ``v``'s repeat ``r``, member ``m``; ``its``: the cell whose run it starts
         from (:meth:`cells`), found finished in ``store`` or pending."""
-        from mnistlab.config import parse_run_config
+        from mnistlab.config import parse_run_config, run_named
 
         members = self._counts(v, quick)[1]
         d = copy.deepcopy(quick_config(v.config) if quick else v.config)
         seed = int((d.get("train") or {}).get("seed", 0)) + r * members + m
         d.setdefault("train", {})["seed"] = seed
+        if "callbacks" in d:  # a checkpoint's {variant} and {seed}: a file of its own for each run
+            d["callbacks"] = run_named(d["callbacks"], experiment=self.name, variant=v.name, seed=seed)
         start = None if v.start is None else {"variant": v.start.variant, "skip_mismatch": v.start.skip_mismatch}
         run = (None if its is None or its.pending or store is None
                else store.find_finished(self.name, its.variant, its.key, whole=True))

@@ -36,7 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
-                             is_a, torch_objects_said,
+                             is_a, run_named, torch_objects_said,
                              TrainConfig, is_model_checkpoint,
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
@@ -577,8 +577,23 @@ def run_callbacks(cfg: RunConfig, extra: Sequence[Callback] = (), extra_at: Sequ
     first: list[Callback] = [ExponentialMovingAverage(t.ema_momentum, t.ema_overwrite_frequency)] if t.use_ema else []
     if t.swa is not None:
         first.append(StochasticWeightAveraging(t.swa.start_epoch, t.swa.lr))
-    listed = [make_callback(c) for c in cfg.callbacks]
+    listed = [make_callback(c) for c in with_run_names(cfg).callbacks]  # (what a caller left unfilled)
     return first + (interleaved(listed, extra, extra_at) if extra_at else listed + list(extra))
+
+
+def with_run_names(cfg: RunConfig, experiment: str = "train", variant: str | None = None) -> RunConfig:
+    """``cfg`` with each ModelCheckpoint's ``{experiment}``, ``{variant}`` (None: the model's name, as a
+    single run's row is named) and ``{seed}`` filled for its run (:func:`~mnistlab.config.run_named`);
+    ``cfg`` itself where none names them. The recorded config keeps what was written."""
+    from mnistlab.callbacks import RUN_NAME_KEYS, filepath_keys
+
+    if not any(set(RUN_NAME_KEYS) & set(filepath_keys(str(getattr(c, "filepath", "")))) for c in cfg.callbacks):
+        return cfg
+    if variant is None:
+        model = cfg.resolved()["model"]
+        variant = model.get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else inline_model_name(cfg.model))
+    return cfg.model_copy(update={"callbacks": run_named(cfg.callbacks, experiment=experiment, variant=variant,
+                                                         seed=cfg.train.seed)})
 
 
 def interleaved(listed: Sequence[Any], extra: Sequence[Any], at: Sequence[int]) -> list[Any]:
@@ -1833,7 +1848,8 @@ def train(
         if isinstance(recorder, Run):  # the checkpoint is where that run ended: nothing to train
             return recorder
         try:  # (its checkpoints name its run: helper-206)
-            result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+            result = run_config(with_run_names(cfg, experiment, variant), data_dir=data_dir, progress=progress,
+                                checkpoint_dir=checkpoint_dir, resume=resume,
                                 extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data,
                                 run_id=recorder.run_id if recorder is not None else "")
             if cb_objects:  # its callback objects as their tables (callback_config), as recorded

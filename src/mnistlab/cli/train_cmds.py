@@ -155,7 +155,7 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
     from mnistlab.callbacks import StopBetweenEpochs
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.live import EpochProgress
-    from mnistlab.run import UNTESTED_BY_STOP, run_config
+    from mnistlab.run import UNTESTED_BY_STOP, run_config, with_run_names
     from mnistlab.trainer import STOPPED_BY
 
     _check_outputs(resume, checkpoint_dir, save_weights)
@@ -181,7 +181,8 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
     kept = [EpochProgress(recorder.store, recorder.run_id)] if recorder is not None else []
     try:  # SIGTERM (a scheduler, `kill`) or a closed output (`| head`) stops it as Ctrl-C does
         with terminate_as_interrupt() as stop, closed_output_stops(stop):
-            result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
+            result = run_config(with_run_names(cfg, experiment, variant), data_dir=data_dir, progress=progress,
+                                checkpoint_dir=checkpoint_dir,
                                 resume=resume, checkpoint_every=checkpoint_every or 0.0,
                                 extra_callbacks=[between := StopBetweenEpochs(stop), *kept], interrupt=between.asked,
                                 on_data_ready=lambda data: _announce(cfg, checkpoint_dir if resume else None, data),
