@@ -142,5 +142,56 @@ def test_a_callbacks_lists_and_tables_of_plain_values_are_part_of_its_runs_key()
             self.milestones, self.table, self.gamma, self.fn = milestones, table or {}, 0.1, print
 
     one, two = callback_config(StepAt([1])).model_dump(), callback_config(StepAt((2, 3), {"a": [1.5]})).model_dump()
-    assert one["settings"] == {"milestones": [1], "table": {}, "gamma": 0.1}  # (a function is no setting)
-    assert two["settings"] == {"milestones": [2, 3], "table": {"a": [1.5]}, "gamma": 0.1}
+    assert one["settings"] == {"milestones": [1], "table": {}}  # its __init__'s arguments, as Keras's get_config
+    assert two["settings"] == {"milestones": [2, 3], "table": {"a": [1.5]}}
+
+
+# ----- the review of session 58
+def test_a_resume_of_a_run_with_callback_objects_returns_the_recorded_run(data_dir, tmp_path):
+    store, ck = tmp_path / "runs", tmp_path / "ck"
+    first = mnistlab.train("mnist", "seed000-dense", callbacks=[SlowDown()], checkpoint_dir=ck, store=store,
+                           data_dir=data_dir, **BASE)
+    again = mnistlab.train("mnist", "seed000-dense", callbacks=[SlowDown()], checkpoint_dir=ck, resume=True, store=store,
+                           data_dir=data_dir, **BASE)
+    assert again.run_id == first.run_id and len(RunStore(store).runs()) == 1
+
+
+def test_one_callback_object_given_to_two_runs_is_one_setting(data_dir, tmp_path):
+    class Keeps(mnistlab.Callback):
+        def __init__(self, factor=0.5):
+            self.factor, self.losses = factor, []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.losses.append(logs["loss"])
+
+    store, kept = tmp_path / "runs", Keeps()
+    ids = [mnistlab.train("mnist", "seed000-dense", callbacks=[kept], store=store, data_dir=data_dir, **BASE).run_id
+           for _ in range(2)]
+    records = [RunStore(store).get(i) for i in ids]
+    assert records[0].config_hash == records[1].config_hash  # (a fit's params and its losses are no settings)
+    assert records[1].config["callbacks"][0]["settings"] == {"factor": 0.5}
+
+
+def test_mnistlabs_callback_objects_record_their_mode_and_threshold_as_given(data_dir, tmp_path):
+    import numpy as np
+
+    from mnistlab.callbacks import ModelCheckpoint
+    from mnistlab.run import callback_config
+
+    assert callback_config(EarlyStopping(mode="min")).model_dump()["mode"] == "min"  # the table {"mode": "min"}'s key
+    assert callback_config(EarlyStopping(monitor="lr", mode="min")).model_dump()["mode"] == "min"  # (it raised)
+    check = ModelCheckpoint(str(tmp_path / "b.safetensors"), monitor="val_accuracy", save_best_only=True,
+                            initial_value_threshold=0.3)
+    assert callback_config(check).model_dump()["initial_value_threshold"] == 0.3
+
+    class Numbers(mnistlab.Callback):
+        def __init__(self, factor):
+            self.factor = factor
+
+    assert callback_config(Numbers(np.float32(0.5))).model_dump()["settings"] == {"factor": 0.5}
+
+
+def test_a_value_runs_log_is_still_checked_after_a_callback_of_ones_own(data_dir):
+    with pytest.raises(SpecError, match='needs validation data'):
+        mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, data_dir=data_dir,
+                       callbacks=[SlowDown(), EarlyStopping(monitor="val_loss")])

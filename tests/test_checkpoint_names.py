@@ -62,3 +62,17 @@ def test_a_single_run_fills_its_experiment_and_row(data_dir, tmp_path, monkeypat
     mnistlab.train("mnist", {"dense": [8]}, epochs=1, subset=600, data_dir=data_dir, progress="none",
                    callbacks=[{"type": "ModelCheckpoint", "filepath": "ckpt/{experiment}-{variant}-{seed}.safetensors"}])
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["mine-small-3.safetensors", "train-dense=8-0.safetensors"]
+
+
+def test_a_single_runs_record_keeps_the_filepath_as_written_and_its_key(data_dir, tmp_path, monkeypatch):
+    from mnistlab.config import run_key
+    from mnistlab.store import RunStore
+
+    monkeypatch.chdir(tmp_path)
+    written = "ckpt/{variant}-{seed}.safetensors"
+    import mnistlab
+
+    run = mnistlab.train("mnist", {"dense": [8]}, epochs=1, subset=600, data_dir=data_dir, progress="none",
+                         store=tmp_path / "runs", callbacks=[{"type": "ModelCheckpoint", "filepath": written}])
+    record = RunStore(tmp_path / "runs").get(run.run_id)
+    assert record.config["callbacks"][0]["filepath"].endswith(written) and record.config_hash == run_key(record.config)

@@ -173,3 +173,16 @@ def test_the_new_layers_keep_their_settings_through_a_saved_config():
                              GlobalAveragePooling2D(), GaussianDropout(0.2), Dense(10)))
     again = ModelSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec and again.shapes() == spec.shapes()
+
+
+def test_noise_after_the_softmax_leaves_it_the_output_and_separable_models_train_as_convolutions(data_dir):
+    import torch
+
+    from mnistlab.accel import plan
+    from mnistlab.specs import output_activation
+
+    spec = ModelSpec(layers=(Flatten(), Dense(10, activation="softmax"), GaussianNoise(0.1), GaussianDropout(0.1)))
+    assert output_activation(spec) == (1, "softmax")  # folded into the logits, as after a Dropout
+    separable = build_model(ModelSpec(layers=(SeparableConv2D(4, 3), Flatten(), Dense(10))), seed=0)
+    assert plan(separable, precision="auto").channels_last  # a convolution's layout, as a Conv2D model's
+    assert torch.is_tensor(separable[0].depthwise_weight)

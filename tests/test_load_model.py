@@ -15,8 +15,8 @@ from mnistlab.errors import MnistlabError
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory, data_dir):
-    run = mnistlab.train("mnist", "seed000-cnn", epochs=1, subset=1200, precision="float32", data_dir=data_dir,
-                         progress="none")
+    run = mnistlab.train("mnist", "seed000-cnn", epochs=1, subset=1200, data_dir=data_dir, progress="none")  # (bf16 on
+    # a CPU that has it: the loaded model computes in the precision its run was tested in, review of session 58)
     path = tmp_path_factory.mktemp("saved") / "cnn.safetensors"
     run.save(path, verify=False)
     return run, path

@@ -738,6 +738,7 @@ class ModelCheckpoint(MonitorCallback):
             raise SpecError(f"ModelCheckpoint: save_freq {save_freq!r}: mnistlab saves at epochs' ends (\"epoch\")")
         super().__init__(monitor, mode, min_delta=0.0)
         self.verbose = verbose  # Keras's: "Epoch 3: saving model to ..." at each save (and "did not improve")
+        self.initial_value_threshold = initial_value_threshold  # as given (recorded: run.callback_config)
         self.filepath = str(filepath)
         self.save_best_only = save_best_only
         self.best: float | None = None if initial_value_threshold is None else float(initial_value_threshold)

@@ -59,9 +59,11 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # Keras's model files: refused with
 # What a safetensors file holds, in its metadata: the tensors are a torch state_dict's.
 SAFETENSORS_LAYOUT = ("PyTorch state_dict of mnistlab.models.build_model(spec) (a committee: members.N. before each "
                       "of member N's keys, its spec the Nth of mnistlab.spec's list, or mnistlab.spec for each when "
-                      "it is one): Conv2D weight (out, in, kh, kw) where Keras's kernel is (kh, kw, in, out), Dense "
-                      "weight (out, in) where Keras's is (in, out), and a Flatten flattens (C, H, W) where Keras "
-                      "flattens (H, W, C)")
+                      "it is one): Conv2D weight (out, in, kh, kw) where Keras's kernel is (kh, kw, in, out), "
+                      "DepthwiseConv2D weight and SeparableConv2D depthwise_weight (C * m, 1, kh, kw) where Keras's "
+                      "depthwise kernel is (kh, kw, C, m), SeparableConv2D pointwise_weight (out, C * m, 1, 1) where "
+                      "Keras's is (1, 1, C * m, out), Dense weight (out, in) where Keras's is (in, out), and a Flatten "
+                      "flattens (C, H, W) where Keras flattens (H, W, C)")
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,10 @@ def metadata(model: Run | Committee) -> dict[str, str]:
         "mnistlab.layer_names": json.dumps(_layer_names(specs[0])),
         # (helper-179: a smoke run's file read as any other; only its card said so)
         "mnistlab.smoke_run": "true" if _smoke(model) else "false",
+        # what load_model needs to predict as the run did: the precision it was tested in (the file's
+        # weights are float32 either way) and the border its training images had (the review of session 58)
+        "mnistlab.tested_in": str(members[0].result.env.get("precision") or "float32"),
+        "mnistlab.border": json.dumps((members[0].result.env.get("data") or {}).get("border")),
     }
 
 
@@ -414,8 +420,14 @@ def load_model(path: str | os.PathLike) -> Run:
         raise ExportError(f"{display_name(p)}: its metadata and weights do not make its model ({str(exc).splitlines()[0][:120]})"
                           ) from None
     config = {"dataset": dataset, "model": spec.to_dict()}
-    result = RunResult(config, "finished", [], {}, {"data": {"class_names": names}}, np.empty((0, len(names)), np.float32),
-                       model.eval(), f"loaded from {display_name(p)}")
+    env: dict[str, Any] = {"data": {"class_names": names}, "precision": meta.get("mnistlab.tested_in", "float32")}
+    try:
+        if (border := json.loads(meta.get("mnistlab.border", "null"))) is not None:
+            env["data"]["border"] = border
+    except ValueError:
+        pass  # (a file written before the border was: predict judges polarity without it)
+    result = RunResult(config, "finished", [], {}, env, np.empty((0, len(names)), np.float32), model.eval(),
+                       f"loaded from {display_name(p)}")
     return Run(result)
 
 

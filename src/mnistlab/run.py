@@ -1848,17 +1848,18 @@ def train(
         if isinstance(recorder, Run):  # the checkpoint is where that run ended: nothing to train
             return recorder
         try:  # (its checkpoints name its run: helper-206)
-            result = run_config(with_run_names(cfg, experiment, variant), data_dir=data_dir, progress=progress,
-                                checkpoint_dir=checkpoint_dir, resume=resume,
+            named = with_run_names(cfg, experiment, variant)  # its checkpoint's names filled; recorded as written
+            result = run_config(named, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
                                 extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data,
                                 run_id=recorder.run_id if recorder is not None else "")
-            if cb_objects:  # its callback objects as their tables (callback_config), as recorded
-                result.config = {**result.config, "callbacks": recorded_cfg.resolved()["callbacks"]}
+            if cb_objects or named is not cfg:  # its callbacks as recorded: the objects as their tables
+                result.config = {**result.config, "callbacks": recorded_cfg.resolved()["callbacks"]}  # (callback_config)
         except BaseException as exc:
             if recorder is not None:
                 recorder.abandon(exc)
             raise
-    run = Run(result) if recorder is None else _recorded(recorder, cfg, result, checkpoint_dir)
+    run = Run(result) if recorder is None else _recorded(recorder, recorded_cfg, result, checkpoint_dir)  # (its note
+    # keyed as recorded_end reads it: review of session 58, a resume with callback objects recorded a second run)
     run.verbose = _keras_verbose(progress)
     if result.status == "interrupted":
         raise TrainingInterrupted.of(run)
@@ -2026,27 +2027,35 @@ def callback_config(callback: Callback) -> BaseModel:
     mnistlab's own classes (``EarlyStopping(patience=3)``) as the table that builds it, ``{"type":
     "EarlyStopping", "patience": 3, ...}``, the same run as that table gives; any other (a subclass too)
     as ``{"type": "Python", "class_name": "__main__.HalveLR", "settings": {"factor": 0.01}}``, its class
-    and its public attributes of plain values as training begins (:class:`~mnistlab.config.PythonCallbackConfig`).
-    Either is part of the run's key: a sweep never takes a run a callback changed for one without it
-    (helper-251: a sweep reused one, and ``train --config`` of its record trained another run)."""
+    and its settings: as Keras's ``get_config`` convention has it, the attributes named as its
+    ``__init__``'s arguments, of plain values (numbers, strings, lists and tables of them; not a state it
+    keeps, nor what a fit sets on it, such as ``params``: the same object given to two runs is one
+    setting) (:class:`~mnistlab.config.PythonCallbackConfig`). Either is part of the run's key: a sweep
+    never takes a run a callback changed for one without it (helper-251: a sweep reused one, and ``train
+    --config`` of its record trained another run)."""
+    import inspect
+
     from pydantic import ValidationError
 
-    from mnistlab.callbacks import callback_type, resolve_mode
     from mnistlab.config import CALLBACKS, PythonCallbackConfig
+    from mnistlab.callbacks import callback_type
 
     name = type(callback).__name__
     if name in CALLBACKS and type(callback) is callback_type(name):
         schema = CALLBACKS[name]
         values = {f: getattr(callback, f) for f in schema.model_fields if f != "type" and hasattr(callback, f)}
-        if "mode" in values and values["mode"] == resolve_mode("auto", str(values.get("monitor"))):
-            values["mode"] = "auto"  # (as a table that leaves it out: one run, one key)
-        if name == "ModelCheckpoint":
-            values["initial_value_threshold"] = getattr(callback, "initial_value_threshold", None)
+        if "mode" in values:  # as written: "auto" stays auto (one key with the table that leaves it out), and
+            values["mode"] = getattr(callback, "mode_given", values["mode"])  # "min" on val_loss stays "min"
         try:
             return schema.model_validate({**values, "type": name})
         except ValidationError:
             pass  # (changed by hand past what a table takes: recorded as any other object)
-    settings = {k: _plain(v) for k, v in vars(callback).items() if not k.startswith("_") and _plain(v) is not _NOT_PLAIN}
+    try:
+        arguments = set(inspect.signature(type(callback).__init__).parameters) - {"self"}
+    except (TypeError, ValueError):
+        arguments = set()
+    settings = {k: _plain(v) for k, v in vars(callback).items()
+                if k in arguments and not k.startswith("_") and _plain(v) is not _NOT_PLAIN}
     return PythonCallbackConfig(class_name=_qualified(callback), settings=settings)
 
 
@@ -2055,8 +2064,10 @@ _NOT_PLAIN = object()
 
 def _plain(value: Any, depth: int = 0) -> Any:
     """``value`` as JSON holds it where it is plain data (None, a bool, number or string, a list, tuple
-    or table of such, a tuple as a list: helper-253, milestones=[1] and [2] shared a key); else
-    :data:`_NOT_PLAIN` (a tensor, a function, a model, NaN)."""
+    or table of such, a tuple as a list: helper-253, milestones=[1] and [2] shared a key; a NumPy number
+    as the number it holds); else :data:`_NOT_PLAIN` (a tensor, a function, a model, NaN)."""
+    if isinstance(value, np.generic) and value.ndim == 0:
+        value = value.item()
     if value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
         return value
     if depth < 4 and isinstance(value, (list, tuple)) and len(value) <= 1000:
@@ -2101,8 +2112,9 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
             raise SpecError(f'train(): callbacks: {type(cb).__name__}(monitor={monitor!r}): mode "auto" cannot tell '
                             f'whether {monitor}, a value no run logs (a callback of yours may), is better high or low: '
                             'give mode="max" or "min" (Keras 3 refuses "auto" on it too)')  # (helper-253: minimised F1)
-        if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False or adds_logs:
-            continue  # (a ModelCheckpoint saving every epoch never reads its monitor)
+        if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False or (
+                adds_logs and monitor not in logged_keys()):
+            continue  # (a ModelCheckpoint saving every epoch never reads its monitor; a value a callback of yours logs)
         who = f"train(): callbacks: {type(cb).__name__}(monitor={monitor!r})"
         check_monitor(monitor, who)
         if monitor.startswith("val_") and not validation:

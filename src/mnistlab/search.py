@@ -1888,6 +1888,29 @@ def _readable_storage(store_root: Path, *, copy: bool = False) -> Iterator[Any]:
             storage.engine.dispose()
 
 
+def refuse_deleting_trained(store: Any, name: str, runs: Sequence[Any]) -> None:
+    """MnistlabError while a driver on this machine still trains experiment ``name`` (``runs``: its
+    runs in ``store``), or a run of it trains here now: its runs and study would go from under it.
+    What `rm -e` checks, its --dry-run too (the review of session 58: a preview said it would delete)."""
+    from mnistlab.live import driver_alive, read_plan
+    from mnistlab.store import trained_here_now
+
+    live = trained_here_now(runs)
+    plan = read_plan(store.root, name)
+    driving = bool(plan and plan.get("host") == socket.gethostname() and plan.get("pid") != os.getpid()
+                   and driver_alive(plan))
+    if live or driving:  # the driver's pid where it lives (its workers stop with it: helper-124), else the run's
+        pid = plan.get("pid") if driving and plan else live[0].pid
+        raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete "
+                            "it; nothing deleted")
+
+
+def may_hold_a_study(runs: Sequence[Any]) -> bool:
+    """Whether an experiment of ``runs`` may have an Optuna study to delete with it: a search's (a trial
+    stopped before it was recorded has only its variant's name), or a study whose runs are gone."""
+    return bool(search_of_runs(runs) or any(r.variant.startswith(TRIAL_PREFIX) for r in runs) or not runs)
+
+
 def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
     """Delete every run of experiment ``name`` from ``store`` (a :class:`~mnistlab.store.RunStore`),
     its Optuna study when it is a search (so that searching again starts afresh) and its sweep
@@ -1896,21 +1919,12 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
 
     Raises MnistlabError while a driver on this machine still trains the experiment (its runs and
     study would go from under it), or, for a search, when the study file cannot be read or written."""
-    from mnistlab.live import driver_alive, read_plan, remove_plan
-    from mnistlab.store import trained_here_now
+    from mnistlab.live import remove_plan
 
-    here = socket.gethostname()
     runs = store.runs(experiment=name)
-    live = trained_here_now(runs)
-    plan = read_plan(store.root, name)
-    driving = bool(plan and plan.get("host") == here and plan.get("pid") != os.getpid() and driver_alive(plan))
-    if live or driving:  # the driver's pid where it lives (its workers stop with it: helper-124), else the run's
-        pid = plan.get("pid") if driving and plan else live[0].pid
-        raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete "
-                            "it; nothing deleted")
+    refuse_deleting_trained(store, name, runs)
     study = False  # a plain experiment has no study: the study file (or Optuna) is not needed
-    # a search (a trial stopped before it was recorded has only its variant's name), or a study whose runs are gone
-    if search_of_runs(runs) or any(r.variant.startswith(TRIAL_PREFIX) for r in runs) or not runs:
+    if may_hold_a_study(runs):
         try:
             study = has_study(store.root, name) and delete_study(store.root, name)
         except MnistlabError as exc:  # the study file cannot be read, or Optuna is not installed

@@ -1711,13 +1711,15 @@ def save_model_spec(spec: ModelSpec, path: str | os.PathLike) -> None:
 # Coherence warnings: legal specs that are probably not what the user meant.
 # ---------------------------------------------------------------------------------------------
 def output_activation(spec: ModelSpec) -> tuple[int, str]:
-    """(index, name) of the activation that produces the model's output, ignoring trailing Dropout.
+    """(index, name) of the activation that produces the model's output, ignoring trailing Dropout,
+    GaussianNoise and GaussianDropout (training-only noise: a folded softmax's is then drawn on the
+    logits, where Keras draws it on the probabilities; at inference they are the identity).
 
     Returns (-1, "linear") when the output is not produced by an activation-bearing layer.
     """
     for i in range(len(spec.layers) - 1, -1, -1):
         layer = spec.layers[i]
-        if isinstance(layer, Dropout):
+        if isinstance(layer, (Dropout, GaussianNoise, GaussianDropout)):
             continue
         if isinstance(layer, (Dense, Conv2D, Activation)):
             return i, layer.activation

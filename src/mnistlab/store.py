@@ -1158,8 +1158,9 @@ class RunStore:
                     _with_files(rec, folder)
                 except StoreError as why:  # (its row there: the run stands, from its other files; helper-255)
                     kept = _salvaged(folder)
-                    said = (f"its row holds the run; a rebuild would take it from its other files, {kept[0].status}"
-                            if kept else _rebuild_would(folder))
+                    said = (f"its row holds the run; a rebuild would index it {kept[0].status} without the file; "
+                            "deleting the damaged file clears this (what it held is lost either way)" if kept
+                            else _rebuild_would(folder, None))
                     problems.append((f"runs/{name}", f"{why} ({said})"))
                     continue
             if cut_short(row.status, row.message):  # (review: said "record and row disagree on status")
@@ -1193,8 +1194,8 @@ class RunStore:
             try:
                 _folder_record(folder)
             except StoreError as why:
-                if _salvaged(folder) is not None:
-                    problems.append((f"runs/{folder.name}", f"{why} ({_rebuild_would(folder)})"))
+                if (kept := _salvaged(folder)) is not None:
+                    problems.append((f"runs/{folder.name}", f"{why} ({_rebuild_would(folder, kept)})"))
                     readable += 1
                 elif not _starting(folder):
                     problems.append((f"runs/{folder.name}", str(why)))
@@ -2047,11 +2048,12 @@ def _with_files(rec: RunRecord, folder: Path) -> RunRecord:
     return rec
 
 
-def _rebuild_would(folder: Path) -> str:
-    """What a rebuild of the database does with a run ``folder`` whose files cannot all be read."""
-    if (kept := _salvaged(folder)) is None:
+def _rebuild_would(folder: Path, kept: tuple[RunRecord, str] | None) -> str:
+    """What a rebuild of the database does with a run ``folder`` whose files cannot all be read
+    (``kept``: :func:`_salvaged` of it)."""
+    if kept is None:
         return "a rebuild of the database would leave this run out"
-    return f"a rebuild of the database would index it from its other files, {kept[0].status}"
+    return f"a rebuild of the database would index it {kept[0].status}, from its other files"
 
 
 def _salvaged(folder: Path) -> tuple[RunRecord, str] | None:

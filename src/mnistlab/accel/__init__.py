@@ -207,7 +207,9 @@ def plan(
     ``sync_each_step`` (default: on the CPU only) reads each step's loss on the host; off, the
     trainer keeps an epoch's loss and accuracy sums on the device and reads them once."""
     device = next(model.parameters()).device
-    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    from mnistlab.models import SeparableConv2D  # (its two kernels are parameters of its own, no nn.Conv2d)
+
+    has_conv = any(isinstance(m, (nn.Conv2d, SeparableConv2D)) for m in model.modules())
     resolved = resolve_precision(precision, device, has_conv)
     layout = has_conv if channels_last is None else channels_last
     if layout:

@@ -1304,9 +1304,17 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
             variants = len({r.variant for r in runs})
             said.append(f"{len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} variant{'s' * (variants != 1)})")
         if dry_run:  # (helper-252: a script could not preview a delete)
+            from mnistlab.search import has_study, may_hold_a_study, refuse_deleting_trained
+
+            studies = []
+            for name in names:  # refused as the delete would be (the review of session 58: a preview said it would)
+                runs = st.runs(experiment=name)
+                refuse_deleting_trained(st, name, runs)
+                studies += [name] if may_hold_a_study(runs) and has_study(st.root, name) else []
             held = sum(st.checkpoints_rm_drops(experiment=name) for name in names)
-            click.echo(f"would delete all {' and '.join(said)} with their files" + _checkpoints_gone(held, would=True)
-                       + " (--dry-run: nothing deleted)")
+            click.echo(f"would delete all {' and '.join(said)} with their files"
+                       + (f" and the Optuna stud{'ies' if len(studies) > 1 else 'y'} {', '.join(studies)}" if studies else "")
+                       + _checkpoints_gone(held, would=True) + " (--dry-run: nothing deleted)")
             return
         _confirm(yes, f"delete all {' and '.join(said)} with their files?")  # one question (helper-198: a second
         for name in names:  # "no" said "nothing deleted" after the first's were)
