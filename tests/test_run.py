@@ -359,7 +359,7 @@ def test_a_callback_object_is_checked_before_training_as_its_table_is(data_dir, 
     ((np.zeros((3, 10, 10), np.uint8), np.zeros(3, np.int64)), "(N, 28, 28)"),
     ((np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.int64)), "3 images need 3 labels"),
     ((np.zeros((3, 28, 28), np.uint8), np.full(3, 10)), "labels must be integers 0-9"),
-    ((np.full((3, 28, 28), 2.0), np.zeros(3, np.int64)), "[0, 1]"),
+    ((np.full((3, 28, 28), 2.5), np.zeros(3, np.int64)), "[0, 1]"),  # (2.0: a pixel, as training reads one)
     ((np.full((3, 28, 28), 256), np.zeros(3, np.int64)), "0-255"),
     ((np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)), "0 images"),
 ])
