@@ -138,24 +138,3 @@ def test_a_run_whose_row_cannot_be_written_leaves_no_folder_behind(tmp_path, mon
     with pytest.raises(StoreError, match="database or disk is full"):
         store.start_run(experiment="e", variant="v", seed=0, member=0, config={}, config_hash="x")
     assert not any((tmp_path / "runs" / "runs").iterdir())
-
-
-def test_weights_that_cannot_be_saved_after_a_recorded_run_say_where_they_are(data_dir, tmp_path, capsys, monkeypatch):
-    """helper-255: a full disk at --save-weights after a finished, recorded run exited 2 ("nothing done"), unsaid
-    that the store holds the weights."""
-    from mnistlab import files
-    from mnistlab.cli import main as cli_main
-    from mnistlab.errors import OutputError
-
-    def full(*args, **kwargs):
-        raise OutputError("cannot write weights: No space left on device")
-
-    monkeypatch.setattr(files, "save_weights", full)
-    store = tmp_path / "runs"
-    code = cli_main(["train", "--dataset", "mnist", "--model", "{ dense = [8] }", "--epochs", "1", "--subset", "600",
-                     "--store", str(store), "--data-dir", str(data_dir), "--save-weights", str(tmp_path / "w.safetensors"),
-                     "--progress", "none"])
-    (run,) = RunStore(store).runs()
-    err = capsys.readouterr().err
-    assert code == 1 and run.status == "finished"
-    assert f"No space left on device; the run is recorded as {run.run_id}: `mnistlab export {run.run_id}" in err
