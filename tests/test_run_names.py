@@ -56,13 +56,19 @@ def test_compare_of_one_run_id_says_where_its_experiments_table_does_not_show_it
     assert "stands for its experiment" not in capsys.readouterr().err
 
 
-def test_a_single_run_joining_an_experiment_files_runs_is_warned_of(data_dir, tmp_path, capsys, monkeypatch):
+def _swept(tmp_path, data_dir, capsys, monkeypatch) -> str:
+    """A store holding the sweep of an experiment file sw.toml (variant "a") in ``tmp_path``, the current folder."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sw.toml").write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
                                       'data = { subset = 600 }\ntrain = { epochs = 1 }\n[[variants]]\nname = "a"\n')
     store = str(tmp_path / "runs")
     assert cli_main(["run", "sw.toml", "--store", store, "--data-dir", str(data_dir)]) == 0
     capsys.readouterr()
+    return store
+
+
+def test_a_single_run_joining_an_experiment_files_runs_is_warned_of(data_dir, tmp_path, capsys, monkeypatch):
+    store = _swept(tmp_path, data_dir, capsys, monkeypatch)
     assert cli_main(["train", *FLAGS, "--experiment", "sw", "--store", store, "--data-dir", str(data_dir)]) == 0
     assert "warning: experiment \"sw\" holds the runs of" in capsys.readouterr().err
     assert cli_main(["train", *FLAGS, "--experiment", "mine", "--store", store, "--data-dir", str(data_dir)]) == 0
@@ -73,12 +79,7 @@ def test_a_single_run_never_takes_a_files_variant_row_and_says_when_it_takes_ano
                                                                                        monkeypatch):
     """helper-254: `train --variant a` into a file's experiment was hidden by the file's run of "a" (and `rm -e FILE`
     counted it the file's); `train --experiment x.toml` could not be named back; a run of other flags took a row unsaid."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "sw.toml").write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
-                                      'data = { subset = 600 }\ntrain = { epochs = 1 }\n[[variants]]\nname = "a"\n')
-    store = str(tmp_path / "runs")
-    assert cli_main(["run", "sw.toml", "--store", store, "--data-dir", str(data_dir)]) == 0
-    capsys.readouterr()
+    store = _swept(tmp_path, data_dir, capsys, monkeypatch)
     args = [*FLAGS, "--store", store, "--data-dir", str(data_dir)]
     assert cli_main(["train", *args, "--experiment", "sw", "--variant", "a"]) == 2
     assert 'the row "a" is a variant of ' in capsys.readouterr().err and len(RunStore(store).runs()) == 1

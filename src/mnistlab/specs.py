@@ -269,6 +269,14 @@ def _set_regularizers(layer: Any) -> None:
                         path=("bias_regularizer",))
 
 
+def _set_window(layer: Any) -> None:
+    """Normalise a convolution's sliding window: ``kernel_size`` and ``strides`` (an int or a pair, as
+    Keras takes them) and ``padding`` ("valid" or "same")."""
+    _set(layer, "kernel_size", _pair("kernel_size", layer.kernel_size))
+    _set(layer, "strides", _pair("strides", layer.strides))
+    _set(layer, "padding", _choice("padding", layer.padding, PADDINGS))
+
+
 # The weights a layer may penalise, as Keras names its ``<kind>_regularizer`` arguments.
 WEIGHT_KINDS = ("kernel", "depthwise", "pointwise", "bias")
 
@@ -405,9 +413,7 @@ class Conv2D(LayerSpec):
 
     def __post_init__(self) -> None:
         _set(self, "filters", _pos_int("filters", self.filters))
-        _set(self, "kernel_size", _pair("kernel_size", self.kernel_size))
-        _set(self, "strides", _pair("strides", self.strides))
-        _set(self, "padding", _choice("padding", self.padding, PADDINGS))
+        _set_window(self)
         _set(self, "activation", _activation(self.activation))
         _set(self, "kernel_initializer", _initializer(self.kernel_initializer))
         _set(self, "use_bias", _bool("use_bias", self.use_bias))
@@ -449,9 +455,7 @@ class DepthwiseConv2D(LayerSpec):
     wants_map: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        _set(self, "kernel_size", _pair("kernel_size", self.kernel_size))
-        _set(self, "strides", _pair("strides", self.strides))
-        _set(self, "padding", _choice("padding", self.padding, PADDINGS))
+        _set_window(self)
         _set(self, "depth_multiplier", _pos_int("depth_multiplier", self.depth_multiplier))
         _set(self, "activation", _activation(self.activation))
         _set(self, "depthwise_initializer", _initializer(self.depthwise_initializer, "depthwise_initializer"))
@@ -499,9 +503,7 @@ class SeparableConv2D(LayerSpec):
 
     def __post_init__(self) -> None:
         _set(self, "filters", _pos_int("filters", self.filters))
-        _set(self, "kernel_size", _pair("kernel_size", self.kernel_size))
-        _set(self, "strides", _pair("strides", self.strides))
-        _set(self, "padding", _choice("padding", self.padding, PADDINGS))
+        _set_window(self)
         _set(self, "depth_multiplier", _pos_int("depth_multiplier", self.depth_multiplier))
         _set(self, "activation", _activation(self.activation))
         _set(self, "depthwise_initializer", _initializer(self.depthwise_initializer, "depthwise_initializer"))
