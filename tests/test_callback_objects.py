@@ -195,3 +195,15 @@ def test_a_value_runs_log_is_still_checked_after_a_callback_of_ones_own(data_dir
     with pytest.raises(SpecError, match='needs validation data'):
         mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, data_dir=data_dir,
                        callbacks=[SlowDown(), EarlyStopping(monitor="val_loss")])
+
+
+def test_a_keras_style_object_of_another_class_is_said_where_it_is_given(data_dir):
+    class KerasStyle:  # a keras.callbacks.Callback's methods, no mnistlab.Callback
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+    with pytest.raises(SpecError, match="KerasStyle has Keras's callback methods but is no mnistlab.Callback: subclass"):
+        mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, data_dir=data_dir, callbacks=[KerasStyle()])
+    with pytest.raises(SpecError, match=r"a callback object \(KerasStyle\) is for mnistlab.train\(\); an experiment takes"):
+        mnistlab.run_experiment({"name": "x", "base": {"dataset": "mnist", "model": "seed000-dense",
+                                                       "callbacks": [KerasStyle()]}, "variants": [{"name": "a"}]})

@@ -1214,13 +1214,14 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         # table with a type, got type")
         raise SpecError(f"{source}: {label}: the class {obj.__name__} itself: give an instance, {obj.__name__}(...), "
                         "as Keras takes callbacks", path=where, source=source)
-    if not isinstance(obj, Mapping) and any(c.__module__ == "mnistlab.callbacks" and c.__name__ == "Callback"
-                                            for c in type(obj).__mro__):  # (helper-251: told to subclass what it was)
-        raise SpecError(f"{source}: {label}: a callback object ({type(obj).__name__}) is for mnistlab.train(); an "
-                        "experiment takes callbacks as tables, which it records and may run in other processes: "
-                        "{\"type\": \"EarlyStopping\", \"patience\": 3}", path=where, source=source)
-    if not isinstance(obj, Mapping) and any(hasattr(obj, f"on_{e}") for e in ("epoch_end", "epoch_begin", "train_begin",
-                                                                                "train_end", "batch_end")):
+    ours = not isinstance(obj, Mapping) and any(c.__module__ == "mnistlab.callbacks" and c.__name__ == "Callback"
+                                                for c in type(obj).__mro__)
+    if ours or (not isinstance(obj, Mapping) and any(hasattr(obj, f"on_{e}") for e in (
+            "epoch_end", "epoch_begin", "train_begin", "train_end", "batch_end"))):
+        if ours or source != "train()":  # an experiment takes no object (helper-251, -253: told to subclass what it was)
+            raise SpecError(f"{source}: {label}: a callback object ({type(obj).__name__}) is for mnistlab.train(); an "
+                            "experiment takes callbacks as tables, which it records and may run in other processes: "
+                            "{\"type\": \"EarlyStopping\", \"patience\": 3}", path=where, source=source)
         raise SpecError(f"{source}: {label}: {type(obj).__name__} has Keras's callback methods but is no "
                         "mnistlab.Callback: subclass mnistlab.Callback (as Keras's keras.callbacks.Callback), or give "
                         "a table such as {\"type\": \"EarlyStopping\"}", path=where, source=source)  # (helper-228)
