@@ -186,3 +186,25 @@ def test_noise_after_the_softmax_leaves_it_the_output_and_separable_models_train
     separable = build_model(ModelSpec(layers=(SeparableConv2D(4, 3), Flatten(), Dense(10))), seed=0)
     assert plan(separable, precision="auto").channels_last  # a convolution's layout, as a Conv2D model's
     assert torch.is_tensor(separable[0].depthwise_weight)
+
+
+def test_numpy_numbers_build_layers_as_keras_takes_them_and_filters_show_a_separable_kernel(tmp_path):
+    """helper-257: np.int64 depth multipliers and np.float32 rates were "no integer" / "no number"; `plot filters`
+    of a model of separable convolutions said it had no convolution."""
+    import numpy as np
+
+    from mnistlab.plots import plot_filters
+
+    layer = DepthwiseConv2D(np.int32(3), depth_multiplier=np.int64(2))
+    assert layer.depth_multiplier == 2 and type(layer.depth_multiplier) is int and layer.kernel_size == (3, 3)
+    assert SpatialDropout2D(np.float32(0.25)).rate == pytest.approx(0.25)
+    assert json.loads(json.dumps(layer.to_dict()))["depth_multiplier"] == 2
+    from mnistlab.errors import SpecError
+
+    with pytest.raises(SpecError, match="must be an integer"):
+        DepthwiseConv2D(3, depth_multiplier=np.bool_(True))
+    model = build_model(ModelSpec(layers=(SeparableConv2D(8, 3, depth_multiplier=3, name="sep_a"), Flatten(), Dense(10))),
+                        seed=0)
+    fig = plot_filters(model)
+    assert fig.texts[0].get_text().startswith("First-layer filters of sep_a (3 x 3x3)")
+    layer_from_dict({"type": "SeparableConv2D", "filters": 4, "kernel_size": 3, "bias_initializer": "zeros"})

@@ -62,3 +62,10 @@ def test_a_file_that_holds_no_model_of_mnistlabs_is_one_line(name, content, said
     with pytest.raises(MnistlabError) as info:
         mnistlab.load_model(path)
     assert said in str(info.value) and "\n" not in str(info.value)
+
+
+def test_predict_of_a_file_that_holds_no_model_exits_2(tmp_path, capsys):
+    (tmp_path / "m.onnx").write_bytes(b"onnx")
+    (tmp_path / "d.png").write_bytes(b"")
+    assert cli_main(["predict", str(tmp_path / "m.onnx"), str(tmp_path / "d.png")]) == 2
+    assert "an .onnx file runs in onnxruntime" in capsys.readouterr().err

@@ -386,13 +386,21 @@ def load_model(path: str | os.PathLike) -> Run:
         >>> run = load_model("cnn.safetensors")            # doctest: +SKIP
         >>> run.predict("my_digit.png").argmax(axis=1)     # doctest: +SKIP
     """
+    try:
+        return _loaded_model(Path(path))
+    except ExportError as exc:  # a file that is no model of mnistlab's: a mistake in the input (exit 2), not a
+        exc.exit_code = 2  # failed export's verification (helper-257: exit 1)
+        raise
+
+
+def _loaded_model(p: Path) -> Run:
+    """:func:`load_model` of ``p``."""
     from safetensors.torch import load
 
     from mnistlab.models import build_model
     from mnistlab.run import RunResult
     from mnistlab.specs import ModelSpec
 
-    p = Path(path)
     if p.suffix.lower() in (".onnx", ".pt"):
         raise ExportError(f"{display_name(p)}: load_model reads the .safetensors files mnistlab writes; an .onnx file "
                           "runs in onnxruntime and a .pt one in torch.jit.load, as the .md file beside it shows")

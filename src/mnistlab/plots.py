@@ -1294,11 +1294,16 @@ def _every_filter(images: Any, layer: tuple[str, np.ndarray], label: str) -> Fig
 
 
 def plot_filters(model: nn.Module, max_filters: int = 64) -> Figure:
-    """The first convolution layer's learned kernels (input channel 0), one small panel each."""
-    conv = next((m for m in model.modules() if _is_conv(m)), None)
-    if conv is None:
+    """The first convolution layer's learned kernels (input channel 0; a depthwise or separable one's
+    depthwise kernels), one small panel each, the layer named in the title."""
+    from mnistlab.models import SeparableConv2D
+
+    conv = next((m for m in model.modules() if _is_conv(m) or isinstance(m, SeparableConv2D)), None)
+    if conv is None:  # (helper-257: a model of separable convolutions alone had "no convolution layer")
         raise PlotError("the model has no convolution layer, so it has no filters to show")
-    w = conv.weight.detach().cpu().numpy()[:max_filters, 0]
+    kernel = conv.depthwise_weight if isinstance(conv, SeparableConv2D) else conv.weight
+    w = kernel.detach().float().cpu().numpy()[:max_filters, 0]
+    named = _layer_labels(model).get(conv, "")
     n = len(w)
     cols = min(n, 8)
     rows = math.ceil(n / cols)
@@ -1312,7 +1317,8 @@ def plot_filters(model: nn.Module, max_filters: int = 64) -> Figure:
         ax.set_title(str(i), fontsize=7)
         axes.append(ax)
     fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")  # the shared scale, read (helper-129: none)
-    fig.suptitle(f"First-layer filters ({conv.weight.shape[0]} x {w.shape[1]}x{w.shape[2]})", fontsize=10)
+    fig.suptitle(f"First-layer filters{' of ' + named if named else ''} ({kernel.shape[0]} x {w.shape[1]}x{w.shape[2]})",
+                 fontsize=10)
     return fig
 
 

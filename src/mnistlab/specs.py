@@ -38,6 +38,7 @@ import dataclasses
 import json
 import functools
 import math
+import numbers
 import os
 import re
 import unicodedata
@@ -91,12 +92,14 @@ Shape = tuple[int, ...]      # (H, W, C) for feature maps, (F,) for vectors, as 
 # (its path is the field's name; the callers put the layer's place in front of it).
 # ---------------------------------------------------------------------------------------------
 def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    """A whole number: an int, or a NumPy integer (``np.arange``'s, as Keras takes them: helper-257); no bool."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def _pos_int(name: str, v: Any) -> int:
     if not _is_int(v):
         raise SpecError(f"{name} must be an integer, got {show(v)}", path=(name,))
+    v = int(v)
     if v < 1:
         raise SpecError(f"{name} must be at least 1, got {v}", path=(name,))
     if v > MAX_SIZE:
@@ -160,7 +163,7 @@ def _bool(name: str, v: Any) -> bool:
 
 
 def _float(name: str, v: Any, lo: float, hi: float, *, hi_open: bool = True, lo_open: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):  # (a NumPy number too: helper-257)
         raise SpecError(f"{name} must be a number, got {show(v)}", path=(name,))
     v = float(v)
     ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
@@ -1238,7 +1241,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     for key, value in d.items():
         if key == "type":
             continue
-        if key == "bias_initializer" and name in ("Dense", "Conv2D") and _is_zeros(value):
+        if key == "bias_initializer" and "use_bias" in fields and _is_zeros(value):  # (each layer with a bias:
+            # helper-257, DepthwiseConv2D's and SeparableConv2D's were unknown keys)
             continue  # Keras's default, the only one built: written or not, the same layer (helper-130)
         if _layout_written(name, key, value, where, path):
             continue  # the only layout built: written or not, the same layer (and the same run)
