@@ -208,3 +208,28 @@ def test_numpy_numbers_build_layers_as_keras_takes_them_and_filters_show_a_separ
     fig = plot_filters(model)
     assert fig.texts[0].get_text().startswith("First-layer filters of sep_a (3 x 3x3)")
     layer_from_dict({"type": "SeparableConv2D", "filters": 4, "kernel_size": 3, "bias_initializer": "zeros"})
+
+
+def test_keras_default_dilation_and_groups_read_in_a_spec_as_in_a_keras_json():
+    """helper-257: `dilation_rate = 1` and `groups = 1` were unknown keys in a spec, taken in a Keras JSON."""
+    from mnistlab.errors import SpecError
+
+    plain = layer_from_dict({"type": "Conv2D", "filters": 2, "kernel_size": 3})
+    assert layer_from_dict({"type": "Conv2D", "filters": 2, "kernel_size": 3, "dilation_rate": [1, 1], "groups": 1}) == plain
+    assert layer_from_dict({"type": "SeparableConv2D", "filters": 2, "kernel_size": 3, "dilation_rate": 1}).filters == 2
+    with pytest.raises(SpecError, match=r"dilation_rate = 2 is a setting mnistlab does not build \(only 1\)"):
+        layer_from_dict({"type": "DepthwiseConv2D", "kernel_size": 3, "dilation_rate": 2})
+    with pytest.raises(SpecError, match="unknown key 'groups'"):  # (Keras's DepthwiseConv2D has none either)
+        layer_from_dict({"type": "DepthwiseConv2D", "kernel_size": 3, "groups": 1})
+
+
+def test_a_variant_changing_a_layers_type_is_told_to_replace_it_whole(tmp_path):
+    from mnistlab.errors import SpecError
+    from mnistlab.experiments import load_experiment
+
+    (tmp_path / "e.toml").write_text('name = "dt"\n[base]\ndataset = "mnist"\nmodel = { layers = [{ type = "Conv2D", '
+                                     'filters = 8, kernel_size = 3 }, "Flatten", { type = "Dense", units = 10 }] }\n'
+                                     '[[variants]]\nname = "sep"\n"model.layers[0].type" = "SeparableConv2D"\n'
+                                     '"model.layers[0].depth_multiplier" = 2\n')
+    with pytest.raises(SpecError, match=r'replace the layer whole, "model.layers\[0\]" = \{ type = \.\.\., \.\.\. \}'):
+        load_experiment(tmp_path / "e.toml")

@@ -1501,8 +1501,11 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
             raise SpecError(f'{source}: {where}: "{dotted}": {instead}', path=(*table, *path), source=source)  # helper-145
         if part not in cur:
             choices = [str(k) for k in cur]
+            layer = (f"; a key of another layer type (a variant that changes {here}.type sets the keys of the base's "
+                     f'type): replace the layer whole, "{here}" = {{ type = ..., ... }}'  # (helper-257)
+                     if "type" in cur and path[:1] == ("model",) else "")
             raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{key_hint(part, choices)}; '
-                            f"known here: {', '.join(sorted(choices))}", path=(*table, *path), source=source)
+                            f"known here: {', '.join(sorted(choices))}{layer}", path=(*table, *path), source=source)
         plain.append(part)
         cur = cur[part]
     return cur, tuple(plain)

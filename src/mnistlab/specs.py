@@ -1149,6 +1149,7 @@ _KERAS_3_LOOKUP = {name.lower(): name for name in KERAS_3_LAYERS}
 # The layers whose Keras class takes data_format (read as "channels_last" only)
 _DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten",
                        "ZeroPadding2D", "DepthwiseConv2D", "SeparableConv2D", "SpatialDropout2D"}
+_CONVOLUTIONS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")  # (Keras's dilation_rate; Conv2D's groups)
 # Required fields whose absence deserves a word more than "missing".
 _MISSING_HINTS: dict[tuple[str, str], str] = {
     ("AveragePooling2D", "pool_size"): (" (Keras 3 requires it for AveragePooling2D, e.g. pool_size = 2; "
@@ -1177,6 +1178,22 @@ def _is_zeros(value: Any) -> bool:
     if isinstance(value, Mapping):
         value = value.get("class_name") if not (value.get("config") or {}) else None
     return isinstance(value, str) and value.strip().lower() == "zeros"
+
+
+def _default_written(name: str, biased: bool, key: str, value: Any, where: str, path: tuple[str | int, ...]) -> bool:
+    """Whether ``key`` of a layer of type ``name`` (``biased``: it has a bias) is a Keras argument written
+    at the only value mnistlab builds: ``bias_initializer = "zeros"`` (helper-130; every layer with a bias,
+    helper-257), a convolution's ``dilation_rate = 1`` and Conv2D's ``groups = 1`` (helper-257: a Keras JSON
+    took them, a spec said "unknown key"). SpecError (one line) for another value of those two."""
+    if key == "bias_initializer" and biased and _is_zeros(value):
+        return True
+    if key in ("dilation_rate", "groups") and name in _CONVOLUTIONS and (key == "dilation_rate" or name == "Conv2D"):
+        if value in (1, [1, 1], (1, 1)) and not isinstance(value, bool):
+            return True
+        written = value if isinstance(value, (int, float, list, tuple)) else show(value)
+        raise SpecError(f"{where}: {key} = {clip(written, 30)} is a setting mnistlab does not build (only 1)",
+                        path=(*path, key))
+    return False
 
 
 def _layout_written(name: str, key: str, value: Any, where: str, path: tuple[str | int, ...]) -> bool:
@@ -1241,8 +1258,7 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     for key, value in d.items():
         if key == "type":
             continue
-        if key == "bias_initializer" and "use_bias" in fields and _is_zeros(value):  # (each layer with a bias:
-            # helper-257, DepthwiseConv2D's and SeparableConv2D's were unknown keys)
+        if _default_written(name, "use_bias" in fields, key, value, where, path):
             continue  # Keras's default, the only one built: written or not, the same layer (helper-130)
         if _layout_written(name, key, value, where, path):
             continue  # the only layout built: written or not, the same layer (and the same run)
