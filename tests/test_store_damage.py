@@ -81,6 +81,8 @@ def test_a_rebuild_indexes_a_run_from_its_other_files_where_one_is_damaged(file,
     assert cli_main(["reindex", "--check", "--store", str(store)]) == (0 if file == "history.json" else 1)
     if status == "finished":
         assert again.metrics == run.metrics and again.history == []
+        assert cli_main(["show", run.run_id, "--store", str(store)]) == 0
+        assert f"status finished: indexed without its {file}, which could not be read" in capsys.readouterr().out
         assert cli_main(["run", str(sweep), "--store", str(store), "--dry-run"]) == 0  # its cell is done
         row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("a "))
         assert row[:3] == ["a", "1", "0"]  # variant, finished, to train

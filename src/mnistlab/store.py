@@ -2081,6 +2081,9 @@ def _salvaged(folder: Path) -> tuple[RunRecord, str] | None:
         return None  # (what failed was no file of these: nothing to salvage)
     if rec.status in RESULT_STATUSES and not rec.metrics:
         rec = replace(rec, status="failed", message=f"recorded as {rec.status}; its metrics.json could not be read")
+    elif not rec.message:  # what `show` then says of it (helper-255: "history (0 epochs)", unsaid why)
+        rec = replace(rec, message=f"indexed without its {' and '.join(n.split(' ')[0] for n in lacks)}, which could not "
+                                   "be read")
     return rec, f"indexed without its {' and '.join(lacks)}: its other files are whole"
 
 
