@@ -65,3 +65,11 @@ def test_where_on_a_setting_says_when_more_runs_ran_so_than_set_it_so(data_dir, 
     code, out, err = _runs(capsys, "--store", store, "--where", "threads=1", "--format", "csv")
     assert code == 0 and len(out.splitlines()) == 2  # the header and the one run that set it
     assert "--where 'threads=1': 1 run set threads so; 2 ran so" in err and "--where 'env.threads=1'" in err
+
+
+def test_where_reads_a_precision_by_any_name_a_config_takes():
+    from mnistlab.selection import parse_condition
+
+    assert parse_condition("precision=mixed_bfloat16").value == "bf16"
+    assert parse_condition("train.precision=bf16-mixed").value == "bf16"
+    assert parse_condition("precision=float32").value == "float32"

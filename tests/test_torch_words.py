@@ -75,3 +75,10 @@ def test_lightning_precision_names_read_as_mnistlabs_and_float16_is_said():
     assert precision("bf16-mixed") == "bf16" and precision(32) == "float32" and precision("32-true") == "float32"
     with pytest.raises(SpecError, match=r'float16 \("16-mixed"\) is not offered: "bf16"'):
         precision("16-mixed")
+
+
+@pytest.mark.parametrize("word, said", [("max_steps", "whole epochs"), ("fast_dev_run", "--quick"),
+                                        ("strategy", "--backend ray"), ("ckpt_path", "checkpoint_dir=")])
+def test_more_lightning_trainer_words_say_mnistlabs(word, said, data_dir):
+    with pytest.raises(SpecError, match=f'unknown setting "{word}": .*{said}'):
+        mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, data_dir=data_dir, **{word: 1})

@@ -313,6 +313,13 @@ LIGHTNING_ELSEWHERE = {
     "enable_progress_bar": 'progress= here: "bar", "lines" or "none"',
     "check_val_every_n_epoch": "validation is scored after every epoch",
     "limit_train_batches": "data.subset trains on fewer images: subset=6000",
+    "max_steps": "a run trains whole epochs: epochs= sets them, data.subset the images each one passes over",
+    "fast_dev_run": "--quick (`mnistlab run FILE --quick`) runs each cell on a few images for one epoch; here "
+                    "subset=300, epochs=1",
+    "strategy": "one run trains on one device; a sweep's cells spread over processes (`--jobs N`) or machines "
+                "(`--backend ray`)",
+    "deterministic": "a run on the CPU repeats exactly with its seed and train.threads fixed (the run records both)",
+    "ckpt_path": 'checkpoint_dir= (with resume=True to continue), or weights= to start from a run or file',
 }
 KERAS_ELSEWHERE_IN_PYTHON["input_shape"] = ("the input's shape is the model's: model={\"input_shape\": [28, 28, 1], "
                                             "\"layers\": [...]} or ModelSpec(input_shape=...), not train()'s")

@@ -111,6 +111,10 @@ def parse_condition(text: str) -> Condition:
         value = toml_value(m[3])
     except ValueError:
         value = m[3]  # a bare word: a string, as --set reads one
+    if key.rsplit(".", 1)[-1] == "precision" and isinstance(value, str):  # Keras's and Lightning's names, as a
+        from mnistlab.config import PRECISION_SYNONYMS  # config reads (and records) them (helper-254: none matched)
+
+        value = PRECISION_SYNONYMS.get(value.strip().lower(), value)
     return Condition(key, "=" if m[2] == "==" else m[2], value, text)
 
 
