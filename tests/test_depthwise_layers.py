@@ -199,6 +199,8 @@ def test_numpy_numbers_build_layers_as_keras_takes_them_and_filters_show_a_separ
     assert layer.depth_multiplier == 2 and type(layer.depth_multiplier) is int and layer.kernel_size == (3, 3)
     assert SpatialDropout2D(np.float32(0.25)).rate == pytest.approx(0.25)
     assert json.loads(json.dumps(layer.to_dict()))["depth_multiplier"] == 2
+    shaped = ModelSpec(layers=(Flatten(), Dense(np.int64(10))), input_shape=(np.int64(28), np.int64(28), np.int64(1)))
+    assert json.loads(json.dumps(shaped.to_dict()))["input_shape"] == [28, 28, 1]  # (a spec is JSON: ints, not NumPy's)
     from mnistlab.errors import SpecError
 
     with pytest.raises(SpecError, match="must be an integer"):

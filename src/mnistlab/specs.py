@@ -1533,7 +1533,7 @@ def _input_shape(v: Any) -> tuple[int, int, int]:
     if not isinstance(v, (list, tuple)) or len(v) not in (2, 3) or not all(_is_int(x) for x in v):
         raise SpecError(f"input_shape must be [height, width] or [height, width, channels], got {show(v)}",
                         path=("input_shape",))
-    h, w, c = (*v, 1) if len(v) == 2 else v
+    h, w, c = (int(x) for x in ((*v, 1) if len(v) == 2 else v))  # (NumPy integers as ints: a spec is JSON)
     if min(h, w, c) < 1 or max(h, w) > MAX_INPUT_SIDE or c > 4096:
         raise SpecError(f"input_shape {list(v)} is out of range (sides 1..{MAX_INPUT_SIDE}, channels 1..4096)",
                         path=("input_shape",))
