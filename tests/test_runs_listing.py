@@ -73,3 +73,17 @@ def test_where_reads_a_precision_by_any_name_a_config_takes():
     assert parse_condition("precision=mixed_bfloat16").value == "bf16"
     assert parse_condition("train.precision=bf16-mixed").value == "bf16"
     assert parse_condition("precision=float32").value == "float32"
+
+
+def test_a_runs_tags_and_note_are_in_its_card(data_dir, tmp_path, capsys):
+    """helper-252: a run's tags and note (`mnistlab note`) were in no card."""
+    import mnistlab
+    from mnistlab.store import RunStore
+
+    run = mnistlab.train("mnist", {"dense": [8]}, epochs=1, subset=600, data_dir=data_dir, progress="none",
+                         store=tmp_path / "runs")
+    assert cli_main(["card", run.run_id, "--store", str(tmp_path / "runs")]) == 0
+    assert "Noted on" not in capsys.readouterr().out  # none yet: nothing said
+    RunStore(tmp_path / "runs").note(run.run_id, "lr too high", tags=["bad"])
+    assert cli_main(["card", run.run_id, "--store", str(tmp_path / "runs")]) == 0
+    assert f"Noted on `{run.run_id}`: tags bad; note: lr too high." in capsys.readouterr().out

@@ -62,6 +62,15 @@ def _who(run: Run) -> str:
     return f"`{run.run_id}`{where}" if run.run_id else f"not recorded{where}"
 
 
+def _notes_lines(members: list[Run]) -> list[str]:
+    """A line for each run of ``members`` with tags or a note (`mnistlab note`; helper-252: in no card), and a
+    blank line after them; none without any."""
+    noted = [(m.run_id, n) for m in members if (n := getattr(m, "notes", None))]
+    lines = [f"Noted on `{rid}`: " + "; ".join(([f"tags {md(', '.join(n.tags))}"] if n.tags else [])
+                                              + ([f"note: {md(n.note)}"] if n.note else [])) + "." for rid, n in noted]
+    return [*lines, ""] if lines else []
+
+
 def _model_section(spec: ModelSpec, recorded_params: int | None) -> list[str]:
     """The layer table of the recorded model; ``recorded_params`` is the run's Keras count of the model
     as written, which differs where a Normalization was adapted (its statistics became constants)."""
@@ -310,6 +319,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
         title = f"{md(str(record.variant))}, the committee of {len(members)} ({name})"
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
+    out += _notes_lines(members)
     if model.chosen:  # picked among several runs or committees: how, and what the others say
         out += [f"Chosen as {md(model.chosen)}.", ""]
     if all(smoke_member(m) for m in members):  # its accuracy says nothing of what the recipe reaches

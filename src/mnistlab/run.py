@@ -1528,6 +1528,7 @@ class Run(_Trained):
         self.run_id = run_id  # its id in the run store, when train(store=...) recorded it
         self.record: RunRecord | None = None  # its row in the run store, when loaded from one (from_store)
         self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
+        self.notes: Any = None  # its tags and note in the store (mnistlab.notes.Notes), when loaded from one
         self.verbose = 0  # Keras's verbose of the progress train() showed (history.params): 0 none, 1 bar, 2 lines
 
     @property
@@ -1648,6 +1649,7 @@ class Run(_Trained):
         run = cls(RunResult(rec.config, rec.status, rec.history, rec.metrics, rec.env, probs,
                             store.load_model(rec.run_id), rec.message), rec.run_id)
         run.record = rec
+        run.notes = store.notes(rec.run_id)  # its tags and note (`mnistlab note`), for its card (helper-252)
         return run
 
     def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None,
