@@ -36,7 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
-                             is_a, run_named, torch_objects_said,
+                             is_a, run_named,
                              TrainConfig, is_model_checkpoint,
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
                              parse_run_config, run_key, setting_default, split_seed, test_seed,
@@ -457,6 +457,7 @@ def run_config(
     checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, checkpoint_every: float = 0.0,
     extra_callbacks: Sequence[Callback] = (), extra_at: Sequence[int] = (), interrupt: Callable[[], bool] | None = None,
     validation_data: tuple[Any, Any] | None = None, on_data_ready: Callable[[Split], None] | None = None, run_id: str = "",
+    names: tuple[str, str | None] = ("train", None),
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
 
@@ -467,6 +468,8 @@ def run_config(
     ``fit(validation_data=)``) instead of what ``data.validation`` says; which one was used is
     recorded in ``metrics["validation"]``. ``interrupt``: the Trainer's. ``run_id``: the recorded run,
     kept in its checkpoints: a resume records the run it continued (``metrics["resumed_from_run"]``).
+    ``names``: the run's experiment and row (None: its model's name), which a ModelCheckpoint's
+    ``{experiment}`` and ``{variant}`` name (:func:`with_run_names`; its result's config keeps them as written).
 
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
     status and message say what happened and the history so far is kept. Bad configs, missing data
@@ -479,7 +482,7 @@ def run_config(
     return with_warnings_kept(lambda: _run_config(
         cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
         checkpoint_every=checkpoint_every, extra_callbacks=extra_callbacks, extra_at=extra_at, interrupt=interrupt,
-        validation_data=validation_data, on_data_ready=on_data_ready, run_id=run_id))
+        validation_data=validation_data, on_data_ready=on_data_ready, run_id=run_id, names=names))
 
 
 def with_warnings_kept(train: Callable[[], RunResult]) -> RunResult:
@@ -498,7 +501,7 @@ def _run_config(
     cfg: RunConfig, *, data_dir: str | os.PathLike | None, progress: str, checkpoint_dir: str | os.PathLike | None,
     resume: bool, checkpoint_every: float, extra_callbacks: Sequence[Callback], extra_at: Sequence[int],
     interrupt: Callable[[], bool] | None, validation_data: tuple[Any, Any] | None,
-    on_data_ready: Callable[[Split], None] | None, run_id: str,
+    on_data_ready: Callable[[Split], None] | None, run_id: str, names: tuple[str, str | None],
 ) -> RunResult:
     """:func:`run_config`'s training and test, without keeping its warnings."""
     check_progress_mode(progress)  # a config error: say so before any data is loaded
@@ -528,7 +531,7 @@ def _run_config(
         trainer = Trainer(
             model, optimizer=t.optimizer, **optimizer_settings(cfg),
             batch_size=t.batch_size, label_smoothing=t.label_smoothing, class_weight=weights,
-            schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg, extra_callbacks, extra_at),
+            schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg, extra_callbacks, extra_at, names),
             seed=t.seed, progress=progress, plan=plan, interrupt=interrupt,
         )
         outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every,
@@ -565,7 +568,8 @@ def _stopped_early(callbacks: Sequence[Callback], epochs: int, outcome: FitOutco
             + (f"; the weights of epoch {restored} restored" if isinstance(restored, int) else ""))
 
 
-def run_callbacks(cfg: RunConfig, extra: Sequence[Callback] = (), extra_at: Sequence[int] = ()) -> list[Callback]:
+def run_callbacks(cfg: RunConfig, extra: Sequence[Callback] = (), extra_at: Sequence[int] = (),
+                  names: tuple[str, str | None] = ("train", None)) -> list[Callback]:
     """The callbacks a run's trainer gets: the weight average first, Keras's optimizer EMA
     (``train.use_ema``: Keras finalises it before any callback's ``on_train_end``) or SWA
     (``train.swa``), then ``cfg.callbacks`` and the ``extra`` objects in the order the user listed
@@ -577,8 +581,15 @@ def run_callbacks(cfg: RunConfig, extra: Sequence[Callback] = (), extra_at: Sequ
     first: list[Callback] = [ExponentialMovingAverage(t.ema_momentum, t.ema_overwrite_frequency)] if t.use_ema else []
     if t.swa is not None:
         first.append(StochasticWeightAveraging(t.swa.start_epoch, t.swa.lr))
-    listed = [make_callback(c) for c in with_run_names(cfg).callbacks]  # (what a caller left unfilled)
+    listed = [make_callback(c) for c in with_run_names(cfg, *names).callbacks]  # a checkpoint's run names filled
     return first + (interleaved(listed, extra, extra_at) if extra_at else listed + list(extra))
+
+
+def single_run_variant(cfg: RunConfig, resolved: Mapping[str, Any]) -> str:
+    """The row a single run of ``cfg`` (``resolved``: ``cfg.resolved()``) is recorded as where none is
+    given: its model's name, its model file's stem, or a model given inline its own (:func:`inline_model_name`)."""
+    return str(resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str)
+                                                 else inline_model_name(cfg.model)))
 
 
 def with_run_names(cfg: RunConfig, experiment: str = "train", variant: str | None = None) -> RunConfig:
@@ -590,8 +601,7 @@ def with_run_names(cfg: RunConfig, experiment: str = "train", variant: str | Non
     if not any(set(RUN_NAME_KEYS) & set(filepath_keys(str(getattr(c, "filepath", "")))) for c in cfg.callbacks):
         return cfg
     if variant is None:
-        model = cfg.resolved()["model"]
-        variant = model.get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else inline_model_name(cfg.model))
+        variant = single_run_variant(cfg, cfg.resolved())
     return cfg.model_copy(update={"callbacks": run_named(cfg.callbacks, experiment=experiment, variant=variant,
                                                          seed=cfg.train.seed)})
 
@@ -1150,8 +1160,7 @@ class Recorder:
         name: ``train --variant``), else the model's name, its file's stem, or a model given inline its own
         (:func:`inline_model_name`)."""
         resolved, given = cfg.resolved(), variant
-        variant = variant or resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str)
-                                                               else inline_model_name(cfg.model))
+        variant = variant or single_run_variant(cfg, resolved)
         _joins_a_files(store, experiment, variant, run_key(resolved), named=given is not None)
         return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
 
@@ -1760,7 +1769,7 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     string (alone or a table's value), a :class:`~mnistlab.specs.ModelSpec` as its table. SpecError
     for Keras's ``fit(x, y, verbose=0, validation_split=0.1)`` words, saying mnistlab's word for
     each (not only "unknown setting")."""
-    _torch_objects_said(dataset, model, overrides)
+    _no_data_loader("dataset", dataset)
     for word in overrides:  # the first Keras (or Lightning) word given, as the user wrote them
         hint = KERAS_ELSEWHERE_IN_PYTHON.get(word) or KERAS_ELSEWHERE.get(word) or LIGHTNING_ELSEWHERE.get(word)
         if hint is None or word in TrainConfig.model_fields:  # (class_weight: Keras's word, train()'s too)
@@ -1775,17 +1784,15 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     return {"dataset": plain_paths(dataset), "model": model}
 
 
-def _torch_objects_said(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> None:
-    """SpecError, in PyTorch's words, for torch objects :func:`train` does not take where a PyTorch or
-    Lightning user gives them (helper-251: "must be a valid string (got Net(...))"): a ``nn.Module``
-    model or a ``torch.optim`` optimizer (:func:`~mnistlab.config.torch_objects_said`), a ``DataLoader``."""
-    torch_objects_said(model, overrides.get("optimizer"), "train()")
-    for name, given in (("dataset", dataset), ("validation_data", overrides.get("validation_data"))):
-        if is_a(given, "torch.utils.data", "DataLoader"):  # (validation_data: train() gives it here too)
-            instead = ("its dataset, train(loader.dataset, ...), a torch Dataset of (image, label), or arrays (x, y)"
-                       if name == "dataset" else "its images and labels as arrays, validation_data=(x_val, y_val)")
-            raise SpecError(f"train(): {name}: a DataLoader is not taken (mnistlab batches the images itself): give "
-                            f"{instead}", path=(name,), source="train()")
+def _no_data_loader(name: str, given: Any) -> None:
+    """SpecError, in PyTorch's words, for a ``DataLoader`` given to :func:`train` as ``name`` ("dataset" or
+    "validation_data"; helper-251: "must be a valid string"); a torch model or optimizer the config's
+    boundary says (:func:`~mnistlab.config.torch_objects_said`)."""
+    if is_a(given, "torch.utils.data", "DataLoader"):
+        instead = ("its dataset, train(loader.dataset, ...), a torch Dataset of (image, label), or arrays (x, y)"
+                   if name == "dataset" else "its images and labels as arrays, validation_data=(x_val, y_val)")
+        raise SpecError(f"train(): {name}: a DataLoader is not taken (mnistlab batches the images itself): give "
+                        f"{instead}", path=(name,), source="train()")
 
 
 # long: Keras's fit in one call; its docstring is the Python API's reference for every argument
@@ -1836,7 +1843,7 @@ def train(
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
     if validation_data is not None:
-        _torch_objects_said(None, None, {"validation_data": validation_data})
+        _no_data_loader("validation_data", validation_data)
     if not resume and checkpoint_dir is not None and (held := unfinished_checkpoint(Path(checkpoint_dir) / CHECKPOINT_FILE)):
         raise SpecError(f"checkpoint_dir={os.fspath(checkpoint_dir)!r} holds the checkpoint of {held}, which this run "
                         "would write over: resume=True continues it, or delete it to start afresh")
@@ -1850,12 +1857,11 @@ def train(
         if isinstance(recorder, Run):  # the checkpoint is where that run ended: nothing to train
             return recorder
         try:  # (its checkpoints name its run: helper-206)
-            named = with_run_names(cfg, experiment, variant)  # its checkpoint's names filled; recorded as written
-            result = run_config(named, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+            result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
                                 extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data,
-                                run_id=recorder.run_id if recorder is not None else "")
-            if cb_objects or named is not cfg:  # its callbacks as recorded: the objects as their tables
-                result.config = {**result.config, "callbacks": recorded_cfg.resolved()["callbacks"]}  # (callback_config)
+                                run_id=recorder.run_id if recorder is not None else "", names=(experiment, variant))
+            if cb_objects:  # its callback objects as their tables (callback_config), as recorded
+                result.config = {**result.config, "callbacks": recorded_cfg.resolved()["callbacks"]}
         except BaseException as exc:
             if recorder is not None:
                 recorder.abandon(exc)

@@ -1160,7 +1160,7 @@ class RunStore:
                     kept = _salvaged(folder)
                     said = (f"its row holds the run; a rebuild would index it {kept[0].status} without the file; "
                             "deleting the damaged file clears this (what it held is lost either way)" if kept
-                            else _rebuild_would(folder, None))
+                            else _rebuild_would(None))
                     problems.append((f"runs/{name}", f"{why} ({said})"))
                     continue
             if cut_short(row.status, row.message):  # (review: said "record and row disagree on status")
@@ -1195,7 +1195,7 @@ class RunStore:
                 _folder_record(folder)
             except StoreError as why:
                 if (kept := _salvaged(folder)) is not None:
-                    problems.append((f"runs/{folder.name}", f"{why} ({_rebuild_would(folder, kept)})"))
+                    problems.append((f"runs/{folder.name}", f"{why} ({_rebuild_would(kept)})"))
                     readable += 1
                 elif not _starting(folder):
                     problems.append((f"runs/{folder.name}", str(why)))
@@ -1297,20 +1297,13 @@ class RunStore:
     def checkpoints_rm_drops(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> int:
         """How many sweep checkpoints :meth:`rm` of the same arguments would delete, deleting nothing
         (`rm --dry-run`; helper-254: its preview left out the checkpoint the delete took)."""
-        def held(folder: Path) -> bool:
-            try:
-                return (folder / CHECKPOINT_FILE).is_file()
-            except OSError:
-                return False
-
         if experiment is not None and not run_ids:
             try:
-                return sum(held(cell) for cell in self._checkpoints(experiment, False).iterdir())
+                return sum(self._cell_holds(cell) for cell in self._checkpoints(experiment, False).iterdir())
             except OSError:
                 return 0
         recs = [self.get(r) for r in run_ids or []]
-        return sum(held(self.checkpoint_dir(r.experiment, str(r.variant), r.config_hash, own=False))
-                   for r in {r.run_id: r for r in recs}.values() if self._latest_of_cell(r))
+        return sum(self.holds_checkpoint(r) for r in {r.run_id: r for r in recs}.values())
 
     def _hide_folders(self, ids: list[str]) -> list[tuple[Path, Path]]:
         """Rename the run folders of ``ids`` to hidden names (``runs/.rm-<id>-<random>``) before
@@ -1351,7 +1344,7 @@ class RunStore:
         """Whether deleting ``rec`` (:meth:`rm`) deletes a checkpoint too: it is its sweep cell's newest
         run and the cell's checkpoint is there (a stopped run the next sweep would continue)."""
         folder = self.checkpoint_dir(rec.experiment, str(rec.variant), rec.config_hash, own=False)
-        return (folder / CHECKPOINT_FILE).is_file() and self._latest_of_cell(rec)
+        return self._cell_holds(folder) and self._latest_of_cell(rec)
 
     def _latest_of_cell(self, rec: RunRecord) -> bool:
         """Whether ``rec`` is the newest run of its cell (experiment, variant, config hash)."""
@@ -1381,12 +1374,17 @@ class RunStore:
         return dropped
 
     @staticmethod
-    def _drop_cell(folder: Path) -> bool:
-        """Delete one cell's checkpoint folder; whether it held a checkpoint file."""
+    def _cell_holds(folder: Path) -> bool:
+        """Whether the cell checkpoint folder ``folder`` holds a checkpoint file."""
         try:
-            had = (folder / CHECKPOINT_FILE).is_file()
+            return (folder / CHECKPOINT_FILE).is_file()
         except OSError:  # a folder that cannot be read (is_file raises for it before Python 3.12)
-            had = False
+            return False
+
+    @classmethod
+    def _drop_cell(cls, folder: Path) -> bool:
+        """Delete one cell's checkpoint folder; whether it held a checkpoint file."""
+        had = cls._cell_holds(folder)
         shutil.rmtree(folder, ignore_errors=True)
         return had and not os.path.lexists(folder)
 
@@ -2048,8 +2046,8 @@ def _with_files(rec: RunRecord, folder: Path) -> RunRecord:
     return rec
 
 
-def _rebuild_would(folder: Path, kept: tuple[RunRecord, str] | None) -> str:
-    """What a rebuild of the database does with a run ``folder`` whose files cannot all be read
+def _rebuild_would(kept: tuple[RunRecord, str] | None) -> str:
+    """What a rebuild of the database does with a run folder whose files cannot all be read
     (``kept``: :func:`_salvaged` of it)."""
     if kept is None:
         return "a rebuild of the database would leave this run out"
@@ -2068,7 +2066,7 @@ def _salvaged(folder: Path) -> tuple[RunRecord, str] | None:
         _checked_shapes(rec)
     except StoreError:
         return None
-    lacks = []
+    lacks: dict[str, StoreError] = {}  # file -> why it cannot be read
     for name, kind, field_name in (("history.json" if (folder / "history.json").exists() else PROGRESS_FILE, list,
                                     "history"), ("metrics.json", dict, "metrics")):
         try:
@@ -2076,15 +2074,15 @@ def _salvaged(folder: Path) -> tuple[RunRecord, str] | None:
             _checked_shapes(trial)
             rec = trial
         except StoreError as exc:
-            lacks.append(f"{name} ({exc})")
+            lacks[name] = exc
     if not lacks:
         return None  # (what failed was no file of these: nothing to salvage)
     if rec.status in RESULT_STATUSES and not rec.metrics:
         rec = replace(rec, status="failed", message=f"recorded as {rec.status}; its metrics.json could not be read")
     elif not rec.message:  # what `show` then says of it (helper-255: "history (0 epochs)", unsaid why)
-        rec = replace(rec, message=f"indexed without its {' and '.join(n.split(' ')[0] for n in lacks)}, which could not "
-                                   "be read")
-    return rec, f"indexed without its {' and '.join(lacks)}: its other files are whole"
+        rec = replace(rec, message=f"indexed without its {' and '.join(lacks)}, which could not be read")
+    said = " and ".join(f"{name} ({exc})" for name, exc in lacks.items())
+    return rec, f"indexed without its {said}: its other files are whole"
 
 
 _NUMBER_METRICS = ("accuracy", "loss", "seconds", "_size", "_epoch", "_step")  # by their ends (not trial_params)

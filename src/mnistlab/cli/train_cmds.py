@@ -155,7 +155,7 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
     from mnistlab.callbacks import StopBetweenEpochs
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.live import EpochProgress
-    from mnistlab.run import UNTESTED_BY_STOP, run_config, with_run_names
+    from mnistlab.run import UNTESTED_BY_STOP, run_config
     from mnistlab.trainer import STOPPED_BY
 
     _check_outputs(resume, checkpoint_dir, save_weights)
@@ -181,19 +181,16 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
     kept = [EpochProgress(recorder.store, recorder.run_id)] if recorder is not None else []
     try:  # SIGTERM (a scheduler, `kill`) or a closed output (`| head`) stops it as Ctrl-C does
         with terminate_as_interrupt() as stop, closed_output_stops(stop):
-            result = run_config(named := with_run_names(cfg, experiment, variant), data_dir=data_dir, progress=progress,
-                                checkpoint_dir=checkpoint_dir,
+            result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                                 resume=resume, checkpoint_every=checkpoint_every or 0.0,
                                 extra_callbacks=[between := StopBetweenEpochs(stop), *kept], interrupt=between.asked,
                                 on_data_ready=lambda data: _announce(cfg, checkpoint_dir if resume else None, data),
-                                run_id=recorder.run_id if recorder is not None else "")
+                                run_id=recorder.run_id if recorder is not None else "", names=(experiment, variant))
     except BaseException as exc:
         err = _not_trained(exc, int(stop.signum), recorder, began=between.began)
         if ended is not None and recorder is not None:  # (a stop: the run as recorded, interrupted)
             ended.update(_ended(None, recorder))
         raise err from None
-    if named is not cfg:  # its checkpoint's names were filled to train; the record keeps what was written (its key's)
-        result.config = {**result.config, "callbacks": cfg.resolved()["callbacks"]}
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
         result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
     try:  # a SIGTERM while the result is written ends it as a Ctrl-C then does (helper-255: killed, unsaid)
