@@ -698,11 +698,18 @@ def _told_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
     model = config.get("model")
     flat = dict(flatten_config({**config, "model": without_layer_names(model), "weights": None}))
-    flat = {k: v for k, v in flat.items() if not k.startswith(("weights.", "callbacks.")) and k != "model.name"}
+    flat = {k: v for k, v in flat.items() if not k.startswith("weights.") and k != "model.name"}
     flat["model"] = (model.get("name") or "(inline)") if isinstance(model, Mapping) else model
     flat["weights"] = weights_label(config.get("weights")) or None
-    flat["callbacks"] = callbacks_said(config.get("callbacks") or [])  # one value in Keras's words (helper-254: rows
-    return flat  # with callbacks read "callbacks": null beside null callbacks.N.* keys)
+    return _callbacks_as_one(flat, config)  # (helper-254: "callbacks": null beside null callbacks.N.* keys)
+
+
+def _callbacks_as_one(flat: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """A flattened ``config`` (:func:`flatten_config`) with its callbacks as one value in Keras's words
+    (:func:`callbacks_said`), not a key for each of their settings."""
+    flat = {k: v for k, v in flat.items() if not k.startswith("callbacks.")}
+    flat["callbacks"] = callbacks_said(config.get("callbacks") or [])
+    return flat
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:
@@ -1008,10 +1015,7 @@ def _flat_setting(config: Mapping[str, Any], others: Sequence[Mapping[str, Any]]
         flat["dataset"] = dataset_label(config.get("dataset") or "")
     if "weights.file" in flat:  # the run or file it started from, not a path (helper-200: a row named by a store's path)
         flat["weights.file"] = weights_label(config.get("weights"))
-    if any(c.get("callbacks") for c in (config, *others)):  # one key, in Keras's words (helper-251: each leaf was one,
-        flat = {k: v for k, v in flat.items() if not k.startswith("callbacks.")}  # "callbacks[0].class_name=none")
-        flat["callbacks"] = callbacks_said(config.get("callbacks") or [])
-    return flat
+    return _callbacks_as_one(flat, config)  # (helper-251: each leaf was one, "callbacks[0].class_name=none")
 
 
 def callbacks_said(callbacks: Sequence[Mapping[str, Any]]) -> str:
