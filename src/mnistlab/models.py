@@ -146,10 +146,10 @@ def _same_pads(shape: Shape, size: tuple[int, int], strides: tuple[int, int]) ->
     return (left, right, top, bottom)
 
 
-def _regularizers(spec: S.Dense | S.Conv2D) -> dict[str, S.Regularizer]:
-    """A layer's penalties by parameter name: ``weight`` (Keras's kernel) and ``bias``."""
-    return {name: reg for name, reg in (("weight", spec.kernel_regularizer), ("bias", spec.bias_regularizer))
-            if reg is not None}
+def _regularizers(**by_parameter: S.Regularizer | None) -> dict[str, S.Regularizer]:
+    """A layer's penalties by its module's parameter name (``weight``: Keras's kernel, ``bias``, a
+    separable convolution's ``depthwise_weight`` and ``pointwise_weight``), those it has."""
+    return {name: reg for name, reg in by_parameter.items() if reg is not None}
 
 
 def penalised(model: nn.Module) -> bool:
@@ -190,7 +190,7 @@ class Dense(nn.Linear):
         super().__init__(in_features, spec.units, bias=spec.use_bias)
         self.activation = ACTIVATION_MODULES[spec.activation]()
         self.kernel_initializer = spec.kernel_initializer
-        self.regularizers = _regularizers(spec)
+        self.regularizers = _regularizers(weight=spec.kernel_regularizer, bias=spec.bias_regularizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(super().forward(x))
@@ -215,7 +215,7 @@ class Conv2D(nn.Conv2d):
         super().__init__(in_shape[2], spec.filters, spec.kernel_size, spec.strides, padding=padding, bias=spec.use_bias)
         self.activation = ACTIVATION_MODULES[spec.activation]()
         self.kernel_initializer = spec.kernel_initializer
-        self.regularizers = _regularizers(spec)
+        self.regularizers = _regularizers(weight=spec.kernel_regularizer, bias=spec.bias_regularizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.conv_forward(x))
@@ -256,8 +256,7 @@ class DepthwiseConv2D(nn.Conv2d):
                          groups=channels, bias=spec.use_bias)
         self.activation = ACTIVATION_MODULES[spec.activation]()
         self.depthwise_initializer = spec.depthwise_initializer
-        self.regularizers = {name: reg for name, reg in (("weight", spec.depthwise_regularizer),
-                                                         ("bias", spec.bias_regularizer)) if reg is not None}
+        self.regularizers = _regularizers(weight=spec.depthwise_regularizer, bias=spec.bias_regularizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.extra_pad is not None:
@@ -283,9 +282,8 @@ class SeparableConv2D(nn.Module):
         self.bias = nn.Parameter(torch.zeros(spec.filters)) if spec.use_bias else None
         self.activation = ACTIVATION_MODULES[spec.activation]()
         self.depthwise_initializer, self.pointwise_initializer = spec.depthwise_initializer, spec.pointwise_initializer
-        self.regularizers = {name: reg for name, reg in (("depthwise_weight", spec.depthwise_regularizer),
-                                                         ("pointwise_weight", spec.pointwise_regularizer),
-                                                         ("bias", spec.bias_regularizer)) if reg is not None}
+        self.regularizers = _regularizers(depthwise_weight=spec.depthwise_regularizer,
+                                          pointwise_weight=spec.pointwise_regularizer, bias=spec.bias_regularizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.extra_pad is not None:

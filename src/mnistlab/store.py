@@ -1294,16 +1294,14 @@ class RunStore:
                           for r in recs if r.run_id in latest)
         return Removal(ids, dropped, list(dict.fromkeys(str(v) for _, v, _, _ in derived)))
 
-    def checkpoints_rm_drops(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> int:
-        """How many sweep checkpoints :meth:`rm` of the same arguments would delete, deleting nothing
-        (`rm --dry-run`; helper-254: its preview left out the checkpoint the delete took)."""
-        if experiment is not None and not run_ids:
-            try:
-                return sum(self._cell_holds(cell) for cell in self._checkpoints(experiment, False).iterdir())
-            except OSError:
-                return 0
-        recs = [self.get(r) for r in run_ids or []]
-        return sum(self.holds_checkpoint(r) for r in {r.run_id: r for r in recs}.values())
+    def checkpoints_held(self, experiment: str) -> int:
+        """How many sweep checkpoints :meth:`rm` of the whole ``experiment`` would delete, deleting nothing
+        (`rm -e --dry-run`; helper-254: its preview left out the checkpoints the delete took). A run's
+        own: :meth:`holds_checkpoint`."""
+        try:
+            return sum(self._cell_holds(cell) for cell in self._checkpoints(experiment, False).iterdir())
+        except OSError:
+            return 0
 
     def _hide_folders(self, ids: list[str]) -> list[tuple[Path, Path]]:
         """Rename the run folders of ``ids`` to hidden names (``runs/.rm-<id>-<random>``) before

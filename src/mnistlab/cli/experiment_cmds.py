@@ -1311,7 +1311,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
                 runs = st.runs(experiment=name)
                 refuse_deleting_trained(st, name, runs)
                 studies += [name] if may_hold_a_study(runs) and has_study(st.root, name) else []
-            held = sum(st.checkpoints_rm_drops(experiment=name) for name in names)
+            held = sum(st.checkpoints_held(name) for name in names)
             click.echo(f"would delete all {' and '.join(said)} with their files"
                        + (f" and the Optuna stud{'ies' if len(studies) > 1 else 'y'} {', '.join(studies)}" if studies else "")
                        + _checkpoints_gone(held, would=True) + " (--dry-run: nothing deleted)")
@@ -1347,7 +1347,7 @@ def _rm_ids(st: RunStore, run_ids: tuple[str, ...], yes: bool, dry_run: bool = F
               + ", ".join(f"{r.run_id} {r.experiment}/{r.variant} seed {r.seed}" for r in named[:3])
               + (", ..." if len(named) > 3 else "") + ") with their files")
     if dry_run:
-        held = st.checkpoints_rm_drops([r.run_id for r in named])
+        held = sum(st.holds_checkpoint(r) for r in named)
         click.echo(f"would delete {listed}{_checkpoints_gone(held, would=True)} (--dry-run: nothing deleted)")
         return
     _confirm(yes, f"delete {listed}?")
