@@ -1963,13 +1963,13 @@ def _joins_a_files(store: RunStore, experiment: str, variant: str, key: str, *, 
     variants (helper-254: the file's run hid it, and `rm -e FILE` counted it the file's)."""
     from mnistlab.files import display_name
 
-    runs = store.runs(experiment=experiment)
-    files = {str(f) for r in runs if (f := (r.env or {}).get("experiment_file"))}
-    if variant in {r.variant for r in runs if (r.env or {}).get("experiment_file")}:
+    runs = store.variants_of(experiment)  # (the rows alone: no history or config parsed for a single run's start)
+    files = {file for _, _, file in runs if file}
+    if variant in {v for v, _, file in runs if file}:
         raise SpecError(f'the row "{variant}" is a variant of {display_name(sorted(files)[0])}\'s sweep under experiment '
                         f'"{experiment}": name this run\'s row otherwise (--variant NAME, variant=) or record it under '
                         "another experiment")
-    if not named and not files and any(r.variant == variant and r.config_hash != key for r in runs):
+    if not named and not files and any(v == variant and hash_ != key for v, hash_, _ in runs):
         warnings.warn(f'experiment "{experiment}" has runs of "{variant}" with other settings: this run takes that row '
                       f"in `compare {experiment}` (theirs are then of other settings); --variant NAME (variant=) names "
                       "a row of its own", ReportWarning, stacklevel=user_level())

@@ -1422,6 +1422,22 @@ class RunStore:
         """What :meth:`get` adds when ``given`` is an experiment's name, not a run id (`show seed000`)."""
         return f": it names an experiment, whose runs `mnistlab runs -e {given}` lists" if given in self.experiments() else ""
 
+    def variants_of(self, experiment: str) -> list[tuple[str, str, str | None]]:
+        """Each run of ``experiment`` as (variant, config hash, the experiment file that recorded it or None),
+        read from the rows alone: what a single run checks before it joins the experiment
+        (:func:`mnistlab.run.Recorder.for_config`), without parsing every run's history and config."""
+        with self._errors("read"):
+            rows = self._conn.execute("SELECT variant, config_hash, env FROM runs WHERE experiment = ?",
+                                      (experiment,)).fetchall()
+        out = []
+        for variant, key, env in rows:
+            try:
+                file = json.loads(env).get("experiment_file") if env else None
+            except (ValueError, AttributeError):
+                file = None
+            out.append((str(variant), str(key), str(file) if file else None))
+        return out
+
     def runs(self, experiment: str | None = None, status: str | Sequence[str] | None = None) -> list[RunRecord]:
         """Runs in the order they started, optionally only one experiment's and/or those of one
         status or of any of several (StoreError for an unknown one, with a did-you-mean)."""
