@@ -61,8 +61,10 @@ def models() -> dict[str, tuple[object, str | None]]:
             layers.Flatten(), layers.Dense(16), layers.LeakyReLU(negative_slope=0.2), layers.Dense(10), layers.Softmax()]),
             None),
         "relu6-layer": (keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(8), layers.ReLU(6.0),
-                                          layers.Dense(10)]),
-                        "max_value = 6.0: mnistlab's relu activation has max_value = null, and no other"),
+                                          layers.Dense(10)]), None),  # MobileNet's relu6
+        "relu-capped-at-5": (keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(8), layers.ReLU(5.0),
+                                               layers.Dense(10)]),
+                             "max_value = 5.0: mnistlab's relu activation has max_value = null, and no other"),
         "dilated": (keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(8, 3, dilation_rate=2), layers.Flatten(),
                                       layers.Dense(10)]), "dilation_rate = [2, 2] is a setting mnistlab does not build"),
         "leaky-relu-layer": (keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(32),

@@ -423,3 +423,19 @@ def test_an_export_that_cannot_be_written_names_the_file_asked_for(tmp_path: Pat
     assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith(f"error: {out}: cannot write weights: "), \
         done.stderr[-2000:]
     assert not list(tmp_path.glob(".m.safetensors*")) and not out.exists()
+
+
+def test_every_activation_exports_to_onnx_and_computes_there_what_torch_does(tmp_path: Path) -> None:
+    # MobileNet's relu6 and hard_silu, mish, exponential (a module of mnistlab's own): each translated
+    # by the ONNX exporter and run by onnxruntime to the model's outputs.
+    from mnistlab.export import _write_onnx
+    from mnistlab.models import build_model
+    from mnistlab.specs import ACTIVATIONS, Activation, Dense, Flatten, ModelSpec
+    hidden = [n for n in ACTIVATIONS if n not in ("softmax", "linear")]
+    layers = [Flatten(), Dense(12)] + [Activation(n) for n in hidden] + [Dense(10, activation="softmax")]
+    module = build_model(ModelSpec(layers=tuple(layers), input_shape=(6, 6, 1)), seed=0).eval()
+    _write_onnx(module, tmp_path / "a.onnx", {}, (6, 6))
+    x = torch.rand(5, 1, 6, 6, generator=torch.Generator().manual_seed(1)) * 4 - 2
+    got = onnxruntime.InferenceSession(str(tmp_path / "a.onnx")).run(None, {"images": x.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, module(x).numpy(), atol=1e-5, rtol=1e-5)

@@ -153,6 +153,13 @@ REFERENCE = {  # each activation written out independently of the registry
     "tanh": lambda x: (torch.exp(2 * x) - 1) / (torch.exp(2 * x) + 1),
     "softmax": lambda x: torch.exp(x) / torch.exp(x).sum(1, keepdim=True),
     "swish": lambda x: x / (1 + torch.exp(-x)),
+    "relu6": lambda x: x.clamp(0, 6),
+    "hard_sigmoid": lambda x: (x / 6 + 0.5).clamp(0, 1),
+    "hard_silu": lambda x: x * (x / 6 + 0.5).clamp(0, 1),
+    "softplus": lambda x: torch.log(1 + torch.exp(x)),
+    "softsign": lambda x: x / (1 + x.abs()),
+    "mish": lambda x: x * torch.tanh(torch.log(1 + torch.exp(x))),
+    "exponential": lambda x: torch.exp(x),
 }
 
 
@@ -162,6 +169,29 @@ def test_activations(name):
     model = _quiet_build(spec, seed=0)
     x = torch.linspace(-3, 3, 12).reshape(2, 6)
     torch.testing.assert_close(model[1](x), REFERENCE[name](x), atol=1e-5, rtol=1e-5)
+
+
+KERAS_ACTIVATIONS = json.loads((Path(__file__).parent / "data" / "keras_activations.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_ACTIVATIONS["outputs"]))
+def test_each_activation_computes_what_keras_3_recorded(name):
+    # bench/keras_activations.py: keras.activations.get(name) on a grid from -30 to 30 and the hard
+    # functions' corners; Keras's other spellings (silu, hard_swish) build the same function.
+    x = torch.tensor(KERAS_ACTIVATIONS["x"])
+    spec = ModelSpec(layers=(Flatten(), Activation(name), Dense(10)), input_shape=(3, 11, 1))
+    got = _quiet_build(spec, seed=0)[1](x)
+    torch.testing.assert_close(got, torch.tensor(KERAS_ACTIVATIONS["outputs"][name]), atol=1e-6, rtol=2e-6)
+
+
+def test_a_keras_relu_layer_capped_at_6_is_relu6_as_keras_counts_and_computes_it():
+    recorded = KERAS_ACTIVATIONS["relu6_model"]
+    spec = parse_model_spec(recorded["json"])
+    assert [layer.activation for layer in spec.layers if isinstance(layer, Activation)] == ["relu6"]
+    model = _quiet_build(spec, seed=0)
+    assert sum(count_parameters(model)) == recorded["params"]
+    relu6 = next(m for m in model.modules() if isinstance(m, torch.nn.ReLU6))
+    assert relu6(torch.tensor([-1.0, 3.0, 7.0])).tolist() == [0.0, 3.0, 6.0]
 
 
 CONFIGS = [  # (layers, input_shape): every padding/stride path incl. asymmetric TF "same" padding

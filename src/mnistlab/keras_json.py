@@ -340,9 +340,13 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
 
 def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[str, Any]:
     """Keras's ReLU/Softmax/LeakyReLU/ELU layer (``cls``, one of :data:`ACTIVATION_LAYERS`), at the
-    settings mnistlab's activation of that name has, as an Activation layer table; SpecError for
-    another setting. Read from Keras's JSON and from a spec (``{ type = "ReLU" }``) alike."""
+    settings mnistlab's activation of that name has (a ReLU's ``max_value = 6``: relu6), as an
+    Activation layer table; SpecError for another setting. Read from Keras's JSON and from a spec
+    (``{ type = "ReLU" }``) alike."""
     name, wanted = ACTIVATION_LAYERS[cls]
+    six = settings.get("max_value")
+    if cls == "ReLU" and isinstance(six, (int, float)) and not isinstance(six, bool) and six == 6:
+        name, wanted = "relu6", {**wanted, "max_value": six}  # Keras's ReLU(6.0): MobileNet's relu6
     alpha = cls == "LeakyReLU" and "alpha" in settings and "negative_slope" not in settings  # tf.keras 2's name
     slope: Any = KERAS_LEAKY_SLOPE
     for key, value in settings.items():

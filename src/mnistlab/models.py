@@ -60,7 +60,22 @@ ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh,
     "softmax": lambda: nn.Softmax(dim=1),   # dim 1 = features, or channels of an NCHW map: Keras's last axis
     "swish": nn.SiLU,
+    "relu6": nn.ReLU6,        # min(max(x, 0), 6)
+    "hard_sigmoid": nn.Hardsigmoid,   # relu6(x + 3) / 6: Keras 3's (Keras 2's was clip(0.2 x + 0.5, 0, 1))
+    "hard_silu": nn.Hardswish,        # x * hard_sigmoid(x) (MobileNetV3's hard swish)
+    "softplus": nn.Softplus,  # log(1 + exp(x)); torch returns x itself above 20, where they agree in float32
+    "softsign": nn.Softsign,  # x / (1 + |x|)
+    "mish": nn.Mish,          # x * tanh(softplus(x))
+    "exponential": lambda: _Exponential(),
 }
+
+
+class _Exponential(nn.Module):
+    """Keras's ``exponential`` activation: exp(x), element-wise (torch has no module of it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x)
+
 
 _TRUNC = 0.87962566103423978  # std of a unit normal truncated at +-2: Keras divides by it
 

@@ -67,9 +67,12 @@ __all__ = [
 # Names users may write; the objects they map to live in mnistlab.models (one registry each).
 ACTIVATIONS: tuple[str, ...] = (
     "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax", "swish",
+    # Keras 3's others a small classifier uses: MobileNet's relu6 and hard_silu, and the smooth ones.
+    "relu6", "hard_sigmoid", "hard_silu", "softplus", "softsign", "mish", "exponential",
 )
 # Spellings Keras also accepts (seed 003 writes activation='ReLU'); stored under the canonical name.
-ACTIVATION_ALIASES: dict[str, str] = {"leakyrelu": "leaky_relu", "silu": "swish", "none": "linear"}
+ACTIVATION_ALIASES: dict[str, str] = {"leakyrelu": "leaky_relu", "silu": "swish", "none": "linear",
+                                      "hard_swish": "hard_silu"}  # Keras 3 takes both names of each pair
 INITIALIZERS: tuple[str, ...] = (
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
     "random_normal", "random_uniform", "zeros", "ones", "orthogonal",
@@ -747,7 +750,8 @@ class Activation(LayerSpec):
                 raise SpecError(f"negative_slope must be a number from 0 (Keras's LeakyReLU refuses a negative one), "
                                 f"got {show(slope)}", path=("negative_slope",))
             _set(self, "negative_slope", None if float(slope) == 0.2 else float(slope))  # (0.2: the activation's own)
-        if self.keras_class is not None and ACTIVATION_LAYERS.get(self.keras_class, ("",))[0] != self.activation:
+        written = ACTIVATION_LAYERS.get(self.keras_class or "", ("",))[0]
+        if self.keras_class is not None and self.activation not in (written, "relu6" if written == "relu" else written):
             raise SpecError(f"keras_class = {show(self.keras_class)}: the Keras layer this {self.activation} activation "
                             f"was written as must be one of {', '.join(ACTIVATION_LAYERS)}, with its activation",
                             path=("keras_class",))
