@@ -119,7 +119,8 @@ def test_gaussian_layers_draw_keras_noise_in_training_only(layer, mean, std):
      "depthwise_initializer \"truncated_normal\" is one of Keras's that mnistlab does not build"),
     ({"type": "SeparableConv2D", "filters": 4, "kernel_size": 3, "pointwise_regularizer": "l3"},
      'pointwise_regularizer: unknown regularizer "l3"'),
-    ({"type": "SpatialDropout2D", "rate": 1.0}, "rate must be in [0, 1)"),
+    ({"type": "SpatialDropout2D", "rate": 1.5}, "rate must be in [0, 1]"),
+    ({"type": "GaussianDropout", "rate": 1.0}, "rate must be in [0, 1)"),  # Keras takes it, then divides by zero
     ({"type": "GaussianNoise", "stddev": 1.5}, "stddev must be in [0, 1]"),
     ({"type": "GaussianNoise"}, "stddev"),
     ({"type": "GaussianDropout", "rate": -0.1}, "rate must be in [0, 1)"),
@@ -235,3 +236,37 @@ def test_a_variant_changing_a_layers_type_is_told_to_replace_it_whole(tmp_path):
                                      '"model.layers[0].depth_multiplier" = 2\n')
     with pytest.raises(SpecError, match=r'replace the layer whole, "model.layers\[0\]" = \{ type = \.\.\., \.\.\. \}'):
         load_experiment(tmp_path / "e.toml")
+
+
+def test_a_dropout_of_rate_1_builds_as_keras_builds_it_zeroing_everything_in_training_with_a_warning():
+    # Keras 3's Dropout and SpatialDropout2D take rate = 1 and output zeros in training (note 58: refused here).
+    import torch
+
+    from mnistlab.errors import SpecWarning
+    from mnistlab.models import build_model
+    from mnistlab.specs import Conv2D, Dense, Dropout, Flatten, ModelSpec, SpatialDropout2D, spec_warnings
+
+    spec = ModelSpec(layers=(Conv2D(4, 3), SpatialDropout2D(1), Flatten(), Dropout(1.0), Dense(10)), input_shape=(8, 8, 1))
+    said = spec_warnings(spec)
+    assert [line.split(":")[0] for line in said] == ["layers[1] (SpatialDropout2D)", "layers[3] (Dropout)"]
+    assert all("rate = 1 zeroes every activation" in line for line in said)
+    with pytest.warns(SpecWarning, match="rate = 1"):
+        model = build_model(spec, seed=0)
+    x = torch.rand(2, 1, 8, 8)
+    assert torch.count_nonzero(model[1](model[0](x))) == 0  # training: every channel dropped, no NaN
+    model.eval()
+    assert torch.count_nonzero(model[1](model[0](x))) > 0  # inference: the identity
+
+
+@pytest.mark.parametrize("kind, setting", [("Dropout", {"rate": 0.2}), ("SpatialDropout2D", {"rate": 0.2}),
+                                           ("GaussianNoise", {"stddev": 0.1}), ("GaussianDropout", {"rate": 0.2})])
+def test_a_noise_layers_keras_seed_is_taken_as_a_keras_json_takes_it_and_a_wrong_one_is_one_line(kind, setting):
+    # Keras writes Dropout(0.2, seed=3); a spec refused it (note 58) where a Keras JSON's was taken.
+    from mnistlab.errors import SpecError
+
+    assert layer_from_dict({"type": kind, **setting, "seed": 3}) == layer_from_dict({"type": kind, **setting})
+    assert layer_from_dict({"type": kind, **setting, "seed": None}) == layer_from_dict({"type": kind, **setting})
+    for wrong in ("3", -1, 2.5, True):
+        with pytest.raises(SpecError, match=r"seed = .*whole number") as info:
+            layer_from_dict({"type": kind, **setting, "seed": wrong}, where="layers[1]")
+        assert "\n" not in str(info.value) and str(info.value).startswith(f"layers[1] ({kind})")

@@ -164,7 +164,7 @@ BAD_SPECS = [
     (_layers(FLAT, {"type": "Dense", "units": 0}), ["layers[1] (Dense)", "units", "at least 1"]),
     (_layers({"type": "Conv2D", "filters": -3, "kernel_size": 3}), ["layers[0] (Conv2D)", "filters"]),
     (_layers({"type": "Conv2D", "filters": 3, "kernel_size": [0, 3]}), ["layers[0] (Conv2D)", "kernel_size"]),
-    (_layers(FLAT, {"type": "Dropout", "rate": 1.0}, OUT), ["layers[1] (Dropout)", "rate", "[0, 1)"]),
+    (_layers(FLAT, {"type": "Dropout", "rate": 1.01}, OUT), ["layers[1] (Dropout)", "rate", "[0, 1]"]),
     (_layers(FLAT, {"type": "Dropout", "rate": -0.1}, OUT), ["layers[1] (Dropout)", "rate"]),
     (_layers(FLAT, {"type": "Dropout", "rate": float("nan")}, OUT), ["layers[1] (Dropout)", "rate"]),
     (_layers(FLAT, {"type": "Dense2", "units": 10}), ["layers[1]", 'did you mean "Dense"']),

@@ -648,20 +648,21 @@ class ZeroPadding2D(LayerSpec):
 
 @dataclass(frozen=True)
 class Dropout(LayerSpec):
-    """Zeroes a fraction `rate` (in [0, 1)) of activations during training only."""
+    """Zeroes a fraction `rate` (in [0, 1], as Keras 3 takes it: 1 zeroes everything, and a spec
+    warning says so) of activations during training only, the rest scaled by 1 / (1 - rate)."""
 
     rate: float
     type: ClassVar[str] = "Dropout"
     keras_name: ClassVar[str] = "dropout"
 
     def __post_init__(self) -> None:
-        _set(self, "rate", _float("rate", self.rate, 0.0, 1.0))
+        _set(self, "rate", _float("rate", self.rate, 0.0, 1.0, hi_open=False))
 
 
 @dataclass(frozen=True)
 class SpatialDropout2D(LayerSpec):
     """Dropout of whole feature maps: in training, each image's channel is zeroed with probability
-    ``rate`` (in [0, 1)) and the rest scaled by 1 / (1 - rate), Keras 3's ``SpatialDropout2D`` (noise shape
+    ``rate`` (in [0, 1], as Dropout's) and the rest scaled by 1 / (1 - rate), Keras 3's ``SpatialDropout2D`` (noise shape
     (batch, 1, 1, channels); Tompson et al. 2014) and torch's ``nn.Dropout2d``. Needs a feature map."""
 
     rate: float
@@ -670,7 +671,7 @@ class SpatialDropout2D(LayerSpec):
     wants_map: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        _set(self, "rate", _float("rate", self.rate, 0.0, 1.0))
+        _set(self, "rate", _float("rate", self.rate, 0.0, 1.0, hi_open=False))
 
 
 @dataclass(frozen=True)
@@ -1203,8 +1204,9 @@ def _default_written(name: str, biased: bool, key: str, value: Any, where: str, 
 def _layout_written(name: str, key: str, value: Any, where: str, path: tuple[str | int, ...]) -> bool:
     """Whether ``key`` of a layer of type ``name`` is Keras's word for the only layout mnistlab builds,
     channels last: ``data_format = "channels_last"`` (helper-125) or BatchNormalization's ``axis`` of -1
-    or 3, as keras.applications write it (helper-222). SpecError (one line, at the key) for another
-    layout; False for any other key."""
+    or 3, as keras.applications write it (helper-222); a noise layer's ``seed``, which a Keras JSON holds
+    too (the run's seed draws its noise). SpecError (one line, at the key) for another layout or a seed
+    that is no whole number; False for any other key."""
     if key == "data_format" and name in _DATA_FORMAT_TAKERS:
         if not isinstance(value, str) or value.lower() != "channels_last":  # Keras lowercases it too
             raise SpecError(f"{where}: data_format = {show(value)}: mnistlab's layers take images channels last "
@@ -1216,6 +1218,11 @@ def _layout_written(name: str, key: str, value: Any, where: str, path: tuple[str
                             "(channels last): axis = -1, or 3 for images (H, W, C); after a Dense layer -1",
                             path=(*path, "axis"))
         return True
+    if key == "seed" and name in ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout"):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0):
+            raise SpecError(f"{where}: seed = {show(value)}: Keras's noise seed is a whole number from 0 (or null)",
+                            path=(*path, "seed"))
+        return True  # as in a Keras JSON: a run's seed draws the layer's noise (Keras's own stream is not drawn)
     return False
 
 
@@ -1768,6 +1775,10 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
     elif act not in ("softmax", "linear"):
         out.append(f"{where}: output activation '{act}' is fed to a cross-entropy loss that expects logits; "
                    f"use activation 'softmax' (mnistlab trains it on logits) or 'linear'")
+    for i, layer in enumerate(spec.layers):
+        if isinstance(layer, (Dropout, SpatialDropout2D)) and layer.rate == 1:  # Keras builds it; nothing learns
+            out.append(f"layers[{i}] ({layer.type}): rate = 1 zeroes every activation in training, so no layer "
+                       "before it learns (Keras builds it too); a rate such as 0.1 to 0.5 is what dropout means")
     if isinstance(spec.layers[-1], Dropout):
         out.append(f"layers[{len(spec.layers) - 1}] (Dropout): dropout after the output layer drops logits; "
                    "move it before the last Dense")
