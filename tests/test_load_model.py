@@ -69,3 +69,25 @@ def test_predict_of_a_file_that_holds_no_model_exits_2(tmp_path, capsys):
     (tmp_path / "d.png").write_bytes(b"")
     assert cli_main(["predict", str(tmp_path / "m.onnx"), str(tmp_path / "d.png")]) == 2
     assert "an .onnx file runs in onnxruntime" in capsys.readouterr().err
+
+
+def test_a_run_knows_its_experiment_and_variant_from_training_the_store_and_its_saved_file(data_dir, tmp_path):
+    # note 58: a Run had no .variant, and a loaded file's run id was lost (its card said "not recorded")
+    from mnistlab.card import model_card
+    from mnistlab.run import Run
+
+    store = tmp_path / "store"
+    run = mnistlab.train("mnist", "seed000-dense", epochs=1, subset=600, data_dir=data_dir, progress="none",
+                         store=store, experiment="lab1", variant="small-dense")
+    assert (run.experiment, run.variant) == ("lab1", "small-dense") and run.run_id
+    again = Run.from_store(store, run.run_id)
+    assert (again.experiment, again.variant, again.run_id) == ("lab1", "small-dense", run.run_id)
+    run.save(tmp_path / "m.safetensors", verify=False)
+    loaded = mnistlab.load_model(tmp_path / "m.safetensors")
+    assert (loaded.experiment, loaded.variant, loaded.run_id) == ("lab1", "small-dense", run.run_id)
+    card = model_card(loaded, data_dir=data_dir)
+    assert f"`{run.run_id}` (experiment lab1, variant small-dense" in card and "not recorded" not in card
+    unrecorded = mnistlab.train("mnist", "seed000-dense", epochs=1, subset=300, data_dir=data_dir, progress="none")
+    assert (unrecorded.experiment, unrecorded.variant, unrecorded.run_id) == (None, None, None)
+    unrecorded.save(tmp_path / "u.safetensors", verify=False)
+    assert mnistlab.load_model(tmp_path / "u.safetensors").run_id is None

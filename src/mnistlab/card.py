@@ -58,7 +58,9 @@ def _members(model: Run | Committee) -> list[Run]:
 
 def _who(run: Run) -> str:
     rec = run.record
-    where = f" (experiment {md(rec.experiment)}, variant {md(rec.variant)}, seed {rec.seed})" if rec is not None else ""
+    seed = rec.seed if rec is not None else (run.config.get("train") or {}).get("seed")
+    where = (f" (experiment {md(run.experiment)}, variant {md(run.variant)}" + (f", seed {seed})" if seed is not None else ")")
+             if run.experiment and run.variant else "")
     return f"`{run.run_id}`{where}" if run.run_id else f"not recorded{where}"
 
 

@@ -167,6 +167,11 @@ def metadata(model: Run | Committee) -> dict[str, str]:
         "mnistlab.input": f"images: float32 (N, 1, {h}, {w}), pixels / 255 in [0, 1], {polarity}, in dataset form",
         "mnistlab.output": "logits: float32 (N, classes); softmax gives the class probabilities",
         "mnistlab.runs": json.dumps([m.run_id for m in members]),
+        # the row it is in `compare` (load_model's run.experiment and .variant; a committee: its own row)
+        "mnistlab.experiment": str(model.record.experiment if isinstance(model, Committee) and model.record
+                                   else members[0].experiment or ""),
+        "mnistlab.variant": str(model.record.variant if isinstance(model, Committee) and model.record
+                                else members[0].variant or ""),
         "mnistlab.spec": json.dumps(specs[0] if all(x == specs[0] for x in specs) else specs),
         "mnistlab.committee": str(len(members)) if isinstance(model, Committee) else "0",
         "mnistlab.layer_names": json.dumps(_layer_names(specs[0])),
@@ -436,7 +441,18 @@ def _loaded_model(p: Path) -> Run:
         pass  # (a file written before the border was: predict judges polarity without it)
     result = RunResult(config, "finished", [], {}, env, np.empty((0, len(names)), np.float32), model.eval(),
                        f"loaded from {display_name(p)}")
-    return Run(result)
+    run = Run(result, _written_run_id(meta))  # the run it was trained as (note 58: its card said "not recorded")
+    run.experiment, run.variant = meta.get("mnistlab.experiment") or None, meta.get("mnistlab.variant") or None
+    return run
+
+
+def _written_run_id(meta: dict[str, str]) -> str | None:
+    """The id of the one run a model file's metadata names (``mnistlab.runs``), or None."""
+    try:
+        runs = json.loads(meta.get("mnistlab.runs", "[]"))
+    except ValueError:
+        return None
+    return runs[0] if isinstance(runs, list) and len(runs) == 1 and isinstance(runs[0], str) and runs[0] else None
 
 
 def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], np.ndarray]:

@@ -1132,7 +1132,7 @@ class Recorder:
 
     def __init__(self, store: RunStore, *, experiment: str, variant: str, config: dict[str, Any], seed: int,
                  member: int = 0, repeat: int = 0) -> None:
-        self.store = store
+        self.store, self.experiment, self.variant = store, experiment, variant
         self.run_id = store.start_run(experiment=experiment, variant=variant, seed=seed, member=member,
                                       config=config, config_hash=run_key(config), repeat=repeat)
 
@@ -1152,6 +1152,7 @@ class Recorder:
             return None, run_id
         recorder = cls.__new__(cls)
         recorder.store, recorder.run_id, recorder.source = store, run_id, source
+        recorder.experiment, recorder.variant = experiment, variant
         return recorder, run_id
 
     @classmethod
@@ -1539,6 +1540,10 @@ class Run(_Trained):
         self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
         self.notes: Any = None  # its tags and note in the store (mnistlab.notes.Notes), when loaded from one
         self.verbose = 0  # Keras's verbose of the progress train() showed (history.params): 0 none, 1 bar, 2 lines
+        # the experiment and variant (its row in `compare`; MLflow's experiment and run name) it was recorded under,
+        # where known: from the store, train(store=...), or a file's metadata (note 58: a Run had no .variant)
+        self.experiment: str | None = None
+        self.variant: str | None = None
 
     @property
     def status(self) -> str:
@@ -1657,7 +1662,7 @@ class Run(_Trained):
         probs = store.load_predictions(rec.run_id)
         run = cls(RunResult(rec.config, rec.status, rec.history, rec.metrics, rec.env, probs,
                             store.load_model(rec.run_id), rec.message), rec.run_id)
-        run.record = rec
+        run.record, run.experiment, run.variant = rec, rec.experiment, rec.variant
         run.notes = store.notes(rec.run_id)  # its tags and note (`mnistlab note`), for its card (helper-252)
         return run
 
@@ -1952,7 +1957,9 @@ def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_
     if problem:  # the run itself is fine and returned; only its record is missing
         warnings.warn(problem, stacklevel=user_level())
         return Run(result)
-    return Run(result, recorder.run_id)
+    run = Run(result, recorder.run_id)
+    run.experiment, run.variant = recorder.experiment, recorder.variant
+    return run
 
 
 def _joins_a_files(store: RunStore, experiment: str, variant: str, key: str, *, named: bool) -> None:
