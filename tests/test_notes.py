@@ -198,3 +198,16 @@ def test_a_hand_written_tag_with_a_comma_reads_as_one(two: tuple[RunStore, str, 
     assert code == 0 and f"tags {said}" in out
     code, out, _ = _cli(capsys, "runs", "--format", "json", "--store", str(store.root))
     assert [r["tags"] for r in json.loads(out) if r["run_id"] == a] == [["best", "lr 0.01, tanh", 'say "hi"']]
+
+
+def test_the_report_says_each_runs_tags_and_note_escaped(two: tuple[RunStore, str, str], tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # note 58: tags and notes were in `show` and the card, not in the HTML report
+    store, a, b = two
+    where = ["--store", str(store.root)]
+    assert _cli(capsys, "note", a, "-m", "lr too high\n<script>x</script>", "--tag", "bad", *where)[0] == 0
+    code, _, err = _cli(capsys, "report", "train", "-o", str(tmp_path / "r.html"), "-j", "1", *where)
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"run {a} (seed 0): tags bad; note: lr too high / &lt;script&gt;x&lt;/script&gt;" in page
+    assert f"run {b} (seed 1): tags" not in page and "<script>x" not in page

@@ -68,8 +68,7 @@ def _notes_lines(members: list[Run]) -> list[str]:
     """A line for each run of ``members`` with tags or a note (`mnistlab note`; helper-252: in no card), and a
     blank line after them; none without any."""
     noted = [(m.run_id, n) for m in members if (n := getattr(m, "notes", None))]
-    lines = [f"Noted on `{rid}`: " + "; ".join(([f"tags {md(', '.join(n.tags))}"] if n.tags else [])
-                                              + ([f"note: {md(n.note)}"] if n.note else [])) + "." for rid, n in noted]
+    lines = [f"Noted on `{rid}`: {md(n.said())}." for rid, n in noted]
     return [*lines, ""] if lines else []
 
 

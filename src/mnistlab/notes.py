@@ -51,6 +51,11 @@ class Notes:
     def __bool__(self) -> bool:
         return bool(self.note or self.tags)
 
+    def said(self) -> str:
+        """One line for a card or a report: ``tags a, b; note: text`` (a note's lines joined by " / ")."""
+        note = " / ".join(line for line in self.note.splitlines() if line.strip())
+        return "; ".join(([f"tags {tags_said(self.tags)}"] if self.tags else []) + ([f"note: {note}"] if note else []))
+
 
 def _printable(text: str, allowed: str = "") -> bool:
     return not any(unicodedata.category(c).startswith("C") and c not in allowed for c in text)

@@ -33,6 +33,7 @@ from mnistlab.comparison import (best_legend, compare_experiment, compare_runs, 
 from mnistlab.data.userdata import dataset_label, recorded_digests
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, SpecError, toml_repr, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
+from mnistlab.notes import read_notes
 from mnistlab.files import utf8_text, write_output
 from mnistlab.search import is_search
 from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, default_root
@@ -330,6 +331,7 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     else of its best run by test accuracy, as `mnistlab plot` and `card` draw by default (a note
     says so, with the runs' mean). ``quick``: ``target`` is a file whose ``--quick`` runs are shown."""
     section = VariantSection(name=name, config=_seeds_aside(records[0].config), facts=_facts(records))
+    section.notes += [f"run {r.run_id} (seed {r.seed}): {n.said()}" for r in records if (n := read_notes(store, r.run_id))]
     section.figures.append(("training history", _history_figure(records)))
     section.tables.append(history_table(records))
     committee = None
