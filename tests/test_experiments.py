@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 import unicodedata
 from pathlib import Path
@@ -442,6 +443,31 @@ def test_model_spec_files_are_relative_to_the_experiment_file(tmp_path: Path, mo
     exp.write_text('[base]\ndataset = "mnist"\nmodel = "missing.toml"\n')
     with pytest.raises(SpecError, match="missing.toml"):
         load_experiment(exp)
+
+
+def test_a_model_file_found_only_from_the_current_folder_is_warned_of_and_else_said_where_it_was_looked_for(
+        tmp_path: Path, monkeypatch) -> None:
+    # helper-259: `model = "k/good.json"` in k/exp.toml was read from the current folder unsaid, so the
+    # file passed from one folder and failed from another, naming no path it looked at
+    from mnistlab.errors import SpecWarning
+
+    folder = tmp_path / "k"
+    folder.mkdir()
+    (folder / "good.json").write_text('{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10}]}')
+    exp = folder / "exp.toml"
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = "k/good.json"\n')
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(SpecWarning, match=r"model = 'k/good.json' is read from the current folder.*write 'good.json'"):
+        assert [c.config["model"]["layers"][1]["units"] for c in load_experiment(exp).cells()] == [10]
+    monkeypatch.chdir(folder)
+    with pytest.raises(SpecError, match=r"k/k/good.json: no such file"):
+        load_experiment(exp)
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = "good.json"\n')  # as the warning says: from anywhere
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)
+        for here in (folder, tmp_path):
+            monkeypatch.chdir(here)
+            assert load_experiment(exp).cells()
 
 
 def test_variants_may_supply_the_validation_a_base_callback_needs(tmp_path: Path) -> None:

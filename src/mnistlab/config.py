@@ -50,6 +50,7 @@ from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, plain_data, read_text_file, toml_value, with_line
 from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, closest, did_you_mean, key_hint, show, toml_repr,
                              number_hint, type_name, unknown_key, user_level)
+from mnistlab.files import display_name
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slices_alone, written_key)
 from mnistlab.presets import resolve_model
@@ -1788,16 +1789,29 @@ def _shown(value: Any, where: str = "") -> str:
 
 
 def model_beside(model: Any, folder: str | os.PathLike) -> Any:
-    """A spec file named in a config or experiment file is read relative to that file's folder.
-
-    Other values (preset names, inline tables, absolute paths, files that are not there) pass
-    through unchanged, so a path relative to the current folder still works.
+    """A spec file named in a config or experiment file is read relative to that file's folder, and
+    a file that is not there is said by that path (helper-259: one found relative to the current
+    folder instead was taken unsaid, so the experiment file failed when run from another folder).
+    One found only relative to the current folder is still read, with a SpecWarning saying to write
+    it relative to the file. Other values (preset names, inline tables, absolute paths) pass
+    through unchanged.
     """
     if isinstance(model, str) and model.lower().endswith((".toml", ".json")) and not os.path.isabs(model):
         beside = Path(folder) / model
-        if beside.is_file():
+        if beside.is_file() or not Path(model).is_file() or Path(model).resolve() == beside.resolve():
             return str(beside)
+        warnings.warn(f"model = {model!r} is read from the current folder: a path in a file is relative to the file "
+                      f"(here {display_name(beside)}, which is not there), so the file fails when run from another folder; "
+                      f"write {_relative_to(Path(model), Path(folder))!r}", SpecWarning, stacklevel=user_level())
     return model
+
+
+def _relative_to(path: Path, folder: Path) -> str:
+    """``path`` (relative to the current folder) as written relative to ``folder``, or absolute where it cannot be."""
+    try:
+        return os.path.relpath(path.resolve(), folder.resolve())
+    except ValueError:  # (another drive, on Windows)
+        return str(path.resolve())
 
 
 def setting_path(key: str) -> str:
