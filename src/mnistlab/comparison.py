@@ -1480,7 +1480,8 @@ def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     its p-values Holm-adjusted for the rows tested against the best (:func:`mnistlab.stats.holm`;
     helper-215: uncorrected, 10 variants of one setting made half of such tables call one "below"):
     ``"best"`` for the variant with the highest mean (of equal means, the one with the most runs),
-    ``"within noise"`` where the adjusted p >= :data:`NOISE_P`, ``"below"`` where it is less, None
+    ``"within noise"`` where the adjusted p >= :data:`NOISE_P` or no test can be made (its runs and
+    best's each agree exactly, of different means: ``vs_best_p`` None), ``"below"`` where it is less, None
     where a row has fewer than 2 runs (no sd). Rows scored on different test sets (their
     ``test_set``: another dataset, another subset) are not marked at all: their accuracies do not
     compare (helper-244: ``compare --variant`` of a grid over datasets marked them). Returns ``rows``.
@@ -1496,8 +1497,12 @@ def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     others = [r for r in scored if r is not best]
     raw = [welch_test(best["test_acc"], best["test_acc_std"], best["n"], r["test_acc"], r["test_acc_std"], r["n"]).p
            for r in others]
-    for r, p in zip(others, holm(raw)):
+    tested = [r for r, p in zip(others, raw) if not math.isnan(p)]
+    for r, p in zip(tested, holm([p for p in raw if not math.isnan(p)])):
         r["vs_best"], r["vs_best_p"] = ("within noise" if p >= NOISE_P else "below"), p
+    for r in others:
+        if r not in tested:  # its runs and best's each agree exactly: no spread, no test (vs_best_p None)
+            r["vs_best"] = "within noise"
     return rows
 
 
@@ -1695,6 +1700,9 @@ def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> st
             f"(p >= {NOISE_P:g}{', Holm-adjusted' * (tested > 1)}), so their order may be seed noise"
             if "within noise" in marks else "")
     best_n = next((r.get("n") for r in rows if r.get("vs_best") == "best"), None)
+    if near and any(r.get("vs_best") == "within noise" and r.get("vs_best_p") is None for r in rows):
+        near += (" (a row without a p: its runs and best's each agree exactly, as runs scored on a few hundred test "
+                 "images often do, and a spread of 0 is no test)")
     if near and any(r.get("vs_best") == "within noise" and 2 in (r.get("n"), best_n) for r in rows):
         near += (" (or too few runs to tell: 2 runs a row leave the test almost no power, 1 degree of freedom where "
                  "a row's runs agree; repeats = 3 or more tell more)")
