@@ -422,6 +422,29 @@ def test_grid_search_tries_each_point_once(tmp_path: Path, data_dir: Path) -> No
     assert points == [(0.001, 30), (0.001, 60), (0.01, 30), (0.01, 60)] and len(result.trials) == 4
 
 
+def test_more_trials_than_a_used_grid_has_ask_no_point_again_and_a_grid_prunes_nothing_unless_told(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # helper-260: `--trials 12` of a finished 6-point grid asked its points again (pruned ones trained again), and
+    # the median pruner, a grid's default then, stopped grid points that were never scored whole
+    text = BASE.replace("epochs = 3", "epochs = 2") + ('\n[search]\n"train.lr" = { choice = [0.001, 0.01] }\n'
+                                                       'sampler = "grid"\n')
+    path, where = _exp(tmp_path, text), ["--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]
+    exp = load_experiment(path)
+    assert exp.search is not None and (exp.search.pruner, exp.search.trials) == ("none", 2)
+    assert main(["search", str(path), *where]) == 0
+    capsys.readouterr()
+    assert main(["search", str(path), "--trials", "12", *where]) == 0
+    out = capsys.readouterr()
+    assert "warning: --trials = 12 but the grid has 2 points: the search runs 2 trials (each point once)" in out.err
+    assert "nothing to train: study s has 2 trials (trials = 2); the grid's 2 points are all tried" in out.out + out.err
+    runs = RunStore(tmp_path / "store").runs(experiment="s")
+    assert sorted(r.metrics["trial_params"]["train.lr"] for r in runs) == [0.001, 0.01]
+    assert {r.metrics["trial_state"] for r in runs} == {"complete"}
+    assert load_experiment(_exp(tmp_path, text + 'pruner = "median"\n', "m.toml")).search.pruner == "median"
+    assert load_experiment(_exp(tmp_path, text.replace('sampler = "grid"', 'sampler = "tpe"'), "t.toml")
+                           ).search.pruner == "median"  # another sampler's default stays
+
+
 def test_a_trial_asked_with_a_complete_trials_parameters_is_not_trained_twice(tmp_path: Path, data_dir: Path,
                                                                               capsys: pytest.CaptureFixture[str]) -> None:
     text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"train.lr" = { choice = [0.001, 0.01] }\n'

@@ -415,7 +415,9 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
                         f'{"a loss" if natural == "minimize" else "an accuracy"} is {natural[:-1]}ed): drop direction, '
                         "it follows the metric", path=("search", "direction"), source=source)
     sampler = pick("sampler", SAMPLERS, "tpe")
-    pruner, pruner_options = _pruner(s.get("pruner", "median"), where, source)
+    # a grid's points are each trained whole (Keras Tuner's GridSearch; helper-260: the median pruner
+    # stopped grid points, never scored again); another sampler's default: the median pruner
+    pruner, pruner_options = _pruner(s.get("pruner", "none" if sampler == "grid" else "median"), where, source)
     trials, seed = s.get("trials", DEFAULT_TRIALS), s.get("seed", 0)
     for key, v, lo, hi in (("trials", trials, 1, MAX_TRIALS), ("seed", seed, 0, 2**31 - 1)):
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
@@ -428,11 +430,7 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
                                 f"values, not a continuous {p.kind} range: use choice = [...], an int range, or a "
                                 "uniform range with a step",
                                 path=("search", *key_path(p.key)), source=source)
-        size = math.prod(len(p.grid_values()) for p in params)
-        if trials > size and "trials" in s:
-            warnings.warn(SpecWarning(f"{where}: trials = {trials} but the grid has {size} points: the search runs "
-                                      f"{size} trials (each point once)"), stacklevel=user_level())
-        trials = min(trials, size)
+        trials = grid_trials(params, trials, f"{where}: trials" if "trials" in s else None)
     if not _has_validation(base):
         raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
                         f"in [base] (e.g. data = {{ validation = 0.1 }})", path=("base",), source=source)
@@ -442,6 +440,22 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
                         "= 0.1 })", path=("base", "data", "validation"), source=source)
     return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options,
                        _timeout(s.get("timeout"), where, source))
+
+
+def grid_size(params: Sequence[Param]) -> int:
+    """How many points a grid search over ``params`` has: the product of their grid values' counts."""
+    return math.prod(len(p.grid_values()) for p in params)
+
+
+def grid_trials(params: Sequence[Param], trials: int, said: str | None) -> int:
+    """The trials a grid search over ``params`` runs of ``trials`` asked: at most its points, each
+    once; ``said`` (the setting that asked, ``--trials``) warns when it asked more (helper-260:
+    ``--trials 12`` of a 6-point grid asked its points again). Its points' count for None."""
+    size = grid_size(params)
+    if trials > size and said is not None:
+        warnings.warn(SpecWarning(f"{said} = {trials} but the grid has {size} points: the search runs {size} trials "
+                                  "(each point once)"), stacklevel=user_level())
+    return min(trials, size)
 
 
 def _timeout(value: Any, where: str, source: str) -> float | None:

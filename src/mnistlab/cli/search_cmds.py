@@ -51,10 +51,12 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, dry_r
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {shell_word(experiment)}`")
     if trials is not None:  # (not part of the study's identity: the same study goes on)
-        from mnistlab.search import MAX_TRIALS
+        from mnistlab.search import MAX_TRIALS, grid_trials
 
         if trials > MAX_TRIALS:  # (as a file's `trials` is bounded: helper-249)
             raise click.BadParameter(f"{trials} is more than a study takes ({MAX_TRIALS:,})", param_hint="'--trials'")
+        if exp.search.sampler == "grid":
+            trials = grid_trials(exp.search.params, trials, "--trials")
         exp = dataclasses.replace(exp, search=dataclasses.replace(exp.search, trials=trials))
     check_backend_flags(backend, address, data_dir)
     if dry_run:  # (helper-207: only --quick, which trains, checked a search file)
@@ -142,7 +144,7 @@ def _dry_run(exp, given: str, store: str | None, data_dir: Path | None, *, quick
                    f"{plan.left} more")
     else:  # (as the search itself says it)
         click.echo(f"nothing to train: study {plan.study} has {plan.counted} trials (trials = {plan.total}; {held}); "
-                   "raise trials to search further")
+                   + _further(space, plan.counted))
 
 
 def _say_how_it_ended(result, space, err: bool) -> None:  # noqa: ANN001
@@ -155,7 +157,16 @@ def _say_how_it_ended(result, space, err: bool) -> None:  # noqa: ANN001
                    f"{result.total} trials; run it again to go on", err=err)
     elif not result.trials:
         click.echo(f"nothing to train: study {result.study} has {result.counted} trials (trials = {result.total})"
-                   + ("; raise trials to search further" if result.counted >= result.total else ""), err=err)
+                   + (f"; {_further(space, result.counted)}" if result.counted >= result.total else ""), err=err)
+
+
+def _further(space, counted: int) -> str:  # noqa: ANN001
+    """How a study of ``counted`` trials searches further: more trials, or, a grid's points all tried, another grid."""
+    from mnistlab.search import grid_size
+
+    if space.sampler == "grid" and counted >= (size := grid_size(space.params)):
+        return f"the grid's {size} points are all tried: widen the grid (a new study: name = \"...\") to search further"
+    return "raise trials to search further"
 
 
 def _no_result(st, result) -> None:  # noqa: ANN001
