@@ -106,6 +106,33 @@ BAD = {
                                      "the grid sampler needs a finite set of values"),
     "unknown sampler": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "tpee"', 'unknown sampler "tpee"'),
     "unknown pruner": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = "meadian"', 'did you mean "median"?'),
+    # helper-260: Optuna's and Keras Tuner's words for samplers, pruners and their options
+    "uniform with log": ('"train.lr" = { uniform = [0.001, 0.1], log = true }', "\"log\" does not apply to uniform "
+                         "(Optuna's suggest_float(..., log=True): write log_uniform = [low, high])"),
+    "Optuna's sampler class": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "TPESampler"',
+                               'unknown sampler "TPESampler" (Optuna\'s TPESampler is "tpe")'),
+    "Keras Tuner's Bayesian tuner": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "bayesian_optimization"',
+                                     "(Keras Tuner's BayesianOptimization: \"tpe\" is the model-based sampler here)"),
+    "Hyperband as a sampler": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "hyperband"',
+                               'a pruner here: pruner = "hyperband"'),
+    "Optuna's pruner class": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = "MedianPruner"',
+                              '(Optuna\'s MedianPruner is "median")'),
+    "Keras Tuner's max_epochs": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "hyperband", max_epochs = 9 }',
+                                 "Keras Tuner's max_epochs is the base's train.epochs here"),
+    "Keras Tuner's factor": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "hyperband", factor = 3 }',
+                             "Keras Tuner's factor is reduction_factor here"),
+    "a sampler table of no type": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = { n_startup_trials = 3 }',
+                                   'sampler: a sampler table names its type: { type = "tpe", ... }'),
+    "a sampler option mistyped": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = { type = "tpe", n_startup = 3 }',
+                                  'sampler (tpe): unknown key "n_startup" (did you mean "n_startup_trials"?)'),
+    "a random sampler's option": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = { type = "random", '
+                                  'multivariate = true }', 'sampler (random): unknown key "multivariate"'),
+    "a sampler switch as a number": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = { type = "tpe", multivariate = 1 }',
+                                     "sampler: multivariate: must be true or false, got integer 1"),
+    "group without multivariate": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = { type = "tpe", group = true }',
+                                   "group = true needs multivariate = true"),
+    "a sampler's own seed": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = { type = "tpe", seed = 3 }',
+                             "seed is the search's own setting"),
     "a pruner table of no type": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { n_startup_trials = 2 }',
                                   'pruner: a pruner table names its type: { type = "median", ... } (one of '
                                   'median, hyperband, successive_halving, none)'),
@@ -1882,3 +1909,20 @@ def test_the_chance_warning_fits_the_class_count() -> None:
     assert chance_warning(rec(0.15, 10)) is not None and chance_warning(rec(0.16, 10)) is None
     assert chance_warning(SimpleNamespace(metrics={"search_value": 0.01, "search_metric": "val_loss"},
                                           config=rec(0.1, 10).config)) is None  # a loss: no chance level
+
+
+def test_a_sampler_table_gives_tpe_optunas_options_and_makes_a_study_of_its_own(tmp_path: Path) -> None:
+    # helper-260: `sampler = { type = "tpe", n_startup_trials = 5, multivariate = true }` was refused
+    from mnistlab.search import make_sampler, space_fingerprint
+
+    table = '\n[search]\n"train.lr" = { log_uniform = [1e-3, 1e-1] }\n'
+    plain = load_experiment(_exp(tmp_path, BASE + table, "p.toml")).search
+    tuned = load_experiment(_exp(tmp_path, BASE + table + 'sampler = { type = "tpe", n_startup_trials = 2, '
+                                 'multivariate = true, constant_liar = true }\n', "t.toml")).search
+    assert plain is not None and tuned is not None and plain.sampler == tuned.sampler == "tpe"
+    assert dict(tuned.sampler_options) == {"n_startup_trials": 2, "multivariate": True, "constant_liar": True}
+    made = make_sampler(tuned)
+    assert (made._n_startup_trials, made._multivariate, made._constant_liar) == (2, True, True)
+    assert make_sampler(plain)._n_startup_trials == 10  # Optuna's default where unset
+    assert json.loads(space_fingerprint(plain))["sampler"] == "tpe"  # as studies recorded it: they resume
+    assert json.loads(space_fingerprint(tuned))["sampler"] == ["tpe", dict(tuned.sampler_options)]

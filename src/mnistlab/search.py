@@ -16,8 +16,10 @@ An experiment file with a search::
     metric = "val_accuracy"      # any logged key; default val_accuracy
     direction = "maximize"       # default: maximize, or minimize for a *loss metric
     trials = 20                  # default 20 (a grid: at most its size)
-    sampler = "tpe"              # tpe (default) | random | grid (choices and stepped ranges; each point once, in order)
-    pruner = "median"            # median (default) | hyperband | successive_halving | none, or a table
+    sampler = "tpe"              # tpe (default) | random | grid (choices and stepped ranges; each point once, in order),
+                                 # or a table with TPESampler's options: { type = "tpe", n_startup_trials = 5,
+                                 # multivariate = true, group = true, constant_liar = true, n_ei_candidates = 24 }
+    pruner = "median"            # median (default; none for a grid) | hyperband | successive_halving | none, or a table
                                  # with Optuna's options: { type = "median", n_startup_trials = 2 }
     seed = 0                     # the sampler's seed (default 0)
     timeout = 3600               # optional: seconds after which no trial is asked (Optuna's timeout)
@@ -111,6 +113,13 @@ _KERAS_TUNER_SETTINGS = {
     "overwrite": "to start a search afresh, delete its runs and study: mnistlab rm -e NAME"}
 OPTIONS = {"uniform": ("step",), "log_uniform": (), "int": ("step", "log"), "choice": ()}
 SAMPLERS = ("tpe", "random", "grid")
+#: Each sampler's options a ``sampler = { type = ..., ... }`` table may set (Optuna's names): (lowest,
+#: highest) of a whole number, (None, None) of a switch; Optuna's defaults where unset.
+SAMPLER_OPTIONS: dict[str, dict[str, tuple[int | None, int | None]]] = {
+    "tpe": {"n_startup_trials": (0, 10_000), "n_ei_candidates": (1, 10_000), "multivariate": (None, None),
+            "group": (None, None), "constant_liar": (None, None)},
+    "random": {}, "grid": {},
+}
 PRUNERS = ("median", "hyperband", "successive_halving", "none")
 #: Each pruner's options a ``pruner = { type = ..., ... }`` table may set (Optuna's names; every one a
 #: whole number of trials, epochs or a factor): (lowest, highest, mnistlab's default).
@@ -192,6 +201,8 @@ class SearchSpace:
     #: seconds after which a run of the search asks no new trial (those training finish; Optuna's
     #: ``optimize(timeout=...)``); the next run goes on. None: until ``trials``. Not part of the study.
     timeout: float | None = None
+    #: a sampler table's options ((name, value), ...: :data:`SAMPLER_OPTIONS`), Optuna's keyword arguments
+    sampler_options: tuple[tuple[str, Any], ...] = ()
 
 
 # --------------------------------------------------------------------------------- parsing
@@ -302,7 +313,10 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
     kind = kinds[0]
     for k in spec:
         if k in ("step", "log") and k not in OPTIONS[kind]:
-            raise SpecError(f'{label}: "{k}" does not apply to {kind}', path=path, source=source)
+            hint = (" (Optuna's suggest_float(..., log=True): write log_uniform = [low, high])"
+                    if (k, kind) == ("log", "uniform") and spec[k] is True else
+                    " (log_uniform is a log scale already)" if (k, kind) == ("log", "log_uniform") else "")
+            raise SpecError(f'{label}: "{k}" does not apply to {kind}{hint}', path=path, source=source)
     values = spec[kind]
     if kind == "choice":
         if not isinstance(values, list) or not values:
@@ -375,13 +389,72 @@ def _check_step(low: float, high: float, step: float, label: str, path: tuple[st
                         f"end it on a step, e.g. at {top:g}", path=path, source=source)
 
 
+# Optuna's class names and Keras Tuner's tuners, as a sampler or a pruner is named here (helper-260)
+_SAMPLER_WORDS = {
+    "tpesampler": ' (Optuna\'s TPESampler is "tpe")', "randomsampler": ' (Optuna\'s RandomSampler is "random")',
+    "gridsampler": ' (Optuna\'s GridSampler is "grid")', "randomsearch": ' (Keras Tuner\'s RandomSearch is "random")',
+    "gridsearch": ' (Keras Tuner\'s GridSearch is "grid")',
+    "bayesian": ' (Keras Tuner\'s BayesianOptimization: "tpe" is the model-based sampler here)',
+    "bayesianoptimization": ' (Keras Tuner\'s BayesianOptimization: "tpe" is the model-based sampler here)',
+    "hyperband": ' (Hyperband stops trials early, a pruner here: pruner = "hyperband", beside sampler "tpe" or "random")',
+}
+_PRUNER_WORDS = {
+    "medianpruner": ' (Optuna\'s MedianPruner is "median")', "hyperbandpruner": ' (Optuna\'s HyperbandPruner is "hyperband")',
+    "successivehalvingpruner": ' (Optuna\'s SuccessiveHalvingPruner is "successive_halving")',
+    "noppruner": ' (Optuna\'s NopPruner is "none")', "asha": ' (asynchronous successive halving is "successive_halving")',
+}
+# Keras Tuner's Hyperband arguments in a pruner table (helper-260: max_epochs was said to be Lightning's)
+_HYPERBAND_WORDS = {
+    "max_epochs": "Keras Tuner's max_epochs is the base's train.epochs here (every trial's most epochs, the "
+                  "pruner's max_resource)",
+    "factor": "Keras Tuner's factor is reduction_factor here",
+    "hyperband_iterations": "Keras Tuner's hyperband_iterations: a study's brackets repeat as trials go on; raise trials",
+    "max_resource": "the pruner's max_resource is the base's train.epochs",
+}
+
+
+def _sampler(s: Mapping[str, Any], where: str, source: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """``[search]``'s ``sampler``: a name (:data:`SAMPLERS`), or a table of its ``type`` and Optuna's
+    options for it (:data:`SAMPLER_OPTIONS`: TPESampler's ``n_startup_trials``, ``multivariate``,
+    ``group``, ``constant_liar``; helper-260: a table was refused, said as a Python dict); (the name,
+    the options set). SpecError otherwise."""
+    value = s.get("sampler", "tpe")
+    if not isinstance(value, Mapping):
+        return _pick(s, "sampler", SAMPLERS, "tpe", where=where, source=source), ()
+    options = dict(value)
+    if "type" not in options:
+        raise SpecError(f'{where}: sampler: a sampler table names its type: {{ type = "tpe", ... }} (one of '
+                        f"{', '.join(SAMPLERS)})", path=("search", "sampler"), source=source)
+    name = _pick({"sampler": options.pop("type")}, "sampler", SAMPLERS, "tpe", where=where, source=source)
+    allowed = SAMPLER_OPTIONS[name]
+    for key, v in options.items():
+        if key == "seed":
+            raise SpecError(f"{where}: sampler: seed is the search's own setting: seed = {show(v)} in [search]",
+                            path=("search", "sampler", key), source=source)
+        if key not in allowed:
+            raise unknown_key(key, list(allowed), where=f"{where}: sampler ({name})", path=("search", "sampler"),
+                              source=source, listing="its options")
+        lo, hi = allowed[key]
+        ok = isinstance(v, bool) if lo is None or hi is None else not isinstance(v, bool) and isinstance(v, int) and lo <= v <= hi
+        if not ok:
+            want = "true or false" if lo is None else f"a whole number in [{lo}, {hi}]"
+            raise SpecError(f"{where}: sampler: {key}: must be {want}, got {show(v)}", path=("search", "sampler", key),
+                            source=source)
+    if options.get("group") and not options.get("multivariate"):  # Optuna's rule
+        raise SpecError(f"{where}: sampler: group = true needs multivariate = true (Optuna's TPESampler)",
+                        path=("search", "sampler", "group"), source=source)
+    return name, tuple(sorted(options.items()))
+
+
 def _pick(s: Mapping[str, Any], key: str, allowed: Sequence[str], default: str, *, where: str, source: str) -> str:
     """The setting ``key`` of the ``[search]`` table ``s``: one of ``allowed`` (``default`` where
     unset), else SpecError with a "did you mean" ("max": "maximize", as Keras Tuner's words go)."""
     v = s.get(key, default)
     if v not in allowed:
         near = next((a for a in allowed if isinstance(v, str) and len(v) >= 3 and a.startswith(v.lower())), None)
-        hint = f' (did you mean "{near}"?)' if near else did_you_mean(str(v), allowed)
+        word = str(v).lower().replace("_", "") if isinstance(v, str) else ""
+        hint = f' (did you mean "{near}"?)' if near else (_SAMPLER_WORDS.get(word, "") if key == "sampler" else "") \
+            or did_you_mean(str(v), allowed)
         raise SpecError(f'{where}: {key}: unknown {key} "{v}"{hint}; '
                         f"choose one of {', '.join(allowed)}", path=("search", key), source=source)
     return str(v)
@@ -414,7 +487,7 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
         raise SpecError(f'{where}: direction: "{direction}" with metric "{metric}" ranks the worst trials first ('
                         f'{"a loss" if natural == "minimize" else "an accuracy"} is {natural[:-1]}ed): drop direction, '
                         "it follows the metric", path=("search", "direction"), source=source)
-    sampler = pick("sampler", SAMPLERS, "tpe")
+    sampler, sampler_options = _sampler(s, where, source)
     # a grid's points are each trained whole (Keras Tuner's GridSearch; helper-260: the median pruner
     # stopped grid points, never scored again); another sampler's default: the median pruner
     pruner, pruner_options = _pruner(s.get("pruner", "none" if sampler == "grid" else "median"), where, source)
@@ -439,7 +512,7 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
                         "would choose on it: hold out part of the training images instead (e.g. data = { validation "
                         "= 0.1 })", path=("base", "data", "validation"), source=source)
     return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options,
-                       _timeout(s.get("timeout"), where, source))
+                       _timeout(s.get("timeout"), where, source), sampler_options)
 
 
 def grid_size(params: Sequence[Param]) -> int:
@@ -477,10 +550,14 @@ def _pruner(value: Any, where: str, source: str) -> tuple[str, tuple[tuple[str, 
     if name not in PRUNERS:
         got = f'"{name}"' if isinstance(name, str) else show(name)
         how = 'a table of its type and options, as { type = "median", n_startup_trials = 2 }'
-        raise SpecError(f'{where}: pruner: unknown pruner {got}{did_you_mean(str(name), PRUNERS)}; choose one of '
+        word = _PRUNER_WORDS.get(str(name).lower().replace("_", ""), "") or did_you_mean(str(name), PRUNERS)
+        raise SpecError(f'{where}: pruner: unknown pruner {got}{word}; choose one of '
                         f"{', '.join(PRUNERS)}, or {how}", path=("search", "pruner"), source=source)
     allowed = PRUNER_OPTIONS[str(name)]
     for key, v in options.items():
+        if key in _HYPERBAND_WORDS and key not in allowed:
+            raise SpecError(f'{where}: pruner ({name}): unknown key "{key}": {_HYPERBAND_WORDS[key]}; its options: '
+                            f"{', '.join(allowed) or 'none'}", path=("search", "pruner", key), source=source)
         if key not in allowed:
             raise unknown_key(key, list(allowed), where=f"{where}: pruner ({name})", path=("search", "pruner"),
                               source=source, listing="its options")
@@ -622,7 +699,9 @@ def make_sampler(space: SearchSpace, done: int = 0) -> Any:
     seed = space.seed + done
     if space.sampler in ("random", "grid"):  # grid: its points are queued by open_study (see there)
         return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
+    with warnings.catch_warnings():  # (Optuna's ExperimentalWarning of multivariate, group, constant_liar)
+        warnings.simplefilter("ignore")
+        return optuna.samplers.TPESampler(seed=seed, **dict(space.sampler_options))
 
 
 def make_pruner(name: str, epochs: int, options: Sequence[tuple[str, int]] = ()) -> Any:
@@ -729,8 +808,9 @@ def space_fingerprint(space: SearchSpace) -> str:
 
     params = [[p.key, p.kind, f(p.low), f(p.high), f(p.step), p.log, [_encode(c) for c in p.choices]]
               for p in space.params]
+    sampler: Any = [space.sampler, dict(space.sampler_options)] if space.sampler_options else space.sampler
     return json.dumps({"params": params, "metric": space.metric, "direction": space.direction,
-                       "sampler": space.sampler, "seed": space.seed}, sort_keys=True)
+                       "sampler": sampler, "seed": space.seed}, sort_keys=True)  # (a plain name: as studies recorded it)
 
 
 def study_settings(base: Mapping[str, Any], space: SearchSpace) -> tuple[str, str]:
