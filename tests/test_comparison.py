@@ -511,6 +511,9 @@ def test_csv_and_json_rows_carry_what_the_notes_say(tmp_path: Path, data_dir: Pa
     assert [json.loads(next(csv.reader([line]))[-3]) for line in (first,)] == [rows["a"]["settings"]]
     assert rows["a"]["settings"] != rows["t"]["settings"] and set(rows["a"]["settings"]) == set(rows["t"]["settings"])
     assert main(args) == 0 and "settings" not in capsys.readouterr().out  # the table names its rows by variant
+    for variant, said in (("t", True), ("a", False)):  # `show` of a run the test set chose (helper-258: it said none)
+        assert main(["show", rows[variant]["run_ids"][0], "--store", str(tmp_path / "s")]) == 0
+        assert ('note: "t" (EarlyStopping) validates on the test set' in capsys.readouterr().out) is said
     from mnistlab.report import write_report
 
     page = write_report(RunStore(tmp_path / "s"), str(p), tmp_path / "r.html").read_text()

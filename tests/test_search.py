@@ -387,6 +387,14 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     complete = [r["val_acc"] for r in rows if " complete" in r["note"]]
     assert complete == sorted(complete, reverse=True)
     assert best["variant"] in out
+    # `show` says a trial's part in its study, a pruned one's in words (helper-260: it read as any finished run)
+    pruned = next(r for r in runs if r.metrics["trial_state"] == "pruned")
+    assert main(["show", pruned.run_id, "--store", str(store_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert (f"search trial {pruned.metrics['trial']} of study srch: pruned after epoch "
+            f"{pruned.metrics['pruned_at_epoch']} (by its val_accuracy ") in shown and "not trained whole" in shown
+    assert main(["show", best["run_id"], "--store", str(store_dir)]) == 0
+    assert f"search trial {best['trial']} of study srch: complete, val_accuracy " in capsys.readouterr().out
     # figures, alone and in the report
     assert set(param_importances(store_dir, "srch")) == {"train.lr", "model.dense"}
     for fig in (plots.plot_optimization_history(trials), plots.plot_parallel_coordinates(trials),

@@ -903,8 +903,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     # text may hold a terminal's escape codes: helper-172)
     smoke = ("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name leave it out "
              "where its variant has a full-size run") if smoke_run(r) else None
-    for said in (_started_said(st, r), _started_from_it(st, r), _resumed_said(st, r), smoke, result_said(r),
-                 *warnings_said(r), *notes_said(read_notes(st, r.run_id))):  # its warnings, the user's words on it
+    for said in (_started_said(st, r), _started_from_it(st, r), _resumed_said(st, r), smoke, trial_said(r), result_said(r),
+                 _optimistic(r), *warnings_said(r), *notes_said(read_notes(st, r.run_id))):  # its warnings, the user's words
         if said:
             click.echo(said)
     took = ""
@@ -1040,6 +1040,29 @@ def warnings_said(r: RunRecord) -> list[str]:
     if not isinstance(kept, list) or not kept:
         return []
     return [f"warnings while it ran ({len(kept)}):"] + [f"  {printable(str(w))}" for w in kept]
+
+
+def trial_said(r: RunRecord) -> str | None:
+    """`show`'s line of a search trial's part in its study (helper-260: a pruned trial read as any finished run):
+    ``search trial 4 of study lr-search: pruned after epoch 2 by its val_loss 1.0175``; None for a run of no search."""
+    m = r.metrics or {}
+    if not isinstance(trial := m.get("trial"), int) or not (state := m.get("trial_state")):
+        return None
+    value, metric = m.get("search_value"), m.get("search_metric") or "its metric"
+    scored = f"{metric} {value:.4g}" if isinstance(value, (int, float)) else str(metric)
+    if state == "pruned":
+        at = m.get("pruned_at_epoch")
+        return (f"search trial {trial} of study {printable(r.experiment)}: pruned"
+                + (f" after epoch {at}" if isinstance(at, int) else "") + f" (by its {scored}): not trained whole, so "
+                "its test accuracy is not a trial's result; `compare` ranks it after the complete trials")
+    return f"search trial {trial} of study {printable(r.experiment)}: {printable(str(state))}, {scored}"
+
+
+def _optimistic(r: RunRecord) -> str | None:
+    """`show`'s note where the test set chose a run's epoch or rate (helper-258: said by `compare` alone)."""
+    from mnistlab.comparison import chosen_on_test_note
+
+    return f"note: {note}" if (note := chosen_on_test_note([r])) else None
 
 
 def result_said(r: RunRecord) -> str | None:
