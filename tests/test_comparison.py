@@ -1609,3 +1609,12 @@ def test_two_test_files_of_one_name_and_size_are_told_apart() -> None:
     assert all(row["vs_best"] is None for row in mark_vs_best(rows))
     alone = test_sets([run("r1", "a", "aaa", 0.9)])
     assert alone["r1"][1] == "test.csv (200 test images)"  # one set: its plain label
+
+
+def test_every_figure_column_of_compare_is_a_sort_key() -> None:
+    # helper-258: `compare --sort -tta_val_gain` was refused though the README says any column's csv name sorts
+    from mnistlab.cli.experiment_cmds import COMPARE_SORTS
+    from mnistlab.comparison import COLUMNS
+
+    not_figures = {"vs_best", "note", "run_ids", "committee_members", "smoke", "chosen_on_test", "test_set", "settings"}
+    assert set(COLUMNS) - not_figures <= set(COMPARE_SORTS)

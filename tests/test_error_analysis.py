@@ -97,6 +97,10 @@ def test_errors_cli_prints_the_report_the_matrix_the_mistakes_and_disagreements(
     wrong = int((report.predicted != report.labels).sum())
     assert f"on 2,000 test images of mnist: accuracy {100 * report.accuracy:.2f}% ({wrong:,} misclassified)" in out
     assert "precision" in out and "macro avg" in out and "expected calibration error" in out
+    # the best of the variant's 2 runs by test accuracy: said so (helper-258: plot and card said it, errors not)
+    assert err.startswith("note: run ") and "the best of 2 runs of variant dense by test accuracy, an optimistic" in err
+    code, out, err = _cli(capsys, "errors", report.who.split()[1], *store)  # a run named by its id: nothing to say
+    assert code == 0 and err == ""
     code, out, _ = _cli(capsys, "errors", "use", "--variant", "dense", "--format", "csv", *store)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and list(rows[0]) == ["class", "precision", "recall", "f1", "support"]

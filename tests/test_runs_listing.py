@@ -26,7 +26,8 @@ def test_csv_and_json_carry_each_runs_settings_and_metrics(recorded, capsys):
     assert 0 < float(cnn["test_loss"]) < 5 and float(cnn["train_seconds"]) > 0 and 0 < float(cnn["val_accuracy"]) <= 1
     assert rows[ids["failed"]]["test_loss"] == ""  # no result, no test figures
     _, out, _ = _runs(capsys, "--store", str(root), "--format", "json")
-    assert {"lr", "test_loss", "train_accuracy"} <= set(json.loads(out)[0])
+    assert {"lr", "test_loss", "train_accuracy", "tta_test_accuracy", "tta_val_gain"} <= set(json.loads(out)[0])
+    assert cnn["tta_test_accuracy"] == cnn["tta_val_gain"] == ""  # (helper-258: columns of --where, here None)
     _, out, _ = _runs(capsys, "--store", str(root))
     assert "test_loss" not in out and "optimizer" not in out  # the table stays one screen wide
 

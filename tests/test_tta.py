@@ -131,7 +131,7 @@ def test_a_run_scores_its_tta_on_its_validation_images_where_it_has_its_own(vali
     assert result.metrics["tta_val_gain"] < 0  # views this far off cost a 1-epoch model accuracy
 
 
-def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
+def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path, capsys) -> None:
     path = tmp_path / "tta.toml"
     path.write_text('name = "tta"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
                     "[base.data]\nsubset = 300\n[base.train]\nepochs = 1\n"
@@ -151,6 +151,15 @@ def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
     assert spread[1][0][spread[0].index("test acc (TTA)")] == "95.00% +- 0.21 (n=3)"
     assert "test acc (TTA)" not in display_cells([{**row, "tta_test_acc": None}])[0]  # no TTA, no column
     assert "TTA gain (val)" not in heads  # no validation split: nothing to choose TTA on
+    import csv
+    import io
+
+    from mnistlab.cli import main
+
+    capsys.readouterr()
+    assert main(["runs", "--store", str(tmp_path / "store"), "--format", "csv"]) == 0  # (helper-258: not in runs' csv)
+    (listed,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert float(listed["tta_test_accuracy"]) == run.metrics["tta_test_accuracy"] and listed["tta_val_gain"] == ""
     heads, (cells,) = display_cells([{**row, "tta_val_gain": 0.0012}])
     assert cells[heads.index("TTA gain (val)")] == "+0.12 pts" and heads.index("TTA gain (val)") < heads.index("test acc (TTA)")
     from mnistlab.card import model_card

@@ -703,9 +703,9 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("note", "note", drop=9),
                # csv and json only (helper-252: a tracking user's params and metrics beside each run)
                *(Column(key, key) for key in ("optimizer", "lr", "batch_size", "train_accuracy", "val_accuracy",
-                                             "test_loss", "train_seconds")))
+                                             "test_loss", "train_seconds", "tta_test_accuracy", "tta_val_gain")))
 _RUN_TABLE_LEFT_OUT = ("note", "optimizer", "lr", "batch_size", "train_accuracy", "val_accuracy", "test_loss",
-                       "train_seconds")
+                       "train_seconds", "tta_test_accuracy", "tta_val_gain")
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
 
@@ -809,7 +809,8 @@ def _run_row(r: RunRecord, notes: Any) -> dict[str, Any]:
             "tags": list(notes.tags), "note": notes.note, "_created": r.created_at,
             **{k: (r.config.get("train") or {}).get(k) for k in ("optimizer", "lr", "batch_size")},
             **{k: r.metrics.get(k) if r.status in RESULT_STATUSES or not k.startswith("test_") else None
-               for k in ("train_accuracy", "val_accuracy", "test_loss", "train_seconds")}}
+               for k in ("train_accuracy", "val_accuracy", "test_loss", "train_seconds",
+                         "tta_test_accuracy", "tta_val_gain")}}  # (helper-258: --where took them, csv had none)
 
 
 def _run_sort(given: str, keys: Sequence[str] = RUN_SORTS) -> tuple[str, bool]:
@@ -1185,7 +1186,9 @@ def _run_not_in(ref: Any, rows: Sequence[dict[str, Any]]) -> list[str]:
 # the columns `compare --sort` orders by: the numbers, and the variant's name
 COMPARE_SORTS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best_p",
                  "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
-                 "member_acc_max", "committee_acc", "committee_acc_std", "committee_val_acc", "committees", "failed")
+                 "member_acc_max", "committee_acc", "committee_acc_std", "committee_val_acc", "committees", "failed",
+                 # (helper-258: TTA's gain on validation, where it is to be chosen, was refused)
+                 "tta_val_gain", "tta_test_acc_std", "tta_n", "test_images")
 
 
 def _chosen_rows(rows: list[dict[str, Any]], order: tuple[str, bool] | None, limit: int | None) -> list[dict[str, Any]]:

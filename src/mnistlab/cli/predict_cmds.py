@@ -621,8 +621,11 @@ def errors_command(model: str, variant: str | None, pick: str, store_path: str |
     if top is not None and not (mistakes or against):
         raise click.UsageError("--top limits the rows of --mistakes and --against: give one of them")
     store = open_store(store_path)
-    report = analyse(_load_from(store, model, variant, pick), data_dir=data_dir)
+    trained = _load_from(store, model, variant, pick)
+    report = analyse(trained, data_dir=data_dir)
     limit = (TABLE_ROWS if fmt == "table" else None) if top is None else (top or None)
+    if chosen := _chosen(trained):  # MODEL named an experiment: which run, and how (helper-258: the best by test
+        click.echo(f"note: {chosen}", err=True)  # accuracy, unsaid here where plot and card said it)
     if against is not None:
         try:
             other = _load_from(store, against, against_variant, pick)
