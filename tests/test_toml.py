@@ -213,6 +213,26 @@ def test_odd_keys_and_hostile_lines_never_break_the_error(tmp_path: Path) -> Non
         assert _line_of(message, hostile + EXPERIMENT, path).endswith(shown[len("exp.toml"):])
 
 
+@pytest.mark.parametrize(("text", "said"), [  # helper-259: a class's Python and Keras habits, in the parser's words alone
+    ('[base.model]\nkernel_size = (3, 3)\n', r"column 15\) \(a Python tuple: TOML writes a list in brackets, as \[3, 3\]\)$"),
+    ('layers = [{ type = "Dense", units = 10, activation = softmax }]\n', r'\(a word is quoted in TOML: "softmax"\)$'),
+    ('[base.model]\nuse_bias = True\n', r"\(Python's True: TOML writes true\)$"),
+    ('x = None\n', r"\(TOML has no None or null: leave the key out for its default\)$"),
+    ('[[variants]]\n"train.lr" = .01\n', r"\(a TOML number starts with a digit: 0.01, not .01\)$"),
+    ('train.lr: 0.01\n', r"\(TOML writes key = value, not key: value\)$"),
+    ('[variants]\nname = "a"\n[variants]\nname = "b"\n', r"Cannot declare \[variants\] twice \(at line 3, column 10\) "
+     r"\(a list of tables, one per entry, is written with two brackets: \[\[variants\]\]\)$"),
+    ('[base]\nx = 1\n[base]\ny = 2\n', r"Cannot declare \[base\] twice .* \(a table is declared once: put the keys"),
+    ('[base.train]\nepochs = 1\nlr = 0.1\nepochs = 2\n', r'\(the key "epochs" is given twice in \[base.train\], at lines 2 '
+     r"and 4\)$"),
+    ('epochs = 1\nepochs = 2\n', r'\(the key "epochs" is given twice, at lines 1 and 2\)$'),
+])
+def test_python_written_as_toml_says_how_toml_writes_it(text: str, said: str) -> None:
+    with pytest.raises(SpecError, match=said) as err:
+        loads_toml(text, source="s.toml")
+    assert "\n" not in str(err.value) and "('" not in str(err.value)
+
+
 @pytest.mark.parametrize(("text", "said"), [
     ('name = "kim-lab1\n[base]\n', r"\(at line 1, column 17\) \(a string without its closing quote\)$"),
     ('{\n "cells": [],\n "metadata": {},\n "nbformat": 4\n}\n', r"\(it is a Jupyter notebook, JSON; a file of settings is TOML"),

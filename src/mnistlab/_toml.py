@@ -33,8 +33,10 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
         line = lines[int(at.group(1)) - 1] if at and 0 < int(at.group(1)) <= len(lines) else ""
         hint = (f' (a key with a position is quoted: "{m.group(1)}" = ...)'
                 if (m := re.match(r"\s*([A-Za-z0-9_.\-]+\[[^\]=]*\][^=\s]*)\s*=", line)) else
-                _typeset(line) or _not_toml(text, str(exc), line))
-        raise SpecError(f"{source}: invalid TOML: {exc}{hint}", source=source) from None
+                _typeset(line) or _not_toml(text, str(exc), line) or _python_words(str(exc), line) or _twice(text, str(exc)))
+        said = re.sub(r"Cannot declare \(([^)]*)\) twice",  # ('variants',): a Python tuple, said as TOML's [variants]
+                      lambda m: "Cannot declare [" + ".".join(re.findall(r"'([^']*)'", m.group(1))) + "] twice", str(exc))
+        raise SpecError(f"{source}: invalid TOML: {said}{hint}", source=source) from None
     except RecursionError:  # hostile nesting such as a = [[[[...: tomllib recurses per level
         raise SpecError(f"{source}: invalid TOML: nested too deeply", source=source) from None
 
@@ -55,6 +57,53 @@ def _not_toml(text: str, error: str, line: str) -> str:
         return " (its lines end in a lone CR, an old Mac editor's: save it with LF or CRLF line ends)"
     if "Illegal character '\\n'" in error and line.count('"') % 2 == 1:
         return " (a string without its closing quote)"
+    return ""
+
+
+def _python_words(error: str, line: str) -> str:
+    """What a value TOML refused means where it is written as Python or Keras code writes it
+    (helper-259, a class's files): a tuple ``(3, 3)``, ``True``/``False``, ``None``, a bare word
+    (``relu``), a number without its leading 0 (``.01``), ``key: value``; "" otherwise."""
+    col = re.search(r"column (\d+)", error)
+    rest = line[int(col.group(1)) - 1:].lstrip() if col else ""
+    if "Invalid value" in error and rest:
+        if rest.startswith("("):
+            return " (a Python tuple: TOML writes a list in brackets, as [3, 3])"
+        if word := re.match(r"[A-Za-z_][A-Za-z0-9_\-]*", rest):
+            w = word.group(0)
+            if w in ("True", "False"):
+                return f" (Python's {w}: TOML writes {w.lower()})"
+            if w in ("None", "null", "nil"):
+                return " (TOML has no None or null: leave the key out for its default)"
+            return f' (a word is quoted in TOML: "{clip(w, 30)}")'
+        if re.match(r"[-+]?\.\d", rest):
+            return " (a TOML number starts with a digit: 0.01, not .01)"
+    if "Expected '=' after a key" in error and rest.startswith(":"):
+        return " (TOML writes key = value, not key: value)"
+    return ""
+
+
+def _twice(text: str, error: str) -> str:
+    """Where a TOML file gives a key twice in one table (tomllib says only "Cannot overwrite a value",
+    at the end of the document: helper-259) or declares a table twice: `` (the key "epochs" is given
+    twice in [base.train], at lines 9 and 12)``; "" where no such key is found."""
+    if declared := re.search(r"Cannot declare \(([^)]*)\) twice", error):
+        name = ".".join(re.findall(r"'([^']*)'", declared.group(1)))
+        if name in ("variants", "committees", "base.callbacks"):
+            return f" (a list of tables, one per entry, is written with two brackets: [[{name}]])"
+        return f" (a table is declared once: put the keys of both [{clip(name, 40)}] together)"
+    if "Cannot overwrite a value" not in error:
+        return ""
+    table, seen = "", dict[str, int]()
+    for n, raw in enumerate(text.splitlines(), 1):
+        if head := re.match(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", raw):
+            table, seen = head.group(2), {}  # (each [[x]] a new table too)
+        elif key := re.match(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=""", raw):
+            name = key.group(1).strip("\"'")
+            if name in seen:
+                where = f" in [{table}]" if table else ""
+                return f' (the key "{clip(name, 40)}" is given twice{where}, at lines {seen[name]} and {n})'
+            seen[name] = n
     return ""
 
 
