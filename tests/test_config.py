@@ -552,7 +552,7 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
     ('{ type = "Add" }', '"Add" is not a layer here: Keras\'s Add of a shortcut is a Residual block: { type = "Residual"'),
     ('{ type = "LeakyReLU", negative_slope = -0.1 }', "negative_slope must be a number from 0 (Keras's LeakyReLU refuses "
      "a negative one), got float -0.1"),
-    ('{ type = "ReLU", max_value = 6 }', "layers[1] (ReLU): max_value = 6: mnistlab's relu activation has max_value = "
+    ('{ type = "ReLU", max_value = 5 }', "layers[1] (ReLU): max_value = 5: mnistlab's relu activation has max_value = "
      "null, and no other"),
     ('{ type = "Reshape", target_shape = [28, 28, 1] }', '"Reshape" is not a layer here: a model\'s input is the image its '
      "input_shape says"),
@@ -607,6 +607,12 @@ def test_keras_activation_layers_and_saved_initializers_read_in_a_spec_as_in_ker
     with pytest.raises(SpecError, match=r"^input_shape \[784\] is a flat image: a model's input is the image, "
                                         r"\[28, 28, 1\] \(the default for MNIST\), and a Flatten first"):
         ModelSpec.from_dict({"input_shape": [784], "layers": plain})
+    for first, last in (([1, 28, 28], [28, 28, 1]), ([3, 32, 32], [32, 32, 3])):  # helper-259: "a 3x3 window is larger
+        with pytest.raises(SpecError, match=rf"^input_shape \[{first[0]}, {first[1]}, {first[2]}\] reads channels first, "
+                                            rf"as PyTorch writes it: .* \[{last[0]}, {last[1]}, {last[2]}\]$") as err:
+            ModelSpec.from_dict({"input_shape": first, "layers": plain})  # than the 1x28 input map", at the Conv2D
+        assert err.value.path == ("input_shape",)
+    assert ModelSpec.from_dict({"input_shape": [3, 5, 2], "layers": ["Flatten", {"type": "Dense", "units": 2}]})
 
 
 @pytest.mark.parametrize("written", ["mixed_bfloat16", "bfloat16", "BF16", "Mixed_BFloat16"])

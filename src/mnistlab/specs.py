@@ -1548,6 +1548,9 @@ def _input_shape(v: Any) -> tuple[int, int, int]:
     if min(h, w, c) < 1 or max(h, w) > MAX_INPUT_SIDE or c > 4096:
         raise SpecError(f"input_shape {list(v)} is out of range (sides 1..{MAX_INPUT_SIDE}, channels 1..4096)",
                         path=("input_shape",))
+    if len(v) == 3 and h in (1, 3) and w == c > 4:  # PyTorch's (C, H, W) (helper-259: said as a 3x3 window too large
+        raise SpecError(f"input_shape {list(v)} reads channels first, as PyTorch writes it: a model's input is channels "
+                        f"last, as Keras's default is, [{w}, {c}, {h}]", path=("input_shape",))  # for a 1x28 map)
     return (h, w, c)
 
 
