@@ -1033,3 +1033,16 @@ def test_is_quick_reads_the_setting_as_its_key_does() -> None:
     for config in configs:
         assert is_quick(config) == (variant_setting(quick_config(config)) == variant_setting(config)), config
     assert any(is_quick(c) for c in configs) and not all(is_quick(c) for c in configs)
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('optimizer = "sgd"', 'unknown key "optimizer": a variant sets the train section\'s key by its dotted name, '
+                          '"train.optimizer" = "sgd"'),
+    ("lr = 0.01", 'unknown key "lr": a variant sets the train section\'s key by its dotted name, "train.lr" = 0.01'),
+    ("subset = 600", '"data.subset" = 600'),
+])
+def test_a_variants_section_key_written_alone_is_said_with_its_dotted_name(tmp_path: Path, written: str, said: str) -> None:
+    # helper-259: `lr = 0.01` in a variant was "unknown key", with no pointer to "train.lr" (train() takes lr=)
+    with pytest.raises(SpecError, match=re.escape(said)) as err:
+        load_experiment(write(tmp_path, TINY + f'[[variants]]\nname = "v"\n{written}\n'))
+    assert err.value.line == TINY.count("\n") + 3 and "\n" not in str(err.value)

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
 from mnistlab.errors import (WRITING_MARKS, MnistlabError, SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint,
-                             printable, show, together, unknown_key, user_level)
+                             printable, show, together, toml_repr, unknown_key, user_level)
 from mnistlab.initial_weights import Start, split_start
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slice_bounds, slices_alone, written_key)
@@ -1281,8 +1281,9 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
         if not isinstance(key, str):
             raise SpecError(f"{source}: {where}: keys must be strings", path=at, source=source)
         if key_path(key)[0] not in known:  # a typo of a variant setting or of a config section
-            faults.append(unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at,
-                                       source=source, near=key_path(key)[0]))
+            faults.append(_section_key(key, value, source, where, at) or unknown_key(
+                key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at, source=source,
+                near=key_path(key)[0]))
             continue
         try:
             flat = _flatten(key_path(key), value, known, source, where, at, faults)
@@ -1413,6 +1414,19 @@ def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
     else:  # a layer list, or a preset or spec file by name: its layers (apply_dotted writes them out)
         known["model"] = {"layers": layers, "input_shape": None, "name": None}
     return known
+
+
+def _section_key(key: str, value: Any, source: str, where: str, at: tuple[str | int, ...]) -> SpecError | None:
+    """A variant's key of a config section written alone (``lr = 0.01``, ``optimizer = "sgd"``), as a
+    train() keyword takes it: said with its dotted key (helper-259: "unknown key", with no pointer to
+    ``"train.lr"``); None for any other key."""
+    from mnistlab.config import setting_path
+
+    dotted = setting_path(key)
+    if dotted == key or key_hint(key, ()):  # (a Keras word elsewhere says its own place)
+        return None
+    return SpecError(f'{source}: {where}: unknown key "{key}": a variant sets the {dotted.split(".")[0]} section\'s key '
+                     f'by its dotted name, "{dotted}" = {toml_repr(value)}', path=(*at, key), source=source)
 
 
 def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: str,  # noqa: PLR0913
