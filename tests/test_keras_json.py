@@ -349,3 +349,37 @@ def test_settings_every_layer_has_are_read_alike_in_every_layer() -> None:
     frozen = next(layer for layer in spec.layers if layer.type == "Dense")
     assert frozen.trainable is False and summarize(spec).total == RECORDED["activation-layers"]["params"]
     assert summarize(spec).non_trainable >= sum(frozen.params(spec.shapes()[spec.layers.index(frozen) - 1]))
+
+
+def test_a_keras_file_is_read_for_its_layers_and_a_wrong_one_is_one_line(tmp_path: Path, capsys) -> None:
+    # helper-259: `model = "m.keras"` (model.save's file) said "must end in .toml or .json"; a .keras file is a
+    # zip holding config.json, the text model.to_json() gives (here the recorded seed000-cnn's)
+    import zipfile
+
+    from mnistlab.errors import SpecWarning
+    from mnistlab.specs import load_model_spec
+
+    keras = RECORDED["seed000-cnn"]
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", "{}")
+        archive.writestr("config.json", json.dumps(keras["json"]))
+        archive.writestr("model.weights.h5", b"\x89HDF")
+    with pytest.warns(SpecWarning, match="its layers are read .*its weights are not"):
+        spec = load_model_spec(path)
+    assert spec.to_dict() == parse_model_spec(keras["json"]).to_dict()
+    assert summarize(spec).total == keras["params"]
+    (tmp_path / "m.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    (tmp_path / "junk.keras").write_text("not a zip")
+    with zipfile.ZipFile(tmp_path / "empty.keras", "w") as archive:
+        archive.writestr("metadata.json", "{}")
+    (tmp_path / "twice.json").write_text(json.dumps(json.dumps(keras["json"])))  # json.dump(model.to_json(), f)
+    for name, said in (("m.h5", 'a Keras HDF5 file (model.save("m.h5")): mnistlab reads a Keras model\'s layers from a '
+                                ".keras file"),
+                       ("junk.keras", "not a .keras model file Keras wrote"),
+                       ("empty.keras", "a zip without Keras's config.json"),
+                       ("missing.keras", "no such file"),
+                       ("twice.json", "(a JSON text inside JSON: json.dump(model.to_json(), f) writes it so")):
+        assert main(["summary", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert said in err and err.count("\n") == 1 and "Traceback" not in err, err

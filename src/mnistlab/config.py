@@ -1796,7 +1796,7 @@ def model_beside(model: Any, folder: str | os.PathLike) -> Any:
     it relative to the file. Other values (preset names, inline tables, absolute paths) pass
     through unchanged.
     """
-    if isinstance(model, str) and model.lower().endswith((".toml", ".json")) and not os.path.isabs(model):
+    if isinstance(model, str) and model.lower().endswith((".toml", ".json", ".keras")) and not os.path.isabs(model):
         beside = Path(folder) / model
         if beside.is_file() or not Path(model).is_file() or Path(model).resolve() == beside.resolve():
             return str(beside)

@@ -130,7 +130,7 @@ def resolve_model(obj: str | os.PathLike | Mapping[str, Any] | Sequence[Any] | M
         if isinstance(obj, str) and text in _REGISTRY:
             return get_preset(text).spec
         path = Path(text)
-        if path.suffix.lower() in (".toml", ".json") or _exists(path) or os.sep in text:
+        if path.suffix.lower() in (".toml", ".json", ".keras", ".h5", ".hdf5") or _exists(path) or os.sep in text:
             if path.stem in _REGISTRY and not _exists(path):
                 raise SpecError(f'{clip(text, 60)}: no such file (the preset is called "{path.stem}")')
             return load_model_spec(path)

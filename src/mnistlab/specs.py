@@ -1676,7 +1676,10 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
     if isinstance(obj, (list, tuple)):
         return ModelSpec.from_dict({"layers": obj})
     if not isinstance(obj, Mapping):
-        raise SpecError(f"a model spec must be a table or a list of layers, got {show(obj)}")
+        twice = isinstance(obj, str) and obj.lstrip().startswith("{") and '"class_name"' in obj  # helper-259
+        raise SpecError(f"a model spec must be a table or a list of layers, got {show(obj)}" + (
+            " (a JSON text inside JSON: json.dump(model.to_json(), f) writes it so; write the text itself, "
+            "f.write(model.to_json()))" if twice else ""))
     if "layers" in obj:
         return ModelSpec.from_dict(obj)
     if "conv" in obj or ("dense" in obj and "filters" not in obj and "additional_convolutions" not in obj):
@@ -1715,8 +1718,13 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
     (:func:`~mnistlab._toml.with_line`)."""
     p = Path(path)
     suffix = p.suffix.lower()
+    if suffix in (".h5", ".hdf5"):  # helper-259: "must end in .toml or .json" to a user of model.save("m.h5")
+        raise SpecError(f"{p}: a Keras HDF5 file (model.save(\"m.h5\")): mnistlab reads a Keras model's layers from a "
+                        ".keras file (model.save(\"m.keras\")) or from model.to_json() saved as a .json file", source=str(p))
+    if suffix == ".keras":
+        return parse_model_spec(_keras_file_config(p))
     if suffix not in (".toml", ".json"):
-        raise SpecError(f"{p}: a model spec file must end in .toml or .json", source=str(p))
+        raise SpecError(f"{p}: a model spec file must end in .toml or .json (or be a Keras .keras file)", source=str(p))
     text = read_text_file(p, what="a model spec", max_bytes=MAX_SPEC_FILE_BYTES)
     data = loads_toml(text, source=str(p)) if suffix == ".toml" else loads_json(text, source=str(p))
     try:
@@ -1725,6 +1733,30 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
         raise with_line(exc.within(message=f"{p}: {exc}", source=str(p)), str(p), text) from None
     except RecursionError:
         raise SpecError(f"{p}: nested too deeply to be a model spec", source=str(p)) from None
+
+
+def _keras_file_config(p: Path) -> Any:
+    """The model config a Keras 3 ``.keras`` file holds (its ``config.json``: what ``model.to_json()``
+    gives), parsed; its weights are not read, and a SpecWarning says so (a run draws its own). SpecError,
+    one line, for a file that is missing, no zip, or without a config."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as archive:
+            info = archive.getinfo("config.json")
+            if info.file_size > MAX_SPEC_FILE_BYTES:
+                raise SpecError(f"{p}: its config.json is too large for a model ({info.file_size:,} bytes)", source=str(p))
+            text = archive.read(info).decode("utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{p}: no such file", source=str(p)) from None
+    except KeyError:
+        raise SpecError(f"{p}: a zip without Keras's config.json: not a .keras model file", source=str(p)) from None
+    except (zipfile.BadZipFile, OSError, UnicodeError, RuntimeError, NotImplementedError, EOFError) as exc:
+        raise SpecError(f"{p}: not a .keras model file Keras wrote ({clip(exc, 80)})", source=str(p)) from None
+    data = loads_json(text, source=f"{p}: config.json")
+    warnings.warn(SpecWarning(f"{p}: its layers are read (its config.json, as model.to_json() gives it); its weights "
+                              "are not: a run draws its own initial weights"), stacklevel=user_level())
+    return data
 
 
 def save_model_spec(spec: ModelSpec, path: str | os.PathLike) -> None:
