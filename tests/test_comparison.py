@@ -1618,3 +1618,25 @@ def test_every_figure_column_of_compare_is_a_sort_key() -> None:
 
     not_figures = {"vs_best", "note", "run_ids", "committee_members", "smoke", "chosen_on_test", "test_set", "settings"}
     assert set(COLUMNS) - not_figures <= set(COMPARE_SORTS)
+
+
+def test_a_name_two_files_recorded_under_is_noted_by_name_not_by_file(tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # helper-259: two students' copies of one file (one name) in one store: `compare NAME` showed Bob's lr01
+    # row as Alice's, unsaid (only `run` warned of the other file)
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    alice.mkdir()
+    bob.mkdir()
+    text = 'name = "lab1"\n' + TINY + '[[variants]]\nname = "base"\n[[variants]]\nname = "lr01"\n'
+    store = ["--store", str(tmp_path / "s")]
+    run_experiment(write(alice, text.replace('name = "lr01"', 'name = "lr01"\n"train.lr" = 0.01')), RunStore(tmp_path / "s"),
+                   data_dir=data_dir, progress="none")
+    run_experiment(write(bob, text.replace('name = "lr01"', 'name = "lr01"\n"train.lr" = 0.003')), RunStore(tmp_path / "s"),
+                   data_dir=data_dir, progress="none")
+    capsys.readouterr()
+    assert main(["compare", "lab1", *store]) == 0
+    said = capsys.readouterr().err
+    assert "these rows show runs of 2 experiment files recorded under the name lab1 (" in said
+    assert str(alice / "exp.toml") in said and str(bob / "exp.toml") in said
+    assert main(["compare", str(alice / "exp.toml"), *store]) == 0
+    assert "experiment files recorded under" not in capsys.readouterr().err  # a file's own runs

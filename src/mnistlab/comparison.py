@@ -48,7 +48,7 @@ import numpy as np
 from mnistlab.config import test_seed
 from mnistlab.data.userdata import carves_test_split, recorded_digests
 from mnistlab.errors import MnistlabError, NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
-from mnistlab.files import csv_text, shell_word
+from mnistlab.files import csv_text, display_name, shell_word
 from mnistlab.experiments import (QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name,
                                   variant_setting)
 from mnistlab.stats import holm, mean_sd, welch_test
@@ -429,8 +429,19 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.again()}` follows {'them' if k != 1 else 'it'}")
     scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
+    files = [] if ref.file is not None else files_of(scored)
+    if len(files) > 1:  # helper-259: two students' files of one name; `run` warned, the table did not
+        notes.append(f"these rows show runs of {len(files)} experiment files recorded under the name {ref.name} ("
+                     + ", ".join(display_name(f) for f in files[:3]) + " ..." * (len(files) > 3)
+                     + "): `mnistlab compare FILE` shows one file's alone; give each file a name of its own (name = \"...\")")
     return (notes + untrained + shared + [n for n in [scored_on_note(scored), precision_note(scored)] if n]
             + test_set_notes(scored))
+
+
+def files_of(runs: Sequence[Any]) -> list[str]:
+    """The experiment files ``runs`` were recorded from (``env["experiment_file"]``), each once, in order;
+    runs of `mnistlab train` (no file) add none."""
+    return list(dict.fromkeys(str(f) for r in runs if (f := (getattr(r, "env", None) or {}).get("experiment_file"))))
 
 
 def precision_note(runs: Sequence[Any]) -> str | None:
