@@ -1640,3 +1640,18 @@ def test_a_name_two_files_recorded_under_is_noted_by_name_not_by_file(tmp_path: 
     assert str(alice / "exp.toml") in said and str(bob / "exp.toml") in said
     assert main(["compare", str(alice / "exp.toml"), *store]) == 0
     assert "experiment files recorded under" not in capsys.readouterr().err  # a file's own runs
+
+
+def test_a_rerun_of_a_shown_runs_seed_is_said_not_counted_by_name(tmp_path: Path, data_dir: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # helper-258: seeds 0, 0, 1 of one variant showed n=2 by name, unsaid (chosen run ids said it)
+    from mnistlab.run import train
+
+    for seed in (0, 0, 1):
+        train("mnist", "seed000-dense", 1, data_dir=data_dir, store=tmp_path / "s", experiment="rev", variant="v",
+              subset=300, seed=seed, progress="none")
+    capsys.readouterr()
+    assert main(["compare", "rev", "--store", str(tmp_path / "s"), "--format", "json"]) == 0
+    got = capsys.readouterr()
+    assert json.loads(got.out)[0]["n"] == 2
+    assert "note: 1 rerun of a shown run's setting and seed not counted (a cell counts its latest result once" in got.err

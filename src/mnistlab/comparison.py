@@ -429,13 +429,29 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.again()}` follows {'them' if k != 1 else 'it'}")
     scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
+    notes += _rows_runs_notes(ref, named, scored)
+    return (notes + untrained + shared + [n for n in [scored_on_note(scored), precision_note(scored)] if n]
+            + test_set_notes(scored))
+
+
+def _rows_runs_notes(ref: ExperimentRef, named: Sequence[RunRecord], scored: Sequence[RunRecord]) -> list[str]:
+    """By name (``named``: the experiment's runs), the notes on the runs a table shows (``scored``):
+    reruns of a shown cell it does not count, and runs of several experiment files under one name."""
+    notes = []
+    counted = {r.run_id for r in scored}
+    shown_cells = {(r.variant, r.config_hash) for r in scored}
+    again = sum(r.status in RESULT_STATUSES and (r.variant, r.config_hash) in shown_cells and r.run_id not in counted
+                for r in named)
+    if again:  # helper-258: `train` twice on one seed counted once, unsaid (chosen run ids say it)
+        notes.append(f"{again} rerun{'s' * (again != 1)} of a shown run's setting and seed not counted (a cell counts "
+                     f"its latest result once: `train` again, `run --force`): `mnistlab runs -e {ref.name}{ref.flag}` "
+                     "lists every run")
     files = [] if ref.file is not None else files_of(scored)
     if len(files) > 1:  # helper-259: two students' files of one name; `run` warned, the table did not
         notes.append(f"these rows show runs of {len(files)} experiment files recorded under the name {ref.name} ("
                      + ", ".join(display_name(f) for f in files[:3]) + " ..." * (len(files) > 3)
                      + "): `mnistlab compare FILE` shows one file's alone; give each file a name of its own (name = \"...\")")
-    return (notes + untrained + shared + [n for n in [scored_on_note(scored), precision_note(scored)] if n]
-            + test_set_notes(scored))
+    return notes
 
 
 def files_of(runs: Sequence[Any]) -> list[str]:
