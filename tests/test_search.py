@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import warnings
 import shutil
 import signal
 import sqlite3
@@ -1934,3 +1935,75 @@ def test_a_sampler_table_gives_tpe_optunas_options_and_makes_a_study_of_its_own(
     assert make_sampler(plain)._n_startup_trials == 10  # Optuna's default where unset
     assert json.loads(space_fingerprint(plain))["sampler"] == "tpe"  # as studies recorded it: they resume
     assert json.loads(space_fingerprint(tuned))["sampler"] == ["tpe", dict(tuned.sampler_options)]
+
+
+COND = BASE.replace("epochs = 3", "epochs = 1") + """
+[search]
+"train.optimizer" = { choice = ["adam", "sgd"] }
+"train.momentum" = { uniform = [0.0, 0.9], when = { "train.optimizer" = "sgd" } }
+"train.lr" = { log_uniform = [1e-3, 1e-1] }
+sampler = "random"
+pruner = "none"
+trials = 6
+seed = 1
+"""
+
+
+def test_a_conditional_key_is_asked_only_where_its_when_holds(tmp_path: Path, data_dir: Path) -> None:
+    # helper-260: momentum drawn for adam's trials too (recorded, trained alike, given an importance); Optuna's
+    # define-by-run `if optimizer == "sgd": trial.suggest_float("momentum", ...)`, Keras Tuner's conditional_scope
+    from mnistlab.search import param_said, space_fingerprint
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)  # no "adam ignores it": its trials do not ask it
+        exp = load_experiment(_exp(tmp_path, COND))
+    momentum = exp.search.params[1]
+    assert momentum.when == (("train.optimizer", ("sgd",)),)
+    assert param_said(momentum) == 'uniform 0 .. 0.9 when train.optimizer = "sgd"'
+    assert json.loads(space_fingerprint(exp.search))["params"][1][-1] == [["train.optimizer", ["sgd"]]]
+    assert len(json.loads(space_fingerprint(exp.search))["params"][0]) == 7  # a plain key's as studies recorded it
+    run_search(exp, tmp_path / "store", data_dir=data_dir)
+    runs = RunStore(tmp_path / "store").runs(experiment="s")
+    chosen = {r.metrics["trial_params"]["train.optimizer"] for r in runs}
+    assert chosen == {"adam", "sgd"}, chosen  # seed 1 draws both
+    for r in runs:
+        asked = r.metrics["trial_params"]
+        sgd = asked["train.optimizer"] == "sgd"
+        assert ("train.momentum" in asked) is sgd
+        assert r.config["train"]["momentum"] == (asked["train.momentum"] if sgd else 0.0)  # adam: the base's
+    study = optuna.load_study(study_name="s", storage=storage_url(tmp_path / "store"))
+    assert all(("train.momentum" in t.params) is (t.params["train.optimizer"] == "sgd") for t in study.trials)
+    fig = plots.plot_parallel_coordinates(trial_rows(runs), "val_accuracy")  # adam's trials: at "not asked"
+    assert "not asked" in [t.get_text() for t in fig.axes[0].texts]
+    title = plots.plot_param_importances({"train.lr": 0.7, "train.optimizer": 0.3}, 6).axes[0].get_title()
+    assert title == "Parameter importance (fANOVA, 6 complete trials: a rough guide)"  # (helper-260: 4 read as settled)
+
+
+@pytest.mark.parametrize(("when", "said"), [
+    ('when = { "train.optimiser" = "sgd" }', 'when names "train.optimiser", which is no searched key before it'),
+    ('when = { "train.lr" = 0.01 }', 'when names "train.lr", searched after it: list it first'),
+    ('when = { "train.optimizer" = "nadam" }', 'when "train.optimizer" = string "nadam", which is none of its choices'),
+    ('when = { "train.optimizer" = [] }', 'when: "train.optimizer" = []: give the values that ask this one'),
+    ("when = 3", "when must be a table of searched keys and the values that ask this one"),
+])
+def test_a_wrong_when_is_one_line_at_its_key(tmp_path: Path, when: str, said: str) -> None:
+    text = COND.replace('when = { "train.optimizer" = "sgd" }', when)
+    with pytest.raises(SpecError, match=re.escape(said)) as err:
+        load_experiment(_exp(tmp_path, text))
+    assert err.value.line == text.splitlines().index(next(x for x in text.splitlines() if "train.momentum" in x)) + 1
+    grid = COND.replace('sampler = "random"', 'sampler = "grid"').replace(
+        '"train.lr" = { log_uniform = [1e-3, 1e-1] }', '"train.lr" = { choice = [0.01, 0.1] }').replace(
+        "uniform = [0.0, 0.9]", "uniform = [0.0, 0.9], step = 0.3")
+    with pytest.raises(SpecError, match='a grid tries every combination of its values; a conditional key needs sampler'):
+        load_experiment(_exp(tmp_path, grid, "g.toml"))
+
+
+def test_an_optimizer_setting_searched_beside_optimizers_that_ignore_it_says_when_to_write(tmp_path: Path) -> None:
+    text = COND.replace(', when = { "train.optimizer" = "sgd" }', "").replace('["adam", "sgd"]', '["adam", "sgd", "rmsprop"]')
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        load_experiment(_exp(tmp_path, text))
+    said = [str(w.message) for w in seen]
+    assert any('"train.momentum" is asked in every trial, and adam ignores it (their trials differ in it alone, and '
+               'train alike): write when = { "train.optimizer" = ["sgd", "rmsprop"] } in its table' in m for m in said), said
+    assert not any("adam ignores it" in m and "applies to" in m for m in said), said  # the base's optimizer's: not said

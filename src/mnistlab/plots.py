@@ -1412,16 +1412,22 @@ def plot_optimization_history(trials: Sequence[Mapping[str, Any]], metric: str =
     return fig
 
 
+_NOT_ASKED = 0.15  # where a numeric axis starts when some trials did not ask its key (a conditional one: at 0)
+
+
 def _axis_values(values: Sequence[Any], log: bool = False) -> tuple[np.ndarray, list[str] | None, bool]:
     """Values of one param on a 0-1 axis: numbers scaled (on a log scale when ``log``, the param's
     distribution is a log one, and they are positive), anything else by its rank among the distinct
     values; also its tick labels, and whether the axis is log."""
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        x = np.asarray(values, dtype=float)
+    numbers = [v for v in values if v is not None]
+    if numbers and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+        x = np.asarray(numbers, dtype=float)
         log = bool(log and x.min() > 0)
         x = np.log10(x) if log else x
         span = float(x.max() - x.min()) or 1.0
-        return (x - x.min()) / span, None, log
+        low = _NOT_ASKED if len(numbers) < len(values) else 0.0  # a conditional key's trials without it: at 0
+        scaled = iter(low + (1 - low) * (x - x.min()) / span)
+        return np.asarray([0.0 if v is None else next(scaled) for v in values]), None, log
     distinct = {json_label(v): v for v in values}
     try:  # in their own order where they have one ([8] < [16] < [32]); else by label
         labels = sorted(distinct, key=distinct.__getitem__)
@@ -1472,8 +1478,11 @@ def plot_parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str =
     for j, (_, labels, log) in enumerate(cols):
         ax.axvline(j, color="0.6", lw=0.8)
         raw = [t["params"].get(names[j]) for t in scored] if j < len(keys) else list(vals)
+        asked = [v for v in raw if v is not None]
+        low = _NOT_ASKED if len(asked) < len(raw) else 0.0
         ticks = (list(zip(np.linspace(0, 1, len(labels)) if len(labels) > 1 else [0.0], labels)) if labels
-                 else [(0.0, f"{min(raw):.3g}"), (1.0, f"{max(raw):.3g}" + (" (log)" if log else ""))])
+                 else [(low, f"{min(asked):.3g}"), (1.0, f"{max(asked):.3g}" + (" (log)" if log else ""))]
+                 + [(0.0, "not asked")] * (low > 0))
         for y, text in ticks:
             ax.annotate(text, (j, y), xytext=(3, 2), textcoords="offset points", fontsize=7)
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
@@ -1484,9 +1493,14 @@ def plot_parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str =
     return fig
 
 
-def plot_param_importances(importances: Mapping[str, float]) -> Figure:
+FEW_TRIALS = 10  # complete trials under which an importance figure says it is a rough guide
+
+
+def plot_param_importances(importances: Mapping[str, float], trials: int | None = None) -> Figure:
     """Horizontal bars of each searched param's importance (Optuna's fANOVA shares, summing to 1),
-    most important on top. PlotError when there are none (fewer than 2 complete trials)."""
+    most important on top; ``trials``: the complete trials they come from, said in the title, with a
+    caution under :data:`FEW_TRIALS` (helper-260: 4 trials' shares read as settled). PlotError when
+    there are none (fewer than 2 complete trials)."""
     if not importances:
         raise PlotError("no parameter importances: they need at least 2 complete trials")
     items = sorted(importances.items(), key=lambda kv: kv[1])
@@ -1496,7 +1510,8 @@ def plot_param_importances(importances: Mapping[str, float]) -> Figure:
     ax.set_yticks(range(len(items)), [k for k, _ in items])
     for i, (_, v) in enumerate(items):
         ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
-    ax.set(title="Parameter importance (fANOVA)", xlabel="importance", xlim=(0, 1.1))
+    said = "" if trials is None else f", {trials} complete trials" + (": a rough guide" if trials < FEW_TRIALS else "")
+    ax.set(title=f"Parameter importance (fANOVA{said})", xlabel="importance", xlim=(0, 1.1))
     return fig
 
 

@@ -13,6 +13,8 @@ An experiment file with a search::
     "train.batch_size" = { int = [32, 256], step = 32 }    # optional step (default 1) and log (default false)
     "model.dropout" = { uniform = [0.0, 0.5] }              # optional step
     "model.conv" = { choice = [[16], [32], [64]] }
+    "train.optimizer" = { choice = ["adam", "sgd"] }
+    "train.momentum" = { uniform = [0.0, 0.95], when = { "train.optimizer" = "sgd" } }   # asked where it holds
     metric = "val_accuracy"      # any logged key; default val_accuracy
     direction = "maximize"       # default: maximize, or minimize for a *loss metric
     trials = 20                  # default 20 (a grid: at most its size)
@@ -163,6 +165,10 @@ class Param:
     log: bool = False
     choices: tuple[Any, ...] = ()
     written: str = field(default="", compare=False)  # the key as the file writes it (layers[-1]), for messages
+    #: a conditional param's conditions: ((searched choice key, its values that ask this param), ...);
+    #: a trial where one does not hold leaves the param unasked, the base's value (Optuna's define-by-run
+    #: ``if``, Keras Tuner's ``conditional_scope``). Parsed with the keys as written; parse_search makes them the study's.
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def corners(self) -> list[Any]:
         """The values a config must accept for every trial to be valid: both ends, or every choice."""
@@ -238,14 +244,76 @@ def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, A
     if not params:
         raise SpecError(f"{where}: no setting to search: add one, e.g. \"train.lr\" = {{ log_uniform = [1e-4, 1e-1] }}",
                         path=("search",), source=source)
+    params = _conditioned(params, where, source)
     space = _settings(settings, tuple(params), base, where, source)
     _check_trial_configs(space, base, source)
+    _unasked_settings_said(space, where)
     for p in params:  # (once the table holds no mistake: a warning beside an error is noise)
         if p.kind == "choice" and len(p.choices) == 1:  # helper-151: every trial the same, "not trained twice"
             warnings.warn(SpecWarning(f'{where}: "{p.written or p.key}": a choice of one value is no search: every trial '
                                       f"takes {json.dumps(p.choices[0], default=str)} (set it in [base])"),
                           stacklevel=user_level())
     return space
+
+
+def _conditioned(params: list[Param], where: str, source: str) -> list[Param]:
+    """``params`` with each ``when`` key made the study's key of the searched choice it names, listed
+    before it (a trial asks its params in order); SpecError for a key not searched before it, not a
+    choice, or a value that is none of its choices."""
+    out: list[Param] = []
+    for p in params:
+        conditions = []
+        for written, values in p.when:
+            at = ("search", *key_path(p.written or p.key), "when")
+            ref = next((q for q in out if written in (q.key, q.written) or key_path(written) == key_path(q.written or q.key)),
+                       None)
+            if ref is None:
+                later = any(written in (q.key, q.written) for q in params)
+                raise SpecError(f'{where}: "{p.written or p.key}": when names "{written}", '
+                                + ("searched after it: list it first (a trial asks its keys in order)" if later else
+                                   "which is no searched key before it: when conditions on a choice the search makes"),
+                                path=at, source=source)
+            if ref.kind != "choice":
+                raise SpecError(f'{where}: "{p.written or p.key}": when names "{written}", a {ref.kind} range: a condition '
+                                "holds on a choice's values", path=at, source=source)
+            held = [json.dumps(c, sort_keys=True, default=str) for c in ref.choices]
+            if wrong := [v for v in values if json.dumps(v, sort_keys=True, default=str) not in held]:
+                raise SpecError(f'{where}: "{p.written or p.key}": when "{written}" = {show(wrong[0])}, which is none of '
+                                f"its choices ({', '.join(json.dumps(c, default=str) for c in ref.choices)})",
+                                path=at, source=source)
+            conditions.append((ref.key, values))
+        out.append(dataclasses.replace(p, when=tuple(conditions)))
+    return out
+
+
+def holds(p: Param, values: Mapping[str, Any]) -> bool:
+    """Whether a trial whose searched ``values`` (the study's keys, as Optuna keeps them or decoded) are
+    these asks ``p``: each of its ``when`` keys holds one of its values."""
+    def same(a: Any, b: Any) -> bool:
+        return json.dumps(_encode(a), sort_keys=True, default=str) == json.dumps(_encode(b), sort_keys=True, default=str)
+
+    return all(key in values and any(same(values[key], v) for v in wanted) for key, wanted in p.when)
+
+
+def _unasked_settings_said(space: SearchSpace, where: str) -> None:
+    """Warn of an optimizer's setting searched in every trial where the optimizers searched beside
+    it include one that ignores it (helper-260: adam's trials drew a momentum, trained alike, and
+    its importance was drawn): naming the ``when`` that asks it of those that take it."""
+    from mnistlab.config import setting_applies
+
+    optimizer = next((p for p in space.params if p.key == "train.optimizer" and p.kind == "choice"), None)
+    for p in space.params:
+        parts = key_path(p.key)
+        if optimizer is None or p.when or len(parts) != 2 or parts[0] != "train" or parts[1] == "optimizer":
+            continue
+        takers = [o for o in optimizer.choices if isinstance(o, str) and setting_applies(parts[1], o)]
+        if len(takers) < len(optimizer.choices):
+            ignore = [str(o) for o in optimizer.choices if o not in takers]
+            hint = (f'write when = {{ "train.optimizer" = {json.dumps(takers)} }} in its table' if takers else
+                    "none of them takes it: leave it out")
+            warnings.warn(SpecWarning(f'{where}: "{p.written or p.key}" is asked in every trial, and '
+                                      f"{', '.join(ignore)} ignore{'s' * (len(ignore) == 1)} it (their trials differ in "
+                                      f"it alone, and train alike): {hint}"), stacklevel=user_level())
 
 
 def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str, source: str,
@@ -265,7 +333,7 @@ def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str,
                               listing="[search] takes its settings and the base's keys")
         at, path = base_value(known, path, source, "[search]", ("search",))
         is_dist = isinstance(value, Mapping) and (not isinstance(at, Mapping)
-                                                  or bool(set(value) & {*DISTRIBUTIONS, "step", "log"}))
+                                                  or bool(set(value) & {*DISTRIBUTIONS, "step", "log", "when"}))
         if isinstance(value, Mapping) and not is_dist:
             yield from _param_items(value, known, where, source, path, written)
         else:
@@ -292,6 +360,8 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
     if not isinstance(spec, Mapping):
         raise SpecError(f"{label}: must be a distribution table such as {{ uniform = [0.0, 0.5] }} or "
                         f"{{ choice = [16, 32] }}, got {show(spec)}", path=path, source=source)
+    when = _when(spec.get("when"), label, path, source) if "when" in spec else ()
+    spec = {k: v for k, v in spec.items() if k != "when"}
     kinds = [k for k in spec if k in DISTRIBUTIONS]
     for k in spec:
         if k not in DISTRIBUTIONS and k not in ("step", "log"):
@@ -326,8 +396,33 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
             again = next(v for i, v in enumerate(values) if seen[i] in seen[:i])
             raise SpecError(f"{label}: choice lists {json.dumps(again, default=str)} more than once: each value once" + (
                 " (one value is no search: set it in [base])" if len(set(seen)) == 1 else ""), path=path, source=source)
-        return Param(key, kind, choices=tuple(values), written=written)
-    return dataclasses.replace(_range(key, kind, values, spec, label, path, source), written=written)
+        return Param(key, kind, choices=tuple(values), written=written, when=when)
+    return dataclasses.replace(_range(key, kind, values, spec, label, path, source), written=written, when=when)
+
+
+def _when(value: Any, label: str, path: tuple[str, ...], source: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """A distribution's ``when`` table, ``{ "train.optimizer" = "sgd" }`` or a list of values
+    (``["sgd", "rmsprop"]``): ((key as written, its values), ...); SpecError for another form."""
+    if not isinstance(value, Mapping) or not value:
+        raise SpecError(f'{label}: when must be a table of searched keys and the values that ask this one, as when = '
+                        f'{{ "train.optimizer" = "sgd" }}, got {show(value)}', path=(*path, "when"), source=source)
+    out = []
+    for key, wanted in _flat_when(value):
+        values = tuple(wanted) if isinstance(wanted, list) else (wanted,)
+        if not values:
+            raise SpecError(f'{label}: when: "{key}" = []: give the values that ask this one', path=(*path, "when"),
+                            source=source)
+        out.append((key, values))
+    return tuple(out)
+
+
+def _flat_when(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """A ``when`` table's (dotted key, value) pairs: ``train.optimizer`` written unquoted arrives nested."""
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            yield from _flat_when(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def _takes(kind: str) -> str:
@@ -497,6 +592,10 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
             raise SpecError(f"{where}: {key}: must be a whole number in [{lo}, {hi}], got {show(v)}",
                             path=("search", key), source=source)
     if sampler == "grid":
+        if conditional := next((p for p in params if p.when), None):
+            raise SpecError(f'{where}: "{conditional.written or conditional.key}": when: a grid tries every combination '
+                            'of its values; a conditional key needs sampler "tpe" or "random"',
+                            path=("search", *key_path(conditional.written or conditional.key), "when"), source=source)
         for p in params:
             if p.kind in ("uniform", "log_uniform") and p.step is None:
                 raise SpecError(f'{where}: "{written_key(key_path(p.key))}": the grid sampler needs a finite set of '
@@ -579,23 +678,44 @@ def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: st
     from mnistlab.experiments import apply_dotted
 
     for p in space.params:
+        context = _asking(p, space)
         for value in p.corners():
             try:
                 label = f'{source}: [search] "{p.written or written_key(key_path(p.key))}" = {show(value)}'
-                parse_run_config(apply_dotted(base, {p.key: value}), source=label)
+                parse_run_config(apply_dotted(base, {**context, p.key: value}), source=label)
             except SpecError as exc:  # apply_dotted's own (a slice given a number) does not name the file yet
                 said = str(exc) if str(exc).startswith(f"{source}:") else f"{label}: {exc}"
                 raise SpecError(said, path=("search", *key_path(p.written or p.key)), source=source) from None
     if len(space.params) < 2:
         return
     for end in (0, -1):  # all together, at their first and at their last values: keys that cannot go together
-        values = {p.key: p.corners()[end] for p in space.params}  # ("model.dense" beside "model.layers[2]...")
-        label = f"{source}: [search] " + ", ".join(f'"{p.written or p.key}" = {show(values[p.key])}' for p in space.params)
+        values: dict[str, Any] = {}  # ("model.dense" beside "model.layers[2]..."), each asked where its when holds
+        for p in space.params:
+            if holds(p, values):
+                values[p.key] = p.corners()[end]
+        label = f"{source}: [search] " + ", ".join(f'"{p.written or p.key}" = {show(values[p.key])}' for p in space.params
+                                                   if p.key in values)
         try:
             parse_run_config(apply_dotted(base, values), source=label)
         except SpecError as exc:
             said = str(exc) if str(exc).startswith(f"{source}:") else f"{label}: {exc}"
             raise SpecError(f"{said} (these keys together: a trial sets them all)", path=("search",), source=source) from None
+
+
+def _asking(p: Param, space: SearchSpace) -> dict[str, Any]:
+    """The other searched values a trial that asks ``p`` holds, for checking ``p``'s values alone: its
+    ``when`` keys at their first value that asks it, and an optimizer's setting (momentum) beside a
+    searched optimizer at the first optimizer that takes it (not the base's, which may ignore it)."""
+    from mnistlab.config import setting_applies
+
+    context = {key: wanted[0] for key, wanted in p.when}
+    parts = key_path(p.key)
+    optimizer = next((q for q in space.params if q.key == "train.optimizer" and q.kind == "choice"), None)
+    if optimizer is not None and not p.when and len(parts) == 2 and parts[0] == "train" and parts[1] != "optimizer":
+        takers = [o for o in optimizer.choices if isinstance(o, str) and setting_applies(parts[1], o)]
+        if takers:
+            context["train.optimizer"] = takers[0]
+    return context
 
 
 # ---------------------------------------------------------------------------------- optuna
@@ -807,7 +927,8 @@ def space_fingerprint(space: SearchSpace) -> str:
         return None if x is None else float(x)
 
     params = [[p.key, p.kind, f(p.low), f(p.high), f(p.step), p.log, [_encode(c) for c in p.choices]]
-              for p in space.params]
+              + ([[[k, [_encode(v) for v in vs]] for k, vs in p.when]] if p.when else []) for p in space.params]  # (a
+    # plain key's as before: studies recorded then resume)
     sampler: Any = [space.sampler, dict(space.sampler_options)] if space.sampler_options else space.sampler
     return json.dumps({"params": params, "metric": space.metric, "direction": space.direction,
                        "sampler": sampler, "seed": space.seed}, sort_keys=True)  # (a plain name: as studies recorded it)
@@ -1319,16 +1440,29 @@ def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, ba
     from mnistlab.experiments import apply_dotted
 
     study.sampler = make_sampler(space, trials_drawn(study))  # trial n draws alike with or without a resume
-    trial = study.ask(dict(dists))
+    trial = study.ask({p.key: dists[p.key] for p in space.params if not p.when})
+    for p in space.params:  # a conditional key, asked where its when holds (Optuna's define-by-run)
+        if p.when and holds(p, trial.params):
+            _suggest(trial, p.key, dists[p.key])
     trial.set_user_attr("pid", os.getpid())  # whose trial it is: a dead driver's are asked again (recover)
     trial.set_user_attr("host", socket.gethostname())
-    params = {p.key: _decode(p, trial.params[p.key]) for p in space.params}
+    params = {p.key: _decode(p, trial.params[p.key]) for p in space.params if p.key in trial.params}
     continues = trial.user_attrs.get(_CONTINUES)  # set where a stopped trial was queued again (_ask_again)
     return TrialTask(name, name, trial._trial_id, trial.number, apply_dotted(base, _merged_tables(base, params)), params,
                      space.metric,
                      space.pruner, store_root, data_dir, threads, tuple(p.key for p in space.params if p.log),
                      space.pruner_options, continues if isinstance(continues, int) else None,
                      tuple((p.key, p.written) for p in space.params if p.written and p.written != p.key))
+
+
+def _suggest(trial: Any, name: str, dist: Any) -> Any:
+    """``trial``'s value of ``name`` from the Optuna distribution ``dist``, by its public suggest call."""
+    d = _optuna().distributions
+    if isinstance(dist, d.CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, d.IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
 def _ask_again(study: Any, trial: Any) -> None:
@@ -1596,12 +1730,14 @@ def plan_search(exp: Any, store_root: str | os.PathLike | None, *, quick: bool =
 def param_said(p: Param) -> str:
     """A searched setting's distribution in words: ``log-uniform 0.0001 .. 0.3``, ``int 16 .. 128
     step 16``, ``choice of 3: [4], [8], [16]``."""
+    when = "".join(f"{' when' if i == 0 else ','} {k} = {' | '.join(json.dumps(v) for v in vs)}"
+                   for i, (k, vs) in enumerate(p.when))
     if p.kind == "choice":
         shown = ", ".join(json.dumps(c) for c in p.choices[:6]) + (", ..." if len(p.choices) > 6 else "")
-        return f"choice of {len(p.choices)}: {shown}"
+        return f"choice of {len(p.choices)}: {shown}{when}"
     low, high = (int(p.low), int(p.high)) if p.kind == "int" else (p.low, p.high)
     kind = {"log_uniform": "log-uniform", "int": "int (log scale)" if p.log else "int"}.get(p.kind, p.kind)
-    return f"{kind} {low:g} .. {high:g}" + (f" step {p.step:g}" if p.step else "")
+    return f"{kind} {low:g} .. {high:g}" + (f" step {p.step:g}" if p.step else "") + when
 
 
 # long: the ask / train / tell loop; its bookkeeping reads best in one place

@@ -362,7 +362,9 @@ def search_figure(kind: str, store: RunStore, experiment: str, records: Sequence
     if kind == "parallel-coordinates":
         return plot_parallel_coordinates(trials, metric)
     names = {k: v for r in records for k, v in param_names(r.metrics or {}).items()}  # as the tables write them
-    return plot_param_importances({names.get(k, k): v for k, v in param_importances(store.root, experiment).items()})
+    complete = sum(t["state"] == "complete" for t in trials)
+    return plot_param_importances({names.get(k, k): v for k, v in param_importances(store.root, experiment).items()},
+                                  complete)
 
 
 _TABLE_FIGURES = {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}  # of rows
