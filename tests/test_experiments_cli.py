@@ -1212,7 +1212,9 @@ def test_several_experiments_are_listed_and_deleted_together(tmp_path: Path, dat
                          "best_run_acc": run.metrics["test_accuracy"], "last_started": listed[2]["last_started"],
                          "file": str(tmp_path / "a.toml"), "test_set": "mnist (20 test images)"}
     assert main(["experiments", "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out.splitlines()[0].split()[:3] == ["experiment", "runs", "finished"]
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].split()[:3] == ["experiment", "runs", "finished"]
+    assert err.startswith("note: best run is one run's test accuracy, the highest of its experiment's: an optimistic")
     assert main(["experiments", "--store", str(store.root), "--format", "json", "--sort", "experiment", "-n", "2"]) == 0
     assert [e["experiment"] for e in json.loads(capsys.readouterr().out)] == ["lab-a", "lab-b"]
     assert main(["experiments", "--store", str(store.root), "--sort", "best"]) == 2

@@ -1660,6 +1660,9 @@ def experiments_cmd(store: str | None, sort_key: str, limit: int | None, fmt: st
     rows = _ordered(experiment_rows(open_store(store)), *order)[:limit]  # (by the time itself, then as `runs` says it:
     emit([{**r, "last_started": _local_time(r["last_started"])} for r in rows], EXPERIMENT_COLUMNS, fmt,  # RFC 3339)
          empty="no experiments")
+    if fmt == "table" and any(r.get("best_run_acc") is not None for r in rows):  # (helper-258: read as a result)
+        click.echo("note: best run is one run's test accuracy, the highest of its experiment's: an optimistic figure, "
+                   "as the test set chose it; `mnistlab compare NAME` gives each variant's mean +- sd (n)", err=True)
 
 
 @click.command("note")
