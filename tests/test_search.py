@@ -1190,6 +1190,8 @@ def test_search_best_of_a_search_file_points_at_search_and_its_quick_study(tmp_p
     assert err.count("\n") == 1
     assert main(["search-best", str(path), "--quick", "--store", str(store.root)]) == 0  # helper-173: as compare --quick
     assert "lr = 0.01" in capsys.readouterr().out
+    assert main(["search-best", "srch", "--quick", "--store", str(store.root)]) == 0  # its name too (helper-260:
+    assert "lr = 0.01" in capsys.readouterr().out  # "no experiment named srch (did you mean the file?)")
     assert main(["search-best", "srch-quick", "--store", str(store.root)]) == 0
     out, err = capsys.readouterr()  # a smoke study's best trial has a smoke run's size: said, in the file too
     assert err.startswith("warning: srch-quick is a --quick smoke study: this file keeps its trials' size "
