@@ -22,7 +22,7 @@ import torch
 pytest.importorskip("optuna", reason="the search extra (optuna) is in the dev extra: pip install -e '.[dev]'")
 import optuna  # noqa: E402
 
-from mnistlab import plots  # noqa: E402
+from mnistlab import plots, views  # noqa: E402
 from mnistlab.cli import main  # noqa: E402
 from mnistlab.comparison import compare  # noqa: E402
 from mnistlab.errors import ReportWarning, SpecError, SpecWarning, StoreError  # noqa: E402
@@ -401,8 +401,12 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     for fig in (plots.plot_optimization_history(trials), plots.plot_parallel_coordinates(trials),
                 plots.plot_param_importances(param_importances(store_dir, "srch"))):
         fig.savefig(tmp_path / "f.png")
+    fig = views.search_figure("intermediate-values", store, "srch", runs)  # what the pruner judged (helper-260: absent)
+    lines = fig.axes[0].get_lines()
+    assert sum(line.get_linestyle() == "--" for line in lines) == states.count("pruned")
+    assert max(len(line.get_xdata()) for line in lines) == 3  # a complete trial's 3 epochs
     html = build_report(store, "srch", data_dir=data_dir)
-    for caption in ("optimisation history", "parallel coordinates", "parameter importance"):
+    for caption in ("optimisation history", "parallel coordinates", "parameter importance", "intermediate values"):
         assert f"<figcaption>{caption}</figcaption>" in html
     assert ">trial state</th>" in html and ">trial_state<" not in html  # helper-116: its headers in words
     lrs = re.findall(r" · lr ([^ <]+)", html)  # each section's facts: a searched lr to 4 digits, not 17
@@ -1743,7 +1747,7 @@ def test_the_importance_figure_names_params_as_the_file_and_tables_write_them(tm
     assert labels == {"train.lr", "model.layers[-2].units"}
     from mnistlab.cli import main  # and `mnistlab plot` draws them (helper-207: no command did)
 
-    for kind in ("importance", "optimization-history", "parallel-coordinates"):
+    for kind in ("importance", "optimization-history", "parallel-coordinates", "intermediate-values"):
         out = tmp_path / f"{kind}.png"
         assert main(["plot", kind, "imp", "--store", str(store.root), "-o", str(out)]) == 0
         assert out.read_bytes().startswith(b"\x89PNG")

@@ -1412,6 +1412,35 @@ def plot_optimization_history(trials: Sequence[Mapping[str, Any]], metric: str =
     return fig
 
 
+def plot_intermediate_values(curves: Sequence[Mapping[str, Any]], metric: str = "val_accuracy") -> Figure:
+    """Each trial's ``metric`` at each epoch end, the values its pruner judged (Optuna's
+    ``plot_intermediate_values``; helper-260: absent): ``curves`` holds each trial's ``trial``, ``state``
+    and ``values`` (per epoch, None where an epoch has none); a pruned trial dashed, an x where it
+    stopped. PlotError when no trial has a value."""
+    drawn = [c for c in curves if any(v is not None for v in c.get("values") or ())]
+    if not drawn:
+        raise PlotError(f"no trial has a {metric} at an epoch's end to draw")
+    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    said: set[str] = set()
+    for c in sorted(drawn, key=lambda c: c["trial"]):
+        state = str(c.get("state") or "complete")
+        pts = [(i + 1, v) for i, v in enumerate(c["values"]) if v is not None]
+        color = _STATE_COLORS.get(state, "0.5")
+        ax.plot(*zip(*pts), color=color, lw=1.1, alpha=0.8, ls="--" if state == "pruned" else "-",
+                label=state if state not in said else None)
+        said.add(state)
+        if state == "pruned":
+            ax.plot(*pts[-1], marker="x", color=color, ms=6)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(title="Intermediate values (each trial's, per epoch; pruned: dashed, x where it stopped)",
+           xlabel="epoch", ylabel=metric)
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
 _NOT_ASKED = 0.15  # where a numeric axis starts when some trials did not ask its key (a conditional one: at 0)
 
 

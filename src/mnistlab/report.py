@@ -475,7 +475,7 @@ def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord
     (caption, Figure); a figure that cannot be drawn adds a line to ``notes`` instead."""
     out: list[tuple[str, Figure | str]] = []
     for caption, kind in (("optimisation history", "optimization-history"), ("parallel coordinates", "parallel-coordinates"),
-                          ("parameter importance", "importance")):
+                          ("parameter importance", "importance"), ("intermediate values", "intermediate-values")):
         try:
             out.append((caption, views.search_figure(kind, store, experiment, records)))
         except MnistlabError as exc:  # PlotError, or Optuna missing for the importances

@@ -38,10 +38,11 @@ from mnistlab.specs import ModelSpec
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, epochs_trained
 
 FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
-                "per-class", "feature-maps", "filters", "optimization-history", "parallel-coordinates", "importance")
+                "per-class", "feature-maps", "filters", "optimization-history", "parallel-coordinates", "importance",
+                "intermediate-values")
 #: the figures of a search's trials (Optuna's plot_optimization_history, plot_parallel_coordinate,
-#: plot_param_importances), as the report draws them
-SEARCH_FIGURES = ("optimization-history", "parallel-coordinates", "importance")
+#: plot_param_importances, plot_intermediate_values), as the report draws them
+SEARCH_FIGURES = ("optimization-history", "parallel-coordinates", "importance", "intermediate-values")
 
 
 def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, quick: bool = False,
@@ -350,7 +351,8 @@ def search_figure(kind: str, store: RunStore, experiment: str, records: Sequence
     importances, each parameter named as the file and the tables write it (helper-207: the study's
     keys, ``model.layers.2.rate``). PlotError for an experiment that is no search, or a figure its
     trials cannot give (fewer than 2 complete trials for the importances)."""
-    from mnistlab.plots import plot_optimization_history, plot_param_importances, plot_parallel_coordinates
+    from mnistlab.plots import (plot_intermediate_values, plot_optimization_history, plot_param_importances,
+                                plot_parallel_coordinates)
     from mnistlab.search import is_search, param_importances, param_names, trial_rows
 
     if not is_search(records):
@@ -361,6 +363,10 @@ def search_figure(kind: str, store: RunStore, experiment: str, records: Sequence
         return plot_optimization_history(trials, metric, direction)
     if kind == "parallel-coordinates":
         return plot_parallel_coordinates(trials, metric)
+    if kind == "intermediate-values":  # what the pruner judged: the metric at each epoch's end, from the runs' histories
+        by_id = {r.run_id: r for r in records}
+        return plot_intermediate_values([{**t, "values": [h.get(metric) for h in by_id[t["run_id"]].history]}
+                                         for t in trials], metric)
     names = {k: v for r in records for k, v in param_names(r.metrics or {}).items()}  # as the tables write them
     complete = sum(t["state"] == "complete" for t in trials)
     return plot_param_importances({names.get(k, k): v for k, v in param_importances(store.root, experiment).items()},

@@ -88,7 +88,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
     filters) draws a variant's best run by test accuracy, or its committee, and says which.
 
     KIND: history, compare, params, time, samples, image, misclassified, confusion, per-class,
-    feature-maps, filters; of a search, optimization-history, parallel-coordinates, importance
+    feature-maps, filters; of a search, optimization-history, parallel-coordinates, importance, intermediate-values
     (Optuna's figures). Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
     """
     from mnistlab import views
