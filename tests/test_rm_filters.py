@@ -55,15 +55,16 @@ def test_rm_older_than_deletes_what_started_before_then(store: RunStore, capsys:
 @pytest.mark.parametrize("args, said", [
     (["-s", "nope"], 'unknown status "nope"'),
     (["--older-than", "yesterday"], "--older-than: expected a date or time"),
-    (["abc123", "-s", "failed"], "give run ids, or --experiment NAME / --status / --older-than to choose runs, not both"),
-    ([], "give run ids, --experiment NAME, or --status / --older-than"),
+    (["abc123", "-s", "failed"], "give run ids, or --experiment NAME / --status / --older-than / --tag / --where to choose "
+                                 "runs, not both"),
+    ([], "give run ids, --experiment NAME, or --status / --older-than / --tag / --where"),
     (["-s", "failed", "-e", "no-such-experiment"], "no-such-experiment"),
     (["--older-than", "1M"], "spans are in s, m (minutes), h, d, w; a month is 30d"),  # (helper-204: 1M was a minute)
     (["--older-than", "1y"], "a month is 30d"),
-    (["--dry-run"], "give run ids, --experiment NAME, or --status / --older-than"),
+    (["--dry-run"], "give run ids, --experiment NAME, or --status / --older-than / --tag / --where"),
     (["--older-than", "99999999999999999999d"], "reaches back further than 100 years"),  # (helper-205: a traceback)
     (["--older-than", "0001-01-01"], "out of the range of dates"),
-    (["--keep-tag", "keep", "abc123"], "--keep-tag goes with --status / --older-than"),
+    (["--keep-tag", "keep", "abc123"], "--keep-tag goes with --status / --older-than / --tag / --where"),
 ])
 def test_rm_filters_refuse_mistakes_and_delete_nothing(args: list[str], said: str, store: RunStore,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,3 +98,23 @@ def test_rm_dry_run_lists_what_would_go_and_keep_tag_spares_runs(store: RunStore
     code, out = _cli(capsys, "rm", "-s", "failed", "--keep-tag", "keep", "--yes", *where)
     assert code == 0 and "deleted 1 run (status failed); 1 run tagged keep left" in out
     assert [r.run_id for r in store.runs(status="failed")] == [failed[0]]
+
+
+def test_rm_tag_and_where_delete_the_runs_runs_lists_so(store: RunStore, capsys: pytest.CaptureFixture[str]) -> None:
+    # note 58's leftover (an MLflow user, helper-252): `runs --tag/--where` chose runs, `rm` could not
+    flags = ["--store", str(store.root), "--yes"]
+    ids = {(r.experiment, r.variant): r.run_id for r in store.runs()}
+    store.note([ids["a", "bad"], ids["b", "ok"]], tags=["junk"])
+    store.note(ids["b", "ok"], tags=["keep"])
+    code, out = _cli(capsys, "rm", "--tag", "junk", "--keep-tag", "keep", "--dry-run", *flags)
+    assert code == 0 and "would delete 1 run (tagged junk); 1 run tagged keep left:" in out and ids["a", "bad"] in out
+    assert len(store.runs()) == 5
+    code, out = _cli(capsys, "rm", "-e", "a", "--where", "status=diverged", *flags)
+    assert code == 0 and "deleted 1 run (of a, where status=diverged)" in out
+    code, out = _cli(capsys, "rm", "--tag", "junk", *flags)
+    assert code == 0 and "deleted 2 runs (tagged junk)" in out
+    assert _left(store) == [("a", "ok"), ("b", "bad")]
+    for bad, said in ((["--where", "lr=="], "--where"), (["--tag", "junk", ids["a", "ok"]], "not both")):
+        code, out = _cli(capsys, "rm", *bad, *flags)
+        assert code == 2 and said in out and out.count("\n") == 1 and "Traceback" not in out
+    assert _left(store) == [("a", "ok"), ("b", "bad")]

@@ -1287,16 +1287,24 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
                    "of the store or of the experiments -e names.")
 @click.option("--older-than", "older_than", metavar="WHEN",
               help="Delete only the runs started before then: a span before now (30d, 12h) or a date (2026-11-01).")
+@click.option("--tag", "-t", "tags", multiple=True, metavar="TAG",
+              help="Delete only the runs tagged so (`mnistlab note RUN --tag bad`), as `runs --tag` lists them; repeatable.")
+@click.option("--where", "-w", "where", multiple=True, metavar="KEY=VALUE",
+              help='Delete only the runs whose setting or metric matches, as `runs --where` lists them ("test_accuracy<0.5", '
+                   "lr=0.1); repeatable (all must hold).")
 @click.option("--keep-tag", "keep", multiple=True, metavar="TAG",
-              help="With --status / --older-than: leave the runs tagged so (`mnistlab note RUN --tag TAG`); repeatable.")
+              help="With --status / --older-than / --tag / --where: leave the runs tagged so (`mnistlab note RUN --tag "
+                   "TAG`); repeatable.")
 @click.option("--dry-run", is_flag=True, help="Say what would be deleted (the runs that match, the runs or experiments "
               "named); delete nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first (it asks only on a terminal).")
 def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, ...], status: tuple[str, ...],
-           older_than: str | None, keep: tuple[str, ...], dry_run: bool, yes: bool) -> None:
+           older_than: str | None, tags: tuple[str, ...], where: tuple[str, ...], keep: tuple[str, ...], dry_run: bool,
+           yes: bool) -> None:
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts; with
-    --status or --older-than, the runs that match (MLflow's `gc --older-than`), of the whole
-    store or of the experiments -e names: `mnistlab rm -s failed,interrupted --older-than 7d`.
+    --status, --older-than, --tag or --where, the runs that match (MLflow's `gc --older-than`, and
+    its search_runs filter), of the whole store or of the experiments -e names: `mnistlab rm -s
+    failed,interrupted --older-than 7d`, `mnistlab rm --tag bad`, `mnistlab rm -e lab1 --where "test_accuracy<0.2"`.
 
     On a terminal it says what it will delete and asks first (--yes does not ask); in a script
     (no terminal on stdin) it does not ask.
@@ -1310,17 +1318,11 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiments: tuple[str, 
     """
     from mnistlab.search import delete_experiment
 
-    filtered = bool(status or older_than is not None)
-    if keep and not filtered:
-        raise MnistlabError("rm: --keep-tag goes with --status / --older-than (the runs that match); `mnistlab rm RUN...` "
-                            "and `rm -e` say what they delete and ask first")
-    if run_ids and (experiments or filtered):
-        raise MnistlabError("rm: give run ids, or --experiment NAME / --status / --older-than to choose runs, not both")
-    if not (run_ids or experiments or filtered):
-        raise MnistlabError("rm: give run ids, --experiment NAME, or --status / --older-than")
+    filtered = bool(status or older_than is not None or tags or where)
+    _check_rm_choice(run_ids, experiments, filtered, keep, where)
     st = open_store(store)
     if filtered:
-        _rm_matching(st, experiments, status, older_than, keep, yes, dry_run)
+        _rm_matching(st, experiments, status, older_than, keep, yes, dry_run, with_tags=tags, where=where)
         return
     if experiments:  # every name checked before anything is deleted (helper-196: a second -e replaced the first)
         names = list(dict.fromkeys(_rm_name(st, e) for e in experiments))
@@ -1444,19 +1446,41 @@ def _checkpoints_gone(n: int, *, would: bool = False) -> str:
             f"{'would train' if would else 'trains'} {'that cell' if n == 1 else 'those cells'} afresh)")
 
 
+def _check_rm_choice(run_ids: tuple[str, ...], experiments: tuple[str, ...], filtered: bool, keep: tuple[str, ...],
+                     where: tuple[str, ...]) -> None:
+    """`rm`'s ways of choosing runs, checked before the store is read: ids, or -e and filters; MnistlabError otherwise."""
+    from mnistlab.selection import parse_condition
+
+    if keep and not filtered:
+        raise MnistlabError("rm: --keep-tag goes with --status / --older-than / --tag / --where (the runs that match); "
+                            "`mnistlab rm RUN...` and `rm -e` say what they delete and ask first")
+    if run_ids and (experiments or filtered):
+        raise MnistlabError("rm: give run ids, or --experiment NAME / --status / --older-than / --tag / --where to choose "
+                            "runs, not both")
+    if not (run_ids or experiments or filtered):
+        raise MnistlabError("rm: give run ids, --experiment NAME, or --status / --older-than / --tag / --where")
+    for text in where:
+        parse_condition(text)
+
+
+# long: which runs match, which are spared and why, said once before the one question
 def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, ...], older_than: str | None,
-                 keep: tuple[str, ...], yes: bool, dry_run: bool) -> None:
-    """`rm --status/--older-than`: the runs of the store (or of the ``experiments``) that match, less
+                 keep: tuple[str, ...], yes: bool, dry_run: bool, *, with_tags: tuple[str, ...] = (),
+                 where: tuple[str, ...] = ()) -> None:
+    """`rm --status/--older-than/--tag/--where`: the runs of the store (or of the ``experiments``) that match
+    (``with_tags`` and ``where`` as `runs` takes them), less
     those tagged with a ``keep`` tag, those a process trains now (refused, as `rm RUN` refuses them)
     and a search's trials (a search is deleted whole, `rm -e SEARCH`); listed and asked once, then
     deleted together (``dry_run``: listed, nothing deleted)."""
-    from mnistlab.notes import read_notes, tag_named
+    from mnistlab.notes import read_notes, tag_named, tagged
     from mnistlab.search import search_of_runs
+    from mnistlab.selection import selected
     from mnistlab.store import cut_short, trained_here_now
 
     before = _since(older_than, "--older-than") if older_than is not None else None
     kept_tags = {tag_named(t) for t in keep}
     names, statuses, recs = _chosen_runs(st, experiments, status, before=before)
+    recs = selected(tagged(st, recs, with_tags), where)  # (helper-252, note 58: `runs` filtered so, `rm` did not)
     tags = {r.run_id: read_notes(st, r.run_id).tags for r in recs}
     trials = {rid for rid, _ in search_of_runs(recs, st)}
     live = {r.run_id for r in trained_here_now(recs)}  # (helper-205: one run in training refused the whole clean-up)
@@ -1466,7 +1490,8 @@ def _rm_matching(st: RunStore, experiments: tuple[str, ...], status: tuple[str, 
     recs = [r for r in recs if r not in spared]
     parts = ([f"of {', '.join(n for n in names if n)}"] if names != [None] else []) + (
         [f"status {' or '.join(statuses)}"] if statuses else []) + (
-        [f"started before {_local_time(before)[:19].replace('T', ' ')}"] if before is not None else [])
+        [f"started before {_local_time(before)[:19].replace('T', ' ')}"] if before is not None else []) + (
+        [f"tagged {' and '.join(map(printable, with_tags))}"] if with_tags else []) + [f"where {printable(w)}" for w in where]
     said = f" ({', '.join(parts)})"
     n_trials, n_live = sum(r.run_id in trials for r in spared), sum(r.run_id in live for r in spared)
     n_whole = sum(r.run_id in whole for r in spared)
