@@ -999,3 +999,26 @@ def test_resuming_a_checkpoint_whose_epochs_are_all_trained_says_so(tmp_path: Pa
     assert main([*base, "--resume"]) == 0
     assert f"Resuming from {tmp_path / 'ck' / 'last.pt'}: all 2 epochs trained already, nothing left to train\n" in \
         capsys.readouterr().out
+
+
+def test_a_run_records_the_command_line_that_trained_it_and_show_says_it(tmp_path: Path, data_dir: Path, capsys,
+                                                                         monkeypatch) -> None:
+    # note 58's leftover: no run kept the command that made it (MLflow's source and entry point)
+    from mnistlab.store import RunStore
+
+    monkeypatch.chdir(tmp_path)
+    exp = tmp_path / "my lab.toml"
+    exp.write_text('name = "lab"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\ndata = { subset = 300 }\n'
+                   'train = { epochs = 1 }\n[[variants]]\nname = "a"\n')
+    args = ["run", "my lab.toml", "--store", "s", "--data-dir", str(data_dir), "--jobs", "2"]
+    assert main(args) == 0
+    (run,) = RunStore(tmp_path / "s").runs()
+    assert run.env["command"] == f"mnistlab run 'my lab.toml' --store s --data-dir {data_dir} --jobs 2"
+    assert run.env["cwd"] == str(tmp_path) and "MNISTLAB_COMMAND" not in os.environ  # (a notebook's main() leaves none)
+    capsys.readouterr()
+    assert main(["show", run.run_id, "--store", "s"]) == 0
+    assert f"command {run.env['command']}  (in {tmp_path})" in capsys.readouterr().out
+    from mnistlab.run import train
+
+    plain = train("mnist", "seed000-dense", 1, data_dir=data_dir, store=tmp_path / "s", subset=300, progress="none")
+    assert "command" not in RunStore(tmp_path / "s").get(plain.run_id).env  # Python's train(): no command line

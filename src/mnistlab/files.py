@@ -31,7 +31,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,16 @@ def shell_word(path: str | os.PathLike) -> str:
     if shown == str(os.fspath(path)):  # (a name starting with "-" read as an option: helper-187)
         return shlex.quote(f"./{shown}" if shown.startswith("-") else shown)
     return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in _raw(path)) + "'"
+
+
+#: the environment variable holding the `mnistlab` command line a process runs, for the runs it records
+COMMAND_VARIABLE = "MNISTLAB_COMMAND"
+
+
+def command_line(args: Sequence[str]) -> str:
+    """``mnistlab`` and ``args`` as one line a shell reads back (each argument quoted where it must be,
+    a flag or value starting with "-" as it is): ``mnistlab run 'my lab.toml' --jobs 2``."""
+    return " ".join(["mnistlab", *(shlex.quote(a) if a.startswith("-") else shell_word(a) for a in map(str, args))])
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@")  # what a spreadsheet reads as the start of a formula (OWASP's CSV injection)

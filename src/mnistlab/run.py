@@ -13,6 +13,7 @@ Two levels, use the one you need:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -51,7 +52,7 @@ from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabEr
                              in_python_words, show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import PROB_FLOOR, as_array, check_images, evaluate_model, log_probs_loss, predict_probs
-from mnistlab.files import stop_signals_held, write_atomic
+from mnistlab.files import COMMAND_VARIABLE, stop_signals_held, write_atomic
 from mnistlab.initial_weights import given_weights, load_weights, match_weights, read_source, start_spec, weight_mistakes
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
@@ -1056,7 +1057,8 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
 def environment(device: torch.device) -> dict[str, Any]:
     """Provenance of a run: versions, device, threads, git commit of mnistlab's checkout (if any),
     and the machine and process that trained it (``host``, ``pid``: on Ray, the worker's node, where
-    the store's own host and pid columns are its driver's)."""
+    the store's own host and pid columns are its driver's), and the `mnistlab` command line that
+    trained it with its working folder (``command``, ``cwd``: where a run came from the CLI)."""
     env = {
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -1071,6 +1073,10 @@ def environment(device: torch.device) -> dict[str, Any]:
         "git_commit": _git_source()[0],
         "git_dirty": _git_source()[1],
     }
+    if command := os.environ.get(COMMAND_VARIABLE):  # the `mnistlab` command that trained it, and where it ran
+        env["command"] = command  # (MLflow's source; note 58: none was kept)
+        with contextlib.suppress(OSError):  # (a folder deleted under the process)
+            env["cwd"] = os.getcwd()
     return env
 
 

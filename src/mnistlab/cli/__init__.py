@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from mnistlab.errors import MnistlabError, clip, first_line, number_hint, said_afresh, show_warning
+from mnistlab.files import COMMAND_VARIABLE, command_line
 
 from ._output import closed_output_ignored, usable_streams
 
@@ -64,16 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     # user's MPLBACKEND is of no use here; one matplotlib does not know ("qt5") failed every figure
     # at its import, naming no variable (helper-162). Set while the command runs: a notebook calling
     # main() keeps its own after (helper-164).
-    backend = os.environ.get("MPLBACKEND")
+    # The command line a run records (env["command"], MLflow's source and entry point; note 58: none was
+    # stored), through the environment: a sweep's cells train in spawned processes.
+    saved = {key: os.environ.get(key) for key in ("MPLBACKEND", COMMAND_VARIABLE)}
     os.environ["MPLBACKEND"] = "agg"
+    os.environ[COMMAND_VARIABLE] = command_line(sys.argv[1:] if argv is None else argv)
     try:
         with closed_output_ignored():  # a reader gone (`| head`) never turns into a traceback or a silent exit 1
             return _main(argv)
     finally:
-        if backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = backend
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _flag_said(exc: click.ClickException) -> str:

@@ -916,6 +916,9 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         took = (f", found ended {seconds(secs)} s after it started (its own end was not recorded)" if r.message == ENDED
                 else f", took {seconds(secs)} s")  # (as the table says times: "0.0 s" read shorter than its training)
     click.echo(f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.created_at))}{took}")
+    if isinstance(command := (r.env or {}).get("command"), str):  # how to make it again (note 58: not kept)
+        cwd = (r.env or {}).get("cwd")
+        click.echo(f"command {printable(command)}" + (f"  (in {printable(str(cwd))})" if cwd else ""))
     if r.status == "running":
         from mnistlab.live import progress_said
 
