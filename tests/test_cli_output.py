@@ -231,7 +231,7 @@ LISTINGS = {
     "datasets": ["name", "classes", "train", "test", "location", "size", "status", "check", "found_by", "problem"],
     "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started",
              "quick", "dataset", "file", "tags", "note", "optimizer", "lr", "batch_size", "train_accuracy",
-             "val_accuracy", "test_loss", "train_seconds", "tta_test_accuracy", "tta_val_gain"],
+             "val_accuracy", "test_loss", "train_seconds", "tta_test_accuracy", "tta_val_gain", "files_gone"],
     "compare": list(COLUMNS),
     "experiments": ["experiment", "runs", "finished", "no_result", "diverged", "variants", "best_run_acc",
                     "last_started", "file", "test_set"],

@@ -45,6 +45,12 @@ def test_a_finished_run_whose_files_are_gone_is_said_and_its_cell_trains_again(d
     assert cli_main(["show", first.run_id, "--store", store]) == 0
     err = capsys.readouterr().err
     assert f"warning: run {first.run_id} is finished, but its " in err and "cannot predict, be exported" in err
+    assert cli_main(["runs", "--store", store]) == 0  # (note 58: listed as finished, unmarked)
+    out, err = capsys.readouterr()
+    gone = damage != "cut"  # (a file cut short: `show` and `reindex --check` read it; `runs` stats files alone)
+    assert out.splitlines()[0].split()[-1] == ("files" if gone else "dataset")
+    assert out.splitlines()[1].split()[-1] == ("gone" if gone else "mnist")
+    assert ("warning: 1 finished run listed lacks its weights or predictions (files gone)" in err) is gone
     assert cli_main(["run", str(file), "--store", store, "--data-dir", str(data_dir)]) == 0
     err = capsys.readouterr().err
     assert err.count(f"run {first.run_id} is finished, but") == 1 and "its cell trains again" in err

@@ -1504,6 +1504,13 @@ class RunStore:
         rec = self.get(run_id)
         return self._unusable(rec.run_id) if rec.status == "finished" else None
 
+    def files_gone(self, rec: RunRecord) -> bool:
+        """Whether the finished run ``rec`` lacks its folder, weights or predictions (two stats: what
+        `runs` marks; :meth:`unusable` also finds a weights file cut short). False for another status."""
+        folder = self.root / "runs" / rec.run_id
+        return rec.status == "finished" and not all((folder / f).is_file() for f in ("weights.safetensors",
+                                                                                      "predictions.npy"))
+
     def _unusable(self, run_id: str) -> str | None:
         """:meth:`unusable` of a finished run, by its whole id."""
         folder = self.artifact_dir(run_id, must_exist=False)

@@ -703,7 +703,9 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("note", "note", drop=9),
                # csv and json only (helper-252: a tracking user's params and metrics beside each run)
                *(Column(key, key) for key in ("optimizer", "lr", "batch_size", "train_accuracy", "val_accuracy",
-                                             "test_loss", "train_seconds", "tta_test_accuracy", "tta_val_gain")))
+                                             "test_loss", "train_seconds", "tta_test_accuracy", "tta_val_gain")),
+               # a finished run whose weights or predictions are gone (table: where a listed run's are)
+               Column("files_gone", "files", lambda g: "gone" if g else "", drop=10))
 _RUN_TABLE_LEFT_OUT = ("note", "optimizer", "lr", "batch_size", "train_accuracy", "val_accuracy", "test_loss",
                        "train_seconds", "tta_test_accuracy", "tta_val_gain")
 # (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
@@ -759,7 +761,7 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     st = open_store(store)
     _, _, recs = _chosen_runs(st, experiments, status, after, before)
     chosen = selected(tagged(st, recs, tags), where)
-    rows = [_run_row(r, read_notes(st, r.run_id)) for r in chosen]
+    rows = [{**_run_row(r, read_notes(st, r.run_id)), "files_gone": st.files_gone(r)} for r in chosen]
     if order not in RUN_SORTS:  # a setting or metric, as --where names it (helper-252: --sort lr was refused)
         for row, value in zip(rows, sort_values(chosen, order, RUN_SORTS)):
             row["_sort"] = value
@@ -767,9 +769,14 @@ def runs_cmd(store: str | None, experiments: tuple[str, ...], status: tuple[str,
     rows = _ordered(sorted(rows, key=lambda row: row["_created"]), "_created" if order == "started" else order,
                     descending)[:limit]  # (ties: in start order)
     several, noted = len({row["file"] for row in rows}) > 1, any(row["tags"] for row in rows)
+    gone = sum(row["files_gone"] for row in rows)
     columns = [c for c in RUN_COLUMNS if fmt != "table" or c.key not in _RUN_TABLE_LEFT_OUT and (c.key != "file" or several)
-               and (c.key != "tags" or noted)]  # (a note, lines of text: in json and csv, and `show`)
-    emit(rows, columns, fmt, empty="no runs" + (f" tagged {', '.join(tags)}" if tags else ""))
+               and (c.key != "tags" or noted) and (c.key != "files_gone" or gone)]  # (a note, lines of text: in json
+    emit(rows, columns, fmt, empty="no runs" + (f" tagged {', '.join(tags)}" if tags else ""))  # and csv, and `show`)
+    if gone:  # (note 58: listed as finished, unmarked, where `show` and a sweep said it)
+        whose = "its" if gone == 1 else "their"
+        click.echo(f"warning: {gone} finished run{'s' * (gone != 1)} listed lack{'s' * (gone == 1)} {whose} weights or "
+                   "predictions (files gone): `mnistlab reindex --check` checks every run", err=True)
 
 
 def _chosen_runs(st: RunStore, experiments: Sequence[str], status: Sequence[str], after: float | None = None,
