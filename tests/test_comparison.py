@@ -15,8 +15,8 @@ import pytest
 from test_experiments import TINY, write
 
 from mnistlab.cli import main
-from mnistlab.comparison import (Comparison, compare, compare_runs, current_runs, format_rows, left_out, only_variants,
-                                 resolve_experiment)
+from mnistlab.comparison import (Comparison, compare, compare_runs, current_runs, display_cells, format_rows, left_out,
+                                 only_variants, resolve_experiment)
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import PlotError, SpecError, StoreError
@@ -506,11 +506,15 @@ def test_csv_and_json_rows_carry_what_the_notes_say(tmp_path: Path, data_dir: Pa
         (20, True, False), (20, True, True)]  # subset 120 keeps 20 test images; 1 epoch of 120 images: smoke size
     assert main([*args, "--format", "csv"]) == 0
     head, first = capsys.readouterr().out.splitlines()[:2]
-    assert head.endswith(",test_images,smoke,chosen_on_test,test_set,settings,tta_test_acc_std,tta_n") and first.startswith("a,")
+    assert head.endswith(",test_images,smoke,chosen_on_test,test_set,settings,tta_test_acc_std,tta_n,val_is_test")
+    assert first.startswith("a,")
     assert ",20,true,false,mnist (20 test images)," in first  # what the runs were scored on (helper-216)
-    assert [json.loads(next(csv.reader([line]))[-3]) for line in (first,)] == [rows["a"]["settings"]]
+    assert [json.loads(next(csv.reader([line]))[-4]) for line in (first,)] == [rows["a"]["settings"]]
     assert rows["a"]["settings"] != rows["t"]["settings"] and set(rows["a"]["settings"]) == set(rows["t"]["settings"])
     assert main(args) == 0 and "settings" not in capsys.readouterr().out  # the table names its rows by variant
+    heads, cells = display_cells([rows[v] for v in "at"])  # its val acc is a test figure (helper-258: unmarked)
+    val = heads.index("val acc")
+    assert cells[1][val].endswith("% (test)") and not cells[0][val].endswith("(test)") and rows["t"]["val_is_test"]
     for variant, said in (("t", True), ("a", False)):  # `show` of a run the test set chose (helper-258: it said none)
         assert main(["show", rows[variant]["run_ids"][0], "--store", str(tmp_path / "s")]) == 0
         assert ('note: "t" (EarlyStopping) validates on the test set' in capsys.readouterr().out) is said
@@ -766,9 +770,9 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     head, line = format_rows([row], "csv").splitlines()
     assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,run_ids,tta_val_gain,"
                          "committee_members,test_images,smoke,chosen_on_test,test_set,settings,tta_test_acc_std,"
-                         "tta_n")  # each added later last
-    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]",,false,false,,{},,')  # (helper-131); the runs
-    # the row's figures come from; no TTA; no test size recorded, no smoke run, not chosen on the test set
+                         "tta_n,val_is_test")  # each added later last
+    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]",,false,false,,{},,,false')  # (helper-131);
+    # the runs the row's figures come from; no TTA; no test size recorded, no smoke run, not chosen on the test set
     assert row["run_ids"] == [r.run_id for r in runs]
 
 
@@ -1616,7 +1620,8 @@ def test_every_figure_column_of_compare_is_a_sort_key() -> None:
     from mnistlab.cli.experiment_cmds import COMPARE_SORTS
     from mnistlab.comparison import COLUMNS
 
-    not_figures = {"vs_best", "note", "run_ids", "committee_members", "smoke", "chosen_on_test", "test_set", "settings"}
+    not_figures = {"vs_best", "note", "run_ids", "committee_members", "smoke", "chosen_on_test", "test_set", "settings",
+                   "val_is_test"}
     assert set(COLUMNS) - not_figures <= set(COMPARE_SORTS)
 
 

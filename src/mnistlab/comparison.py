@@ -66,8 +66,10 @@ COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and
 # test_set: what its runs were scored on ("mnist (10,000 test images)"): rows of two datasets in one
 # table tell a program so (helper-216: only a note on stderr did)
 COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain", "committee_members", "test_images", "smoke",
-                                               "chosen_on_test", "test_set", "settings", "tta_test_acc_std", "tta_n")
+                                               "chosen_on_test", "test_set", "settings", "tta_test_acc_std", "tta_n",
+                                               "val_is_test")
 # tta_test_acc_std, tta_n: the spread of a row's TTA test accuracies and how many runs have one (helper-235: a bare mean)
+# val_is_test: its runs validated on the test set, so val_acc is a test figure (helper-258: unmarked in the table)
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -1430,6 +1432,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "epochs": _whole(mean("epochs_run")),  # 30, not 30.0, unless early stopping made runs differ
         "train_acc": mean("train_accuracy"),
         "val_acc": mean("val_accuracy"),
+        "val_is_test": any(validated_on_test(r) for r in ok) if ok else False,
         "test_acc": mean_sd(accs)[0] if accs else None,  # (equal scores: their value and sd 0, exactly)
         "test_acc_std": mean_sd(accs)[1] if accs else None,
         "vs_best": None,  # set across rows by mark_vs_best
@@ -1685,7 +1688,7 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
                  # text may hold a terminal's escape codes: helper-172)
                  "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
-        cells += [pct(r.get("val_acc"))] * val
+        cells += [pct(r.get("val_acc")) + (" (test)" if r.get("val_is_test") and r.get("val_acc") is not None else "")] * val
         gain = r.get("tta_val_gain")
         cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced
         tta_cell = (_spread(pct(r.get("tta_test_acc")), r.get("tta_test_acc_std"), r.get("tta_n") or 0, always_n=True)

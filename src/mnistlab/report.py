@@ -40,7 +40,7 @@ from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, default_root
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
 # row keys the table leaves out: each section names its runs; the notes under it say the rest
-NOT_SHOWN = frozenset({"run_ids", "committee_members", "test_images", "smoke", "chosen_on_test", "tta_n"})
+NOT_SHOWN = frozenset({"run_ids", "committee_members", "test_images", "smoke", "chosen_on_test", "tta_n", "val_is_test"})
 COLUMNS: dict[str, tuple[str, str]] = {
     "variant": ("variant", "text"), "n": ("n", "int"), "params": ("params", "int"), "epochs": ("epochs", "num"),
     "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
