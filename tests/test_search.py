@@ -1196,6 +1196,9 @@ def test_search_best_of_a_search_file_points_at_search_and_its_quick_study(tmp_p
     assert "lr = 0.01" in capsys.readouterr().out
     assert main(["search-best", "srch", "--quick", "--store", str(store.root)]) == 0  # its name too (helper-260:
     assert "lr = 0.01" in capsys.readouterr().out  # "no experiment named srch (did you mean the file?)")
+    _trial(store, 0, 0.9, 0.9, {"train.lr": 0.02}, experiment="full")  # a name without a --quick study: said
+    assert main(["search-best", "full", "--quick", "--store", str(store.root)]) == 2  # (helper-263: its full study's)
+    assert "full has no --quick study (full-quick)" in capsys.readouterr().err
     assert main(["search-best", "srch-quick", "--store", str(store.root)]) == 0
     out, err = capsys.readouterr()  # a smoke study's best trial has a smoke run's size: said, in the file too
     assert err.startswith("warning: srch-quick is a --quick smoke study: this file keeps its trials' size "

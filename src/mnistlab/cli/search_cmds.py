@@ -15,7 +15,7 @@ from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_
                                   trains_here)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _notes_out, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
-from mnistlab.errors import MnistlabError, OutputError, RunNotFinished, StoreError
+from mnistlab.errors import OutputError, RunNotFinished, StoreError
 from mnistlab.files import check_output_path, display_name, shell_word
 
 _STORE = store_option()
@@ -223,12 +223,14 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
             raise OutputError(f"cannot write {output!r}: search-best writes an experiment file, so the file name "
                               "must end in .toml")
     st = open_store(store)
-    try:
+    named = quick and not experiment.lower().endswith(".toml") and bool(st.runs(experiment=experiment))
+    if quick and not experiment.lower().endswith(".toml") and st.runs(experiment=f"{experiment}-quick"):
+        ref, quick = resolve_experiment(st, f"{experiment}-quick"), False  # a search's name: its --quick study
+    elif named:  # (helper-260, -263: the name's full study was given for --quick, unsaid)
+        raise StoreError(f"{experiment} has no --quick study ({experiment}-quick) in {st.root}: `mnistlab search FILE "
+                         "--quick` runs one; without --quick, the full study's best")
+    else:
         ref = resolve_experiment(st, experiment, quick=quick)
-    except MnistlabError:  # a search's name with --quick: its --quick study is NAME-quick (helper-260: "did you mean
-        if not quick or not st.runs(experiment=f"{experiment}-quick"):  # the file?" only)
-            raise
-        ref, quick = resolve_experiment(st, f"{experiment}-quick"), False
     name = ref.recorded_as(quick=quick)  # (helper-173: --quick as compare's)
     runs = st.runs(experiment=name)
     chosen = ref.run if ref.run is not None and (ref.run.metrics or {}).get("trial") is not None else None
