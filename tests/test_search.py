@@ -2016,3 +2016,13 @@ def test_an_optimizer_setting_searched_beside_optimizers_that_ignore_it_says_whe
     assert any('"train.momentum" is asked in every trial, and adam ignores it (their trials differ in it alone, and '
                'train alike): write when = { "train.optimizer" = ["sgd", "rmsprop"] } in its table' in m for m in said), said
     assert not any("adam ignores it" in m and "applies to" in m for m in said), said  # the base's optimizer's: not said
+
+
+def test_conditional_keys_asked_together_are_checked_together(tmp_path: Path) -> None:
+    # helper-263: nesterov asked with sgd was checked against the base's momentum 0, and refused
+    text = COND.replace('"train.lr" = { log_uniform = [1e-3, 1e-1] }',
+                        '"train.nesterov" = { choice = [true, false], when = { "train.optimizer" = "sgd" } }')
+    space = load_experiment(_exp(tmp_path, text.replace("uniform = [0.0, 0.9]", "uniform = [0.5, 0.9]"))).search
+    assert space is not None and [p.key for p in space.params if p.when] == ["train.momentum", "train.nesterov"]
+    with pytest.raises(SpecError, match=r"nesterov needs optimizer sgd with momentum > 0"):  # a trial could draw 0
+        load_experiment(_exp(tmp_path, text, "zero.toml"))

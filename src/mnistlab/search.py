@@ -704,11 +704,15 @@ def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: st
 
 def _asking(p: Param, space: SearchSpace) -> dict[str, Any]:
     """The other searched values a trial that asks ``p`` holds, for checking ``p``'s values alone: its
-    ``when`` keys at their first value that asks it, and an optimizer's setting (momentum) beside a
-    searched optimizer at the first optimizer that takes it (not the base's, which may ignore it)."""
+    ``when`` keys at their first value that asks it, the conditional keys asked with them, and an
+    optimizer's setting (momentum) beside a searched optimizer at the first optimizer that takes it
+    (not the base's, which may ignore it)."""
     from mnistlab.config import setting_applies
 
     context = {key: wanted[0] for key, wanted in p.when}
+    for q in space.params:  # the other conditional keys such a trial asks, at their first values (helper-263: nesterov
+        if q is not p and q.when and holds(q, context):  # asked with sgd was checked with the base's momentum 0)
+            context[q.key] = q.corners()[0]
     parts = key_path(p.key)
     optimizer = next((q for q in space.params if q.key == "train.optimizer" and q.kind == "choice"), None)
     if optimizer is not None and not p.when and len(parts) == 2 and parts[0] == "train" and parts[1] != "optimizer":
