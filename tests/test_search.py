@@ -1216,10 +1216,10 @@ def test_compare_a_search_has_trial_fields_and_a_short_note(tmp_path: Path, caps
     assert main(["compare", "sl", "--store", str(store.root), "--format", "csv"]) == 0
     head, first = capsys.readouterr().out.splitlines()[:2]
     assert head.endswith(",note,trial,trial_state,search_metric,search_value,tta_val_gain,test_images,smoke,chosen_on_test,"
-                         "test_set,settings,tta_test_acc_std,tta_n,train.lr")
+                         "test_set,settings,tta_test_acc_std,tta_n,val_is_test,train.lr")
     assert first.startswith("trial-0001,")
     assert first.endswith(',"#1 complete, val_loss 0.3120",1,complete,val_loss,0.312,,,false,false,,'
-                          '"{""train.lr"": 0.05}",,,0.05')
+                          '"{""train.lr"": 0.05}",,,false,0.05')
     assert main(["compare", "sl", "--store", str(store.root), "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
     assert (row["trial"], row["trial_state"], row["search_metric"], row["search_value"]) == (1, "complete", "val_loss", 0.312)
@@ -1985,7 +1985,7 @@ def test_a_conditional_key_is_asked_only_where_its_when_holds(tmp_path: Path, da
     fig = plots.plot_parallel_coordinates(trial_rows(runs), "val_accuracy")  # adam's trials: at "not asked"
     assert "not asked" in [t.get_text() for t in fig.axes[0].texts]
     title = plots.plot_param_importances({"train.lr": 0.7, "train.optimizer": 0.3}, 6).axes[0].get_title()
-    assert title == "Parameter importance (fANOVA, 6 complete trials: a rough guide)"  # (helper-260: 4 read as settled)
+    assert title == "Parameter importance (PED-ANOVA)\n6 complete trials: a rough guide"  # (helper-260: 4 read as settled)
 
 
 @pytest.mark.parametrize(("when", "said"), [

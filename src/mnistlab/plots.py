@@ -1427,11 +1427,13 @@ def plot_intermediate_values(curves: Sequence[Mapping[str, Any]], metric: str = 
         state = str(c.get("state") or "complete")
         pts = [(i + 1, v) for i, v in enumerate(c["values"]) if v is not None]
         color = _STATE_COLORS.get(state, "0.5")
-        ax.plot(*zip(*pts), color=color, lw=1.1, alpha=0.8, ls="--" if state == "pruned" else "-",
-                label=state if state not in said else None)
+        ax.plot(*zip(*pts), color=color, lw=1.1, alpha=0.8, ls="--" if state == "pruned" else "-", marker=".",
+                label=state if state not in said else None)  # (a point each: a 1-epoch trial's one value shows)
         said.add(state)
         if state == "pruned":
             ax.plot(*pts[-1], marker="x", color=color, ms=6)
+    last = max(len(c["values"]) for c in drawn)
+    ax.set_xlim(0.5, last + 0.5)  # (helper-263: one epoch drew at 0.945 .. 1.05)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(title="Intermediate values (each trial's, per epoch; pruned: dashed, x where it stopped)",
            xlabel="epoch", ylabel=metric)
@@ -1526,7 +1528,7 @@ FEW_TRIALS = 10  # complete trials under which an importance figure says it is a
 
 
 def plot_param_importances(importances: Mapping[str, float], trials: int | None = None) -> Figure:
-    """Horizontal bars of each searched param's importance (Optuna's fANOVA shares, summing to 1),
+    """Horizontal bars of each searched param's importance (Optuna's PED-ANOVA shares, summing to 1),
     most important on top; ``trials``: the complete trials they come from, said in the title, with a
     caution under :data:`FEW_TRIALS` (helper-260: 4 trials' shares read as settled). PlotError when
     there are none (fewer than 2 complete trials)."""
@@ -1539,8 +1541,8 @@ def plot_param_importances(importances: Mapping[str, float], trials: int | None 
     ax.set_yticks(range(len(items)), [k for k, _ in items])
     for i, (_, v) in enumerate(items):
         ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
-    said = "" if trials is None else f", {trials} complete trials" + (": a rough guide" if trials < FEW_TRIALS else "")
-    ax.set(title=f"Parameter importance (fANOVA{said})", xlabel="importance", xlim=(0, 1.1))
+    said = "" if trials is None else f"\n{trials} complete trials" + (": a rough guide" if trials < FEW_TRIALS else "")
+    ax.set(title=f"Parameter importance (PED-ANOVA){said}", xlabel="importance", xlim=(0, 1.1))
     return fig
 
 

@@ -278,8 +278,11 @@ def _conditioned(params: list[Param], where: str, source: str) -> list[Param]:
                                 "holds on a choice's values", path=at, source=source)
             held = [json.dumps(c, sort_keys=True, default=str) for c in ref.choices]
             if wrong := [v for v in values if json.dumps(v, sort_keys=True, default=str) not in held]:
+                whole = json.dumps(list(values), sort_keys=True, default=str) in held  # [64] of [[64], [64, 64]]
                 raise SpecError(f'{where}: "{p.written or p.key}": when "{written}" = {show(wrong[0])}, which is none of '
-                                f"its choices ({', '.join(json.dumps(c, default=str) for c in ref.choices)})",
+                                f"its choices ({', '.join(json.dumps(c, default=str) for c in ref.choices)})" + (
+                                    f" (a list is read as the values that ask it: write the choice {json.dumps(list(values))}"
+                                    f" inside a list, [{json.dumps(list(values))}])" if whole else ""),
                                 path=at, source=source)
             conditions.append((ref.key, values))
         out.append(dataclasses.replace(p, when=tuple(conditions)))
@@ -430,7 +433,8 @@ def _takes(kind: str) -> str:
     if kind == "choice":
         return "choice takes only its list of values: { choice = [...] }"
     options = {"step": "step = S (optional)", "log": "log = true (optional)"}
-    return f"{kind} takes {kind} = [low, high]" + "".join(f", {options[o]}" for o in OPTIONS[kind])
+    return (f"{kind} takes {kind} = [low, high]" + "".join(f", {options[o]}" for o in OPTIONS[kind])
+            + ', when = { "KEY" = VALUE } (optional: asked only where a searched choice holds)')
 
 
 def _range(key: str, kind: str, values: Any, spec: Mapping[str, Any], label: str, path: tuple[str, ...],
@@ -2070,7 +2074,8 @@ def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, re
 
 
 def param_importances(store_root: str | os.PathLike, study: str) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA) of a recorded study; {} with fewer than 2 complete trials.
+    """Optuna's parameter importances (PED-ANOVA, Optuna's ``PedAnovaImportanceEvaluator``: Watanabe et al.
+    2023) of a recorded study; {} with fewer than 2 complete trials.
 
     A store this process cannot write (a read-only mount, another user's files) is read from a
     temporary copy of its ``search.sqlite``: opening the study itself would write (WAL mode).
@@ -2089,7 +2094,13 @@ def param_importances(store_root: str | os.PathLike, study: str) -> dict[str, fl
             complete = [t for t in s.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
             if len(complete) < 2:
                 return {}
-            return {str(k): float(v) for k, v in optuna.importance.get_param_importances(s).items()}
+            # PED-ANOVA by name (helper-263: Optuna 5's default, where the figure said fANOVA; Optuna's fANOVA needs
+            # scikit-learn): deterministic, and the same evaluator whichever Optuna >= 4 is installed
+            with warnings.catch_warnings():  # (its ExperimentalWarning)
+                warnings.simplefilter("ignore")
+                evaluator = optuna.importance.PedAnovaImportanceEvaluator()
+                found = optuna.importance.get_param_importances(s, evaluator=evaluator)
+            return {str(k): float(v) for k, v in found.items()}
     except MnistlabError:
         raise
     except Exception as exc:  # sqlalchemy's and sqlite's errors, a copy that failed: any of them, one line

@@ -347,7 +347,7 @@ def check_feature_images(images: Sequence[int]) -> None:
 
 def search_figure(kind: str, store: RunStore, experiment: str, records: Sequence[RunRecord]) -> Figure:
     """One of :data:`SEARCH_FIGURES` of the search ``experiment`` (``records``: its runs): the best
-    value after each trial, a line per complete trial across its parameters, or Optuna's fANOVA
+    value after each trial, a line per complete trial across its parameters, or Optuna's PED-ANOVA
     importances, each parameter named as the file and the tables write it (helper-207: the study's
     keys, ``model.layers.2.rate``). PlotError for an experiment that is no search, or a figure its
     trials cannot give (fewer than 2 complete trials for the importances)."""
