@@ -373,7 +373,7 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
                 if str(k).lower() == "sampling" and str(spec[k]).lower() != "log":  # "linear": what uniform is already
                     tuner = (f" (Keras Tuner's sampling = {json.dumps(spec[k])}: {kinds[0]} samples evenly already; "
                              "drop it, or write log_uniform for a log scale)",) * 2
-                hint = tuner[kinds[0] == "int"] if tuner else did_you_mean(str(k), [*OPTIONS[kinds[0]], *DISTRIBUTIONS])
+                hint = tuner[kinds[0] == "int"] if tuner else did_you_mean(str(k), [*OPTIONS[kinds[0]], *DISTRIBUTIONS, "when"])
                 raise SpecError(f'{label}: unknown key "{k}" in the distribution{hint}; {_takes(kinds[0])}', path=path,
                                 source=source)
             word = str(k).lower().replace("_", "")
