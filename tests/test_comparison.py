@@ -1641,10 +1641,26 @@ def test_a_name_two_files_recorded_under_is_noted_by_name_not_by_file(tmp_path: 
     capsys.readouterr()
     assert main(["compare", "lab1", *store]) == 0
     said = capsys.readouterr().err
-    assert "these rows show runs of 2 experiment files recorded under the name lab1 (" in said
+    assert "these rows' variants have runs of 2 experiment files recorded under the name lab1 (" in said
     assert str(alice / "exp.toml") in said and str(bob / "exp.toml") in said
     assert main(["compare", str(alice / "exp.toml"), *store]) == 0
     assert "experiment files recorded under" not in capsys.readouterr().err  # a file's own runs
+    # helper-262: one variant in both files: Bob's run hides Alice's in its row, and a copy whose variant is renamed
+    # (recorded again from Alice's run, not trained twice) was credited to Alice's file
+    one = 'name = "lab2"\n' + TINY + '[[variants]]\nname = "dense"\n'
+    run_experiment(write(alice, one, "one.toml"), RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
+    run_experiment(write(bob, one.replace('name = "dense"', 'name = "dense"\n"train.lr" = 0.003'), "one.toml"),
+                   RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
+    dave = tmp_path / "dave"
+    dave.mkdir()
+    run_experiment(write(dave, one.replace('name = "dense"', 'name = "wide"'), "one.toml"), RunStore(tmp_path / "s"),
+                   data_dir=data_dir, progress="none")
+    wide = next(r for r in RunStore(tmp_path / "s").runs(experiment="lab2") if r.variant == "wide")
+    assert wide.env["same_run_as"] and wide.env["experiment_file"] == str(dave / "one.toml")
+    capsys.readouterr()
+    assert main(["compare", "lab2", *store]) == 0
+    said = capsys.readouterr().err
+    assert "these rows' variants have runs of 3 experiment files recorded under the name lab2 (" in said
 
 
 def test_a_rerun_of_a_shown_runs_seed_is_said_not_counted_by_name(tmp_path: Path, data_dir: Path,

@@ -448,9 +448,10 @@ def _rows_runs_notes(ref: ExperimentRef, named: Sequence[RunRecord], scored: Seq
         notes.append(f"{again} rerun{'s' * (again != 1)} of a shown run's setting and seed not counted (a cell counts "
                      f"its latest result once: `train` again, `run --force`): `mnistlab runs -e {ref.name}{ref.flag}` "
                      "lists every run")
-    files = [] if ref.file is not None else files_of(scored)
+    shown = {r.variant for r in scored}  # (helper-262: a file's runs its twin's replaced in a row were not counted)
+    files = [] if ref.file is not None else files_of([r for r in named if r.variant in shown])
     if len(files) > 1:  # helper-259: two students' files of one name; `run` warned, the table did not
-        notes.append(f"these rows show runs of {len(files)} experiment files recorded under the name {ref.name} ("
+        notes.append(f"these rows' variants have runs of {len(files)} experiment files recorded under the name {ref.name} ("
                      + ", ".join(display_name(f) for f in files[:3]) + " ..." * (len(files) > 3)
                      + "): `mnistlab compare FILE` shows one file's alone; give each file a name of its own (name = \"...\")")
     return notes

@@ -10,6 +10,7 @@ cells are done, every complete committee has its members' averaged softmax outpu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
@@ -47,7 +48,7 @@ from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWa
                              user_level)
 from mnistlab.metrics import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, start_levels, variant_setting
-from mnistlab.files import STOP_SIGNALS, PipeGuard, display_name, stop_signals_held
+from mnistlab.files import COMMAND_VARIABLE, STOP_SIGNALS, PipeGuard, display_name, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run_members, with_warnings_kept
@@ -1377,9 +1378,20 @@ def _same_run(st: RunStore, cell: Cell, *, force: bool = False) -> RunRecord | N
         return None
     try:
         return st.record_again(same, variant=cell.variant, seed=cell.seed, member=cell.member, repeat=cell.repeat,
-                               done=() if force else DONE_STATUSES)
+                               done=() if force else DONE_STATUSES, env=_asked_by(cell))
     except StoreError:
         return None
+
+
+def _asked_by(cell: Cell) -> dict[str, Any]:
+    """The env keys of a run recorded again for ``cell`` that are this sweep's, not its source run's:
+    the experiment file and the command line that asked for it, where this process ran (helper-262: a
+    student's run was credited to the file that had trained it first)."""
+    command, cwd = os.environ.get(COMMAND_VARIABLE), None
+    if command:
+        with contextlib.suppress(OSError):
+            cwd = os.getcwd()
+    return {"experiment_file": cell.source or None, "command": command, "cwd": cwd}
 
 
 TAKE_BACK_PASSES = 3  # how often a sweep looks again for cells other drivers gave up (each may give up one anew)

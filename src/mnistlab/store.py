@@ -887,14 +887,15 @@ class RunStore:
 
     def record_again(self, source: RunRecord, *, variant: str, seed: int, member: int, repeat: int,
                      done: tuple[str, ...] = ("finished", "diverged"),
-                     metrics: Mapping[str, Any] | None = None) -> RunRecord:
+                     metrics: Mapping[str, Any] | None = None, env: Mapping[str, Any] | None = None) -> RunRecord:
         """Record ``source``, an ended run, again as a run of ``variant`` of its experiment: a cell of
         the same config and seed (the same ``config_hash``) would train to the same result, so it is
         not trained twice. The new run has the source's config, history, metrics and status; its
         files are the source's (hard links where the file system allows, else copies; a committee's
         record stays with its own members); ``env["same_run_as"]`` (the run that trained) and its
         message name the source; ``metrics`` replace those of the source's metrics they name (a
-        search trial's number). Deleting either run leaves the other whole.
+        search trial's number), and ``env`` those of its env (the experiment file and command that
+        asked for this run; a None value drops the key). Deleting either run leaves the other whole.
 
         The cell is claimed as :meth:`claim_run` claims it: where it already has a run that is
         running in a live process or has a status in ``done`` (another `mnistlab run` on this
@@ -921,7 +922,7 @@ class RunStore:
             self.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=why, files=False)
             raise StoreError(f"run {run_id}: {why}") from None
         self.finish_run(run_id, status=source.status, history=source.history, metrics={**source.metrics, **(metrics or {})},
-                        env={**source.env, "same_run_as": trained},
+                        env={k: v for k, v in {**source.env, **(env or {}), "same_run_as": trained}.items() if v is not None},
                         message=f'the same config and seed as run {trained}: its result, recorded again, not trained twice')
         return self.get(run_id)
 
