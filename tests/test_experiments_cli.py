@@ -243,10 +243,11 @@ def test_every_bad_variant_of_a_file_is_reported_at_once_one_line_each(tmp_path:
 def test_rm_says_what_it_needs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     RunStore(tmp_path / "s")
     assert main(["rm", "--store", str(tmp_path / "s")]) == 2
-    assert capsys.readouterr().err == "error: rm: give run ids, --experiment NAME, or --status / --older-than\n"
+    assert capsys.readouterr().err == ("error: rm: give run ids, --experiment NAME, or --status / --older-than / --tag / "
+                                       "--where\n")
     assert main(["rm", "abc123", "-e", "x", "--store", str(tmp_path / "s")]) == 2
-    assert capsys.readouterr().err == ("error: rm: give run ids, or --experiment NAME / --status / --older-than to choose "
-                                       "runs, not both\n")
+    assert capsys.readouterr().err == ("error: rm: give run ids, or --experiment NAME / --status / --older-than / --tag / "
+                                       "--where to choose runs, not both\n")
 
 
 def test_a_bad_checkpoint_interval_is_one_line_before_the_store_exists(tmp_path: Path, exp_file: Path,
