@@ -1046,3 +1046,16 @@ def test_a_variants_section_key_written_alone_is_said_with_its_dotted_name(tmp_p
     with pytest.raises(SpecError, match=re.escape(said)) as err:
         load_experiment(write(tmp_path, TINY + f'[[variants]]\nname = "v"\n{written}\n'))
     assert err.value.line == TINY.count("\n") + 3 and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ('dataset = "mnist"\nmodel = "seed000-dense"\n', '"dataset" is a setting of every run, so it goes in the [base] '
+                                                      "table: a [base] line above dataset = ..."),
+    ("[train]\nepochs = 2\n", '"train" is a setting of every run, so it goes in a [base.train] table (or train = { ... }'),
+    ("epochs = 2\n", '"epochs" is a setting of every run, so it goes in the [base.train] table'),
+])
+def test_a_runs_setting_at_the_top_level_says_it_goes_in_base(tmp_path: Path, written: str, said: str) -> None:
+    # helper-262: `dataset = "mnist"` above any [base] line was "unknown key", with the file's keys listed
+    with pytest.raises(SpecError, match=re.escape(said)) as err:
+        load_experiment(write(tmp_path, 'name = "x"\n' + written))
+    assert err.value.line == 2 and "\n" not in str(err.value)

@@ -226,6 +226,10 @@ def test_odd_keys_and_hostile_lines_never_break_the_error(tmp_path: Path) -> Non
     ('[base.train]\nepochs = 1\nlr = 0.1\nepochs = 2\n', r'\(the key "epochs" is given twice in \[base.train\], at lines 2 '
      r"and 4\)$"),
     ('epochs = 1\nepochs = 2\n', r'\(the key "epochs" is given twice, at lines 1 and 2\)$'),
+    ('train = {epochs = 1,}\n', r"\(an inline table \{ ... \} takes no comma after its last key\)$"),  # helper-262
+    ('train = { epochs = 1\n}\n', r"\(an inline table \{ ... \} stays on one line"),
+    ('callbacks = [EarlyStopping(patience=2)]\n', r'\(a Python call: TOML writes a layer or callback as a table, '
+     r'\{ type = "EarlyStopping", ... \}, each argument a key = value\)$'),
 ])
 def test_python_written_as_toml_says_how_toml_writes_it(text: str, said: str) -> None:
     with pytest.raises(SpecError, match=said) as err:

@@ -69,6 +69,9 @@ def _python_words(error: str, line: str) -> str:
     if "Invalid value" in error and rest:
         if rest.startswith("("):
             return " (a Python tuple: TOML writes a list in brackets, as [3, 3])"
+        if call := re.match(r"([A-Za-z_][A-Za-z0-9_]*)\(", rest):  # EarlyStopping(patience=2): Keras's Python
+            return (f' (a Python call: TOML writes a layer or callback as a table, {{ type = "{clip(call.group(1), 30)}", '
+                    "... }, each argument a key = value)")
         if word := re.match(r"[A-Za-z_][A-Za-z0-9_\-]*", rest):
             w = word.group(0)
             if w in ("True", "False"):
@@ -80,6 +83,10 @@ def _python_words(error: str, line: str) -> str:
             return " (a TOML number starts with a digit: 0.01, not .01)"
     if "Expected '=' after a key" in error and rest.startswith(":"):
         return " (TOML writes key = value, not key: value)"
+    if "Invalid initial character for a key part" in error and rest.startswith("}"):
+        return " (an inline table { ... } takes no comma after its last key)"
+    if "Unclosed inline table" in error:
+        return " (an inline table { ... } stays on one line: for more lines, a [base.train]-style table of its own)"
     return ""
 
 

@@ -679,7 +679,8 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
         raise SpecError(f"{source}: top level: must be a table, got {show(d)}", source=source)
     for key in d:
         if key not in EXPERIMENT_KEYS:
-            raise unknown_key(key, EXPERIMENT_KEYS, where=f"{source}: top level", source=source)
+            raise _base_key_at_top(key, source) or unknown_key(key, EXPERIMENT_KEYS, where=f"{source}: top level",
+                                                                 source=source)
     name = d.get("name", default_name)
     if not is_valid_name(name) and "name" not in d:  # helper-184: "name: must be ..." of a name never written
         raise SpecError(f"{source}: the file sets no name, and its file name ({show(name)}) cannot be one: a name is "
@@ -1414,6 +1415,27 @@ def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
     else:  # a layer list, or a preset or spec file by name: its layers (apply_dotted writes them out)
         known["model"] = {"layers": layers, "input_shape": None, "name": None}
     return known
+
+
+_RUN_SECTIONS = ("dataset", "model", "data", "train", "augment", "callbacks", "evaluate", "weights")
+
+
+def _base_key_at_top(key: str, source: str) -> SpecError | None:
+    """A run's setting written at an experiment file's top level, outside ``[base]`` (helper-262: "unknown
+    key", the first one alone), said with where it goes; None for any other key."""
+    from mnistlab.config import setting_path
+
+    if key in ("data", "train", "augment", "evaluate"):
+        how = f"a [base.{key}] table (or {key} = {{ ... }} below a [base] line)"
+    elif key in _RUN_SECTIONS:
+        how = f"the [base] table: a [base] line above {key} = ..."
+    elif setting_path(key) != key:
+        section = setting_path(key).split(".")[0]
+        how = f"the [base.{section}] table: a [base.{section}] line above {key} = ..."
+    else:
+        return None
+    return SpecError(f'{source}: top level: "{key}" is a setting of every run, so it goes in {how}', path=(key,),
+                     source=source)
 
 
 def _section_key(key: str, value: Any, source: str, where: str, at: tuple[str | int, ...]) -> SpecError | None:
