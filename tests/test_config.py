@@ -613,6 +613,12 @@ def test_keras_activation_layers_and_saved_initializers_read_in_a_spec_as_in_ker
             ModelSpec.from_dict({"input_shape": first, "layers": plain})  # than the 1x28 input map", at the Conv2D
         assert err.value.path == ("input_shape",)
     assert ModelSpec.from_dict({"input_shape": [3, 5, 2], "layers": ["Flatten", {"type": "Dense", "units": 2}]})
+    for batch in (1, None):  # helper-262: Keras's batch_shape, the batch first
+        with pytest.raises(SpecError, match=r"its first is the batch, which a model's input_shape leaves out, as "
+                                            r"Keras's does: \[28, 28, 1\]$"):
+            ModelSpec.from_dict({"input_shape": [batch, 28, 28, 1], "layers": plain})
+    with pytest.raises(SpecError, match=r"rate must be in \[0, 1\], got 50 \(50% is 0.5\)"):
+        ModelSpec.from_dict({"layers": ["Flatten", {"type": "Dropout", "rate": 50}, {"type": "Dense", "units": 2}]})
 
 
 @pytest.mark.parametrize("written", ["mixed_bfloat16", "bfloat16", "BF16", "Mixed_BFloat16"])

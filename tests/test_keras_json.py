@@ -370,12 +370,14 @@ def test_a_keras_file_is_read_for_its_layers_and_a_wrong_one_is_one_line(tmp_pat
     assert spec.to_dict() == parse_model_spec(keras["json"]).to_dict()
     assert summarize(spec).total == keras["params"]
     (tmp_path / "m.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    (tmp_path / "m.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
     (tmp_path / "junk.keras").write_text("not a zip")
     with zipfile.ZipFile(tmp_path / "empty.keras", "w") as archive:
         archive.writestr("metadata.json", "{}")
     (tmp_path / "twice.json").write_text(json.dumps(json.dumps(keras["json"])))  # json.dump(model.to_json(), f)
     for name, said in (("m.h5", 'a Keras HDF5 file (model.save("m.h5")): mnistlab reads a Keras model\'s layers from a '
                                 ".keras file"),
+                       ("m.weights.h5", "Keras's weights alone (model.save_weights)"),
                        ("junk.keras", "not a .keras model file Keras wrote"),
                        ("empty.keras", "a zip without Keras's config.json"),
                        ("missing.keras", "no such file"),

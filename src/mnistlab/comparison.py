@@ -1688,7 +1688,7 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         cells = [printable(str(r["variant"]) + note), *(_searched_cell(r.get(k)) for k in searched),  # (a store's
                  # text may hold a terminal's escape codes: helper-172)
                  "-" if r.get("params") is None else f"{r['params']:,}",
-                 "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
+                 "-" if r.get("epochs") is None else f"{r['epochs']:.3g}", pct(r.get("train_acc"))]  # (a mean: 1.67)
         cells += [pct(r.get("val_acc")) + (" (test)" if r.get("val_is_test") and r.get("val_acc") is not None else "")] * val
         gain = r.get("tta_val_gain")
         cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced
@@ -1731,12 +1731,14 @@ def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> st
             f"(p >= {NOISE_P:g}{', Holm-adjusted' * (tested > 1)}), so their order may be seed noise"
             if "within noise" in marks else "")
     best_n = next((r.get("n") for r in rows if r.get("vs_best") == "best"), None)
+    why = []  # (helper-261: two parentheticals back to back read as a run-on)
     if near and any(r.get("vs_best") == "within noise" and r.get("vs_best_p") is None for r in rows):
-        near += (" (a row without a p: its runs and best's each agree exactly, as runs scored on a few hundred test "
-                 "images often do, and a spread of 0 is no test)")
+        why.append("a row without a p: its runs and best's each agree exactly, as runs scored on a few hundred test "
+                   "images often do, and a spread of 0 is no test")
     if near and any(r.get("vs_best") == "within noise" and 2 in (r.get("n"), best_n) for r in rows):
-        near += (" (or too few runs to tell: 2 runs a row leave the test almost no power, 1 degree of freedom where "
-                 "a row's runs agree; repeats = 3 or more tell more)")
+        why.append("or too few runs to tell: 2 runs a row leave the test almost no power, 1 degree of freedom where "
+                   "a row's runs agree; repeats = 3 or more tell more")
+    near += f" ({'; '.join(why)})" if why else ""
     who = "below: differs" if words else "unmarked ones with 2 runs or more differ"
     below = (f"; {who} from best by Welch's test (p < {NOISE_P:g}, "
              + (f"Holm-adjusted for the {tested} rows tested against the best; " if tested > 1 else "")

@@ -172,7 +172,8 @@ def _float(name: str, v: Any, lo: float, hi: float, *, hi_open: bool = True, lo_
     ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:
         interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise SpecError(f"{name} must be in {interval}, got {v:g}", path=(name,))
+        percent = f" ({v:g}% is {v / 100:g})" if hi == 1.0 and 1 < v <= 100 else ""  # (helper-262: rate = 50)
+        raise SpecError(f"{name} must be in {interval}, got {v:g}{percent}", path=(name,))
     return v
 
 
@@ -1222,6 +1223,9 @@ def _layout_written(name: str, key: str, value: Any, where: str, path: tuple[str
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0):
             raise SpecError(f"{where}: seed = {show(value)}: Keras's noise seed is a whole number from 0 (or null)",
                             path=(*path, "seed"))
+        if value is not None:  # (helper-262: taken unsaid; a Keras JSON's is null unless set)
+            warnings.warn(SpecWarning(f"{where}: seed = {value}: the run's seed draws this layer's noise (Keras's "
+                                      "per-layer seed is not kept; train.seed fixes every draw)"), stacklevel=user_level())
         return True  # as in a Keras JSON: a run's seed draws the layer's noise (Keras's own stream is not drawn)
     return False
 
@@ -1541,6 +1545,9 @@ def _input_shape(v: Any) -> tuple[int, int, int]:
             and side * side == v[0]:  # Keras's Input((784,)) of the notebooks' x.reshape(-1, 784)
         raise SpecError(f"input_shape {list(v)} is a flat image: a model's input is the image, [{side}, {side}, 1] (the "
                         "default for MNIST), and a Flatten first makes it flat for a Dense", path=("input_shape",))
+    if isinstance(v, (list, tuple)) and len(v) == 4 and (v[0] is None or v[0] == 1) and all(_is_int(x) for x in v[1:]):
+        raise SpecError(f"input_shape {json.dumps(list(v))}: its first is the batch, which a model's input_shape leaves out, as "
+                        f"Keras's does: {list(v[1:])}", path=("input_shape",))  # (helper-262: Keras's batch_shape)
     if not isinstance(v, (list, tuple)) or len(v) not in (2, 3) or not all(_is_int(x) for x in v):
         raise SpecError(f"input_shape must be [height, width] or [height, width, channels], got {show(v)}",
                         path=("input_shape",))
@@ -1718,6 +1725,10 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
     (:func:`~mnistlab._toml.with_line`)."""
     p = Path(path)
     suffix = p.suffix.lower()
+    if p.name.lower().endswith((".weights.h5", ".weights.hdf5")):  # model.save_weights's (helper-262)
+        raise SpecError(f"{p}: Keras's weights alone (model.save_weights): mnistlab reads a model's layers from a .keras "
+                        "file or model.to_json() saved as a .json file; its own weights start a run with weights=",
+                        source=str(p))
     if suffix in (".h5", ".hdf5"):  # helper-259: "must end in .toml or .json" to a user of model.save("m.h5")
         raise SpecError(f"{p}: a Keras HDF5 file (model.save(\"m.h5\")): mnistlab reads a Keras model's layers from a "
                         ".keras file (model.save(\"m.keras\")) or from model.to_json() saved as a .json file", source=str(p))
