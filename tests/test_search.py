@@ -546,7 +546,8 @@ def test_a_repeated_trial_on_edited_data_is_trained_again(tmp_path: Path, capsys
 def test_a_damaged_study_file_is_one_line_and_never_started_afresh(tmp_path: Path, content: bytes, message: str,
                                                                     capsys: pytest.CaptureFixture[str],
                                                                     data_dir: Path) -> None:
-    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1"))
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1")
+                          .replace('pruner = "median"', 'pruner = "none"'))
     store = tmp_path / "store"
     RunStore(store).close()
     (store / "search.sqlite").write_bytes(content)
@@ -871,7 +872,8 @@ def test_the_study_file_alone_holds_the_study_and_trial_runs_without_it_are_not_
     trial again beside the old runs (new-user check, session 22)."""
     import shutil
 
-    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1"))
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1")
+                          .replace('pruner = "median"', 'pruner = "none"'))
     store = tmp_path / "store"
     assert main(["search", str(path), "--store", str(store), "--data-dir", str(data_dir)]) == 0
     assert not (store / "search.sqlite-wal").exists() or (store / "search.sqlite-wal").stat().st_size == 0
@@ -1864,7 +1866,8 @@ def test_trials_on_the_command_line_continue_the_study(tmp_path: Path, data_dir:
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     """helper-243: Keras Tuner's max_trials could only be changed by editing the file; search-best
     --quick before any quick study said "is not a search", then pointed at a compare that failed."""
-    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1"))
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1")
+                          .replace('pruner = "median"', 'pruner = "none"'))
     store = str(tmp_path / "store")
     args = ["search", str(path), "--store", store, "--data-dir", str(data_dir), "--format", "csv"]
     assert main(args) == 0
@@ -2026,3 +2029,25 @@ def test_conditional_keys_asked_together_are_checked_together(tmp_path: Path) ->
     assert space is not None and [p.key for p in space.params if p.when] == ["train.momentum", "train.nesterov"]
     with pytest.raises(SpecError, match=r"nesterov needs optimizer sgd with momentum > 0"):  # a trial could draw 0
         load_experiment(_exp(tmp_path, text, "zero.toml"))
+
+
+@pytest.mark.parametrize(("epochs", "pruner", "warned"), [
+    (1, '"median"', "a trial of one epoch is judged at its end alone"),
+    (2, '"median"', None),
+    (2, '{ type = "median", n_warmup_steps = 1 }', "it judges from epoch 2 on, and a trial's last epoch (2) is never"),
+    (2, '"hyperband"', "it judges from epoch 2 on"),  # Optuna's first rung at step min_resource (1): epoch 2
+    (3, '"hyperband"', None),
+    (2, '"none"', None),
+])
+def test_a_pruner_that_can_stop_no_trial_is_said(tmp_path: Path, epochs: int, pruner: str, warned: str | None) -> None:
+    # helper-263: a median pruner over 1-epoch trials, hyperband's first rung past the last epoch: accepted unsaid
+    text = BASE.replace("epochs = 3", f"epochs = {epochs}") + '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\n'
+    text += f"pruner = {pruner}\n"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        load_experiment(_exp(tmp_path, text))
+    said = [str(w.message) for w in seen if "can stop no trial" in str(w.message)]
+    if warned is None:
+        assert not said
+    else:
+        assert said and warned in said[0], said

@@ -614,8 +614,26 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
         raise SpecError(f'{source}: [base]: data.validation = "test" scores the trials on the test set, so the search '
                         "would choose on it: hold out part of the training images instead (e.g. data = { validation "
                         "= 0.1 })", path=("base", "data", "validation"), source=source)
+    _pruner_reach(pruner, dict(pruner_options), (base.get("train") or {}).get("epochs"), where)
     return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options,
                        _timeout(s.get("timeout"), where, source), sampler_options)
+
+
+def _pruner_reach(pruner: str, options: Mapping[str, int], epochs: Any, where: str) -> None:
+    """Warn where ``pruner`` can stop no trial of ``epochs`` epochs (helper-263: accepted silently): it
+    judges the epoch ends before the last (Optuna's steps 0 .. epochs - 2), from its warm-up step or
+    first rung on."""
+    if pruner == "none" or isinstance(epochs, bool) or not isinstance(epochs, int):
+        return
+    default = {key: d for key, (_, _, d) in PRUNER_OPTIONS[pruner].items()} | dict(options)
+    first = (default["n_warmup_steps"] if pruner == "median" else  # Optuna's first rung's step (steps from 0: epoch 1)
+             default["min_resource"] * default["reduction_factor"] ** default.get("min_early_stopping_rate", 0))
+    if first > epochs - 2:
+        why = ("a trial of one epoch is judged at its end alone" if epochs < 2 else
+               f"it judges from epoch {first + 1} on, and a trial's last epoch ({epochs}) is never judged")
+        warnings.warn(SpecWarning(f"{where}: pruner {pruner} can stop no trial at train.epochs = {epochs}: {why} "
+                                  '(pruner = "none" says so; more epochs, or a lower warm-up, let it prune)'),
+                      stacklevel=user_level())
 
 
 def grid_size(params: Sequence[Param]) -> int:
