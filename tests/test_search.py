@@ -2019,6 +2019,13 @@ def test_an_optimizer_setting_searched_beside_optimizers_that_ignore_it_says_whe
     assert any('"train.momentum" is asked in every trial, and adam ignores it (their trials differ in it alone, and '
                'train alike): write when = { "train.optimizer" = ["sgd", "rmsprop"] } in its table' in m for m in said), said
     assert not any("adam ignores it" in m and "applies to" in m for m in said), said  # the base's optimizer's: not said
+    beta = COND.replace('"train.momentum" = { uniform = [0.0, 0.9], when = { "train.optimizer" = "sgd" } }',
+                        '"train.beta_1" = { uniform = [0.8, 0.99] }')
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        load_experiment(_exp(tmp_path, beta, "b.toml"))
+    said = [str(w.message) for w in seen]  # (helper-263: an end's pairing, sgd with 0.99, warned beside it)
+    assert len(said) == 1 and 'write when = { "train.optimizer" = ["adam"] }' in said[0], said
 
 
 def test_conditional_keys_asked_together_are_checked_together(tmp_path: Path) -> None:

@@ -718,7 +718,9 @@ def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: st
         label = f"{source}: [search] " + ", ".join(f'"{p.written or p.key}" = {show(values[p.key])}' for p in space.params
                                                    if p.key in values)
         try:
-            parse_run_config(apply_dotted(base, values), source=label)
+            with warnings.catch_warnings():  # errors of keys together; each value's warnings are said above, once
+                warnings.simplefilter("ignore", SpecWarning)  # (helper-263: "sgd ignores beta_1" of an end's pairing)
+                parse_run_config(apply_dotted(base, values), source=label)
         except SpecError as exc:
             said = str(exc) if str(exc).startswith(f"{source}:") else f"{label}: {exc}"
             raise SpecError(f"{said} (these keys together: a trial sets them all)", path=("search",), source=source) from None
