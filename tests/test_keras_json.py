@@ -385,3 +385,18 @@ def test_a_keras_file_is_read_for_its_layers_and_a_wrong_one_is_one_line(tmp_pat
         assert main(["summary", str(tmp_path / name)]) == 2
         err = capsys.readouterr().err
         assert said in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_a_model_file_given_as_an_experiment_or_a_run_config_says_where_a_model_goes(tmp_path: Path, capsys) -> None:
+    # helper-262: `run model.json` pointed at `train --config`, which said "layers: unknown key" in turn
+    path = tmp_path / "good.json"
+    path.write_text(json.dumps(RECORDED["seed000-cnn"]["json"]))
+    assert main(["run", str(path), "--dry-run"]) == 2
+    assert f'(it is a model: an experiment names it as model = "good.json" in [base]; `mnistlab train --model {path}`)' \
+        in capsys.readouterr().err
+    for name, text in (("good.json", None), ("layers.toml", '[[layers]]\ntype = "Flatten"\n')):
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        assert main(["train", "--config", str(tmp_path / name), "--no-record"]) == 2
+        err = capsys.readouterr().err
+        assert f"is a model, not a run config: give it as --model {tmp_path / name}" in err and err.count("\n") == 1

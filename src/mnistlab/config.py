@@ -1990,6 +1990,9 @@ def _run_config_table(text: str, source: str, *, json_file: bool) -> dict[str, A
 
         raise SpecError(f"{source}: is an experiment file ([base], [[variants]]), not a run config: run it with "
                         f"`mnistlab run {shell_word(source)}`", source=source)
+    if ("layers" in table or table.get("module") == "keras") and not {"model", "dataset"} & set(table):
+        raise SpecError(f"{source}: is a model, not a run config: give it as --model {source} (or model = \"...\" in a "
+                        "config's or an experiment's [base])", source=source)  # (helper-262: "layers: unknown key")
     if not table:  # an empty or truncated file would silently train the defaults
         raise SpecError(f"{source}: the file sets nothing (empty, or cut short?); a run config names at least "
                         "its dataset or model", source=source)

@@ -555,6 +555,15 @@ def recorded_name(path: str | os.PathLike) -> str | None:
 EXPORTED = (".onnx", ".pt", ".pth", ".torchscript", ".safetensors")  # export.SUFFIXES: what it writes
 
 
+def _a_model_file(p: Path) -> bool:
+    """Whether the JSON file ``p`` holds a model (its layers, or a Keras model's JSON) rather than settings."""
+    try:
+        data = json.loads(p.read_text(encoding="utf-8")[:4_000_000])
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, list) or isinstance(data, dict) and ("layers" in data or data.get("module") == "keras")
+
+
 def _not_an_experiment_file(p: Path, error: str) -> str:
     """What a file that cannot be read as an experiment (``error``) probably was: a name without
     its .toml (a recipe's), or another format's file; "" when there is no better guess."""
@@ -566,6 +575,8 @@ def _not_an_experiment_file(p: Path, error: str) -> str:
                 return f" (did you mean {candidate}?)"
         return " (an experiment file ends in .toml)"
     if p.suffix.lower() == ".json" and "invalid TOML" in error:
+        if _a_model_file(p):  # (helper-262: pointed at train --config, which refused it in turn)
+            return f' (it is a model: an experiment names it as model = "{p.name}" in [base]; `mnistlab train --model {p}`)'
         return f" (an experiment file is TOML; a run config in JSON trains with `mnistlab train --config {p}`)"
     return " (an experiment file is TOML)" if "invalid TOML" in error or "not a text file" in error else ""
 
