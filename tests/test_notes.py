@@ -211,3 +211,15 @@ def test_the_report_says_each_runs_tags_and_note_escaped(two: tuple[RunStore, st
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert f"run {a} (seed 0): tags bad; note: lr too high / &lt;script&gt;x&lt;/script&gt;" in page
     assert f"run {b} (seed 1): tags" not in page and "<script>x" not in page
+
+
+def test_a_note_on_a_run_whose_folder_is_gone_says_so_and_writes_nothing(two: tuple[RunStore, str, str],
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    store, a, b = two
+    shutil.rmtree(store.root / "runs" / a)  # removed by hand (helper-265: a low-level "No such file or directory")
+    code, _, err = _cli(capsys, "note", a, b, "--tag", "x", "--store", str(store.root))
+    assert code == 2 and err == (f"error: run {a}'s folder is gone (removed by hand?), so it holds no notes: "
+                                 f"`mnistlab rm {a}` deletes its record\n")
+    assert not read_notes(store, b)  # every run checked before any is written

@@ -167,6 +167,9 @@ def _planned(store: RunStore, run_id: str, text: str | None, added: Sequence[str
     there now is damaged, to be set aside); raises as :func:`write_notes` does, writing nothing
     (``lenient``: a tag to take away that this run has not is no mistake)."""
     path = _path(store, run_id)
+    if not path.parent.is_dir():  # (helper-265: "cannot write the notes: No such file or directory")
+        raise StoreError(f"run {run_id}'s folder is gone (removed by hand?), so it holds no notes: `mnistlab rm {run_id}` "
+                         "deletes its record")
     before, why = _read(path)
     if why and not clear:
         raise StoreError(f"{path}: {why}: mend it by hand, or `mnistlab note {run_id} --clear` to set it aside "
