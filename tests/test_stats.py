@@ -95,6 +95,7 @@ def test_the_marks_are_explained_under_the_table():
     assert tied[2]["vs_best_p"] == pytest.approx(welch_test(0.855, 0.0, 2, 0.70, 0.01, 3).p)  # a family of one test
     assert "(a row without a p: its runs and best's each agree exactly" in best_legend(tied)
     assert "a spread of 0 is no test; or too few runs to tell: 2 runs a row" in best_legend(tied)  # one parenthesis
+    assert "Holm-adjusted" not in best_legend(tied)  # one row tested: no family (the review of session 59: "for the 2")
     heads, cells = display_cells([{**tied[0], "epochs": 5 / 3}])
     assert cells[0][heads.index("epochs")] == "1.67"  # a mean of early-stopped runs (helper-261: 1.66667)
     alone = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("one run", 0.95, None, 1)])

@@ -228,6 +228,8 @@ def test_odd_keys_and_hostile_lines_never_break_the_error(tmp_path: Path) -> Non
     ('epochs = 1\nepochs = 2\n', r'\(the key "epochs" is given twice, at lines 1 and 2\)$'),
     ('train = {epochs = 1,}\n', r"\(an inline table \{ ... \} takes no comma after its last key\)$"),  # helper-262
     ('train = { epochs = 1\n}\n', r"\(an inline table \{ ... \} stays on one line"),
+    ('train = { epochs = 1 lr = 0.1 }\n', r"\(an inline table's keys are separated by commas: \{ epochs = 1, lr = 0.1 \}\)$"),
+    ('note = """\nepochs = 1\nepochs = 2\n"""\n[base]\nx = 1\nx.y = 2\n', r"Cannot overwrite a value \(at line 7, column 8\)$"),
     ('callbacks = [EarlyStopping(patience=2)]\n', r'\(a Python call: TOML writes a layer or callback as a table, '
      r'\{ type = "EarlyStopping", ... \}, each argument a key = value\)$'),
 ])

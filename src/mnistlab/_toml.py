@@ -85,14 +85,16 @@ def _python_words(error: str, line: str) -> str:
         return " (TOML writes key = value, not key: value)"
     if "Invalid initial character for a key part" in error and rest.startswith("}"):
         return " (an inline table { ... } takes no comma after its last key)"
-    if "Unclosed inline table" in error:
-        return " (an inline table { ... } stays on one line: for more lines, a [base.train]-style table of its own)"
+    if "Unclosed inline table" in error:  # the line ends there (a table over lines), or a comma is missing
+        if not rest or rest.startswith("#"):
+            return " (an inline table { ... } stays on one line: for more lines, a [base.train]-style table of its own)"
+        return " (an inline table's keys are separated by commas: { epochs = 1, lr = 0.1 })"
     return ""
 
 
 def _twice(text: str, error: str) -> str:
-    """Where a TOML file gives a key twice in one table (tomllib says only "Cannot overwrite a value",
-    at the end of the document: helper-259) or declares a table twice: `` (the key "epochs" is given
+    """Where a TOML file gives a key twice in one table (tomllib says only "Cannot overwrite a value", at
+    the second's line or at the end of the document: helper-259) or declares a table twice: `` (the key "epochs" is given
     twice in [base.train], at lines 9 and 12)``; "" where no such key is found."""
     if declared := re.search(r"Cannot declare \(([^)]*)\) twice", error):
         name = ".".join(re.findall(r"'([^']*)'", declared.group(1)))
@@ -101,16 +103,21 @@ def _twice(text: str, error: str) -> str:
         return f" (a table is declared once: put the keys of both [{clip(name, 40)}] together)"
     if "Cannot overwrite a value" not in error:
         return ""
-    table, seen = "", dict[str, int]()
+    at = re.search(r"at line (\d+)", error)  # tomllib's line of the second (at the end of the document: none)
+    table, seen, quote = "", dict[str, int](), ""
     for n, raw in enumerate(text.splitlines(), 1):
+        if quote:  # inside a multi-line string: no keys there (the review of session 59)
+            quote = "" if raw.count(quote) % 2 else quote
+            continue
         if head := re.match(r"\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", raw):
             table, seen = head.group(2), {}  # (each [[x]] a new table too)
         elif key := re.match(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\-]+)\s*=""", raw):
             name = key.group(1).strip("\"'")
-            if name in seen:
+            if name in seen and (at is None or int(at.group(1)) == n):
                 where = f" in [{table}]" if table else ""
                 return f' (the key "{clip(name, 40)}" is given twice{where}, at lines {seen[name]} and {n})'
             seen[name] = n
+        quote = next((q for q in ('"""', "'''") if raw.count(q) % 2), "")  # a multi-line string opened here
     return ""
 
 

@@ -1531,8 +1531,9 @@ def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     tested = [r for r, p in zip(others, raw) if not math.isnan(p)]
     for r, p in zip(tested, holm([p for p in raw if not math.isnan(p)])):
         r["vs_best"], r["vs_best_p"] = ("within noise" if p >= NOISE_P else "below"), p
+    asked = {id(r) for r in tested}
     for r in others:
-        if r not in tested:  # its runs and best's each agree exactly: no spread, no test (vs_best_p None)
+        if id(r) not in asked:  # its runs and best's each agree exactly: no spread, no test (vs_best_p None)
             r["vs_best"] = "within noise"
     return rows
 
@@ -1726,7 +1727,8 @@ def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> st
     marks = {r.get("vs_best") for r in rows}
     if "best" not in marks:
         return None
-    tested = sum(r.get("vs_best") in ("within noise", "below") for r in rows)
+    tested = sum(r.get("vs_best") in ("within noise", "below") and r.get("vs_best_p") is not None for r in rows)  # (a row
+    # without a p is no member of the Holm family: the review of session 59)
     near = (f"; {'within noise' if words else '~best'}: Welch's t-test cannot tell its mean from best's "
             f"(p >= {NOISE_P:g}{', Holm-adjusted' * (tested > 1)}), so their order may be seed noise"
             if "within noise" in marks else "")
