@@ -98,6 +98,8 @@ def test_the_marks_are_explained_under_the_table():
     assert "Holm-adjusted" not in best_legend(tied)  # one row tested: no family (the review of session 59: "for the 2")
     heads, cells = display_cells([{**tied[0], "epochs": 5 / 3}])
     assert cells[0][heads.index("epochs")] == "1.67"  # a mean of early-stopped runs (helper-261: 1.66667)
+    heads, cells = display_cells([{**tied[0], "epochs": 1000 + 1 / 3}])
+    assert cells[0][heads.index("epochs")] == "1000.33"  # (not 1e+03)
     alone = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("one run", 0.95, None, 1)])
     assert best_legend(alone) is None  # one variant of 2 runs or more: nothing is ranked, nothing is marked
     assert best_legend(mark_vs_best([row("a", 0.9, None, 1), row("b", 0.8, None, 1)])) is None  # no marks: no legend

@@ -1689,7 +1689,7 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         cells = [printable(str(r["variant"]) + note), *(_searched_cell(r.get(k)) for k in searched),  # (a store's
                  # text may hold a terminal's escape codes: helper-172)
                  "-" if r.get("params") is None else f"{r['params']:,}",
-                 "-" if r.get("epochs") is None else f"{r['epochs']:.3g}", pct(r.get("train_acc"))]  # (a mean: 1.67)
+                 "-" if r.get("epochs") is None else f"{round(r['epochs'], 2):g}", pct(r.get("train_acc"))]  # (a mean: 1.67)
         cells += [pct(r.get("val_acc")) + (" (test)" if r.get("val_is_test") and r.get("val_acc") is not None else "")] * val
         gain = r.get("tta_val_gain")
         cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced

@@ -1459,6 +1459,8 @@ def _axis_values(values: Sequence[Any], log: bool = False) -> tuple[np.ndarray, 
         low = _NOT_ASKED if len(numbers) < len(values) else 0.0  # a conditional key's trials without it: at 0
         scaled = iter(low + (1 - low) * (x - x.min()) / span)
         return np.asarray([0.0 if v is None else next(scaled) for v in values]), None, log
+    if any(v is None for v in values):  # a conditional choice some trials did not ask (nesterov with adam)
+        values = ["not asked" if v is None else v for v in values]
     distinct = {json_label(v): v for v in values}
     try:  # in their own order where they have one ([8] < [16] < [32]); else by label
         labels = sorted(distinct, key=distinct.__getitem__)

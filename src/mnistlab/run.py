@@ -1959,12 +1959,18 @@ def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_
             if not problem:
                 mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)
     except KeyboardInterrupt:
-        raise TrainingInterrupted.of(Run(result, None if problem else recorder.run_id), recorder.store) from None
+        raise TrainingInterrupted.of(_named_run(result, recorder, recorded=not problem), recorder.store) from None
     if problem:  # the run itself is fine and returned; only its record is missing
         warnings.warn(problem, stacklevel=user_level())
         return Run(result)
-    run = Run(result, recorder.run_id)
-    run.experiment, run.variant = recorder.experiment, recorder.variant
+    return _named_run(result, recorder)
+
+
+def _named_run(result: RunResult, recorder: Recorder, *, recorded: bool = True) -> Run:
+    """``result`` as the Run ``recorder`` recorded, with its id (where ``recorded``), experiment and variant."""
+    run = Run(result, recorder.run_id if recorded else None)
+    if recorded:
+        run.experiment, run.variant = recorder.experiment, recorder.variant
     return run
 
 

@@ -922,7 +922,8 @@ class RunStore:
             self.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=why, files=False)
             raise StoreError(f"run {run_id}: {why}") from None
         self.finish_run(run_id, status=source.status, history=source.history, metrics={**source.metrics, **(metrics or {})},
-                        env={k: v for k, v in {**source.env, **(env or {}), "same_run_as": trained}.items() if v is not None},
+                        env={k: v for k, v in {**source.env, **(env or {}), "same_run_as": trained}.items()
+                             if v is not None or k not in (env or {})},  # (a None of the source's own stays)
                         message=f'the same config and seed as run {trained}: its result, recorded again, not trained twice')
         return self.get(run_id)
 

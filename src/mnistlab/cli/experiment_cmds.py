@@ -815,7 +815,7 @@ def _run_row(r: RunRecord, notes: Any) -> dict[str, Any]:
             "file": (r.env or {}).get("experiment_file") or None,  # (a class's files: helper-193)
             "tags": list(notes.tags), "note": notes.note, "_created": r.created_at,
             **{k: (r.config.get("train") or {}).get(k) for k in ("optimizer", "lr", "batch_size")},
-            **{k: r.metrics.get(k) if r.status in RESULT_STATUSES or not k.startswith("test_") else None
+            **{k: r.metrics.get(k) if r.status in RESULT_STATUSES or "test_" not in k else None  # (tta_test_ too)
                for k in ("train_accuracy", "val_accuracy", "test_loss", "train_seconds",
                          "tta_test_accuracy", "tta_val_gain")}}  # (helper-258: --where took them, csv had none)
 

@@ -224,6 +224,8 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
                               "must end in .toml")
     st = open_store(store)
     named = quick and not experiment.lower().endswith(".toml") and bool(st.runs(experiment=experiment))
+    if quick and experiment.endswith("-quick") and st.runs(experiment=experiment):  # (said twice: the same study)
+        named, quick = False, False
     if quick and not experiment.lower().endswith(".toml") and st.runs(experiment=f"{experiment}-quick"):
         ref, quick = resolve_experiment(st, f"{experiment}-quick"), False  # a search's name: its --quick study
     elif named:  # (helper-260, -263: the name's full study was given for --quick, unsaid)
