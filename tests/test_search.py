@@ -85,7 +85,8 @@ BAD = {
                                       'unknown key "extra" in the distribution; log_uniform takes '
                                       'log_uniform = [low, high]'),
     "unknown key in a choice": ('"model.dense" = { choice = [[4], [8]], stepp = 1 }',
-                                'unknown key "stepp" in the distribution; choice takes only its list of values'),
+                                'unknown key "stepp" in the distribution; choice takes its list of values, '
+                                '{ choice = [...] }, and when'),
     "log range touching 0": ('"train.lr" = { log_uniform = [0.0, 0.1] }', "a log range must stay above 0"),
     "int log touching 0": ('"train.batch_size" = { int = [0, 64], log = true }', "a log range must stay above 0"),
     "empty choice": ('"model.dense" = { choice = [] }', "choice must be a non-empty list"),
@@ -1997,6 +1998,7 @@ def test_a_conditional_key_is_asked_only_where_its_when_holds(tmp_path: Path, da
     ('when = { "train.optimizer" = "nadam" }', 'when "train.optimizer" = string "nadam", which is none of its choices'),
     ('when = { "train.optimizer" = [] }', 'when: "train.optimizer" = []: give the values that ask this one'),
     ("when = 3", "when must be a table of searched keys and the values that ask this one"),
+    ('when = { "train.momentum" = 0.5 }', "when names the key itself: a condition is on another searched choice"),
 ])
 def test_a_wrong_when_is_one_line_at_its_key(tmp_path: Path, when: str, said: str) -> None:
     text = COND.replace('when = { "train.optimizer" = "sgd" }', when)

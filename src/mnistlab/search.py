@@ -268,6 +268,9 @@ def _conditioned(params: list[Param], where: str, source: str) -> list[Param]:
             ref = next((q for q in out if written in (q.key, q.written) or key_path(written) == key_path(q.written or q.key)),
                        None)
             if ref is None:
+                if key_path(written) == key_path(p.written or p.key) or written in (p.key, p.written):
+                    raise SpecError(f'{where}: "{p.written or p.key}": when names the key itself: a condition is on '
+                                    "another searched choice, listed before it", path=at, source=source)
                 later = any(written in (q.key, q.written) for q in params)
                 raise SpecError(f'{where}: "{p.written or p.key}": when names "{written}", '
                                 + ("searched after it: list it first (a trial asks its keys in order)" if later else
@@ -292,8 +295,11 @@ def _conditioned(params: list[Param], where: str, source: str) -> list[Param]:
 def holds(p: Param, values: Mapping[str, Any]) -> bool:
     """Whether a trial whose searched ``values`` (the study's keys, as Optuna keeps them or decoded) are
     these asks ``p``: each of its ``when`` keys holds one of its values."""
-    def same(a: Any, b: Any) -> bool:
-        return json.dumps(_encode(a), sort_keys=True, default=str) == json.dumps(_encode(b), sort_keys=True, default=str)
+    def same(a: Any, b: Any) -> bool:  # (a table's keys in any order, as _conditioned compares them)
+        def canonical(v: Any) -> str:
+            v = json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v  # Optuna keeps a list or table as JSON text
+            return json.dumps(v, sort_keys=True, default=str)
+        return canonical(_encode(a)) == canonical(_encode(b))
 
     return all(key in values and any(same(values[key], v) for v in wanted) for key, wanted in p.when)
 
@@ -431,7 +437,7 @@ def _flat_when(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str
 def _takes(kind: str) -> str:
     """What a distribution table of ``kind`` holds, for an error message."""
     if kind == "choice":
-        return "choice takes only its list of values: { choice = [...] }"
+        return 'choice takes its list of values, { choice = [...] }, and when = { "KEY" = VALUE } (optional)'
     options = {"step": "step = S (optional)", "log": "log = true (optional)"}
     return (f"{kind} takes {kind} = [low, high]" + "".join(f", {options[o]}" for o in OPTIONS[kind])
             + ', when = { "KEY" = VALUE } (optional: asked only where a searched choice holds)')
@@ -614,7 +620,8 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
         raise SpecError(f'{source}: [base]: data.validation = "test" scores the trials on the test set, so the search '
                         "would choose on it: hold out part of the training images instead (e.g. data = { validation "
                         "= 0.1 })", path=("base", "data", "validation"), source=source)
-    _pruner_reach(pruner, dict(pruner_options), (base.get("train") or {}).get("epochs"), where)
+    if not any(p.key == "train.epochs" for p in params):  # (a searched epochs: each trial its own)
+        _pruner_reach(pruner, dict(pruner_options), (base.get("train") or {}).get("epochs"), where)
     return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options,
                        _timeout(s.get("timeout"), where, source), sampler_options)
 
