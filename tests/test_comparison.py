@@ -1657,6 +1657,8 @@ def test_a_name_two_files_recorded_under_is_noted_by_name_not_by_file(tmp_path: 
                    data_dir=data_dir, progress="none")
     wide = next(r for r in RunStore(tmp_path / "s").runs(experiment="lab2") if r.variant == "wide")
     assert wide.env["same_run_as"] and wide.env["experiment_file"] == str(dave / "one.toml")
+    from mnistlab.execute import from_other_file  # Dave's, not Alice's: `rm -e alice/one.toml` leaves it (the review)
+    assert from_other_file(wide, str(alice / "one.toml")) and not from_other_file(wide, str(dave / "one.toml"))
     capsys.readouterr()
     assert main(["compare", "lab2", *store]) == 0
     said = capsys.readouterr().err

@@ -458,9 +458,11 @@ def _rows_runs_notes(ref: ExperimentRef, named: Sequence[RunRecord], scored: Seq
 
 
 def files_of(runs: Sequence[Any]) -> list[str]:
-    """The experiment files ``runs`` were recorded from (``env["experiment_file"]``), each once, in order;
-    runs of `mnistlab train` (no file) add none."""
-    return list(dict.fromkeys(str(f) for r in runs if (f := (getattr(r, "env", None) or {}).get("experiment_file"))))
+    """The experiment files ``runs`` were recorded from (``env["experiment_file"]``) that are still there,
+    each once, in order: runs of `mnistlab train` (no file) add none, nor do paths gone since (a folder moved,
+    or another machine's, as :func:`~mnistlab.execute.from_other_file` reads them: the review of session 59)."""
+    named = dict.fromkeys(str(f) for r in runs if (f := (getattr(r, "env", None) or {}).get("experiment_file")))
+    return [f for f in named if os.path.isfile(f)]
 
 
 def precision_note(runs: Sequence[Any]) -> str | None:

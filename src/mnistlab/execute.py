@@ -1187,8 +1187,9 @@ def from_other_file(rec: RunRecord, source: str, *, elsewhere: bool = False) -> 
     the run (a Ray sweep's driver), not of a Ray worker."""
     env = rec.env or {}
     theirs = env.get("experiment_file")
-    if not (source and isinstance(theirs, str) and theirs and theirs != source) or env.get("same_run_as"):
-        return False  # (a run recorded as another's: its env is that run's, helper-194)
+    if not (source and isinstance(theirs, str) and theirs and theirs != source) or (
+            env.get("same_run_as") and not env.get("file_asked")):
+        return False  # (a run recorded as another's before session 59: its env is that run's, helper-194)
     if rec.host and rec.host != socket.gethostname():
         return elsewhere
     try:  # a file moved or renamed since (gone from there) is this one: its runs are its own (helper-194)
@@ -1391,7 +1392,8 @@ def _asked_by(cell: Cell) -> dict[str, Any]:
     if command:
         with contextlib.suppress(OSError):
             cwd = os.getcwd()
-    return {"experiment_file": cell.source or None, "command": command, "cwd": cwd}
+    return {"experiment_file": cell.source or None, "command": command, "cwd": cwd,
+            "file_asked": True}  # (its experiment_file is the asker's: from_other_file reads it as any run's)
 
 
 TAKE_BACK_PASSES = 3  # how often a sweep looks again for cells other drivers gave up (each may give up one anew)

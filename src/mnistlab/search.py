@@ -639,7 +639,7 @@ def _pruner_reach(pruner: str, options: Mapping[str, int], epochs: Any, where: s
         why = ("a trial of one epoch is judged at its end alone" if epochs < 2 else
                f"it judges from epoch {first + 1} on, and a trial's last epoch ({epochs}) is never judged")
         warnings.warn(SpecWarning(f"{where}: pruner {pruner} can stop no trial at train.epochs = {epochs}: {why} "
-                                  '(pruner = "none" says so; more epochs, or a lower warm-up, let it prune)'),
+                                  '(write pruner = "none", or give more epochs or an earlier warm-up)'),
                       stacklevel=user_level())
 
 
