@@ -833,7 +833,7 @@ def test_a_dataset_missing_offline_is_one_error_before_anything_trains(
     text = TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n'
     if command == "search":
         text = TINY.replace("subset = 120", "subset = 120\nvalidation = 0.25") + (
-            '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 3\n')
+            '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 3\npruner = "none"\n')
     p, store = write(tmp_path, text), tmp_path / "s"
     (tmp_path / "empty").mkdir()
     assert main([command, str(p), "--store", str(store), "--data-dir", str(tmp_path / "empty")]) == 2
@@ -856,7 +856,7 @@ def test_every_data_mistake_of_one_variant_is_said_at_once(tmp_path: Path, data_
         text = TINY + '[[variants]]\nname = "plain"\n[[variants]]\nname = "own"\n' + own
     else:
         text = (TINY.replace('dataset = "mnist"', 'dataset = "two.csv"').replace("subset = 120", "validation = 500")
-                + '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\n')
+                + '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\npruner = "none"\n')
     p, lines = write(tmp_path, text), text.splitlines()
     assert main([command, str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -874,7 +874,7 @@ def test_quick_finds_the_data_mistakes_of_the_full_run(tmp_path: Path, data_dir:
     validation split of 1,000 in a subset of 1,000 fits the smoke run's 300 images, rescaled)."""
     text = TINY.replace("subset = 120", "subset = 1000\nvalidation = 1000")
     text += ('[[variants]]\nname = "v"\n[[variants]]\nname = "w"\n"data.validation" = 0.1\n' if command == "run" else
-             '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\n')
+             '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\npruner = "none"\n')
     p = write(tmp_path, text)
     assert main([command, str(p), "--quick", "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -894,7 +894,8 @@ def test_quick_says_a_key_at_fault_at_both_sizes_once_with_the_users_value(tmp_p
     (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
     text = ('[base]\ndataset = "two.csv"\nmodel = { dense = [8], outputs = 2 }\n[base.data]\nvalidation = 500\n'
             '[base.train]\nepochs = 1\n')
-    text += '[[variants]]\nname = "a"\n' if command == "run" else '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\n'
+    text += ('[[variants]]\nname = "a"\n' if command == "run" else
+             '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\npruner = "none"\n')
     p = write(tmp_path, text)
     assert main([command, str(p), "--quick", "--store", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
