@@ -10,7 +10,6 @@ cells are done, every complete committee has its members' averaged softmax outpu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import multiprocessing
@@ -48,7 +47,7 @@ from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWa
                              user_level)
 from mnistlab.metrics import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, start_levels, variant_setting
-from mnistlab.files import COMMAND_VARIABLE, STOP_SIGNALS, PipeGuard, display_name, stop_signals_held
+from mnistlab.files import STOP_SIGNALS, PipeGuard, command_env, display_name, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run_members, with_warnings_kept
@@ -1388,12 +1387,8 @@ def _asked_by(cell: Cell) -> dict[str, Any]:
     """The env keys of a run recorded again for ``cell`` that are this sweep's, not its source run's:
     the experiment file and the command line that asked for it, where this process ran (helper-262: a
     student's run was credited to the file that had trained it first)."""
-    command, cwd = os.environ.get(COMMAND_VARIABLE), None
-    if command:
-        with contextlib.suppress(OSError):
-            cwd = os.getcwd()
-    return {"experiment_file": cell.source or None, "command": command, "cwd": cwd,
-            "file_asked": True}  # (its experiment_file is the asker's: from_other_file reads it as any run's)
+    return {"experiment_file": cell.source or None, "command": None, "cwd": None, **command_env(),  # (None: the
+            "file_asked": True}  # source's dropped) (its experiment_file is the asker's: from_other_file reads it so)
 
 
 TAKE_BACK_PASSES = 3  # how often a sweep looks again for cells other drivers gave up (each may give up one anew)

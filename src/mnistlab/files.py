@@ -142,6 +142,18 @@ def command_line(args: Sequence[str]) -> str:
     return " ".join(["mnistlab", *(shlex.quote(a) if a.startswith("-") else shell_word(a) for a in map(str, args))])
 
 
+def command_env() -> dict[str, str]:
+    """The `mnistlab` command line this process runs (:data:`COMMAND_VARIABLE`, set by the CLI) and its
+    working folder, as a run's env records them (``command``, ``cwd``); {} outside the CLI (Python's
+    train()), and no ``cwd`` where the folder is gone."""
+    if not (command := os.environ.get(COMMAND_VARIABLE)):
+        return {}
+    try:
+        return {"command": command, "cwd": os.getcwd()}
+    except OSError:  # (a folder deleted under the process)
+        return {"command": command}
+
+
 _FORMULA_STARTS = ("=", "+", "-", "@")  # what a spreadsheet reads as the start of a formula (OWASP's CSV injection)
 
 

@@ -13,7 +13,6 @@ Two levels, use the one you need:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -52,7 +51,7 @@ from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabEr
                              in_python_words, show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import PROB_FLOOR, as_array, check_images, evaluate_model, log_probs_loss, predict_probs
-from mnistlab.files import COMMAND_VARIABLE, stop_signals_held, write_atomic
+from mnistlab.files import command_env, stop_signals_held, write_atomic
 from mnistlab.initial_weights import given_weights, load_weights, match_weights, read_source, start_spec, weight_mistakes
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
@@ -1073,11 +1072,7 @@ def environment(device: torch.device) -> dict[str, Any]:
         "git_commit": _git_source()[0],
         "git_dirty": _git_source()[1],
     }
-    if command := os.environ.get(COMMAND_VARIABLE):  # the `mnistlab` command that trained it, and where it ran
-        env["command"] = command  # (MLflow's source; note 58: none was kept)
-        with contextlib.suppress(OSError):  # (a folder deleted under the process)
-            env["cwd"] = os.getcwd()
-    return env
+    return {**env, **command_env()}  # the `mnistlab` command that trained it, and where (MLflow's source; note 58)
 
 
 def _device_name(device: torch.device) -> str:

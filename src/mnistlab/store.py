@@ -1510,8 +1510,7 @@ class RunStore:
         """Whether the finished run ``rec`` lacks its folder, weights or predictions (two stats: what
         `runs` marks; :meth:`unusable` also finds a weights file cut short). False for another status."""
         folder = self.root / "runs" / rec.run_id
-        return rec.status == "finished" and not all((folder / f).is_file() for f in ("weights.safetensors",
-                                                                                      "predictions.npy"))
+        return rec.status == "finished" and not all((folder / f).is_file() for f in MODEL_FILES)
 
     def _unusable(self, run_id: str) -> str | None:
         """:meth:`unusable` of a finished run, by its whole id."""
@@ -1988,10 +1987,13 @@ def _checked_row(row: dict[str, Any], folder: Path) -> None:
         raise StoreError(f'{RECORD_FILE}: unknown status "{row["status"][:20]}"')
 
 
+MODEL_FILES = ("weights.safetensors", "predictions.npy")  # what a finished run's model is used from
+
+
 def _not_whole(folder: Path) -> str | None:
     """What a finished run's ``folder`` lacks for its model to be used (its weights or predictions
     gone, its weights file cut short: helper-156), as a line; None where it is whole."""
-    gone = [f for f in ("weights.safetensors", "predictions.npy") if not (folder / f).is_file()]
+    gone = [f for f in MODEL_FILES if not (folder / f).is_file()]
     if gone:
         return (f"finished, but its {' and '.join(gone)} {'is' if len(gone) == 1 else 'are'} gone: its model cannot "
                 "predict, be exported or be drawn")
