@@ -54,7 +54,7 @@ from mnistlab.files import display_name
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slices_alone, written_key)
 from mnistlab.presets import resolve_model
-from mnistlab.specs import ModelSpec
+from mnistlab.specs import ModelSpec, is_model_table
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -1990,7 +1990,7 @@ def _run_config_table(text: str, source: str, *, json_file: bool) -> dict[str, A
 
         raise SpecError(f"{source}: is an experiment file ([base], [[variants]]), not a run config: run it with "
                         f"`mnistlab run {shell_word(source)}`", source=source)
-    if ("layers" in table or table.get("module") == "keras") and not {"model", "dataset"} & set(table):
+    if is_model_table(table) and not {"model", "dataset"} & set(table):
         raise SpecError(f"{source}: is a model, not a run config: give it as --model {source} (or model = \"...\" in a "
                         "config's or an experiment's [base])", source=source)  # (helper-262: "layers: unknown key")
     if not table:  # an empty or truncated file would silently train the defaults

@@ -70,7 +70,7 @@ from mnistlab.errors import (WRITING_MARKS, MnistlabError, SpecError, SpecWarnin
 from mnistlab.initial_weights import Start, split_start
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slice_bounds, slices_alone, written_key)
-from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
+from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS, is_model_table
 
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
@@ -561,7 +561,7 @@ def _a_model_file(p: Path) -> bool:
         data = json.loads(p.read_text(encoding="utf-8")[:4_000_000])
     except (OSError, ValueError, RecursionError):
         return False
-    return isinstance(data, list) or isinstance(data, dict) and ("layers" in data or data.get("module") == "keras")
+    return is_model_table(data)
 
 
 def _not_an_experiment_file(p: Path, error: str) -> str:

@@ -308,14 +308,10 @@ def _unasked_settings_said(space: SearchSpace, where: str) -> None:
     """Warn of an optimizer's setting searched in every trial where the optimizers searched beside
     it include one that ignores it (helper-260: adam's trials drew a momentum, trained alike, and
     its importance was drawn): naming the ``when`` that asks it of those that take it."""
-    from mnistlab.config import setting_applies
-
-    optimizer = next((p for p in space.params if p.key == "train.optimizer" and p.kind == "choice"), None)
     for p in space.params:
-        parts = key_path(p.key)
-        if optimizer is None or p.when or len(parts) != 2 or parts[0] != "train" or parts[1] == "optimizer":
+        if (found := _optimizer_takers(p, space)) is None:
             continue
-        takers = [o for o in optimizer.choices if isinstance(o, str) and setting_applies(parts[1], o)]
+        optimizer, takers = found
         if len(takers) < len(optimizer.choices):
             ignore = [str(o) for o in optimizer.choices if o not in takers]
             hint = (f'write when = {{ "train.optimizer" = {json.dumps(takers)} }} in its table' if takers else
@@ -738,19 +734,26 @@ def _asking(p: Param, space: SearchSpace) -> dict[str, Any]:
     ``when`` keys at their first value that asks it, the conditional keys asked with them, and an
     optimizer's setting (momentum) beside a searched optimizer at the first optimizer that takes it
     (not the base's, which may ignore it)."""
-    from mnistlab.config import setting_applies
-
     context = {key: wanted[0] for key, wanted in p.when}
     for q in space.params:  # the other conditional keys such a trial asks, at their first values (helper-263: nesterov
         if q is not p and q.when and holds(q, context):  # asked with sgd was checked with the base's momentum 0)
             context[q.key] = q.corners()[0]
+    if (found := _optimizer_takers(p, space)) is not None and found[1]:
+        context["train.optimizer"] = found[1][0]
+    return context
+
+
+def _optimizer_takers(p: Param, space: SearchSpace) -> tuple[Param, list[Any]] | None:
+    """Where ``p`` is a train setting asked in every trial (no ``when``) beside a searched optimizer
+    choice: that choice, and those of its optimizers that take the setting
+    (:func:`~mnistlab.config.setting_applies`); None otherwise."""
+    from mnistlab.config import setting_applies
+
     parts = key_path(p.key)
     optimizer = next((q for q in space.params if q.key == "train.optimizer" and q.kind == "choice"), None)
-    if optimizer is not None and not p.when and len(parts) == 2 and parts[0] == "train" and parts[1] != "optimizer":
-        takers = [o for o in optimizer.choices if isinstance(o, str) and setting_applies(parts[1], o)]
-        if takers:
-            context["train.optimizer"] = takers[0]
-    return context
+    if optimizer is None or p.when or len(parts) != 2 or parts[0] != "train" or parts[1] == "optimizer":
+        return None
+    return optimizer, [o for o in optimizer.choices if isinstance(o, str) and setting_applies(parts[1], o)]
 
 
 # ---------------------------------------------------------------------------------- optuna

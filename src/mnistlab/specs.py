@@ -60,7 +60,7 @@ __all__ = [
     "GlobalAveragePooling2D", "SeparableConv2D", "SpatialDropout2D",
     "BLOCK_TYPES", "KerasNode", "LayerSpec", "MaxPooling2D", "ModelSpec", "Normalization", "Pooling2D", "Residual",
     "Regularizer", "ResidualBlock", "Shape", "ZeroPadding2D", "builder_spec", "is_functional", "keras_graph", "keras_order",
-    "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
+    "compact_spec", "is_model_table", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
     "save_model_spec", "spec_warnings",
 ]
 
@@ -1715,6 +1715,12 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
 # Files.
 # ---------------------------------------------------------------------------------------------
 MAX_SPEC_FILE_BYTES = 4 << 20
+
+
+def is_model_table(obj: Any) -> bool:
+    """Whether parsed TOML or JSON ``obj`` is a model rather than settings: a list of layers, a table of
+    ``layers``, or a Keras model's JSON (:func:`~mnistlab.keras_json.is_keras_json`)."""
+    return isinstance(obj, list) or isinstance(obj, Mapping) and ("layers" in obj or is_keras_json(obj))
 
 
 def load_model_spec(path: str | os.PathLike) -> ModelSpec:
